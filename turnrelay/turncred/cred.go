@@ -1,0 +1,132 @@
+package turncred
+
+import (
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // SHA-1 is what the TURN REST scheme (and coturn) use; HMAC-SHA1 is not broken.
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// pseudonymBytes is how much of the HMAC-SHA256 the pseudonym keeps: 120
+// bits, far past any collision among users, 20 characters in base64url.
+const pseudonymBytes = 15
+
+// Credential is one minted TURN credential. It renders redacted in fmt and
+// slog; read the fields to put it on the wire.
+type Credential struct {
+	Username string    // "<unix expiry>:<key id>.<pseudonym>"
+	Password string    // base64(HMAC-SHA1(secret, Username))
+	Expires  time.Time // when relays start refusing it
+}
+
+// String hides the credential.
+func (Credential) String() string { return "[turn-credential]" }
+
+// LogValue hides the credential.
+func (Credential) LogValue() slog.Value { return slog.StringValue("[turn-credential]") }
+
+// Password computes the TURN REST password of username under secret.
+func Password(secret Secret, username string) string {
+	m := hmac.New(sha1.New, secret.value)
+	m.Write([]byte(username))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Minter mints credentials with the newest secret. It is safe for
+// concurrent use.
+type Minter struct {
+	secret       Secret
+	pseudonymKey []byte
+}
+
+// NewMinter mints with secrets[0], the newest, and derives pseudonyms under
+// pseudonymKey, which must be the same on every gateway replica and at least
+// MinSecretLen bytes.
+func NewMinter(secrets []Secret, pseudonymKey []byte) (*Minter, error) {
+	if len(secrets) == 0 {
+		return nil, ErrNoSecrets
+	}
+	if len(pseudonymKey) < MinSecretLen {
+		return nil, fmt.Errorf("turncred: pseudonym key shorter than %d bytes", MinSecretLen)
+	}
+	return &Minter{secret: secrets[0], pseudonymKey: append([]byte(nil), pseudonymKey...)}, nil
+}
+
+// Pseudonym is the opaque stand-in for subject in usernames: the same subject
+// always maps to the same pseudonym under one key, and nobody without the key
+// can tell whose it is.
+func (m *Minter) Pseudonym(subject string) string {
+	h := hmac.New(sha256.New, m.pseudonymKey)
+	h.Write([]byte(subject))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:pseudonymBytes])
+}
+
+// Mint returns a credential for subject that relays accept until now+ttl
+// (rounded up to a whole second). ttl must be positive; callers bound it.
+func (m *Minter) Mint(subject string, ttl time.Duration, now time.Time) Credential {
+	exp := now.Add(ttl)
+	if exp.Truncate(time.Second) != exp {
+		exp = exp.Truncate(time.Second).Add(time.Second)
+	}
+	u := Username{Expiry: exp.Unix(), User: m.secret.ID + "." + m.Pseudonym(subject)}
+	name := u.String()
+	return Credential{Username: name, Password: Password(m.secret, name), Expires: exp}
+}
+
+// Verifier checks credentials against every configured secret. It is safe
+// for concurrent use.
+type Verifier struct {
+	secrets []Secret
+}
+
+// NewVerifier accepts credentials minted under any of secrets (newest
+// first). A secret removed from the list stops verifying at once.
+func NewVerifier(secrets []Secret) (*Verifier, error) {
+	if len(secrets) == 0 {
+		return nil, ErrNoSecrets
+	}
+	return &Verifier{secrets: append([]Secret(nil), secrets...)}, nil
+}
+
+// Secrets returns the verifier's secrets, newest first.
+func (v *Verifier) Secrets() []Secret { return append([]Secret(nil), v.secrets...) }
+
+// Password parses username and returns the password it must come with: the
+// HMAC under the secret its key id names, or under the newest secret when it
+// names none (usernames minted by other TURN REST tools). TURN servers need
+// the password itself to derive the long-term key (RFC 8489 §9.2.2); the
+// expiry is not checked here, so callers can decide per request (allocate vs
+// refresh).
+func (v *Verifier) Password(username string) (string, Username, error) {
+	u, err := ParseUsername(username)
+	if err != nil {
+		return "", Username{}, err
+	}
+	i := 0
+	if id := u.KeyID(); id != "" {
+		if j := findSecret(v.secrets, id); j >= 0 {
+			i = j
+		}
+	}
+	return Password(v.secrets[i], username), u, nil
+}
+
+// Verify checks a username and password pair at now: well formed, minted
+// under a configured secret and not expired.
+func (v *Verifier) Verify(username, password string, now time.Time) (Username, error) {
+	want, u, err := v.Password(username)
+	if err != nil {
+		return Username{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(password)) != 1 {
+		return Username{}, ErrMismatch
+	}
+	if u.Expired(now) {
+		return Username{}, ErrExpired
+	}
+	return u, nil
+}
