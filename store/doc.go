@@ -12,5 +12,44 @@
 // gone from every read the moment the TTL passes, on every replica. Redis
 // EXPIRE and the like are only garbage collection.
 //
-// The package does not rank, log or know about HTTP.
+// # Redis URLs
+//
+// OpenRedis picks the deployment from the URL's scheme (case-insensitive):
+//
+//	redis://[user:password@]host[:port][/db][?option=value...]      standalone
+//	rediss://[user:password@]host[:port][/db][?option=value...]     standalone over TLS
+//	unix://[user:password@]/path/to/redis.sock[?db=N&...]           standalone over a Unix socket
+//	redis+sentinel://[user:password@]host:port[/db]?master_name=NAME[&addr=host2:port2...][&password=P]
+//	rediss+sentinel://...                                           the same, TLS to Sentinels and master
+//	redis+cluster://[user:password@]host:port[?addr=host2:port2...]  Cluster, seed nodes
+//	rediss+cluster://...                                            Cluster over TLS
+//
+// Host defaults to localhost and port to 6379. For Sentinel the user info
+// authenticates to the Sentinels and the username/password query parameters
+// to the master; master_name is required. A Cluster URL takes no database
+// (Cluster has only database 0). Options are go-redis' own query parameters
+// (dial_timeout=3s, read_timeout=1s, pool_size=20, skip_verify=true, …);
+// an unknown one is an error. Errors never repeat the URL or its password.
+//
+// # Redis layout
+//
+// For a key prefix P (default "relaygate:") the store keeps three keys that
+// share the hash tag {registry}, so that its scripts and transactions touch a
+// single Cluster slot:
+//
+//	P{registry}:relays   hash: relay ID → JSON record (versioned, field "v")
+//	P{registry}:expiry   sorted set: relay ID scored by expiry, Unix milliseconds
+//	P{registry}:drain    hash: relay ID → "1" for each operator drain mark
+//
+// Reads decide freshness from the record's own expires_at, to the
+// nanosecond, and the store's clock. Expired entries are removed by a Lua
+// script, run atomically with each heartbeat (and by Redis.Collect), that
+// deletes only members whose expiry score is still in the past when it runs,
+// so it never races away a fresh heartbeat. Scores are rounded up and the
+// script's clock down, so collection may trail expiry by under a millisecond
+// but never precedes it. Drain marks are kept until an operator clears them,
+// because they must survive a relay's expiry and return.
+//
+// The package does not rank or know about HTTP; Snapshots, the one piece
+// that runs a loop, logs only through the logger it is given.
 package store

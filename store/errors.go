@@ -9,6 +9,8 @@ import (
 // which is the relay's, never a client's.
 type NotFoundError struct{ ID string }
 
+// Error names the relay that was not found.
+// Error names the relay that was not found.
 func (e *NotFoundError) Error() string { return fmt.Sprintf("store: relay %q not found", e.ID) }
 
 // NotFound marks the error as "no such thing", which api maps to 404
@@ -20,3 +22,38 @@ func IsNotFound(err error) bool {
 	var nf *NotFoundError
 	return errors.As(err, &nf)
 }
+
+// ErrInvalid means a caller passed something the store cannot keep: an empty
+// relay ID or a heartbeat TTL that is not positive.
+var ErrInvalid = errors.New("store: invalid argument")
+
+// ErrClosed means the store was used after Close.
+var ErrClosed = errors.New("store: closed")
+
+// errIDMismatch is a RecordError's cause when a record names another relay
+// than the key it is stored under.
+var errIDMismatch = errors.New("record id does not match its key")
+
+// ErrConfig means a MemoryConfig or RedisConfig was rejected; the wrapping
+// error names the setting. It never carries a password or the Redis URL.
+var ErrConfig = errors.New("store: invalid config")
+
+// RecordError means a record read from the backend could not be decoded, for
+// instance one written by a newer gateway in a format version this one does
+// not know. Writers must not switch versions before every reader knows them.
+type RecordError struct {
+	ID      string // relay ID whose record is bad
+	Version int    // the record's "v"; 0 when it could not be parsed at all
+	Err     error  // the decoding error, if any
+}
+
+// Error names the relay and what is wrong with its record.
+func (e *RecordError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("store: relay %q: bad record: %v", e.ID, e.Err)
+	}
+	return fmt.Sprintf("store: relay %q: unsupported record version %d", e.ID, e.Version)
+}
+
+// Unwrap returns the decoding error, nil for an unknown version.
+func (e *RecordError) Unwrap() error { return e.Err }

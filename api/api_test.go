@@ -1,0 +1,325 @@
+package api_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // the TURN REST scheme under test
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/relaygate/relaygate/api"
+)
+
+type credentials struct {
+	Username   string    `json:"username"`
+	Credential string    `json:"credential"`
+	TTLSeconds int64     `json:"ttl_seconds"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Primary    choice    `json:"primary"`
+	Backup     *choice   `json:"backup"`
+	ICEServers []struct {
+		URLs       []string `json:"urls"`
+		Username   string   `json:"username"`
+		Credential string   `json:"credential"`
+	} `json:"ice_servers"`
+	ICETransportPolicy string `json:"ice_transport_policy"`
+}
+
+type choice struct {
+	RelayID        string   `json:"relay_id"`
+	Region         string   `json:"region"`
+	Site           string   `json:"site"`
+	Hostname       string   `json:"hostname"`
+	URLs           []string `json:"urls"`
+	EstimatedRTTMs *float64 `json:"estimated_rtt_ms"`
+	Basis          string   `json:"basis"`
+}
+
+func (e *env) credentials(clientIP string, body any) (*http.Response, []byte) {
+	return e.do(req{method: "POST", path: "/v1/credentials", token: e.userToken("alice"), body: body,
+		header: map[string]string{"X-Forwarded-For": clientIP}})
+}
+
+func trustLoopback(c *api.Config) {
+	c.TrustedProxies = append(c.TrustedProxies, mustPrefix("127.0.0.0/8"), mustPrefix("::1/128"))
+}
+
+func TestCredentialsEndToEnd(t *testing.T) {
+	e := newEnv(t, trustLoopback)
+	e.register("fra-1", fra1())
+	e.register("ams-2", ams2())
+	e.register("nyc-1", nyc1())
+
+	resp, b := e.credentials(berlinIP, map[string]any{"ttl_seconds": 600})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, body %s", resp.StatusCode, b)
+	}
+	var c credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Primary.RelayID != "ams-2" && c.Primary.RelayID != "fra-1" {
+		t.Errorf("primary = %s, want a European relay for a Berlin client", c.Primary.RelayID)
+	}
+	if c.Backup == nil || c.Backup.Site == c.Primary.Site {
+		t.Fatalf("backup = %+v, want one at another site than %s", c.Backup, c.Primary.Site)
+	}
+	if c.Primary.Basis != "geo" || c.Primary.EstimatedRTTMs == nil {
+		t.Errorf("primary basis = %q, estimate %v; want geo with an estimate", c.Primary.Basis, c.Primary.EstimatedRTTMs)
+	}
+	if c.TTLSeconds != 600 || !c.ExpiresAt.Equal(t0.Add(600*time.Second)) {
+		t.Errorf("ttl = %d, expires %v; want 600 and %v", c.TTLSeconds, c.ExpiresAt, t0.Add(600*time.Second))
+	}
+	if c.ICETransportPolicy != "relay" || len(c.ICEServers) != 1 {
+		t.Fatalf("ice_transport_policy %q, %d ice servers", c.ICETransportPolicy, len(c.ICEServers))
+	}
+	ice := c.ICEServers[0]
+	if ice.Username != c.Username || ice.Credential != c.Credential {
+		t.Error("ice_servers carries other credentials than the answer")
+	}
+	if want := append(slices.Clone(c.Primary.URLs), c.Backup.URLs...); !slices.Equal(ice.URLs, want) {
+		t.Errorf("ice_servers urls = %v, want primary then backup %v", ice.URLs, want)
+	}
+	// The credential is the TURN REST HMAC, checkable without our code.
+	mac := hmac.New(sha1.New, []byte(turnSecret))
+	mac.Write([]byte(c.Username))
+	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); c.Credential != want {
+		t.Errorf("credential = %q, want HMAC-SHA1 %q", c.Credential, want)
+	}
+	if !strings.HasPrefix(c.Username, fmt.Sprint(t0.Add(600*time.Second).Unix())+":k1.") || strings.Contains(c.Username, "alice") {
+		t.Errorf("username = %q, want <expiry>:k1.<pseudonym> without the subject", c.Username)
+	}
+}
+
+func TestRelayURLs(t *testing.T) {
+	e := newEnv(t, trustLoopback)
+	e.register("fra-1", fra1())
+	noTLS := nyc1()
+	noTLS["ports"] = map[string]any{"udp": 3478}
+	delete(noTLS, "hostname")
+	e.register("nyc-1", noTLS)
+
+	tests := []struct {
+		name     string
+		clientIP string
+		body     any
+		primary  []string
+	}{
+		{name: "every transport, IPv6 in brackets, turns: by hostname", clientIP: berlinIP, primary: []string{
+			"turn:203.0.113.5:3478?transport=udp", "turn:203.0.113.5:3478?transport=tcp",
+			"turn:[2001:db8::5]:3478?transport=udp", "turn:[2001:db8::5]:3478?transport=tcp",
+			"turns:fra.relay.example:5349?transport=tcp"}},
+		{name: "only the transports asked for", clientIP: berlinIP, body: map[string]any{"transports": []string{"tls", "udp"}}, primary: []string{
+			"turn:203.0.113.5:3478?transport=udp", "turn:[2001:db8::5]:3478?transport=udp",
+			"turns:fra.relay.example:5349?transport=tcp"}},
+		{name: "a relay lacking a transport is skipped", clientIP: newYorkIP, body: map[string]any{"transports": []string{"tcp"}}, primary: []string{
+			"turn:203.0.113.5:3478?transport=tcp", "turn:[2001:db8::5]:3478?transport=tcp"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := e.credentials(tt.clientIP, tt.body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, b)
+			}
+			var c credentials
+			json.Unmarshal(b, &c)
+			if !slices.Equal(c.Primary.URLs, tt.primary) {
+				t.Errorf("primary urls = %v, want %v", c.Primary.URLs, tt.primary)
+			}
+		})
+	}
+}
+
+func TestNoRelayIs503(t *testing.T) {
+	e := newEnv(t)
+	resp, b := e.credentials(berlinIP, nil)
+	if p := problemOf(t, resp, b); resp.StatusCode != 503 || p.Type != "urn:relaygate:problem:no-relay-available" {
+		t.Errorf("got %d %s, want 503 no-relay-available", resp.StatusCode, p.Type)
+	}
+	// A relay that stops heartbeating is gone after the TTL.
+	e.register("fra-1", fra1())
+	if resp, _ := e.credentials(berlinIP, nil); resp.StatusCode != 200 {
+		t.Fatalf("with a fresh relay: status %d", resp.StatusCode)
+	}
+	e.clock.Advance(15 * time.Second)
+	if resp, _ := e.credentials(berlinIP, nil); resp.StatusCode != 503 {
+		t.Errorf("after the heartbeat TTL: status %d, want 503", resp.StatusCode)
+	}
+}
+
+func TestUnlocatedClientFallback(t *testing.T) {
+	e := newEnv(t, trustLoopback)
+	e.register("fra-1", fra1())
+	e.register("nyc-1", nyc1())
+	var first string
+	for i := range 3 {
+		resp, b := e.credentials(unlocatedIP, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, b)
+		}
+		var c credentials
+		json.Unmarshal(b, &c)
+		if c.Primary.Basis != "fallback" || c.Primary.EstimatedRTTMs != nil {
+			t.Errorf("basis %q estimate %v, want fallback without estimate", c.Primary.Basis, c.Primary.EstimatedRTTMs)
+		}
+		if i == 0 {
+			first = c.Primary.RelayID
+		} else if c.Primary.RelayID != first {
+			t.Errorf("answer %d: primary %s, first was %s: the fallback must be deterministic", i, c.Primary.RelayID, first)
+		}
+	}
+}
+
+func TestCredentialsTTL(t *testing.T) {
+	e := newEnv(t)
+	e.register("fra-1", fra1())
+	tests := []struct {
+		name   string
+		body   any
+		status int
+		ttl    int64
+	}{
+		{name: "default is 24h", status: 200, ttl: 86400},
+		{name: "60s is the least", body: map[string]any{"ttl_seconds": 60}, status: 200, ttl: 60},
+		{name: "48h is the most", body: map[string]any{"ttl_seconds": 172800}, status: 200, ttl: 172800},
+		{name: "59s is refused", body: map[string]any{"ttl_seconds": 59}, status: 400},
+		{name: "48h+1s is refused", body: map[string]any{"ttl_seconds": 172801}, status: 400},
+		{name: "fractional is refused", body: `{"ttl_seconds": 60.5}`, status: 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := e.do(req{method: "POST", path: "/v1/credentials", token: e.userToken("bob"), body: tt.body, contentType: "application/json"})
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.status, b)
+			}
+			if tt.status != 200 {
+				if p := problemOf(t, resp, b); p.Type != "urn:relaygate:problem:invalid-body" || len(p.Errors) == 0 || p.Errors[0].Field != "ttl_seconds" {
+					t.Errorf("problem = %+v, want invalid-body naming ttl_seconds", p)
+				}
+				return
+			}
+			var c credentials
+			json.Unmarshal(b, &c)
+			if c.TTLSeconds != tt.ttl {
+				t.Errorf("ttl_seconds = %d, want %d", c.TTLSeconds, tt.ttl)
+			}
+		})
+	}
+}
+
+func TestGetTURN(t *testing.T) {
+	e := newEnv(t)
+	e.register("fra-1", fra1())
+	e.register("ams-2", ams2())
+	resp, b := e.do(req{method: "GET", path: "/v1/turn?ttl=3600&transport=udp", token: e.userToken("carol")})
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	var got struct {
+		Username, Password string
+		TTL                int64
+		URIs               []string
+	}
+	json.Unmarshal(b, &got)
+	if got.TTL != 3600 || got.Username == "" || got.Password == "" || len(got.URIs) == 0 {
+		t.Errorf("GET /v1/turn = %+v", got)
+	}
+	for _, u := range got.URIs {
+		if !strings.HasSuffix(u, "?transport=udp") {
+			t.Errorf("uri %q: asked for udp only", u)
+		}
+	}
+	for _, q := range []string{"ttl=10", "ttl=x", "transport=sctp", "transport=udp&transport=udp"} {
+		resp, b := e.do(req{method: "GET", path: "/v1/turn?" + q, token: e.userToken("carol")})
+		if p := problemOf(t, resp, b); resp.StatusCode != 400 || p.Type != "urn:relaygate:problem:invalid-parameter" {
+			t.Errorf("?%s: %d %s, want 400 invalid-parameter", q, resp.StatusCode, p.Type)
+		}
+	}
+}
+
+func TestRegistryAndDrain(t *testing.T) {
+	e := newEnv(t, trustLoopback)
+	e.register("fra-1", fra1())
+	e.register("ams-2", ams2())
+	admin := e.adminToken()
+
+	e.clock.Advance(2 * time.Second)
+	resp, b := e.do(req{method: "GET", path: "/v1/relays", token: admin})
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /v1/relays: %d %s", resp.StatusCode, b)
+	}
+	var list struct {
+		Relays []struct {
+			ID        string   `json:"id"`
+			Addresses []string `json:"addresses"`
+			State     string   `json:"state"`
+			Drained   bool     `json:"drained"`
+			Age       float64  `json:"heartbeat_age_seconds"`
+		} `json:"relays"`
+	}
+	json.Unmarshal(b, &list)
+	if len(list.Relays) != 2 || list.Relays[0].ID != "ams-2" || list.Relays[1].ID != "fra-1" {
+		t.Fatalf("relays = %+v, want ams-2, fra-1", list.Relays)
+	}
+	if r := list.Relays[1]; !slices.Equal(r.Addresses, []string{"203.0.113.5", "2001:db8::5"}) || r.State != "available" || r.Age != 2 {
+		t.Errorf("fra-1 = %+v", r)
+	}
+
+	// Drain both Berlin candidates but one; the drained one is never picked.
+	resp, b = e.do(req{method: "POST", path: "/v1/relays/ams-2/drain", token: admin})
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"drained":true`) || !strings.Contains(string(b), `"state":"drained"`) {
+		t.Fatalf("drain: %d %s", resp.StatusCode, b)
+	}
+	e.register("ams-2", ams2()) // the drain mark survives the relay's heartbeats
+	for range 5 {
+		_, b := e.credentials(berlinIP, nil)
+		var c credentials
+		json.Unmarshal(b, &c)
+		if c.Primary.RelayID == "ams-2" || (c.Backup != nil && c.Backup.RelayID == "ams-2") {
+			t.Fatalf("drained relay selected: %s", b)
+		}
+	}
+	resp, b = e.do(req{method: "DELETE", path: "/v1/relays/ams-2/drain", token: admin})
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"drained":false`) {
+		t.Fatalf("undrain: %d %s", resp.StatusCode, b)
+	}
+
+	for _, path := range []string{"/v1/relays/nope-1", "/v1/relays/nope-1/drain"} {
+		method := "GET"
+		if strings.HasSuffix(path, "drain") {
+			method = "POST"
+		}
+		resp, b := e.do(req{method: method, path: path, token: admin})
+		if p := problemOf(t, resp, b); resp.StatusCode != 404 || p.Type != "urn:relaygate:problem:relay-not-found" {
+			t.Errorf("%s %s: %d %s, want 404 relay-not-found", method, path, resp.StatusCode, p.Type)
+		}
+	}
+	resp, b = e.do(req{method: "GET", path: "/v1/relays/Not_A_Slug", token: admin})
+	if p := problemOf(t, resp, b); resp.StatusCode != 400 || p.Type != "urn:relaygate:problem:invalid-parameter" {
+		t.Errorf("bad id: %d %s, want 400 invalid-parameter", resp.StatusCode, p.Type)
+	}
+}
+
+func TestHeartbeatResponse(t *testing.T) {
+	e := newEnv(t)
+	resp, b := e.do(req{method: "PUT", path: "/v1/relays/fra-1", token: e.nodeToken("fra-1"), body: fra1()})
+	if resp.StatusCode != 200 || string(b) != `{"ttl_seconds":15,"heartbeat_interval_seconds":5}`+"\n" {
+		t.Errorf("heartbeat = %d %s", resp.StatusCode, b)
+	}
+}
+
+func mustJWT(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -1,0 +1,252 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// role is who a token speaks for. Roles are told apart by key, never by a
+// claim the token's holder could choose.
+type role int
+
+const (
+	roleUser role = iota
+	roleNode
+	roleAdmin
+	numRoles
+)
+
+func (r role) String() string { return [...]string{"user", "node", "admin"}[r] }
+
+// minHS256Secret: RFC 7518 §3.2 asks for a key at least as long as the hash.
+const minHS256Secret = 32
+
+// jwtLeeway absorbs clock skew between the token's issuer and us.
+const jwtLeeway = 5 * time.Second
+
+// maxTokenLen bounds what we hand to the JWT parser.
+const maxTokenLen = 8 << 10
+
+// verifier checks one role's tokens.
+type verifier struct {
+	key    any
+	parser *jwt.Parser
+}
+
+func newVerifier(kc KeyConfig, now func() time.Time) (*verifier, error) {
+	var key any
+	var algs []string
+	switch {
+	case len(kc.Secret) > 0 && len(kc.PublicKeyPEM) > 0:
+		return nil, errors.New("both a secret and a public key given; choose one")
+	case len(kc.Secret) > 0:
+		if len(kc.Secret) < minHS256Secret {
+			return nil, fmt.Errorf("HS256 secret shorter than %d bytes", minHS256Secret)
+		}
+		key, algs = kc.Secret, []string{"HS256"}
+	case len(kc.PublicKeyPEM) > 0:
+		var err error
+		if key, algs, err = parsePublicKey(kc.PublicKeyPEM); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, nil // role closed
+	}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods(algs),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(jwtLeeway),
+		jwt.WithTimeFunc(now),
+	}
+	if kc.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(kc.Issuer))
+	}
+	if kc.Audience != "" {
+		opts = append(opts, jwt.WithAudience(kc.Audience))
+	}
+	return &verifier{key: key, parser: jwt.NewParser(opts...)}, nil
+}
+
+// parsePublicKey reads a PKIX PEM public key and pins the algorithms its
+// kind allows, so an RSA key can never verify an HS256 token made with the
+// key's bytes as the secret (and "none" is never in the list).
+func parsePublicKey(pemBytes []byte) (any, []string, error) {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, nil, errors.New(`public key: want a PEM block of type "PUBLIC KEY"`)
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("public key: %w", err)
+	}
+	switch k := k.(type) {
+	case ed25519.PublicKey:
+		return k, []string{"EdDSA"}, nil
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return k, []string{"ES256"}, nil
+		case elliptic.P384():
+			return k, []string{"ES384"}, nil
+		case elliptic.P521():
+			return k, []string{"ES512"}, nil
+		}
+		return nil, nil, errors.New("public key: unsupported ECDSA curve")
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return nil, nil, errors.New("public key: RSA key shorter than 2048 bits")
+		}
+		return k, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}, nil
+	}
+	return nil, nil, fmt.Errorf("public key: unsupported key type %T", k)
+}
+
+// verify parses and checks a token; the subject is returned on success.
+func (v *verifier) verify(token string) (string, error) {
+	claims := jwt.RegisteredClaims{}
+	if _, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
+		return "", err
+	}
+	if claims.Subject == "" {
+		return "", errors.New(`token has no "sub"`)
+	}
+	return claims.Subject, nil
+}
+
+// authn holds a verifier per role.
+type authn struct {
+	roles [numRoles]*verifier
+}
+
+func newAuthn(cfg Config, now func() time.Time) (*authn, error) {
+	a := &authn{}
+	kcs := [numRoles]KeyConfig{cfg.User, cfg.Node, cfg.Admin}
+	for r := range numRoles {
+		v, err := newVerifier(kcs[r], now)
+		if err != nil {
+			return nil, fmt.Errorf("%s JWT key: %w", r, err)
+		}
+		a.roles[r] = v
+	}
+	// One key for two roles would let any user act as an operator.
+	for r := range numRoles {
+		for o := r + 1; o < numRoles; o++ {
+			if sameKey(kcs[r], kcs[o]) {
+				return nil, fmt.Errorf("%s and %s JWT keys must differ: roles are told apart by key", r, o)
+			}
+		}
+	}
+	return a, nil
+}
+
+func sameKey(a, b KeyConfig) bool {
+	return (len(a.Secret) > 0 && bytes.Equal(a.Secret, b.Secret)) ||
+		(len(a.PublicKeyPEM) > 0 && bytes.Equal(bytes.TrimSpace(a.PublicKeyPEM), bytes.TrimSpace(b.PublicKeyPEM)))
+}
+
+// subjectKey carries the verified token subject in a request's context.
+type subjectKey struct{}
+
+// subjectFrom is the verified subject of the request's token.
+func subjectFrom(ctx context.Context) string {
+	s, _ := ctx.Value(subjectKey{}).(string)
+	return s
+}
+
+// require returns middleware that admits only requests bearing a valid
+// token of role r. A token that is valid for another role gets 403.
+func (s *server) require(r role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			token, ok := bearer(req)
+			if !ok {
+				s.problem(w, req, errUnauthorized("missing bearer token"))
+				return
+			}
+			v := s.auth.roles[r]
+			if v == nil {
+				s.problem(w, req, errUnauthorized(fmt.Sprintf("no key is configured for %s tokens", r)))
+				return
+			}
+			sub, err := v.verify(token)
+			if err != nil {
+				for o := range numRoles {
+					if o != r && s.auth.roles[o] != nil {
+						if _, oerr := s.auth.roles[o].verify(token); oerr == nil {
+							s.metrics.authFailures.WithLabelValues(r.String(), "wrong_role").Inc()
+							s.problem(w, req, errForbidden(fmt.Sprintf("this endpoint needs a %s token, not a %s token", r, o)))
+							return
+						}
+					}
+				}
+				s.metrics.authFailures.WithLabelValues(r.String(), tokenFailure(err)).Inc()
+				s.problem(w, req, errUnauthorized(tokenDetail(err)))
+				return
+			}
+			next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), subjectKey{}, sub)))
+		})
+	}
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || len(token) > maxTokenLen {
+		return "", false
+	}
+	return token, true
+}
+
+// tokenFailure is a bounded metric label for why a token was refused.
+func tokenFailure(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "expired"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "missing_claim"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "bad_signature"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer), errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "wrong_issuer_or_audience"
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "malformed"
+	}
+	return "invalid"
+}
+
+// tokenDetail tells the caller why, without echoing any part of the token.
+func tokenDetail(err error) string {
+	switch tokenFailure(err) {
+	case "expired":
+		return "token expired"
+	case "missing_claim":
+		return `token lacks a required claim ("exp")`
+	case "bad_signature":
+		return "token signature does not verify (wrong key or algorithm)"
+	case "wrong_issuer_or_audience":
+		return "token issuer or audience not accepted"
+	case "malformed":
+		return "token is malformed"
+	}
+	if strings.Contains(err.Error(), `"sub"`) {
+		return `token has no "sub"`
+	}
+	return "token not valid"
+}

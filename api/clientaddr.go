@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Addr is the client address chosen by the trusted-proxy rules. It is used
+// for selection and prefix lookups only; it renders redacted in logs and fmt.
+type Addr struct{ ip netip.Addr }
+
+// IP is the client's address (IPv4 unmapped from IPv4-mapped IPv6).
+func (a Addr) IP() netip.Addr { return a.ip }
+
+// String hides the address.
+func (Addr) String() string { return "[client]" }
+
+// LogValue hides the address.
+func (Addr) LogValue() slog.Value { return slog.StringValue("[client]") }
+
+type clientKey struct{}
+
+func clientFrom(ctx context.Context) Addr {
+	a, _ := ctx.Value(clientKey{}).(Addr)
+	return a
+}
+
+// maxForwardedHops bounds the X-Forwarded-For hops examined per request.
+const maxForwardedHops = 32
+
+// clientAddress picks the client's address: the TCP peer, unless the peer is
+// inside trusted, in which case the right-most X-Forwarded-For hop that is
+// not itself trusted. Hops are read right to left because each proxy appends
+// what it saw; everything left of the first untrusted hop was written by
+// parties we cannot believe. An unparseable hop ends the walk: the last
+// trusted address seen is then the best we can vouch for.
+func clientAddress(remoteAddr string, xff []string, trusted []netip.Prefix) netip.Addr {
+	peer := parseHop(remoteAddr)
+	if !peer.IsValid() || !inAny(peer, trusted) {
+		return peer
+	}
+	last := peer
+	hops := 0
+	for i := len(xff) - 1; i >= 0; i-- {
+		parts := strings.Split(xff[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			if hops++; hops > maxForwardedHops {
+				return last
+			}
+			hop := parseHop(strings.TrimSpace(parts[j]))
+			if !hop.IsValid() {
+				return last
+			}
+			if !inAny(hop, trusted) {
+				return hop
+			}
+			last = hop
+		}
+	}
+	return last
+}
+
+// parseHop reads "ip", "ip:port" or "[ipv6]:port"; zones are refused.
+func parseHop(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return norm(ap.Addr())
+	}
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		s = host
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}
+	}
+	return norm(a)
+}
+
+func norm(a netip.Addr) netip.Addr {
+	if a.Zone() != "" {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+func inAny(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// withClient stores the chosen client address in the request's context.
+func (s *server) withClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := Addr{ip: clientAddress(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies)}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, a)))
+	})
+}

@@ -1,0 +1,246 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/relaygate/relaygate/selector"
+)
+
+// maxRTTMillis bounds reported RTTs: a minute is no longer a round trip.
+const maxRTTMillis = 60000
+
+type measurementJSON struct {
+	RelayID string   `json:"relay_id"`
+	RTTMs   *float64 `json:"rtt_ms"`
+	Loss    *float64 `json:"loss,omitempty"`
+}
+
+// credentialsRequest is POST /v1/credentials' optional body.
+type credentialsRequest struct {
+	TTLSeconds   *int64            `json:"ttl_seconds,omitempty"`
+	Transports   []string          `json:"transports,omitempty"`
+	Measurements []measurementJSON `json:"measurements,omitempty"`
+}
+
+func (c credentialsRequest) validate() []fieldError {
+	var fe []fieldError
+	add := func(field, msg string) { fe = append(fe, fieldError{Field: field, Message: msg}) }
+	if c.TTLSeconds != nil && !ttlInRange(*c.TTLSeconds) {
+		add("ttl_seconds", ttlRangeMsg)
+	}
+	if c.Transports != nil {
+		if f := checkTransports(c.Transports); f != "" {
+			add("transports", f)
+		}
+	}
+	if len(c.Measurements) > maxMeasurements {
+		add("measurements", fmt.Sprintf("at most %d measurements", maxMeasurements))
+	} else {
+		for i, m := range c.Measurements {
+			field := fmt.Sprintf("measurements[%d]", i)
+			if !slugRE.MatchString(m.RelayID) {
+				add(field+".relay_id", "required: a relay id")
+			}
+			if m.RTTMs == nil || math.IsNaN(*m.RTTMs) || *m.RTTMs < 0 || *m.RTTMs > maxRTTMillis {
+				add(field+".rtt_ms", "required: a number in [0, 60000]")
+			}
+			if m.Loss != nil && (math.IsNaN(*m.Loss) || *m.Loss < 0 || *m.Loss > 1) {
+				add(field+".loss", "must be a fraction in [0, 1]")
+			}
+		}
+	}
+	return fe
+}
+
+const ttlRangeMsg = "must be between 60 and 172800 seconds"
+
+func ttlInRange(s int64) bool {
+	return s >= int64(MinCredentialTTL/time.Second) && s <= int64(MaxCredentialTTL/time.Second)
+}
+
+// checkTransports returns what is wrong with a transport list, "" if nothing.
+func checkTransports(ts []string) string {
+	if len(ts) == 0 || len(ts) > len(selector.Transports) {
+		return "1 to 3 of udp, tcp, tls"
+	}
+	for i, t := range ts {
+		if !selector.Transport(t).Valid() {
+			return "each must be one of udp, tcp, tls"
+		}
+		if slices.Contains(ts[:i], t) {
+			return "each transport at most once"
+		}
+	}
+	return ""
+}
+
+func toTransports(ts []string) []selector.Transport {
+	out := make([]selector.Transport, len(ts))
+	for i, t := range ts {
+		out[i] = selector.Transport(t)
+	}
+	return out
+}
+
+func (c credentialsRequest) measurements() []selector.Measurement {
+	out := make([]selector.Measurement, 0, len(c.Measurements))
+	for _, m := range c.Measurements {
+		sm := selector.Measurement{RelayID: m.RelayID, RTT: time.Duration(*m.RTTMs * float64(time.Millisecond))}
+		if m.Loss != nil {
+			sm.Loss = *m.Loss
+		}
+		out = append(out, sm)
+	}
+	return out
+}
+
+type relayChoiceJSON struct {
+	RelayID        string   `json:"relay_id"`
+	Region         string   `json:"region"`
+	Site           string   `json:"site"`
+	Hostname       string   `json:"hostname,omitempty"`
+	URLs           []string `json:"urls"`
+	EstimatedRTTMs *float64 `json:"estimated_rtt_ms,omitempty"`
+	Basis          string   `json:"basis"`
+}
+
+type iceServerJSON struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username"`
+	Credential string   `json:"credential"`
+}
+
+type credentialsResponse struct {
+	Username           string           `json:"username"`
+	Credential         string           `json:"credential"`
+	TTLSeconds         int64            `json:"ttl_seconds"`
+	ExpiresAt          time.Time        `json:"expires_at"`
+	Primary            relayChoiceJSON  `json:"primary"`
+	Backup             *relayChoiceJSON `json:"backup,omitempty"`
+	ICEServers         []iceServerJSON  `json:"ice_servers"`
+	ICETransportPolicy string           `json:"ice_transport_policy"`
+}
+
+// turnResponse is GET /v1/turn's answer, the shape TURN REST clients (the
+// IETF draft, Matrix's /voip/turnServer) already parse.
+type turnResponse struct {
+	Username string   `json:"username"`
+	Password string   `json:"password"`
+	TTL      int64    `json:"ttl"`
+	URIs     []string `json:"uris"`
+}
+
+// relayURLs lists the TURN URIs for r: per advertised address a turn: URI
+// for UDP and for TCP (IP literals, IPv6 in brackets per RFC 7065, so no
+// DNS lookup leaks or delays the call), then one turns: URI naming the
+// hostname so TLS can verify it. Only transports in want (all when empty).
+func relayURLs(r selector.Relay, want []selector.Transport) []string {
+	wants := func(t selector.Transport) bool {
+		return r.Offers(t) && (len(want) == 0 || slices.Contains(want, t))
+	}
+	var urls []string
+	for _, a := range r.Addresses {
+		for _, t := range []selector.Transport{selector.UDP, selector.TCP} {
+			if wants(t) {
+				ap := netip.AddrPortFrom(a, uint16(r.Ports.Port(t)))
+				urls = append(urls, "turn:"+ap.String()+"?transport="+string(t))
+			}
+		}
+	}
+	if wants(selector.TLS) {
+		urls = append(urls, "turns:"+r.Hostname+":"+strconv.Itoa(r.Ports.TLS)+"?transport=tcp")
+	}
+	return urls
+}
+
+func newRelayChoice(c selector.Choice, want []selector.Transport) relayChoiceJSON {
+	rc := relayChoiceJSON{
+		RelayID: c.Relay.ID, Region: c.Relay.Region, Site: c.Relay.Site, Hostname: c.Relay.Hostname,
+		URLs: relayURLs(c.Relay, want), Basis: string(c.Basis),
+	}
+	if c.HasEstimate {
+		ms := math.Round(c.EstimatedRTT.Seconds()*1e4) / 10 // 0.1 ms
+		rc.EstimatedRTTMs = &ms
+	}
+	return rc
+}
+
+// issue picks relays and mints the credential both credential endpoints hand out.
+func (s *server) issue(r *http.Request, ttl time.Duration, want []selector.Transport, measured []selector.Measurement) (selector.Pair, Credential, error) {
+	pair, err := s.deps.Picker.Pick(clientFrom(r.Context()), want, measured)
+	if err != nil {
+		return pair, Credential{}, err
+	}
+	cred := s.deps.Minter.Mint(subjectFrom(r.Context()), ttl, s.now())
+	s.metrics.credentials.WithLabelValues(string(pair.Primary.Basis)).Inc()
+	return pair, cred, nil
+}
+
+func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeValid[credentialsRequest](w, r, true)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	ttl := s.cfg.CredentialTTL
+	if req.TTLSeconds != nil {
+		ttl = time.Duration(*req.TTLSeconds) * time.Second
+	}
+	want := toTransports(req.Transports)
+	pair, cred, err := s.issue(r, ttl, want, req.measurements())
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	resp := credentialsResponse{
+		Username: cred.Username, Credential: cred.Password,
+		TTLSeconds: int64(ttl / time.Second), ExpiresAt: cred.Expires.UTC(),
+		Primary:            newRelayChoice(pair.Primary, want),
+		ICETransportPolicy: "relay",
+	}
+	urls := slices.Clone(resp.Primary.URLs)
+	if pair.Backup != nil {
+		b := newRelayChoice(*pair.Backup, want)
+		resp.Backup = &b
+		urls = append(urls, b.URLs...)
+	}
+	resp.ICEServers = []iceServerJSON{{URLs: urls, Username: cred.Username, Credential: cred.Password}}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ttl := s.cfg.CredentialTTL
+	if v := q.Get("ttl"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || !ttlInRange(n) {
+			s.problem(w, r, errInvalidParam("ttl "+ttlRangeMsg, fieldError{Field: "ttl", Message: ttlRangeMsg}))
+			return
+		}
+		ttl = time.Duration(n) * time.Second
+	}
+	var want []selector.Transport
+	if ts := q["transport"]; len(ts) > 0 {
+		if f := checkTransports(ts); f != "" {
+			s.problem(w, r, errInvalidParam("transport: "+f, fieldError{Field: "transport", Message: f}))
+			return
+		}
+		want = toTransports(ts)
+	}
+	pair, cred, err := s.issue(r, ttl, want, nil)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	uris := relayURLs(pair.Primary.Relay, want)
+	if pair.Backup != nil {
+		uris = append(uris, relayURLs(pair.Backup.Relay, want)...)
+	}
+	writeJSON(w, http.StatusOK, turnResponse{Username: cred.Username, Password: cred.Password, TTL: int64(ttl / time.Second), URIs: uris})
+}

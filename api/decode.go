@@ -1,0 +1,133 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// validator is a request body that can check its own fields.
+type validator interface {
+	validate() []fieldError
+}
+
+// decodeValid reads one JSON object of type T from r's body and validates
+// it. An empty body is allowed only when optional (T's zero value is then
+// validated and returned). Errors are httpErrors: 413 past MaxBodyBytes, 415
+// for anything but application/json, 400 for malformed JSON, unknown fields,
+// wrong types, trailing data and invalid values.
+func decodeValid[T validator](w http.ResponseWriter, r *http.Request, optional bool) (T, error) {
+	var v T
+	if r.ContentLength > MaxBodyBytes {
+		return v, errTooLarge()
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	// Peek one byte to tell an empty body from a present one.
+	var first [1]byte
+	n, err := io.ReadFull(body, first[:])
+	if n == 0 {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return v, errTooLarge()
+		case errors.Is(err, io.EOF) && optional:
+			return v, validated(v)
+		case errors.Is(err, io.EOF):
+			return v, errInvalidBody("request body is required")
+		default:
+			return v, errInvalidBody("request body could not be read")
+		}
+	}
+	if err := checkJSONContentType(r); err != nil {
+		return v, err
+	}
+	dec := json.NewDecoder(io.MultiReader(strings.NewReader(string(first[:])), body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return v, errTooLarge()
+		}
+		return v, errInvalidBody("request body must hold exactly one JSON object")
+	}
+	return v, validated(v)
+}
+
+func validated(v validator) error {
+	if fe := v.validate(); len(fe) > 0 {
+		return errInvalidBody("request body has invalid fields", fe...)
+	}
+	return nil
+}
+
+func errTooLarge() error {
+	return &httpError{status: http.StatusRequestEntityTooLarge, typ: "body-too-large",
+		detail: fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)}
+}
+
+func checkJSONContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &httpError{status: http.StatusUnsupportedMediaType, typ: "unsupported-media-type",
+			detail: "request body must be application/json"}
+	}
+	return nil
+}
+
+// decodeError turns encoding/json's errors into a 400 that names the field
+// but never echoes the offending value.
+func decodeError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return errTooLarge()
+	case errors.As(err, &syn):
+		return errInvalidBody(fmt.Sprintf("malformed JSON at byte %d", syn.Offset))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errInvalidBody("malformed JSON: unexpected end of body")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return errInvalidBody("a field has the wrong type",
+			fieldError{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if len(name) > 64 {
+			name = name[:64] + "…"
+		}
+		return errInvalidBody("unknown field", fieldError{Field: name, Message: "is not a known field"})
+	}
+	return errInvalidBody("malformed JSON")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int64", "int32", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float64", "float32":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return "of another type"
+}

@@ -1,0 +1,14 @@
+// Package api is relaygate's HTTP surface: the chi router, JWT auth for the
+// three roles (users, relay nodes, operators), the client-address rules,
+// request decoding and validation, and problem+json errors (RFC 9457).
+//
+// Handlers are thin: decode, validate, call one dependency, encode. The
+// dependencies are interfaces declared here (Registry, Picker, Minter) and
+// implemented over store, selector and turncred by cmd/relaygate; api imports
+// none of those implementations. openapi/openapi.yaml is the contract every
+// response is tested against.
+//
+// Privacy: nothing here logs or echoes a client address, a token, a TURN
+// username or credential, a request body or a query string. The client
+// address lives in an Addr, which renders as "[client]".
+package api

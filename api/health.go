@@ -1,0 +1,65 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/swaggest/swgui"
+	"github.com/swaggest/swgui/v5emb"
+
+	"github.com/relaygate/relaygate/openapi"
+)
+
+// readyTimeout bounds the store ping behind /readyz, so a hung backend makes
+// the probe fail rather than hang.
+const readyTimeout = 2 * time.Second
+
+type statusResponse struct {
+	Status string `json:"status"`
+}
+
+// writeJSON encodes v with status; every JSON answer goes through here.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *server) getHealthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, statusResponse{Status: "ok"})
+}
+
+func (s *server) getReadyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		writeProblem(w, r, &httpError{status: http.StatusServiceUnavailable, typ: "not-ready", detail: "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := s.deps.Registry.Ping(ctx); err != nil {
+		s.log.Warn("readiness: store unreachable", "err", err)
+		writeProblem(w, r, &httpError{status: http.StatusServiceUnavailable, typ: "not-ready", detail: "registry store unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, statusResponse{Status: "ready"})
+}
+
+func (s *server) getSpec(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(openapi.Spec)
+}
+
+// docs renders openapi.yaml for people with Swagger UI served from assets
+// embedded in the binary: the page loads nothing from any other host.
+func (s *server) docs() http.Handler {
+	return v5emb.NewHandlerWithConfig(swgui.Config{
+		Title:       "relaygate API",
+		SwaggerJSON: "/openapi.yaml",
+		BasePath:    "/docs/",
+		HideCurl:    false,
+	})
+}

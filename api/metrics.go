@@ -1,0 +1,65 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the API's Prometheus collectors. Labels are bounded: route
+// patterns, methods, status codes, roles, reasons, bases; never an address,
+// a user or a relay-chosen string.
+type Metrics struct {
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	authFailures *prometheus.CounterVec
+	credentials  *prometheus.CounterVec
+	heartbeats   prometheus.Counter
+}
+
+// NewMetrics creates the collectors and registers them on reg (nil: not
+// registered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaygate_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "relaygate_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"route"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaygate_auth_failures_total", Help: "Refused tokens by required role and reason.",
+		}, []string{"role", "reason"}),
+		credentials: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaygate_credentials_issued_total", Help: "TURN credentials minted, by the primary relay's selection basis.",
+		}, []string{"basis"}),
+		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaygate_heartbeats_total", Help: "Relay heartbeats accepted.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.duration, m.authFailures, m.credentials, m.heartbeats)
+	}
+	return m
+}
+
+func (m *Metrics) observe(method, route string, status int, d time.Duration) {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions:
+	default:
+		method = "OTHER" // the method is client-chosen text
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+func (s *server) getMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.deps.MetricsHandler == nil {
+		writeProblem(w, r, &httpError{status: http.StatusNotFound, typ: "not-found", detail: "metrics are not enabled"})
+		return
+	}
+	s.deps.MetricsHandler.ServeHTTP(w, r)
+}

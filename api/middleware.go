@@ -1,0 +1,98 @@
+package api
+
+import (
+	"context"
+	"encoding/hex"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+type requestIDKey struct{}
+
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// withRequestID gives every request a fresh random id, returned in
+// X-Request-Id and in problem bodies so a user's report can be matched to
+// our logs. Incoming ids are ignored: they are client-chosen text.
+func (s *server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		v := rand.Uint64()
+		for i := range b {
+			b[i] = byte(v >> (8 * i))
+		}
+		id := hex.EncodeToString(b[:])
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// accessLog logs one line per request: method, route pattern, status,
+// duration and request id. Never the raw path, the query, the client
+// address or any header. Health and metrics scrapes log at debug.
+func (s *server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		dur := time.Since(start)
+		route := routePattern(r)
+		s.metrics.observe(r.Method, route, sw.status, dur)
+		level := s.log.Info
+		switch route {
+		case "/healthz", "/readyz", "/metrics":
+			level = s.log.Debug
+		}
+		level("request", "method", r.Method, "route", route, "status", sw.status,
+			"dur_ms", strconv.FormatFloat(float64(dur.Microseconds())/1000, 'f', 3, 64),
+			"request_id", requestIDFrom(r.Context()))
+	})
+}
+
+// recoverer turns a handler panic into a logged 500 instead of a dropped
+// connection. No panic is expected: this is the last line of defence.
+func (s *server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panic", "route", routePattern(r), "panic", v)
+				writeProblem(w, r, &httpError{status: http.StatusInternalServerError, typ: "internal",
+					detail: "the gateway could not complete the request"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

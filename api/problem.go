@@ -1,0 +1,124 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/relaygate/relaygate/selector"
+)
+
+// problemTypePrefix makes problem types stable URIs (RFC 9457 §3.1.1) that
+// promise nothing about a web page behind them.
+const problemTypePrefix = "urn:relaygate:problem:"
+
+// titles are the fixed, human-readable summaries of each problem type.
+var titles = map[string]string{
+	"invalid-body":           "Request body is invalid",
+	"invalid-parameter":      "Request parameter is invalid",
+	"unauthorized":           "Authentication required",
+	"forbidden":              "Not allowed",
+	"not-found":              "No such resource",
+	"relay-not-found":        "No such relay",
+	"method-not-allowed":     "Method not allowed",
+	"body-too-large":         "Request body too large",
+	"unsupported-media-type": "Unsupported media type",
+	"no-relay-available":     "No relay available",
+	"not-ready":              "Not ready",
+	"internal":               "Internal error",
+}
+
+// fieldError names one invalid field of a request.
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// httpError is an error that already knows its problem+json answer.
+type httpError struct {
+	status int
+	typ    string
+	detail string
+	fields []fieldError
+	allow  string // Allow header for 405
+}
+
+func (e *httpError) Error() string { return "api: " + e.typ + ": " + e.detail }
+
+func errInvalidBody(detail string, fields ...fieldError) error {
+	return &httpError{status: http.StatusBadRequest, typ: "invalid-body", detail: detail, fields: fields}
+}
+
+func errInvalidParam(detail string, fields ...fieldError) error {
+	return &httpError{status: http.StatusBadRequest, typ: "invalid-parameter", detail: detail, fields: fields}
+}
+
+func errUnauthorized(detail string) error {
+	return &httpError{status: http.StatusUnauthorized, typ: "unauthorized", detail: detail}
+}
+
+func errForbidden(detail string) error {
+	return &httpError{status: http.StatusForbidden, typ: "forbidden", detail: detail}
+}
+
+// notFound is satisfied by any error that means "no such thing" (store's,
+// for one), so api needs no import to recognise it.
+type notFound interface{ NotFound() bool }
+
+// problem is the RFC 9457 body.
+type problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail,omitempty"`
+	RequestID string       `json:"request_id,omitempty"`
+	Errors    []fieldError `json:"errors,omitempty"`
+}
+
+// problemFor maps any error to its answer, in this one place.
+func problemFor(err error) *httpError {
+	var he *httpError
+	var nf notFound
+	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.As(err, &nf) && nf.NotFound():
+		return &httpError{status: http.StatusNotFound, typ: "relay-not-found", detail: "no live relay has this id"}
+	case errors.Is(err, selector.ErrNoCandidate):
+		return &httpError{status: http.StatusServiceUnavailable, typ: "no-relay-available",
+			detail: "no healthy relay offers the requested transports; retry shortly"}
+	default:
+		return &httpError{status: http.StatusInternalServerError, typ: "internal", detail: "the gateway could not complete the request"}
+	}
+}
+
+// problem writes err as problem+json. Internal errors are logged once here
+// with the route and request id; their text never reaches the client.
+func (s *server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	he := problemFor(err)
+	if he.status >= 500 && he.typ == "internal" {
+		s.log.ErrorContext(r.Context(), "request failed", "route", routePattern(r), "request_id", requestIDFrom(r.Context()), "err", err)
+	}
+	writeProblem(w, r, he)
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, he *httpError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	if he.status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="relaygate"`)
+	}
+	if he.allow != "" {
+		h.Set("Allow", he.allow)
+	}
+	w.WriteHeader(he.status)
+	_ = json.NewEncoder(w).Encode(problem{
+		Type:      problemTypePrefix + he.typ,
+		Title:     titles[he.typ],
+		Status:    he.status,
+		Detail:    he.detail,
+		RequestID: requestIDFrom(r.Context()),
+		Errors:    he.fields,
+	})
+}

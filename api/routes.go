@@ -1,0 +1,66 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// routes lists every endpoint in one place. openapi.yaml must list the same
+// ones; TestRoutesMatchSpec holds the two together.
+func (s *server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverer, s.withRequestID, s.accessLog, s.withClient)
+	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+		writeProblem(w, req, &httpError{status: http.StatusNotFound, typ: "not-found", detail: "no endpoint at this path"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		writeProblem(w, req, &httpError{status: http.StatusMethodNotAllowed, typ: "method-not-allowed",
+			detail: "this path does not take " + req.Method, allow: allowed(r, req.URL.Path)})
+	})
+
+	r.Get("/healthz", s.getHealthz)
+	r.Get("/readyz", s.getReadyz)
+	r.Get("/metrics", s.getMetrics)
+	r.Get("/openapi.yaml", s.getSpec)
+	docs := s.docs()
+	r.Handle("/docs", docs)
+	r.Handle("/docs/*", docs)
+
+	r.Route("/v1", func(r chi.Router) {
+		r.With(s.require(roleUser)).Post("/credentials", s.postCredentials)
+		r.With(s.require(roleUser)).Get("/turn", s.getTURN)
+		r.With(s.require(roleNode)).Put("/relays/{id}", s.putRelay)
+		r.Group(func(r chi.Router) {
+			r.Use(s.require(roleAdmin))
+			r.Get("/relays", s.getRelays)
+			r.Get("/relays/{id}", s.getRelay)
+			r.Post("/relays/{id}/drain", s.postDrain)
+			r.Delete("/relays/{id}/drain", s.deleteDrain)
+		})
+	})
+	return r
+}
+
+// allowed lists the methods the router has for path, for 405's Allow header.
+func allowed(r *chi.Mux, path string) string {
+	var ms []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		if r.Match(chi.NewRouteContext(), m, path) {
+			ms = append(ms, m)
+		}
+	}
+	return strings.Join(ms, ", ")
+}
+
+// routePattern is the matched chi pattern ("/v1/relays/{id}"), never the
+// raw path, so logs and metric labels carry no client-chosen text.
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "unmatched"
+}

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"encoding/json"
+	"net/netip"
+	"time"
+
+	"github.com/relaygate/relaygate/selector"
+)
+
+// recordVersion is the format version written into every Redis record.
+// Bump it when a field changes meaning; readers reject versions they do
+// not know instead of misreading them.
+const recordVersion = 1
+
+// record is a relay as the Redis store keeps it, version 1. Its JSON names
+// are this package's own, decoupled from selector.Relay's Go fields, so the
+// two may evolve separately. The drain mark is not here: it lives in its own
+// hash so that it survives the record's expiry.
+type record struct {
+	V         int          `json:"v"`
+	ID        string       `json:"id"`
+	Region    string       `json:"region,omitempty"`
+	Site      string       `json:"site,omitempty"`
+	Latitude  float64      `json:"latitude"`
+	Longitude float64      `json:"longitude"`
+	Addresses []netip.Addr `json:"addresses,omitempty"`
+	Hostname  string       `json:"hostname,omitempty"`
+	Ports     recordPorts  `json:"ports"`
+	Capacity  recordAmount `json:"capacity"`
+	Load      recordAmount `json:"load"`
+	Draining  bool         `json:"draining,omitempty"`
+	Version   string       `json:"version,omitempty"`
+	LastSeen  time.Time    `json:"last_seen"`  // RFC 3339, UTC, nanoseconds
+	ExpiresAt time.Time    `json:"expires_at"` // authoritative for freshness
+}
+
+type recordPorts struct {
+	UDP int `json:"udp,omitempty"`
+	TCP int `json:"tcp,omitempty"`
+	TLS int `json:"tls,omitempty"`
+}
+
+type recordAmount struct {
+	Allocations  int64 `json:"allocations,omitempty"`
+	BandwidthBPS int64 `json:"bandwidth_bps,omitempty"`
+}
+
+func newRecord(r *selector.Relay) record {
+	return record{
+		V:         recordVersion,
+		ID:        r.ID,
+		Region:    r.Region,
+		Site:      r.Site,
+		Latitude:  r.Location.Latitude,
+		Longitude: r.Location.Longitude,
+		Addresses: r.Addresses,
+		Hostname:  r.Hostname,
+		Ports:     recordPorts{UDP: r.Ports.UDP, TCP: r.Ports.TCP, TLS: r.Ports.TLS},
+		Capacity:  recordAmount{Allocations: r.Capacity.Allocations, BandwidthBPS: r.Capacity.BandwidthBPS},
+		Load:      recordAmount{Allocations: r.Load.Allocations, BandwidthBPS: r.Load.BandwidthBPS},
+		Draining:  r.Draining,
+		Version:   r.Version,
+		LastSeen:  r.LastSeen,
+		ExpiresAt: r.ExpiresAt,
+	}
+}
+
+func (rec *record) relay() selector.Relay {
+	return selector.Relay{
+		ID:        rec.ID,
+		Region:    rec.Region,
+		Site:      rec.Site,
+		Location:  selector.Location{Latitude: rec.Latitude, Longitude: rec.Longitude},
+		Addresses: rec.Addresses,
+		Hostname:  rec.Hostname,
+		Ports:     selector.Ports{UDP: rec.Ports.UDP, TCP: rec.Ports.TCP, TLS: rec.Ports.TLS},
+		Capacity:  selector.Capacity{Allocations: rec.Capacity.Allocations, BandwidthBPS: rec.Capacity.BandwidthBPS},
+		Load:      selector.Load{Allocations: rec.Load.Allocations, BandwidthBPS: rec.Load.BandwidthBPS},
+		Draining:  rec.Draining,
+		Version:   rec.Version,
+		LastSeen:  rec.LastSeen.UTC(),
+		ExpiresAt: rec.ExpiresAt.UTC(),
+	}
+}
+
+// decodeRecord parses a stored record for the relay id. The record's own id
+// must match the hash field it sits under.
+func decodeRecord(id string, data []byte) (record, error) {
+	var rec record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return record{}, &RecordError{ID: id, Err: err}
+	}
+	if rec.V != recordVersion {
+		return record{}, &RecordError{ID: id, Version: rec.V}
+	}
+	if rec.ID != id {
+		return record{}, &RecordError{ID: id, Version: rec.V, Err: errIDMismatch}
+	}
+	return rec, nil
+}

@@ -1,0 +1,310 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/relaygate/relaygate/store"
+	"github.com/relaygate/relaygate/store/storetest"
+)
+
+// redisURL returns the test Redis, skipping the test when none is set.
+func redisURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv("RELAYGATE_TEST_REDIS_URL")
+	if u == "" {
+		tb.Skip("RELAYGATE_TEST_REDIS_URL is not set")
+	}
+	return u
+}
+
+// testPrefix is a key prefix no other test uses.
+func testPrefix(tb testing.TB) string {
+	name := strings.NewReplacer("{", "(", "}", ")", " ", "_").Replace(tb.Name())
+	return "relaygate-test:" + name + ":" + rand.Text()[:8] + ":"
+}
+
+// openRedis opens a store on prefix and deletes the prefix's keys when the
+// test ends, through a client of its own so that it works even after the
+// test has closed the store.
+func openRedis(tb testing.TB, cfg store.RedisConfig) *store.Redis {
+	tb.Helper()
+	cfg.URL = redisURL(tb)
+	s, err := store.OpenRedis(tb.Context(), cfg)
+	if err != nil {
+		tb.Fatalf("OpenRedis() error = %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	opts, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		tb.Fatalf("ParseURL() error = %v", err)
+	}
+	keys := s.KeysForTest()
+	tb.Cleanup(func() {
+		c := redis.NewClient(opts)
+		defer c.Close()
+		if err := c.Del(context.Background(), keys...).Err(); err != nil {
+			tb.Errorf("delete test keys: %v", err)
+		}
+	})
+	return s
+}
+
+func TestRedis(t *testing.T) {
+	redisURL(t)
+	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Registry {
+		return openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: now})
+	})
+}
+
+// Two gateways on one Redis and prefix share one registry.
+func TestRedisStoresOnOnePrefixShareRelays(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	prefix := testPrefix(t)
+	a := openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now})
+	b := openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now})
+	other := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now})
+	ctx := t.Context()
+
+	fra := storetest.Fra1()
+	ams := storetest.Fra1()
+	ams.ID = "ams-2"
+	if err := a.Heartbeat(ctx, fra, storetest.TTL); err != nil {
+		t.Fatalf("a.Heartbeat() error = %v", err)
+	}
+	if err := b.Heartbeat(ctx, ams, storetest.TTL); err != nil {
+		t.Fatalf("b.Heartbeat() error = %v", err)
+	}
+	if err := b.SetDrained(ctx, "fra-1", true); err != nil {
+		t.Fatalf("b.SetDrained(fra-1) error = %v", err)
+	}
+	for name, s := range map[string]*store.Redis{"a": a, "b": b} {
+		rs, err := s.Relays(ctx)
+		if err != nil {
+			t.Fatalf("%s.Relays() error = %v", name, err)
+		}
+		if len(rs) != 2 || rs[0].ID != "ams-2" || rs[1].ID != "fra-1" || rs[0].Drained || !rs[1].Drained {
+			t.Fatalf("%s.Relays() = %+v, want ams-2 and drained fra-1", name, rs)
+		}
+	}
+	if rs, err := other.Relays(ctx); err != nil || len(rs) != 0 {
+		t.Fatalf("other prefix Relays() = %d relays, %v; want 0, nil", len(rs), err)
+	}
+}
+
+// countKeys returns the entries held in the relays hash and expiry set.
+func countKeys(t *testing.T, s *store.Redis) (relays, expiry int64) {
+	t.Helper()
+	keys := s.KeysForTest()
+	c := s.ClientForTest()
+	relays, err := c.HLen(t.Context(), keys[0]).Result()
+	if err != nil {
+		t.Fatalf("HLEN: %v", err)
+	}
+	expiry, err = c.ZCard(t.Context(), keys[1]).Result()
+	if err != nil {
+		t.Fatalf("ZCARD: %v", err)
+	}
+	return relays, expiry
+}
+
+func heartbeatN(t *testing.T, s *store.Redis, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		r := storetest.Fra1()
+		r.ID = fmt.Sprintf("%s-%03d", prefix, i)
+		if err := s.Heartbeat(t.Context(), r, storetest.TTL); err != nil {
+			t.Fatalf("Heartbeat(%q) error = %v", r.ID, err)
+		}
+	}
+}
+
+func TestRedisGarbageCollectsExpiredRelays(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now, GCBatch: 10})
+	heartbeatN(t, s, "old", 25)
+	clock.Advance(storetest.TTL - time.Nanosecond)
+	heartbeatN(t, s, "new", 1)
+	if r, z := countKeys(t, s); r != 26 || z != 26 {
+		t.Fatalf("before expiry: relays, expiry = %d, %d; want 26, 26", r, z)
+	}
+
+	// Collection rounds to whole milliseconds, in the direction that keeps
+	// relays (reads are exact to the nanosecond): a millisecond past expiry,
+	// every expired relay is collectable.
+	clock.Advance(time.Millisecond)
+	heartbeatN(t, s, "new", 1) // collects one batch
+	if r, z := countKeys(t, s); r != 16 || z != 16 {
+		t.Fatalf("after one heartbeat: relays, expiry = %d, %d; want 16, 16 (batch of 10 gone)", r, z)
+	}
+	n, err := s.Collect(t.Context())
+	if err != nil || n != 10 {
+		t.Fatalf("Collect() = %d, %v; want 10, nil", n, err)
+	}
+	if n, err := s.Collect(t.Context()); err != nil || n != 5 {
+		t.Fatalf("second Collect() = %d, %v; want 5, nil", n, err)
+	}
+	if r, z := countKeys(t, s); r != 1 || z != 1 {
+		t.Fatalf("after collecting: relays, expiry = %d, %d; want 1, 1", r, z)
+	}
+}
+
+// A gateway whose clock says a relay expired must not collect it once
+// another gateway has heard from it again.
+func TestRedisGarbageCollectionSparesFreshHeartbeats(t *testing.T) {
+	prefix := testPrefix(t)
+	late := storetest.NewClock(storetest.T0.Add(storetest.TTL + time.Millisecond))
+	early := storetest.NewClock(storetest.T0)
+	collector := openRedis(t, store.RedisConfig{Prefix: prefix, Now: late.Now})
+	writer := openRedis(t, store.RedisConfig{Prefix: prefix, Now: early.Now})
+	heartbeatN(t, writer, "relay", 3)
+	early.Advance(time.Second)
+	heartbeatN(t, writer, "relay", 1) // relay-000 now expires a second after the others
+
+	n, err := collector.Collect(t.Context())
+	if err != nil || n != 2 {
+		t.Fatalf("Collect() = %d, %v; want 2, nil", n, err)
+	}
+	if _, err := collector.Relay(t.Context(), "relay-000"); err != nil {
+		t.Fatalf("Relay(relay-000) error = %v, want the re-heartbeated relay", err)
+	}
+}
+
+func TestRedisRecordFormat(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now})
+	ctx := t.Context()
+	if err := s.Heartbeat(ctx, storetest.Fra1(), storetest.TTL); err != nil {
+		t.Fatalf("Heartbeat() error = %v", err)
+	}
+	relays := s.KeysForTest()[0]
+	got, err := s.ClientForTest().HGet(ctx, relays, "fra-1").Result()
+	if err != nil {
+		t.Fatalf("HGET: %v", err)
+	}
+	const want = `{"v":1,"id":"fra-1","region":"eu-central","site":"fra","latitude":50.11,"longitude":8.68,` +
+		`"addresses":["203.0.113.5","2001:db8::5"],"hostname":"fra-1.relay.example",` +
+		`"ports":{"udp":3478,"tcp":3478,"tls":5349},"capacity":{"allocations":10000,"bandwidth_bps":1000000000},` +
+		`"load":{"allocations":120,"bandwidth_bps":32000000},"draining":true,"version":"0.1.0",` +
+		`"last_seen":"2026-11-25T12:00:00.123456789Z","expires_at":"2026-11-25T12:00:15.123456789Z"}`
+	if got != want {
+		t.Fatalf("stored record =\n%s\nwant\n%s", got, want)
+	}
+
+	tests := []struct {
+		name, record string
+	}{
+		{"unknown version", strings.Replace(want, `"v":1`, `"v":2`, 1)},
+		{"no version", strings.Replace(want, `"v":1,`, ``, 1)},
+		{"id of another relay", strings.Replace(want, `"id":"fra-1"`, `"id":"ams-2"`, 1)},
+		{"not json", `{"v":1,`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.ClientForTest().HSet(ctx, relays, "fra-1", tt.record).Err(); err != nil {
+				t.Fatalf("HSET: %v", err)
+			}
+			var re *store.RecordError
+			if _, err := s.Relay(ctx, "fra-1"); !errors.As(err, &re) || re.ID != "fra-1" {
+				t.Errorf("Relay() error = %v, want a RecordError for fra-1", err)
+			}
+			if _, err := s.Relays(ctx); !errors.As(err, &re) {
+				t.Errorf("Relays() error = %v, want a RecordError", err)
+			}
+		})
+	}
+}
+
+func TestOpenRedisRejects(t *testing.T) {
+	const secret = "s3cr%65t-pw" // "s3cret-pw" once unescaped
+	tests := []struct {
+		name string
+		cfg  store.RedisConfig
+	}{
+		{"empty url", store.RedisConfig{}},
+		{"no scheme", store.RedisConfig{URL: "u:" + secret + "@localhost:6379"}},
+		{"unknown scheme", store.RedisConfig{URL: "http://u:" + secret + "@localhost:6379"}},
+		{"unparsable url", store.RedisConfig{URL: "redis://u:" + secret + "@[::1/0"}},
+		{"bad escape in password", store.RedisConfig{URL: "redis://u:" + secret + "%zz@localhost:6379/0"}},
+		{"bad database", store.RedisConfig{URL: "redis://u:" + secret + "@localhost:6379/x"}},
+		{"unknown option", store.RedisConfig{URL: "redis://u:" + secret + "@localhost:6379/0?bogus=1"}},
+		{"bad option value", store.RedisConfig{URL: "redis://localhost:6379/0?pool_size=many&password=" + secret}},
+		{"sentinel without master name", store.RedisConfig{URL: "redis+sentinel://u:" + secret + "@localhost:26379"}},
+		{"sentinel bad option", store.RedisConfig{URL: "redis+sentinel://localhost:26379?master_name=m&password=" + secret + "&bogus=1"}},
+		{"cluster with database", store.RedisConfig{URL: "redis+cluster://u:" + secret + "@localhost:7000/1"}},
+		{"cluster bad addr", store.RedisConfig{URL: "redis+cluster://u:" + secret + "@localhost:7000?addr=nope"}},
+		{"prefix with hash tag", store.RedisConfig{URL: "redis://localhost", Prefix: "a{b}:"}},
+		{"gc batch too large", store.RedisConfig{URL: "redis://localhost", GCBatch: 10_001}},
+		{"gc batch negative", store.RedisConfig{URL: "redis://localhost", GCBatch: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := store.OpenRedis(t.Context(), tt.cfg)
+			if err == nil {
+				_ = s.Close()
+				t.Fatalf("OpenRedis() error = nil, want ErrConfig")
+			}
+			if !errors.Is(err, store.ErrConfig) {
+				t.Errorf("OpenRedis() error = %v, want ErrConfig", err)
+			}
+			for _, leak := range []string{secret, "s3cret-pw", tt.cfg.URL} {
+				if leak != "" && strings.Contains(err.Error(), leak) {
+					t.Errorf("OpenRedis() error %q leaks %q", err, leak)
+				}
+			}
+		})
+	}
+}
+
+func TestOpenRedisUnreachableHidesPassword(t *testing.T) {
+	_, err := store.OpenRedis(t.Context(), store.RedisConfig{URL: "redis://u:s3cret@127.0.0.1:1/0?max_retries=-1&dial_timeout=1s"})
+	if err == nil {
+		t.Fatalf("OpenRedis(closed port) error = nil")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("OpenRedis() error %q leaks the password", err)
+	}
+}
+
+func TestRedisURLSchemes(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string // client type
+	}{
+		{"redis://localhost:6379/2", "*redis.Client"},
+		{"REDIS://localhost", "*redis.Client"},
+		{"rediss://u:p@localhost:6380/0?skip_verify=true", "*redis.Client"},
+		{"unix:///run/redis.sock?db=1", "*redis.Client"},
+		{"redis+sentinel://localhost:26379/0?master_name=m&addr=localhost:26380", "*redis.Client"},
+		{"rediss+sentinel://u:p@localhost:26379?master_name=m&password=q", "*redis.Client"},
+		{"redis+sentinel://localhost:26379?master_name=m&route_randomly=true", "*redis.ClusterClient"},
+		{"redis+cluster://localhost:7000?addr=localhost:7001&addr=localhost:7002", "*redis.ClusterClient"},
+		{"rediss+cluster://u:p@localhost:7000/", "*redis.ClusterClient"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			c, err := store.NewRedisClient(tt.url)
+			if err != nil {
+				t.Fatalf("NewRedisClient() error = %v", err)
+			}
+			defer c.Close()
+			if got := fmt.Sprintf("%T", c); got != tt.want {
+				t.Errorf("NewRedisClient() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewRedisRejectsNilClient(t *testing.T) {
+	if _, err := store.NewRedis(nil, store.RedisConfig{}); !errors.Is(err, store.ErrConfig) {
+		t.Errorf("NewRedis(nil) error = %v, want ErrConfig", err)
+	}
+}
