@@ -1,6 +1,7 @@
 package selector
 
 import (
+	"math"
 	"net/netip"
 	"time"
 )
@@ -49,4 +50,80 @@ type Choice struct {
 type Pair struct {
 	Primary Choice
 	Backup  *Choice
+}
+
+// Rank chooses a primary and a backup relay for one client from s, as of
+// now. It is a pure function: it reads s and req, allocates only the answer
+// and never looks at the clock.
+//
+// Eligible relays are fresh (now is before ExpiresAt), neither draining nor
+// drained, not full, and offer every transport in req.Transports (any one
+// transport when the list is empty). When none is, Rank returns
+// ErrNoCandidate.
+//
+// Each eligible relay gets a score in milliseconds, lower is better: an RTT
+// estimate plus penalties (the constants in score.go say why each number).
+// The estimate is, in order of trust:
+//
+//   - measured: the RTT the client reported for that relay in
+//     req.Measurements, with a penalty for loss above 2 %;
+//   - geo: when the client is located, the great-circle distance to the
+//     relay turned into an RTT by a simple model: light in fibre covers about
+//     200 km per ms, real routes are about 1.5 times longer than the great
+//     circle, and the access network and relay add a few ms, so
+//     RTT = 5 ms + 2 × 1.5 × distance / (200 km/ms);
+//   - fallback: when the client cannot be located there is no estimate. Such
+//     relays rank behind every relay with an estimate and among themselves
+//     by load (least loaded first), ties spread by rendezvous hashing on the
+//     client prefix. The order is deterministic rather than random on
+//     purpose: the same prefix gets the same relays on every request and
+//     from every gateway replica (so a retry or a second call lands where
+//     the first did, and a report of a bad choice can be reproduced), while
+//     different prefixes still spread over the relays; and Rank stays pure.
+//
+// Every score also carries the relay's load penalty (up to 30 ms at full
+// capacity, see loadPenaltyMS).
+//
+// The primary is the best score. The backup is the best relay at another
+// site, so that one site failing does not take both; if every eligible relay
+// shares the primary's site, it is the next best there; with a single
+// eligible relay it is nil. Scores within scoreEpsilon of each other are
+// equal, and equal candidates are ordered by rendezvous (highest random
+// weight) hashing of the client prefix (see ClientPrefix) and the relay ID,
+// so that co-located relays share a region's clients evenly while each
+// client prefix keeps getting the same answer. (Equality within an epsilon
+// is not transitive: in a run of candidates each within 0.1 ms of the next
+// the winner may be a few tenths of a ms behind the run's best. The answer
+// is still the same for the same snapshot and prefix.) A relay whose
+// reported location is unusable ranks with the fallback relays.
+//
+// Rank takes one pass over the snapshot's candidate index; once a primary and
+// an other-site backup are known, a relay whose distance alone already puts
+// it behind both is skipped after a few arithmetic operations.
+func Rank(s *Snapshot, req Request, now time.Time) (Pair, error) {
+	return rank(s, req, now, false)
+}
+
+// rank is Rank, optionally without pruning (for tests).
+func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (Pair, error) {
+	if s == nil {
+		return Pair{}, ErrNoCandidate
+	}
+	r := ranking{
+		s:          s,
+		now:        unixNanoSat(now),
+		want:       wantTransports(req.Transports),
+		prefixHash: prefixHash(ClientPrefix(req.Client.Addr)),
+		best:       noEntry, other: noEntry, same: noEntry,
+		limit: math.Inf(1), limitChord2: math.Inf(1),
+		exhaustive: exhaustive,
+	}
+	r.measured(req.Measurements)
+	client, located := unitVector(req.Client.Location)
+	if req.Client.Located && located {
+		r.geo(client)
+	} else {
+		r.fallback()
+	}
+	return r.pair()
 }

@@ -1,24 +1,85 @@
 package selector
 
 import (
+	"hash/fnv"
+	"math"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Snapshot is an immutable view of the registry at one moment. Build it once
 // (NewSnapshot) and share it read-only among all requests.
+//
+// Besides the relays themselves it holds an index that Rank scans in one
+// tight pass: only the relays that could ever be chosen from this snapshot
+// (not draining, not drained, not full, offering some transport), each with
+// its position as a unit vector, its static penalty, its site as a small
+// integer and its rendezvous hash precomputed. Everything that depends on
+// the request or on the clock (freshness, transports, distance) is left to
+// Rank.
 type Snapshot struct {
 	relays []Relay // sorted by ID; never modified after NewSnapshot
+
+	// The candidate index; pos[i] and cands[i] describe the same relay.
+	pos    []vec3      // unit vector of the relay's location; zero vector when it has none
+	cands  []candidate // everything else Rank needs about a candidate
+	candOf []int32     // relay index → candidate index, -1 when the relay can never be chosen
 }
 
-// NewSnapshot copies relays into a new snapshot sorted by ID.
+// vec3 is a point on the unit sphere (or the zero vector: no location).
+// Kept apart from candidate so the hot loop of Rank streams 24 bytes per
+// relay.
+type vec3 struct{ x, y, z float64 }
+
+// candidate is the precomputed, request-independent part of one relay's
+// ranking.
+type candidate struct {
+	expires    int64   // ExpiresAt in Unix nanoseconds, saturated (see unixNanoSat)
+	penalty    float64 // static penalty in ms (load); added to every estimate
+	hash       uint64  // FNV-1a of the relay ID, the relay's half of the rendezvous weight
+	relay      int32   // index into Snapshot.relays
+	site       int32   // the relay's site, numbered in order of appearance
+	transports uint8   // bit set of offered transports (transportBit)
+	located    bool    // the relay's location is usable; pos is the zero vector otherwise
+}
+
+// NewSnapshot copies relays into a new snapshot sorted by ID and builds the
+// candidate index Rank uses.
 func NewSnapshot(relays []Relay) *Snapshot {
 	rs := make([]Relay, len(relays))
 	for i := range relays {
 		rs[i] = relays[i].Clone()
 	}
 	slices.SortFunc(rs, func(a, b Relay) int { return strings.Compare(a.ID, b.ID) })
-	return &Snapshot{relays: rs}
+	s := &Snapshot{relays: rs, candOf: make([]int32, len(rs))}
+	siteIndex := make(map[string]int32)
+	for i := range rs {
+		r := &rs[i]
+		s.candOf[i] = -1
+		offered := offeredTransports(r)
+		if r.Draining || r.Drained || r.Full() || offered == 0 {
+			continue
+		}
+		site, ok := siteIndex[r.Site]
+		if !ok {
+			site = int32(len(siteIndex))
+			siteIndex[r.Site] = site
+		}
+		p, located := unitVector(r.Location)
+		s.candOf[i] = int32(len(s.cands))
+		s.pos = append(s.pos, p)
+		s.cands = append(s.cands, candidate{
+			expires:    unixNanoSat(r.ExpiresAt),
+			penalty:    loadPenaltyMS * loadFraction(r),
+			hash:       idHash(r.ID),
+			relay:      int32(i),
+			site:       site,
+			transports: offered,
+			located:    located,
+		})
+	}
+	return s
 }
 
 // Len is the number of relays in the snapshot.
@@ -31,4 +92,98 @@ func (s *Snapshot) Relays() []Relay {
 		out[i] = s.relays[i].Clone()
 	}
 	return out
+}
+
+// Relay returns a copy of the relay with the given ID.
+func (s *Snapshot) Relay(id string) (Relay, bool) {
+	i, ok := s.index(id)
+	if !ok {
+		return Relay{}, false
+	}
+	return s.relays[i].Clone(), true
+}
+
+// index finds a relay by ID (binary search: relays are sorted by ID).
+func (s *Snapshot) index(id string) (int, bool) {
+	return slices.BinarySearchFunc(s.relays, id, func(r Relay, id string) int { return strings.Compare(r.ID, id) })
+}
+
+// transportBit maps a transport to its bit in candidate.transports. Unknown
+// transports map to a bit no relay ever has, so asking for one matches
+// nothing.
+func transportBit(t Transport) uint8 {
+	switch t {
+	case UDP:
+		return 1 << 0
+	case TCP:
+		return 1 << 1
+	case TLS:
+		return 1 << 2
+	}
+	return 1 << 7
+}
+
+// offeredTransports is the bit set of transports r offers.
+func offeredTransports(r *Relay) uint8 {
+	var m uint8
+	for _, t := range Transports {
+		if r.Offers(t) {
+			m |= transportBit(t)
+		}
+	}
+	return m
+}
+
+// loadFraction is the share of its capacity a relay uses, on whichever
+// stated axis (allocations, bandwidth) is fuller, clamped to [0, 1]. An
+// axis with no stated capacity does not count.
+func loadFraction(r *Relay) float64 {
+	f := 0.0
+	if c := r.Capacity.Allocations; c > 0 {
+		f = max(f, float64(r.Load.Allocations)/float64(c))
+	}
+	if c := r.Capacity.BandwidthBPS; c > 0 {
+		f = max(f, float64(r.Load.BandwidthBPS)/float64(c))
+	}
+	return min(max(f, 0), 1)
+}
+
+// unitVector converts a location to a point on the unit sphere. A location
+// that is not finite or out of range is unusable: it yields the zero vector
+// and false.
+func unitVector(l Location) (vec3, bool) {
+	lat, lon := l.Latitude, l.Longitude
+	if math.IsNaN(lat) || math.IsNaN(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+		return vec3{}, false
+	}
+	sinLat, cosLat := math.Sincos(lat * math.Pi / 180)
+	sinLon, cosLon := math.Sincos(lon * math.Pi / 180)
+	return vec3{cosLat * cosLon, cosLat * sinLon, sinLat}, true
+}
+
+// idHash is the relay's half of the rendezvous weight: FNV-1a, 64 bit, so
+// that every gateway replica (and every release) computes the same value.
+func idHash(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
+
+// The instants that Unix nanoseconds in an int64 can represent.
+var (
+	minUnixNano = time.Unix(0, math.MinInt64)
+	maxUnixNano = time.Unix(0, math.MaxInt64)
+)
+
+// unixNanoSat is t in Unix nanoseconds, saturated at the ends of int64 (the
+// zero time, year 1, saturates to the minimum). Saturation keeps "now <
+// expires" sound: it never holds unless now.Before(expires) does.
+func unixNanoSat(t time.Time) int64 {
+	switch {
+	case t.Before(minUnixNano):
+		return math.MinInt64
+	case t.After(maxUnixNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }

@@ -1,0 +1,204 @@
+package geoip
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/oschwald/geoip2-golang/v2"
+
+	"github.com/relaygate/relaygate/selector"
+)
+
+// DB answers where a client address is, from an mmdb file that it reloads
+// when the file is replaced. It is safe for concurrent use.
+//
+// The whole file is read into memory rather than memory-mapped: a lookup
+// may still be using the previous database when Reload swaps in the next
+// one, and with a heap buffer nothing needs to be unmapped at that moment;
+// the old database is freed by the garbage collector once the last lookup
+// is done with it. (A GeoLite2 City file is about 60 MB.)
+type DB struct {
+	cfg Config
+	log *slog.Logger
+	cur atomic.Pointer[geoip2.Reader] // nil once closed
+
+	mu      sync.Mutex // guards below; serialises Reload and Close
+	seen    fileID     // the file version last tried, loaded or not
+	closed  bool
+	lastErr string // the last error Run logged, so a persistent one is logged once
+}
+
+// fileID tells one version of the file from another.
+type fileID struct {
+	size     int64
+	modTime  time.Time
+	dev, ino uint64
+}
+
+// Open loads the database at path with the default Config.
+func Open(path string, log *slog.Logger) (*DB, error) {
+	return New(Config{Path: path}, log)
+}
+
+// New loads the database cfg.Path names. It starts nothing: call Run to
+// follow replacements of the file, or Reload to check once.
+func New(cfg Config, log *slog.Logger) (*DB, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("geoip: config: %w", err)
+	}
+	if log == nil {
+		return nil, errors.New("geoip: no logger")
+	}
+	d := &DB{cfg: cfg, log: log}
+	if _, err := d.Reload(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Locate returns the approximate location of ip, and false when the
+// database has no record for it, the record has no coordinates, or the DB
+// is closed. IPv4-mapped IPv6 addresses are looked up as IPv4.
+func (d *DB) Locate(ip netip.Addr) (selector.Location, bool) {
+	r := d.cur.Load()
+	if r == nil || !ip.IsValid() {
+		return selector.Location{}, false
+	}
+	rec, err := r.City(ip.Unmap().WithZone(""))
+	if err != nil || !rec.Location.HasCoordinates() {
+		return selector.Location{}, false
+	}
+	lat, lon := *rec.Location.Latitude, *rec.Location.Longitude
+	if math.IsNaN(lat) || math.IsNaN(lon) || math.Abs(lat) > 90 || math.Abs(lon) > 180 {
+		return selector.Location{}, false
+	}
+	return selector.Location{Latitude: lat, Longitude: lon}, true
+}
+
+// Reload loads the file again if it was replaced or changed since it was
+// last tried (size, modification time or inode differ), and reports
+// whether it swapped in a new database. When the new file cannot be read or
+// is not a City-layout database, the current database stays and the error
+// is returned; that file version is not tried again until it changes.
+func (d *DB) Reload() (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false, ErrClosed
+	}
+	f, err := os.Open(d.cfg.Path)
+	if err != nil {
+		return false, fmt.Errorf("geoip: %w", err) // the *PathError names the file
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("geoip: %w", err)
+	}
+	id := fileID{size: fi.Size(), modTime: fi.ModTime()}
+	id.dev, id.ino = inode(fi)
+	if id == d.seen {
+		return false, nil
+	}
+	d.seen = id
+	// Stat and read the same open file, so a rename in between cannot mix
+	// one version's identity with another's contents.
+	r, err := load(f, fi.Size())
+	if err != nil {
+		return false, fmt.Errorf("geoip: load %s: %w", d.cfg.Path, err)
+	}
+	d.cur.Store(r)
+	return true, nil
+}
+
+// load reads a whole City database from f.
+func load(f *os.File, size int64) (*geoip2.Reader, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(size) + bytes.MinRead) // the size may change if the file is written meanwhile
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, err
+	}
+	r, err := geoip2.OpenBytes(buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	// A database of another kind (ASN, ISP, …) opens fine but cannot answer
+	// City lookups; refuse it now rather than at every request.
+	var wrong geoip2.InvalidMethodError
+	if _, err := r.City(netip.IPv6Unspecified()); errors.As(err, &wrong) {
+		return nil, fmt.Errorf("database type %q has no city locations", r.Metadata().DatabaseType)
+	}
+	return r, nil
+}
+
+// Run checks the file every Config.PollInterval until ctx is done, then
+// returns nil (ErrClosed if the DB is closed meanwhile). It logs each
+// reload at Info and each failure at Warn, a repeated failure only once;
+// the previous database stays in use.
+func (d *DB) Run(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		d.poll()
+		if d.isClosed() {
+			return ErrClosed
+		}
+	}
+}
+
+// poll runs one Reload and logs its outcome.
+func (d *DB) poll() {
+	swapped, err := d.Reload()
+	if errors.Is(err, ErrClosed) {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err != nil:
+		if msg := err.Error(); msg != d.lastErr {
+			d.lastErr = msg
+			d.log.Warn("geoip database not reloaded, keeping the previous one", "path", d.cfg.Path, "err", err)
+		}
+	case swapped:
+		d.lastErr = ""
+		if r := d.cur.Load(); r != nil {
+			md := r.Metadata()
+			d.log.Info("geoip database reloaded", "path", d.cfg.Path, "database_type", md.DatabaseType,
+				"build_time", time.Unix(int64(md.BuildEpoch), 0).UTC())
+		}
+	default:
+		d.lastErr = ""
+	}
+}
+
+func (d *DB) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// Close drops the database: later lookups find nothing and Run returns.
+// Lookups in progress finish on the database they started with.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	d.cur.Store(nil)
+	return nil
+}

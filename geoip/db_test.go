@@ -1,0 +1,346 @@
+package geoip_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"github.com/relaygate/relaygate/geoip"
+	"github.com/relaygate/relaygate/selector"
+)
+
+// place is a network's record; noCoordinates leaves out latitude and
+// longitude (as MaxMind does for networks known only by country).
+type place struct {
+	network       string
+	lat, lon      float64
+	noCoordinates bool
+}
+
+var (
+	london  = place{network: "198.51.100.0/24", lat: 51.5142, lon: -0.0931}
+	berlin  = place{network: "2001:db8:100::/48", lat: 52.5200, lon: 13.4050}
+	country = place{network: "203.0.113.0/24", noCoordinates: true}
+	tokyo   = place{network: "198.51.100.0/24", lat: 35.6897, lon: 139.6922} // london's network, moved
+)
+
+// mmdb builds a GeoLite2-City-layout database holding places.
+func mmdb(t testing.TB, dbType string, places ...place) []byte {
+	t.Helper()
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, IncludeReservedNetworks: true, RecordSize: 28})
+	if err != nil {
+		t.Fatalf("mmdbwriter.New() error = %v", err)
+	}
+	for _, p := range places {
+		_, network, err := net.ParseCIDR(p.network)
+		if err != nil {
+			t.Fatalf("ParseCIDR(%q) error = %v", p.network, err)
+		}
+		loc := mmdbtype.Map{"accuracy_radius": mmdbtype.Uint16(20), "time_zone": mmdbtype.String("Etc/UTC")}
+		if !p.noCoordinates {
+			loc["latitude"] = mmdbtype.Float64(p.lat)
+			loc["longitude"] = mmdbtype.Float64(p.lon)
+		}
+		record := mmdbtype.Map{
+			"city":     mmdbtype.Map{"geoname_id": mmdbtype.Uint32(1), "names": mmdbtype.Map{"en": mmdbtype.String("Somewhere")}},
+			"country":  mmdbtype.Map{"iso_code": mmdbtype.String("XX")},
+			"location": loc,
+		}
+		if err := tree.Insert(network, record); err != nil {
+			t.Fatalf("Insert(%s) error = %v", p.network, err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := tree.WriteTo(&buf); err != nil {
+		t.Fatalf("WriteTo() error = %v", err)
+	}
+	return buf.Bytes()
+}
+
+// replace writes data beside path and renames it over path, as database
+// updaters do.
+func replace(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// open writes a database of places and opens it, logging into the
+// returned buffer.
+func open(t *testing.T, places ...place) (*geoip.DB, string, *bytes.Buffer) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "city.mmdb")
+	replace(t, path, mmdb(t, "GeoLite2-City", places...))
+	var logs bytes.Buffer
+	db, err := geoip.New(geoip.Config{Path: path, PollInterval: time.Second}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path, &logs
+}
+
+func TestLocate(t *testing.T) {
+	db, _, _ := open(t, london, berlin, country)
+	tests := []struct {
+		name string
+		ip   string
+		want selector.Location
+		ok   bool
+	}{
+		{name: "IPv4", ip: "198.51.100.7", want: selector.Location{Latitude: london.lat, Longitude: london.lon}, ok: true},
+		{name: "IPv6", ip: "2001:db8:100:1::7", want: selector.Location{Latitude: berlin.lat, Longitude: berlin.lon}, ok: true},
+		{name: "IPv4-mapped IPv6", ip: "::ffff:198.51.100.7", want: selector.Location{Latitude: london.lat, Longitude: london.lon}, ok: true},
+		{name: "IPv6 with zone", ip: "2001:db8:100::1%eth0", want: selector.Location{Latitude: berlin.lat, Longitude: berlin.lon}, ok: true},
+		{name: "IPv4 not found", ip: "192.0.2.1"},
+		{name: "IPv6 not found", ip: "2001:db8:200::1"},
+		{name: "record without coordinates", ip: "203.0.113.9"},
+		{name: "zero address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ip netip.Addr
+			if tt.ip != "" {
+				ip = netip.MustParseAddr(tt.ip)
+			}
+			got, ok := db.Locate(ip)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("Locate(%s) = %v, %v, want %v, %v", tt.ip, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestReload(t *testing.T) {
+	db, path, _ := open(t, london)
+	ip := netip.MustParseAddr("198.51.100.7")
+
+	if swapped, err := db.Reload(); swapped || err != nil {
+		t.Fatalf("Reload() of an unchanged file = %v, %v, want false, nil", swapped, err)
+	}
+
+	replace(t, path, mmdb(t, "GeoLite2-City", tokyo))
+	if swapped, err := db.Reload(); !swapped || err != nil {
+		t.Fatalf("Reload() of a replaced file = %v, %v, want true, nil", swapped, err)
+	}
+	if got, ok := db.Locate(ip); !ok || got.Latitude != tokyo.lat {
+		t.Errorf("Locate() after reload = %v, %v, want Tokyo", got, ok)
+	}
+
+	for _, bad := range []struct {
+		name string
+		data []byte
+	}{
+		{name: "garbage", data: []byte("not an mmdb file")},
+		{name: "empty", data: nil},
+		{name: "truncated", data: mmdb(t, "GeoLite2-City", london)[:100]},
+		{name: "another kind of database", data: mmdb(t, "GeoLite2-ASN", london)},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			replace(t, path, bad.data)
+			if swapped, err := db.Reload(); swapped || err == nil {
+				t.Fatalf("Reload() of a broken file = %v, %v, want false and an error", swapped, err)
+			}
+			if got, ok := db.Locate(ip); !ok || got.Latitude != tokyo.lat {
+				t.Errorf("Locate() after a broken replacement = %v, %v, want Tokyo still", got, ok)
+			}
+			if swapped, err := db.Reload(); swapped || err != nil {
+				t.Errorf("second Reload() of the same broken file = %v, %v, want false, nil (tried once)", swapped, err)
+			}
+		})
+	}
+
+	replace(t, path, mmdb(t, "GeoLite2-City", london))
+	if swapped, err := db.Reload(); !swapped || err != nil {
+		t.Fatalf("Reload() of a repaired file = %v, %v, want true, nil", swapped, err)
+	}
+	if got, ok := db.Locate(ip); !ok || got.Latitude != london.lat {
+		t.Errorf("Locate() after repair = %v, %v, want London", got, ok)
+	}
+}
+
+func TestReloadMissingFile(t *testing.T) {
+	db, path, _ := open(t, london)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Reload(); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Reload() of a missing file error = %v, want ErrNotExist", err)
+	}
+	if _, ok := db.Locate(netip.MustParseAddr("198.51.100.7")); !ok {
+		t.Errorf("Locate() after the file vanished found nothing, want the loaded database")
+	}
+}
+
+func TestRunFollowsReplacements(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, path, logs := open(t, london)
+		ip := netip.MustParseAddr("198.51.100.7")
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- db.Run(ctx) }()
+
+		replace(t, path, mmdb(t, "GeoLite2-City", tokyo))
+		time.Sleep(time.Second) // one poll interval, on the bubble's fake clock
+		synctest.Wait()
+		if got, _ := db.Locate(ip); got.Latitude != tokyo.lat {
+			t.Errorf("Locate() after a poll = %v, want Tokyo", got)
+		}
+
+		replace(t, path, []byte("broken"))
+		time.Sleep(3 * time.Second) // three polls, one failure
+		synctest.Wait()
+		if got, _ := db.Locate(ip); got.Latitude != tokyo.lat {
+			t.Errorf("Locate() after a broken replacement = %v, want Tokyo still", got)
+		}
+		if n := strings.Count(logs.String(), "not reloaded"); n != 1 {
+			t.Errorf("logged the failure %d times, want once:\n%s", n, logs)
+		}
+		if !strings.Contains(logs.String(), "geoip database reloaded") {
+			t.Errorf("reload not logged:\n%s", logs)
+		}
+
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v, want nil after cancel", err)
+		}
+	})
+}
+
+func TestRunStopsWhenClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, _, _ := open(t, london)
+		done := make(chan error)
+		go func() { done <- db.Run(t.Context()) }()
+		db.Close()
+		if err := <-done; !errors.Is(err, geoip.ErrClosed) {
+			t.Errorf("Run() after Close = %v, want ErrClosed", err)
+		}
+	})
+}
+
+func TestClose(t *testing.T) {
+	db, _, _ := open(t, london)
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close() error = %v", err)
+	}
+	if _, ok := db.Locate(netip.MustParseAddr("198.51.100.7")); ok {
+		t.Errorf("Locate() after Close found something")
+	}
+	if _, err := db.Reload(); !errors.Is(err, geoip.ErrClosed) {
+		t.Errorf("Reload() after Close error = %v, want ErrClosed", err)
+	}
+}
+
+// TestConcurrentReload runs lookups while the database is swapped under
+// them; run with -race.
+func TestConcurrentReload(t *testing.T) {
+	db, path, _ := open(t, london)
+	versions := [][]byte{mmdb(t, "GeoLite2-City", tokyo), mmdb(t, "GeoLite2-City", london)}
+	ip := netip.MustParseAddr("::ffff:198.51.100.7")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if got, ok := db.Locate(ip); !ok || (got.Latitude != london.lat && got.Latitude != tokyo.lat) {
+					t.Errorf("Locate() during reloads = %v, %v", got, ok)
+					return
+				}
+			}
+		})
+	}
+	for i := range 20 {
+		replace(t, path, versions[i%2])
+		if _, err := db.Reload(); err != nil {
+			t.Errorf("Reload() error = %v", err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+func TestNewRejects(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	good := filepath.Join(dir, "city.mmdb")
+	replace(t, good, mmdb(t, "GeoLite2-City", london))
+	tests := []struct {
+		name string
+		cfg  geoip.Config
+		log  *slog.Logger
+	}{
+		{name: "empty path", cfg: geoip.Config{}, log: log},
+		{name: "negative poll interval", cfg: geoip.Config{Path: good, PollInterval: -time.Second}, log: log},
+		{name: "no logger", cfg: geoip.Config{Path: good}},
+		{name: "missing file", cfg: geoip.Config{Path: filepath.Join(dir, "nope.mmdb")}, log: log},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if db, err := geoip.New(tt.cfg, tt.log); err == nil {
+				db.Close()
+				t.Errorf("New(%+v) error = nil, want one", tt.cfg)
+			}
+		})
+	}
+	if db, err := geoip.Open(good, log); err != nil {
+		t.Errorf("Open() error = %v", err)
+	} else {
+		db.Close()
+	}
+}
+
+// TestLogsNoClientAddress: lookups never log, and reload logs name only
+// the file.
+func TestLogsNoClientAddress(t *testing.T) {
+	db, path, logs := open(t, london)
+	db.Locate(netip.MustParseAddr("198.51.100.77"))
+	replace(t, path, []byte("broken"))
+	db.Reload()
+	if strings.Contains(logs.String(), "198.51.100") {
+		t.Errorf("logs contain a client address:\n%s", logs)
+	}
+}
+
+func BenchmarkLocate(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "city.mmdb")
+	data := mmdb(b, "GeoLite2-City", london, berlin, country)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	db, err := geoip.Open(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ip := netip.MustParseAddr("198.51.100.7")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := db.Locate(ip); !ok {
+			b.Fatal("not found")
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package selector
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// worldRelays is n relays, four per site, at sites scattered over the
+// inhabited latitudes, with varied load and transports; all fresh.
+func worldRelays(n int) []Relay {
+	rng := rand.New(rand.NewPCG(42, 42))
+	out := make([]Relay, 0, n)
+	var lat, lon float64
+	for i := range n {
+		if i%4 == 0 {
+			lat, lon = rng.Float64()*130-60, rng.Float64()*360-180
+		}
+		r := relayAt(fmt.Sprintf("r%06d", i), fmt.Sprintf("s%05d", i/4), lat, lon)
+		r.Load.Allocations = rng.Int64N(r.Capacity.Allocations)
+		if i%3 == 0 {
+			r = withTLS(r)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func BenchmarkRank(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000, 100000} {
+		relays := worldRelays(n)
+		s := NewSnapshot(relays)
+		req := Request{Client: berlin, Measurements: []Measurement{{RelayID: relays[n/2].ID, RTT: 40e6}}}
+		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				req.Client.Addr = netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})
+				if _, err := Rank(s, req, t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/relay")
+		})
+	}
+}
+
+func BenchmarkRankUnlocated(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		s := NewSnapshot(worldRelays(n))
+		req := Request{Client: unlocated}
+		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Rank(s, req, t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/relay")
+		})
+	}
+}
+
+func BenchmarkNewSnapshot(b *testing.B) {
+	relays := worldRelays(10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		NewSnapshot(relays)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(relays)), "ns/relay")
+}
+
+// TestRankPruningMatchesExhaustive checks on a large, realistic snapshot that
+// skipping far relays never changes the answer.
+func TestRankPruningMatchesExhaustive(t *testing.T) {
+	relays := worldRelays(4000)
+	s := NewSnapshot(relays)
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := range 2000 {
+		c := Client{
+			Addr:     netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}),
+			Location: Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
+			Located:  i%10 != 0,
+		}
+		req := Request{Client: c}
+		if i%3 == 0 {
+			req.Transports = []Transport{TLS}
+		}
+		if i%5 == 0 {
+			req.Measurements = []Measurement{{RelayID: relays[rng.IntN(len(relays))].ID, RTT: time.Duration(rng.Int64N(200e6))}}
+		}
+		got, err := Rank(s, req, t0)
+		want, wantErr := rank(s, req, t0, true)
+		if err != nil || wantErr != nil {
+			t.Fatalf("Rank() error = %v, exhaustive %v", err, wantErr)
+		}
+		if got.Primary.Relay.ID != want.Primary.Relay.ID || backupID(got) != backupID(want) {
+			t.Fatalf("client %d: Rank() = %s/%s, exhaustive = %s/%s", i, got.Primary.Relay.ID, backupID(got), want.Primary.Relay.ID, backupID(want))
+		}
+	}
+}

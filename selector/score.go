@@ -1,0 +1,319 @@
+package selector
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// The RTT model for the geo basis: RTT = geoBaseMS + geoMSPerRadian × the
+// central angle between client and relay.
+const (
+	// Light in fibre covers about 200 km per ms (refractive index ~1.47).
+	fibreKMPerMS = 200.0
+	// Internet paths run about 1.5 times the great-circle distance (cables
+	// follow coasts and roads, traffic crosses exchange points); measured
+	// figures range from 1.3 to 2, 1.5 keeps nearby relays from looking
+	// better than they are without overstating long paths.
+	routeInflation = 1.5
+	// The access network, serialisation and the relay's own processing add
+	// a few ms to any path, however short.
+	geoBaseMS = 5.0
+	// Mean Earth radius (IUGG).
+	earthRadiusKM = 6371.0088
+	// ms of RTT per radian of great circle: there and back, inflated.
+	geoMSPerRadian = 2 * routeInflation * earthRadiusKM / fibreKMPerMS
+)
+
+// Penalties and limits, in ms of score.
+const (
+	// A relay at full capacity scores 30 ms worse than an idle one at the
+	// same place, linearly in between. Within a metro or a region (relays a
+	// few ms apart) load therefore decides and traffic spreads before any
+	// relay fills up; across a continent (tens of ms) distance still
+	// decides, because a far relay costs every packet of the call while a
+	// busy one only risks it. 30 ms is also about the extra one-way delay
+	// (15 ms) below which callers do not notice a change.
+	loadPenaltyMS = 30.0
+	// Above ~2 % random loss users hear it, so such a relay must lose to a
+	// slightly farther one: each percentage point of measured loss above 2 %
+	// costs as much as 10 ms more RTT (5 % loss: +30 ms).
+	lossThreshold         = 0.02
+	lossPenaltyMSPerPoint = 10.0
+	// The score of a relay with no RTT estimate (the fallback basis): worse
+	// than any estimate, so measured and geo relays always come first, but
+	// finite, so load penalties still order fallback relays among
+	// themselves.
+	unknownRTTMS = 1e6
+	// Client-reported RTTs are capped at a minute: anything above is
+	// nonsense and must not overflow the fallback band.
+	maxMeasuredRTTMS = 60e3
+	// Scores closer than 0.1 ms are equal: that is about 7 km of geo
+	// distance or 0.3 % of load, less than any of our figures can resolve.
+	// Equal scores are ordered by rendezvous weight.
+	scoreEpsilon = 0.1
+)
+
+// basisKind is a Basis as a small integer, for entry.
+type basisKind uint8
+
+const (
+	kindMeasured basisKind = iota
+	kindGeo
+	kindFallback
+)
+
+var basisOf = [...]Basis{kindMeasured: BasisMeasured, kindGeo: BasisGeo, kindFallback: BasisFallback}
+
+// entry is a scored candidate.
+type entry struct {
+	cand  int32 // candidate index; -1 for no entry
+	basis basisKind
+	score float64 // ms, lower is better: estimate + penalties
+	est   float64 // the RTT estimate in ms, without penalties
+	w     uint64  // rendezvous weight, for ties
+}
+
+var noEntry = entry{cand: -1}
+
+// better reports whether a ranks before b: a clearly lower score, or an
+// equal score (within scoreEpsilon) and a higher rendezvous weight. Any
+// entry is better than no entry.
+func better(a, b entry) bool {
+	if b.cand < 0 {
+		return true
+	}
+	switch d := a.score - b.score; {
+	case d < -scoreEpsilon:
+		return true
+	case d > scoreEpsilon:
+		return false
+	case a.w != b.w:
+		return a.w > b.w
+	}
+	return a.cand < b.cand
+}
+
+// ranking is the state of one Rank call: the best entry, the best at
+// another site than best (other), and the best at best's own site (same,
+// only needed while no other site has been seen).
+//
+// New estimate sources (probe penalties, prefix measurements) plug in as
+// another pass like measured, or as another term of a candidate's static
+// penalty; what they must keep is that score never falls below the bound
+// the geo pass prunes with (geoRTT of the distance).
+type ranking struct {
+	s          *Snapshot
+	now        int64 // Unix ns, saturated
+	want       uint8 // transport bits every choice must have
+	prefixHash uint64
+
+	// Candidates already scored by measurement, skipped by the other
+	// passes: the first len(scoredA) in place (no allocation; ranking must
+	// not point into itself or it escapes), the rest in scoredX.
+	scoredN int
+	scoredA [8]int32
+	scoredX []int32
+
+	best, other, same entry
+
+	// A candidate scoring above limit cannot change the answer; a geo
+	// candidate farther than limitChord2 (squared chord on the unit sphere)
+	// scores above limit on distance alone.
+	limit, limitChord2 float64
+
+	exhaustive bool // never prune: tests compare pruned and exhaustive results
+}
+
+// wantTransports is the bit set a choice must offer.
+func wantTransports(ts []Transport) uint8 {
+	var m uint8
+	for _, t := range ts {
+		m |= transportBit(t)
+	}
+	return m
+}
+
+// eligible checks what NewSnapshot could not: freshness and the requested
+// transports.
+func (r *ranking) eligible(c int32) bool {
+	cd := &r.s.cands[c]
+	return r.now < cd.expires && cd.transports&r.want == r.want
+}
+
+// isScored reports whether a measurement already scored c.
+func (r *ranking) isScored(c int32) bool {
+	for _, x := range r.scoredA[:min(r.scoredN, len(r.scoredA))] {
+		if x == c {
+			return true
+		}
+	}
+	return r.scoredN > len(r.scoredA) && slices.Contains(r.scoredX, c)
+}
+
+// measured scores the relays the client reported measurements for. The
+// first usable measurement for a relay counts; one with a negative RTT or a
+// NaN loss is ignored (the relay is then estimated like any other).
+func (r *ranking) measured(ms []Measurement) {
+	for _, m := range ms {
+		if m.RTT < 0 || math.IsNaN(m.Loss) {
+			continue
+		}
+		i, ok := r.s.index(m.RelayID)
+		if !ok {
+			continue
+		}
+		c := r.s.candOf[i]
+		if c < 0 || r.isScored(c) {
+			continue
+		}
+		if r.scoredN < len(r.scoredA) {
+			r.scoredA[r.scoredN] = c
+		} else {
+			r.scoredX = append(r.scoredX, c)
+		}
+		r.scoredN++
+		if !r.eligible(c) {
+			continue
+		}
+		est := min(float64(m.RTT)/float64(time.Millisecond), maxMeasuredRTTMS)
+		r.consider(entry{cand: c, basis: kindMeasured, est: est,
+			score: est + lossPenalty(m.Loss) + r.s.cands[c].penalty})
+	}
+}
+
+// lossPenalty is the score added for a measured loss fraction.
+func lossPenalty(loss float64) float64 {
+	loss = min(max(loss, 0), 1)
+	if loss <= lossThreshold {
+		return 0
+	}
+	return (loss - lossThreshold) * 100 * lossPenaltyMSPerPoint
+}
+
+// geo scores every candidate by distance from the client at unit vector
+// client. This is the hot loop: it reads 24 bytes per relay and skips a
+// relay as soon as its squared chord exceeds limitChord2.
+func (r *ranking) geo(client vec3) {
+	for c, p := range r.s.pos {
+		dx, dy, dz := p.x-client.x, p.y-client.y, p.z-client.z
+		d2 := dx*dx + dy*dy + dz*dz
+		if d2 > r.limitChord2 {
+			continue
+		}
+		r.geoCandidate(int32(c), d2)
+	}
+}
+
+// geoCandidate scores candidate c at squared chord d2 from the client.
+func (r *ranking) geoCandidate(c int32, d2 float64) {
+	if !r.eligible(c) || r.isScored(c) {
+		return
+	}
+	cd := &r.s.cands[c]
+	if !cd.located {
+		r.consider(entry{cand: c, basis: kindFallback, score: unknownRTTMS + cd.penalty})
+		return
+	}
+	est := geoRTT(d2)
+	r.consider(entry{cand: c, basis: kindGeo, est: est, score: est + cd.penalty})
+}
+
+// geoRTT is the modelled RTT in ms over squared chord d2 on the unit
+// sphere. The central angle comes from the haversine, which for unit
+// vectors is hav θ = (chord/2)², well conditioned at short distances.
+func geoRTT(d2 float64) float64 {
+	return geoBaseMS + geoMSPerRadian*2*math.Asin(min(math.Sqrt(d2)/2, 1))
+}
+
+// fallback scores every candidate without an estimate: by load alone.
+func (r *ranking) fallback() {
+	for c := range r.s.cands {
+		score := unknownRTTMS + r.s.cands[c].penalty
+		if score > r.limit || !r.eligible(int32(c)) || r.isScored(int32(c)) {
+			continue
+		}
+		r.consider(entry{cand: int32(c), basis: kindFallback, score: score})
+	}
+}
+
+// consider offers a scored, eligible candidate to the three slots.
+func (r *ranking) consider(e entry) {
+	cd := &r.s.cands[e.cand]
+	e.w = rendezvous(r.prefixHash, cd.hash)
+	switch {
+	case better(e, r.best):
+		if r.best.cand >= 0 && r.s.cands[r.best.cand].site != cd.site {
+			// The old best beat everything seen so far, so it is the best
+			// of all sites other than the new best's.
+			r.other = r.best
+		} else {
+			r.same = r.best
+		}
+		r.best = e
+	case cd.site != r.s.cands[r.best.cand].site:
+		if !better(e, r.other) {
+			return
+		}
+		r.other = e
+	default:
+		if better(e, r.same) {
+			r.same = e
+		}
+		return // same does not move the limit
+	}
+	r.tighten()
+}
+
+// tighten recomputes the limits once best and other are both known. A
+// candidate can displace one of them only if its score is within
+// scoreEpsilon of it, so anything above max(best, other) + scoreEpsilon is
+// out. (same no longer matters once other exists.)
+func (r *ranking) tighten() {
+	if r.other.cand < 0 || r.exhaustive {
+		return
+	}
+	r.limit = max(r.best.score, r.other.score) + scoreEpsilon
+	// Invert geoRTT: the largest central angle whose estimate alone stays
+	// within limit (penalties only add), as a squared chord with a little
+	// slack for rounding.
+	switch a := (r.limit - geoBaseMS) / geoMSPerRadian; {
+	case a < 0:
+		r.limitChord2 = -1
+	case a >= math.Pi:
+		r.limitChord2 = math.Inf(1)
+	default:
+		chord := 2 * math.Sin(a/2)
+		r.limitChord2 = chord*chord*(1+1e-9) + 1e-15
+	}
+}
+
+// pair turns the slots into the answer.
+func (r *ranking) pair() (Pair, error) {
+	if r.best.cand < 0 {
+		return Pair{}, ErrNoCandidate
+	}
+	p := Pair{Primary: r.choice(r.best)}
+	backup := r.other
+	if backup.cand < 0 {
+		backup = r.same
+	}
+	if backup.cand >= 0 {
+		c := r.choice(backup)
+		p.Backup = &c
+	}
+	return p, nil
+}
+
+// choice is the public form of an entry.
+func (r *ranking) choice(e entry) Choice {
+	ch := Choice{
+		Relay: r.s.relays[r.s.cands[e.cand].relay].Clone(),
+		Basis: basisOf[e.basis],
+	}
+	if e.basis != kindFallback {
+		ch.EstimatedRTT = time.Duration(math.Round(e.est * float64(time.Millisecond)))
+		ch.HasEstimate = true
+	}
+	return ch
+}
