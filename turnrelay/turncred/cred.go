@@ -130,3 +130,13 @@ func (v *Verifier) Verify(username, password string, now time.Time) (Username, e
 	}
 	return u, nil
 }
+
+// DerivePseudonymKey derives a pseudonym key from a TURN secret, for
+// deployments that set none of their own. Every replica holding the same
+// secret derives the same key; the derivation is one-way, so the key reveals
+// nothing of the secret.
+func DerivePseudonymKey(s Secret) []byte {
+	h := hmac.New(sha256.New, s.value)
+	h.Write([]byte("relaygate pseudonym key v1"))
+	return h.Sum(nil)
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/turnrelay/turncred"
+)
+
+// config is everything the flags and environment say.
+type config struct {
+	Listen        string
+	RedisURL      string
+	RedisPrefix   string
+	GeoIPDB       string
+	TURNSecrets   []turncred.Secret
+	SecretsRandom bool // no --turn-secrets: a random one for this process only
+	PseudonymKey  []byte
+	API           api.Config
+	LogLevel      slog.Level
+	ShutdownGrace time.Duration
+}
+
+// envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
+func envName(prefix, flagName string) string {
+	return prefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets every flag not given on the command line from its
+// environment twin, so that flags win over the environment.
+func applyEnv(fs *flag.FlagSet, prefix string, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		if v := getenv(envName(prefix, f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", envName(prefix, f.Name), err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// keyFlags are the four flags that configure one JWT role.
+type keyFlags struct{ secret, publicKey, issuer, audience *string }
+
+func addKeyFlags(fs *flag.FlagSet, role, who string) keyFlags {
+	return keyFlags{
+		secret:    fs.String(role+"-jwt-secret", "", "HS256 secret (32+ bytes) that verifies "+who+" tokens"),
+		publicKey: fs.String(role+"-jwt-public-key", "", "PEM public key (Ed25519, ECDSA, RSA), inline or a file path, that verifies "+who+" tokens"),
+		issuer:    fs.String(role+"-jwt-issuer", "", "required \"iss\" of "+who+" tokens (any when empty)"),
+		audience:  fs.String(role+"-jwt-audience", "", "required \"aud\" of "+who+" tokens (any when empty)"),
+	}
+}
+
+func (k keyFlags) config(role string) (api.KeyConfig, error) {
+	kc := api.KeyConfig{Secret: []byte(*k.secret), Issuer: *k.issuer, Audience: *k.audience}
+	if pk := *k.publicKey; pk != "" {
+		if strings.Contains(pk, "-----BEGIN") {
+			kc.PublicKeyPEM = []byte(pk)
+		} else {
+			b, err := os.ReadFile(pk)
+			if err != nil {
+				return kc, fmt.Errorf("--%s-jwt-public-key: %w", role, err)
+			}
+			kc.PublicKeyPEM = b
+		}
+	}
+	return kc, nil
+}
+
+// parseConfig reads flags, then the environment for flags not given.
+// Secret values never appear in --help defaults or in errors.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("relaygate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
+	redisURL := fs.String("redis-url", "", "Redis URL (redis://, rediss://, redis-sentinel://, redis-cluster://); empty keeps the registry in memory")
+	redisPrefix := fs.String("redis-prefix", "relaygate:", "prefix of every Redis key, so several deployments can share one Redis")
+	geoipDB := fs.String("geoip-db", "", "GeoIP2/GeoLite2 City mmdb path; reloaded when the file is replaced; empty ranks without location")
+	turnSecrets := fs.String("turn-secrets", "", "TURN REST secrets id:secret,... newest first (newest mints); empty: one random secret for this process")
+	pseudonymKey := fs.String("pseudonym-key", "", "key (16+ bytes) that turns token subjects into pseudonyms; same on every replica; empty: derived from the oldest TURN secret")
+	user := addKeyFlags(fs, "user", "client apps' user")
+	node := addKeyFlags(fs, "node", "relay nodes'")
+	admin := addKeyFlags(fs, "admin", "operators'")
+	trusted := fs.String("trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed (none)")
+	hbTTL := fs.Duration("heartbeat-ttl", 15*time.Second, "a relay not heard from for this long is forgotten")
+	credTTL := fs.Duration("credential-ttl", 24*time.Hour, "default lifetime of minted credentials (60s..48h)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	grace := fs.Duration("shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs, "RELAYGATE_", getenv); err != nil {
+		return config{}, err
+	}
+
+	cfg := config{
+		Listen: *listen, RedisURL: *redisURL, RedisPrefix: *redisPrefix, GeoIPDB: *geoipDB,
+		ShutdownGrace: *grace,
+		API:           api.Config{HeartbeatTTL: *hbTTL, CredentialTTL: *credTTL},
+	}
+	var errs []error
+	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel))
+	}
+	if *turnSecrets == "" {
+		cfg.SecretsRandom = true
+		s, err := turncred.NewSecret("r0", randomKey())
+		if err != nil {
+			return cfg, err
+		}
+		cfg.TURNSecrets = []turncred.Secret{s}
+	} else {
+		s, err := turncred.ParseSecrets(*turnSecrets)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--turn-secrets: %w", err))
+		}
+		cfg.TURNSecrets = s
+	}
+	switch {
+	case *pseudonymKey != "":
+		cfg.PseudonymKey = []byte(*pseudonymKey)
+		if len(cfg.PseudonymKey) < turncred.MinSecretLen {
+			errs = append(errs, fmt.Errorf("--pseudonym-key: shorter than %d bytes", turncred.MinSecretLen))
+		}
+	case len(cfg.TURNSecrets) > 0:
+		cfg.PseudonymKey = turncred.DerivePseudonymKey(cfg.TURNSecrets[len(cfg.TURNSecrets)-1])
+	}
+	for _, s := range splitList(*trusted) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				errs = append(errs, fmt.Errorf("--trusted-proxies: %q is not a CIDR", s))
+				continue
+			}
+		}
+		cfg.API.TrustedProxies = append(cfg.API.TrustedProxies, p.Masked())
+	}
+	var err error
+	if cfg.API.User, err = user.config("user"); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.API.Node, err = node.config("node"); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.API.Admin, err = admin.config("admin"); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.ShutdownGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-grace %v must be positive", cfg.ShutdownGrace))
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,162 @@
+// Command relaygate is the gateway: it keeps the registry of TURN relays,
+// picks a primary and a backup relay for each client, and mints the TURN
+// credentials a WebRTC app needs for relay-only calls.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/store"
+	"github.com/relaygate/relaygate/turnrelay/turncred"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+		if errors.Is(err, errHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "relaygate:", err)
+		os.Exit(1)
+	}
+}
+
+var errHelp = errors.New("help requested")
+
+// run wires the gateway and serves until ctx is done. ready, when not nil,
+// receives the bound listen address once the server accepts connections.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flagErrHelp) {
+			return errHelp
+		}
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	reg, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer reg.Close()
+
+	if cfg.SecretsRandom {
+		log.Warn("no --turn-secrets: minting with a random secret that no relay knows; set --turn-secrets to the relays' --secrets")
+	}
+	minter, err := turncred.NewMinter(cfg.TURNSecrets, cfg.PseudonymKey)
+	if err != nil {
+		return err
+	}
+
+	snaps := store.NewSnapshots(reg, time.Second, log.With("component", "snapshot"))
+	locator, err := openGeoIP(cfg, log)
+	if err != nil {
+		return err
+	}
+
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pk := &picker{snaps: snaps, now: time.Now}
+	if locator != nil {
+		pk.geo = locator // never a typed nil in the interface
+	}
+	handler, err := api.New(cfg.API, api.Deps{
+		Registry:       pokingRegistry{Registry: reg, snaps: snaps},
+		Picker:         pk,
+		Minter:         credMinter{m: minter},
+		Log:            log.With("component", "api"),
+		Metrics:        api.NewMetrics(promReg),
+		MetricsHandler: promhttp.HandlerFor(promReg, promhttp.HandlerOpts{}),
+	})
+	if err != nil {
+		return err
+	}
+	for role, kc := range map[string]api.KeyConfig{"user": cfg.API.User, "node": cfg.API.Node, "admin": cfg.API.Admin} {
+		if len(kc.Secret) == 0 && len(kc.PublicKeyPEM) == 0 {
+			log.Warn("no key for "+role+" tokens: those endpoints answer 401", "flag", "--"+role+"-jwt-secret or --"+role+"-jwt-public-key")
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("relaygate listening", "addr", ln.Addr().String(), "store", storeKind(cfg), "geoip", cfg.GeoIPDB != "")
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return snaps.Run(gctx) })
+	if locator != nil {
+		g.Go(func() error { return locator.Run(gctx) })
+	}
+	g.Go(func() error { return serve(gctx, ln, handler, cfg.ShutdownGrace, log) })
+	err = g.Wait()
+	if locator != nil {
+		locator.Close()
+	}
+	log.Info("relaygate stopped")
+	return err
+}
+
+// serve answers HTTP on ln until ctx is done, then turns /readyz red and
+// lets in-flight requests finish within grace.
+func serve(ctx context.Context, ln net.Listener, h *api.Server, grace time.Duration, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	h.SetNotReady()
+	log.Info("shutting down", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	return err
+}
+
+func storeKind(cfg config) string {
+	if cfg.RedisURL != "" {
+		return "redis"
+	}
+	return "memory"
+}
+
+func randomKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

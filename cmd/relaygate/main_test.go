@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // the TURN REST scheme under test
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	testNodeSecret = "node-secret-0123456789abcdef0123456789"
+	testUserSecret = "user-secret-0123456789abcdef0123456789"
+	testTURNSecret = "turn-secret-0123456789abcdef"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// gateway runs relaygate's run() on 127.0.0.1:0 with env and returns its
+// base URL; it stops when the test ends and must stop cleanly.
+func gateway(t *testing.T, env map[string]string) (string, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &lockedBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	getenv := func(k string) string { return env[k] }
+	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0"}, getenv, logs, ready) }()
+	select {
+	case addr := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run() = %v, want a clean stop", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("run() did not stop within 15s of cancel")
+			}
+		})
+		return "http://" + addr, logs
+	case err := <-done:
+		cancel()
+		t.Fatalf("run() = %v; logs:\n%s", err, logs)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("gateway did not start within 10s")
+	}
+	return "", nil
+}
+
+func token(t *testing.T, secret, sub string) string {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func TestStartsWithNoConfiguration(t *testing.T) {
+	url, logs := gateway(t, nil)
+	if code, b := call(t, "GET", url+"/readyz", "", nil); code != 200 {
+		t.Fatalf("readyz = %d %s", code, b)
+	}
+	if code, _ := call(t, "POST", url+"/v1/credentials", "x", nil); code != 401 {
+		t.Errorf("credentials without a configured user key = %d, want 401", code)
+	}
+	if code, b := call(t, "GET", url+"/metrics", "", nil); code != 200 || !bytes.Contains(b, []byte("relaygate_http_requests_total")) {
+		t.Errorf("metrics = %d, missing relaygate_http_requests_total", code)
+	}
+	for _, want := range []string{"no --geoip-db", "no --turn-secrets", `"store":"memory"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+// TestTwoGatewaysShareRedis: a relay that heartbeats into one gateway is
+// selected by another on the same Redis, and the credential it mints
+// verifies with a plain HMAC-SHA1.
+func TestTwoGatewaysShareRedis(t *testing.T) {
+	redisURL := os.Getenv("RELAYGATE_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("RELAYGATE_TEST_REDIS_URL not set")
+	}
+	prefix := fmt.Sprintf("relaygate-test:%s:%x:", t.Name(), rand.Uint64())
+	t.Cleanup(func() { cleanRedis(t, redisURL, prefix) })
+	env := map[string]string{
+		"RELAYGATE_REDIS_URL": redisURL, "RELAYGATE_REDIS_PREFIX": prefix,
+		"RELAYGATE_TURN_SECRETS": "k1:" + testTURNSecret, "RELAYGATE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
+		"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_USER_JWT_SECRET": testUserSecret,
+	}
+	a, _ := gateway(t, env)
+	b, _ := gateway(t, env)
+
+	hb := map[string]any{"region": "eu-central", "site": "fra", "latitude": 50.11, "longitude": 8.68,
+		"addresses": []string{"203.0.113.5"}, "ports": map[string]any{"udp": 3478}}
+	if code, body := call(t, "PUT", a+"/v1/relays/fra-1", token(t, testNodeSecret, "fra-1"), hb); code != 200 {
+		t.Fatalf("heartbeat into A = %d %s", code, body)
+	}
+	user := token(t, testUserSecret, "alice")
+	var got struct{ Username, Credential string }
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := call(t, "POST", b+"/v1/credentials", user, nil)
+		if code == 200 {
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(body, []byte(`"relay_id":"fra-1"`)) {
+				t.Fatalf("B selected something else: %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B never selected the relay registered on A: last %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond) // polling B's snapshot refresh, bounded by the deadline
+	}
+	mac := hmac.New(sha1.New, []byte(testTURNSecret))
+	mac.Write([]byte(got.Username))
+	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); got.Credential != want {
+		t.Errorf("credential %q, want HMAC-SHA1 %q", got.Credential, want)
+	}
+}
+
+func cleanRedis(t *testing.T, url, prefix string) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	ctx := context.Background()
+	keys, _ := c.Keys(ctx, prefix+"*").Result()
+	if len(keys) > 0 {
+		c.Del(ctx, keys...)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // error substring; "" for success
+	}{
+		{name: "defaults"},
+		{name: "bad secret list", args: []string{"--turn-secrets", "nocolon"}, want: "--turn-secrets"},
+		{name: "short TURN secret", args: []string{"--turn-secrets", "k1:short"}, want: "shorter than 16"},
+		{name: "bad trusted proxy", args: []string{"--trusted-proxies", "10.0.0.0/33"}, want: "--trusted-proxies"},
+		{name: "short pseudonym key", args: []string{"--pseudonym-key", "abc"}, want: "--pseudonym-key"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, want: "--log-level"},
+		{name: "bad env value", env: map[string]string{"RELAYGATE_HEARTBEAT_TTL": "soon"}, want: "RELAYGATE_HEARTBEAT_TTL"},
+		{name: "missing public key file", args: []string{"--admin-jwt-public-key", "/nonexistent.pem"}, want: "--admin-jwt-public-key"},
+		{name: "stray argument", args: []string{"serve"}, want: "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("parseConfig() = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("parseConfig() = %v, want an error naming %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "0123456789") {
+				t.Errorf("error %q leaks a secret", err)
+			}
+		})
+	}
+}
+
+func TestFlagsBeatEnvironment(t *testing.T) {
+	env := map[string]string{"RELAYGATE_LISTEN": "127.0.0.1:9999", "RELAYGATE_HEARTBEAT_TTL": "30s"}
+	cfg, err := parseConfig([]string{"--listen", "127.0.0.1:7777"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:7777" || cfg.API.HeartbeatTTL != 30*time.Second {
+		t.Errorf("listen %s ttl %v: want the flag's listen and the environment's TTL", cfg.Listen, cfg.API.HeartbeatTTL)
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/relaygate/relaygate/geoip"
+	"github.com/relaygate/relaygate/store"
+)
+
+var flagErrHelp = flag.ErrHelp
+
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (store.Registry, error) {
+	if cfg.RedisURL == "" {
+		return store.NewMemory(store.MemoryConfig{}), nil
+	}
+	redis.SetLogger(redisLog{log: log.With("component", "redis")})
+	r, err := store.OpenRedis(ctx, store.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("registry in redis", "prefix", cfg.RedisPrefix)
+	return r, nil
+}
+
+// openGeoIP opens --geoip-db, or says once that ranking runs without it.
+func openGeoIP(cfg config, log *slog.Logger) (*geoip.DB, error) {
+	if cfg.GeoIPDB == "" {
+		log.Info("no --geoip-db: clients are not located; relays are ranked by measurements and load only")
+		return nil, nil
+	}
+	return geoip.Open(cfg.GeoIPDB, log.With("component", "geoip"))
+}
+
+// redisLog sends go-redis' own messages (pool dial failures and the like)
+// to our JSON log instead of its default stderr logger. They name Redis
+// servers, which are ours, never clients.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
+}
