@@ -1,21 +1,10 @@
 package selector
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/relaygate/relaygate/internal/depstest"
 )
 
-// TestDependencies keeps selector a leaf: the standard library only.
-func TestDependencies(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	const self = "github.com/relaygate/relaygate/selector"
-	for _, dep := range strings.Fields(string(out)) {
-		if dep != self {
-			t.Errorf("selector imports %s; it may import the standard library only", dep)
-		}
-	}
-}
+// TestDeps keeps selector the leaf: standard library only.
+func TestDeps(t *testing.T) { depstest.Check(t, depstest.Rules{}) }
