@@ -25,6 +25,23 @@ type Request struct {
 	Client       Client
 	Transports   []Transport   // each must be offered; empty means any one will do
 	Measurements []Measurement // inline measurements from the client, if any
+
+	// PrefixMeasurements are the trusted aggregates of what clients in the
+	// same prefix reported (see Aggregate); inline Measurements take
+	// precedence for the same relay.
+	PrefixMeasurements []Measurement
+
+	// Previous is the primary this client prefix was last given, "" if
+	// none. It stays primary unless another relay is clearly better (see
+	// Rank), so near-equal relays do not flap.
+	Previous string
+
+	// Explore, when not zero, makes this answer offer a different backup:
+	// the eligible relay at another site than the primary with the highest
+	// rendezvous weight under this seed. The caller sets it for a small
+	// share of answers so that client measurements keep covering relays
+	// that are rarely the best.
+	Explore uint64
 }
 
 // Basis says where a choice's RTT estimate came from.
@@ -81,8 +98,24 @@ type Pair struct {
 //     the first did, and a report of a bad choice can be reproduced), while
 //     different prefixes still spread over the relays; and Rank stays pure.
 //
+// Measurements come from the request itself (inline) or from the client's
+// prefix (PrefixMeasurements, aggregated over time by the caller); both count
+// as measured.
+//
 // Every score also carries the relay's load penalty (up to 30 ms at full
-// capacity, see loadPenaltyMS).
+// capacity, see loadPenaltyMS) and its probe penalty (degraded health, probe
+// RTT above 150 ms, probe loss above 2 %; see degradedPenaltyMS). Relays the
+// probes call down are never chosen.
+//
+// Hysteresis: when req.Previous names an eligible relay, it stays primary
+// unless the best relay is clearly better: at least 10 ms better and, when
+// both have estimates, under two thirds of its score (Tailscale's rule for
+// changing home relays). Without this, two relays at nearly the same
+// distance would swap whenever a measurement or a load report wobbles,
+// moving calls for nothing.
+//
+// Exploration: with req.Explore set the backup is instead a relay at another
+// site picked by rendezvous weight under that seed (see Request.Explore).
 //
 // The primary is the best score. The backup is the best relay at another
 // site, so that one site failing does not take both; if every eligible relay
@@ -119,11 +152,19 @@ func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (Pair, error
 		exhaustive: exhaustive,
 	}
 	r.measured(req.Measurements)
+	r.measured(req.PrefixMeasurements)
 	client, located := unitVector(req.Client.Location)
-	if req.Client.Located && located {
+	r.req, r.client, r.geoOK = req, client, req.Client.Located && located
+	if r.geoOK {
 		r.geo(client)
 	} else {
 		r.fallback()
+	}
+	if req.Previous != "" {
+		r.keepPrevious()
+	}
+	if req.Explore != 0 {
+		r.explore(req.Explore)
 	}
 	return r.pair()
 }

@@ -40,6 +40,22 @@ const (
 	// costs as much as 10 ms more RTT (5 % loss: +30 ms).
 	lossThreshold         = 0.02
 	lossPenaltyMSPerPoint = 10.0
+	// Probe penalties. The gateway's probes measure the relay, not the
+	// client's path to it, so they cannot estimate a client's RTT; they say
+	// whether the relay itself is struggling. A relay the probes call
+	// degraded scores 25 ms worse (about the extra delay of a relay one
+	// country further away), so a healthy neighbour wins but a degraded
+	// relay still beats one across an ocean. Probe RTT above 150 ms (far
+	// beyond any gateway-to-relay path on a continent) adds half its excess,
+	// and probe loss above 2 % costs like client-measured loss.
+	degradedPenaltyMS  = 25.0
+	probeRTTThreshold  = 150 * time.Millisecond
+	probeRTTPenaltyPer = 0.5
+	// Hysteresis: a new primary must beat the previous one by at least
+	// 10 ms and score under two thirds of it. 10 ms is about what a caller
+	// can notice; the ratio keeps long paths (where 10 ms is noise) stable.
+	switchMinGainMS = 10.0
+	switchMaxRatio  = 2.0 / 3.0
 	// The score of a relay with no RTT estimate (the fallback basis): worse
 	// than any estimate, so measured and geo relays always come first, but
 	// finite, so load penalties still order fallback relays among
@@ -123,6 +139,12 @@ type ranking struct {
 	limit, limitChord2 float64
 
 	exhaustive bool // never prune: tests compare pruned and exhaustive results
+
+	// The request, for the passes that score single candidates later
+	// (hysteresis, exploration).
+	req    Request
+	client vec3
+	geoOK  bool
 }
 
 // wantTransports is the bit set a choice must offer.
@@ -180,6 +202,18 @@ func (r *ranking) measured(ms []Measurement) {
 		r.consider(entry{cand: c, basis: kindMeasured, est: est,
 			score: est + lossPenalty(m.Loss) + r.s.cands[c].penalty})
 	}
+}
+
+// probePenalty is the score added for what the gateway's probes found.
+func probePenalty(p Probe) float64 {
+	pen := 0.0
+	if p.Health == HealthDegraded {
+		pen += degradedPenaltyMS
+	}
+	if p.RTT > probeRTTThreshold {
+		pen += probeRTTPenaltyPer * float64(p.RTT-probeRTTThreshold) / float64(time.Millisecond)
+	}
+	return pen + lossPenalty(p.Loss)
 }
 
 // lossPenalty is the score added for a measured loss fraction.
@@ -316,4 +350,109 @@ func (r *ranking) choice(e entry) Choice {
 		ch.HasEstimate = true
 	}
 	return ch
+}
+
+// scoreOf scores candidate c from scratch as the passes would: measured
+// (inline or prefix), else geo, else fallback. ok is false when c is not
+// eligible.
+func (r *ranking) scoreOf(c int32) (entry, bool) {
+	req, client, geo := r.req, r.client, r.geoOK
+	if !r.eligible(c) {
+		return noEntry, false
+	}
+	cd := &r.s.cands[c]
+	id := r.s.relays[cd.relay].ID
+	for _, ms := range [][]Measurement{req.Measurements, req.PrefixMeasurements} {
+		for _, m := range ms {
+			if m.RelayID != id || m.RTT < 0 || math.IsNaN(m.Loss) {
+				continue
+			}
+			est := min(float64(m.RTT)/float64(time.Millisecond), maxMeasuredRTTMS)
+			e := entry{cand: c, basis: kindMeasured, est: est, score: est + lossPenalty(m.Loss) + cd.penalty}
+			e.w = rendezvous(r.prefixHash, cd.hash)
+			return e, true
+		}
+	}
+	e := entry{cand: c, basis: kindFallback, score: unknownRTTMS + cd.penalty}
+	if geo && cd.located {
+		p := r.s.pos[c]
+		dx, dy, dz := p.x-client.x, p.y-client.y, p.z-client.z
+		est := geoRTT(dx*dx + dy*dy + dz*dz)
+		e = entry{cand: c, basis: kindGeo, est: est, score: est + cd.penalty}
+	}
+	e.w = rendezvous(r.prefixHash, cd.hash)
+	return e, true
+}
+
+// keepPrevious applies hysteresis: the previous primary stays unless the
+// best is clearly better. The backup is then re-derived for the kept
+// primary: the best relay at another site than it.
+func (r *ranking) keepPrevious() {
+	req := r.req
+	i, ok := r.s.index(req.Previous)
+	if !ok || r.best.cand < 0 {
+		return
+	}
+	c := r.s.candOf[i]
+	if c < 0 || c == r.best.cand {
+		return
+	}
+	prev, ok := r.scoreOf(c)
+	if !ok {
+		return
+	}
+	gain := prev.score - r.best.score
+	clearly := gain >= switchMinGainMS
+	if prev.basis != kindFallback && r.best.basis != kindFallback {
+		clearly = clearly && r.best.score <= prev.score*switchMaxRatio
+	}
+	if clearly {
+		return
+	}
+	old, prevSite := r.best, r.s.cands[c].site
+	r.best = prev
+	switch {
+	case r.s.cands[old.cand].site != prevSite:
+		// The old best beat everything, so it is the best at any site but
+		// the previous primary's.
+		r.other = old
+	case r.other.cand >= 0:
+		// other is the best away from old's site, which is prev's site too.
+	default:
+		r.same = old
+		if r.same.cand == c {
+			r.same = noEntry
+		}
+	}
+	if r.other.cand == c {
+		r.other = noEntry
+	}
+}
+
+// explore replaces the backup with the eligible relay at another site than
+// the primary that has the highest rendezvous weight under seed. A full pass,
+// but only for the few answers that explore.
+func (r *ranking) explore(seed uint64) {
+	if r.best.cand < 0 {
+		return
+	}
+	site := r.s.cands[r.best.cand].site
+	pick, w := int32(-1), uint64(0)
+	for c := range r.s.cands {
+		cd := &r.s.cands[c]
+		if cd.site == site || !r.eligible(int32(c)) {
+			continue
+		}
+		if x := rendezvous(seed, cd.hash); pick < 0 || x > w {
+			pick, w = int32(c), x
+		}
+	}
+	if pick < 0 || pick == r.other.cand {
+		return
+	}
+	// Score it like any candidate so the answer's estimate is honest.
+	e, ok := r.scoreOf(pick)
+	if ok {
+		r.other = e
+	}
 }

@@ -13,8 +13,9 @@ import (
 //
 // Besides the relays themselves it holds an index that Rank scans in one
 // tight pass: only the relays that could ever be chosen from this snapshot
-// (not draining, not drained, not full, offering some transport), each with
-// its position as a unit vector, its static penalty, its site as a small
+// (not draining, not drained, not full, not down by probe, offering some
+// transport), each with its position as a unit vector, its static penalty
+// (load and probe figures), its site as a small
 // integer and its rendezvous hash precomputed. Everything that depends on
 // the request or on the clock (freshness, transports, distance) is left to
 // Rank.
@@ -58,7 +59,7 @@ func NewSnapshot(relays []Relay) *Snapshot {
 		r := &rs[i]
 		s.candOf[i] = -1
 		offered := offeredTransports(r)
-		if r.Draining || r.Drained || r.Full() || offered == 0 {
+		if r.Draining || r.Drained || r.Full() || offered == 0 || r.Probe.Health == HealthDown {
 			continue
 		}
 		site, ok := siteIndex[r.Site]
@@ -71,7 +72,7 @@ func NewSnapshot(relays []Relay) *Snapshot {
 		s.pos = append(s.pos, p)
 		s.cands = append(s.cands, candidate{
 			expires:    unixNanoSat(r.ExpiresAt),
-			penalty:    loadPenaltyMS * loadFraction(r),
+			penalty:    loadPenaltyMS*loadFraction(r) + probePenalty(r.Probe),
 			hash:       idHash(r.ID),
 			relay:      int32(i),
 			site:       site,
