@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/relaygate/relaygate/turnrelay"
+	"github.com/relaygate/relaygate/turnrelay/turncred"
+)
+
+const version = "0.1.0"
+
+type config struct {
+	relay         turnrelay.Config
+	metricsListen string
+	logLevel      slog.Level
+}
+
+// secretFlags never appear in errors or --help defaults.
+var secretFlags = map[string]bool{"secrets": true, "node-token": true}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("relaynode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		id                    = fs.String("id", "", "relay id reported in heartbeats (the node token's sub)")
+		region                = fs.String("region", "", "region reported in heartbeats")
+		site                  = fs.String("site", "", "site reported in heartbeats")
+		hostname              = fs.String("hostname", "", "name on the TLS certificate, advertised for turns: URLs")
+		lat                   = fs.Float64("lat", 0, "latitude reported in heartbeats")
+		lon                   = fs.Float64("lon", 0, "longitude reported in heartbeats")
+		listenUDP             = fs.String("listen-udp", "0.0.0.0:3478", "TURN over UDP ip:port, or off")
+		listenTCP             = fs.String("listen-tcp", "0.0.0.0:3478", "TURN over TCP ip:port, or off")
+		listenTLS             = fs.String("listen-tls", "off", "TURN over TLS ip:port, or off")
+		tlsCert, tlsKey       = fs.String("tls-cert", "", "PEM certificate chain for --listen-tls"), fs.String("tls-key", "", "PEM private key for --listen-tls")
+		publicIP              = fs.String("public-ip", "", "advertised addresses, at most one IPv4 and one IPv6 (default: the listeners' IP when specific)")
+		relayPorts            = fs.String("relay-ports", "49152-65535", "port range for relayed addresses")
+		realm                 = fs.String("realm", "relaygate", "TURN realm")
+		secrets               = fs.String("secrets", "", "TURN REST secrets accepted, id:secret,... newest first (prefer the env twin)")
+		strict                = fs.Bool("strict-expiry", false, "also refuse refreshes, permissions and channel binds once the credential expired")
+		gatewayURL            = fs.String("gateway-url", "", "relaygate base URL to heartbeat into; empty: standalone, no heartbeats")
+		nodeToken             = fs.String("node-token", "", "node JWT for heartbeats (prefer the env twin)")
+		allowPeers, denyPeers = fs.String("allow-peers", "", "CIDRs opened in the default peer filter"), fs.String("deny-peers", "", "CIDRs closed in addition to the default peer filter")
+		maxAllocs             = fs.Int("max-allocations", 0, "allocations in total; 0 is no limit")
+		userQuota             = fs.Int("user-quota", 0, "allocations per user (credential pseudonym); 0 is no limit")
+		maxBPS                = fs.Int64("max-bps", 0, "relayed bits per second, both directions; 0 is no limit")
+		metricsListen         = fs.String("metrics-listen", "", "Prometheus /metrics ip:port; empty is off")
+		drainTimeout          = fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, longest wait for live allocations")
+		hbInterval            = fs.Duration("heartbeat-interval", 5*time.Second, "heartbeat period until the gateway names one")
+		logLevel              = fs.String("log-level", "info", "debug, info, warn or error")
+	)
+	// Environment first, so the command line wins.
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "RELAYNODE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				if secretFlags[f.Name] {
+					errs = append(errs, fmt.Errorf("%s: invalid value", env))
+				} else {
+					errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+				}
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return config{}, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	var c config
+	r := &c.relay
+	r.Realm, r.StrictExpiry = *realm, *strict
+	r.MaxAllocations, r.UserQuota, r.MaxBPS, r.DrainTimeout = *maxAllocs, *userQuota, *maxBPS, *drainTimeout
+	c.metricsListen = *metricsListen
+	if *secrets == "" {
+		errs = append(errs, errors.New("--secrets (RELAYNODE_SECRETS) is required"))
+	} else if s, err := turncred.ParseSecrets(*secrets); err != nil {
+		errs = append(errs, fmt.Errorf("--secrets: %w", err))
+	} else {
+		r.Secrets = s
+	}
+	off := func(s string) string {
+		if s == "off" {
+			return ""
+		}
+		return s
+	}
+	r.ListenUDP, r.ListenTCP, r.ListenTLS = off(*listenUDP), off(*listenTCP), off(*listenTLS)
+	if r.ListenTLS != "" {
+		if *tlsCert == "" || *tlsKey == "" {
+			errs = append(errs, errors.New("--listen-tls needs --tls-cert and --tls-key"))
+		} else if cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+			errs = append(errs, fmt.Errorf("--tls-cert/--tls-key: %w", err))
+		} else {
+			r.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+	}
+	for _, s := range strings.Split(*publicIP, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		ip, err := netip.ParseAddr(s)
+		if err != nil || ip.Zone() != "" {
+			errs = append(errs, fmt.Errorf("--public-ip: %q is not an IP address", s))
+			continue
+		}
+		r.PublicIPs = append(r.PublicIPs, ip)
+	}
+	if pr, err := turnrelay.ParsePortRange(*relayPorts); err != nil {
+		errs = append(errs, fmt.Errorf("--relay-ports: %w", err))
+	} else {
+		r.RelayPorts = pr
+	}
+	var err error
+	if r.AllowPeers, err = turnrelay.ParsePrefixes(*allowPeers); err != nil {
+		errs = append(errs, fmt.Errorf("--allow-peers: %w", err))
+	}
+	if r.DenyPeers, err = turnrelay.ParsePrefixes(*denyPeers); err != nil {
+		errs = append(errs, fmt.Errorf("--deny-peers: %w", err))
+	}
+	if c.metricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.metricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-listen %q must be host:port", c.metricsListen))
+		}
+	}
+	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q must be debug, info, warn or error", *logLevel))
+	}
+	if *hostname != "" && !validHostname(*hostname) {
+		errs = append(errs, fmt.Errorf("--hostname %q is not a DNS name", *hostname))
+	}
+	r.Heartbeat = turnrelay.HeartbeatConfig{
+		GatewayURL: *gatewayURL, NodeToken: *nodeToken, RelayID: *id, Region: *region, Site: *site,
+		Latitude: *lat, Longitude: *lon, Hostname: *hostname, Version: version, Interval: *hbInterval,
+	}
+	return c, errors.Join(errs...)
+}
+
+func validHostname(h string) bool {
+	if len(h) > 253 || strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})).With("component", "relaynode")
+	srv, err := turnrelay.New(cfg.relay, log)
+	if err != nil {
+		return err
+	}
+	if cfg.relay.Heartbeat.GatewayURL == "" {
+		log.Info("no --gateway-url: standalone relay, no heartbeats")
+	}
+	var metrics *http.Server
+	metricsDone := make(chan error, 1)
+	if cfg.metricsListen != "" {
+		ln, err := net.Listen("tcp", cfg.metricsListen)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		log.Info("metrics listening", "addr", ln.Addr().String())
+		go func() { metricsDone <- metrics.Serve(ln) }()
+	}
+	runErr := srv.Run(ctx)
+	if metrics != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = metrics.Shutdown(sctx)
+		cancel()
+		if err := <-metricsDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics server", "err", err.Error())
+		}
+	}
+	log.Info("relaynode stopped")
+	return runErr
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
+)
+
+const testSecret = "k1:0123456789abcdef0123"
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseConfig(t *testing.T) {
+	base := map[string]string{"RELAYNODE_SECRETS": testSecret}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // substring of the error; "" means valid
+		chk  func(t *testing.T, c config)
+	}{
+		{name: "defaults", env: base, chk: func(t *testing.T, c config) {
+			r := c.relay
+			if r.ListenUDP != "0.0.0.0:3478" || r.ListenTCP != "0.0.0.0:3478" || r.ListenTLS != "" || r.Realm != "relaygate" ||
+				r.RelayPorts.String() != "49152-65535" || len(r.Secrets) != 1 || r.DrainTimeout != 30*time.Second {
+				t.Errorf("defaults = %+v", r)
+			}
+		}},
+		{name: "env twin", env: map[string]string{"RELAYNODE_SECRETS": testSecret, "RELAYNODE_GATEWAY_URL": "http://gw:8080",
+			"RELAYNODE_NODE_TOKEN": "tok", "RELAYNODE_ID": "fra-1", "RELAYNODE_REGION": "eu", "RELAYNODE_SITE": "fra",
+			"RELAYNODE_MAX_ALLOCATIONS": "7", "RELAYNODE_STRICT_EXPIRY": "true", "RELAYNODE_ALLOW_PEERS": "10.0.0.0/8"},
+			chk: func(t *testing.T, c config) {
+				r := c.relay
+				if r.Heartbeat.GatewayURL != "http://gw:8080" || r.Heartbeat.RelayID != "fra-1" || r.MaxAllocations != 7 ||
+					!r.StrictExpiry || len(r.AllowPeers) != 1 {
+					t.Errorf("from env = %+v", r)
+				}
+			}},
+		{name: "flag beats env", args: []string{"--max-allocations=9", "--listen-tcp=off"}, env: map[string]string{
+			"RELAYNODE_SECRETS": testSecret, "RELAYNODE_MAX_ALLOCATIONS": "7"},
+			chk: func(t *testing.T, c config) {
+				if c.relay.MaxAllocations != 9 || c.relay.ListenTCP != "" {
+					t.Errorf("MaxAllocations = %d, ListenTCP = %q", c.relay.MaxAllocations, c.relay.ListenTCP)
+				}
+			}},
+		{name: "no secrets", env: map[string]string{}, want: "--secrets"},
+		{name: "bad secrets", env: map[string]string{"RELAYNODE_SECRETS": "k1:short"}, want: "--secrets"},
+		{name: "bad allow cidr", args: []string{"--allow-peers=10.0.0.0/33"}, env: base, want: "--allow-peers"},
+		{name: "bad deny cidr", args: []string{"--deny-peers=nope"}, env: base, want: "--deny-peers"},
+		{name: "bad relay ports", args: []string{"--relay-ports=6000-5000"}, env: base, want: "--relay-ports"},
+		{name: "bad public ip", args: []string{"--public-ip=relay.example"}, env: base, want: "--public-ip"},
+		{name: "tls without cert", args: []string{"--listen-tls=0.0.0.0:5349"}, env: base, want: "--tls-cert"},
+		{name: "bad log level", args: []string{"--log-level=loud"}, env: base, want: "--log-level"},
+		{name: "bad env number", env: map[string]string{"RELAYNODE_SECRETS": testSecret, "RELAYNODE_MAX_BPS": "fast"}, want: "RELAYNODE_MAX_BPS"},
+		{name: "bad hostname", args: []string{"--hostname=-x-"}, env: base, want: "--hostname"},
+		{name: "stray argument", args: []string{"extra"}, env: base, want: "unexpected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, env(tt.env), io.Discard)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("parseConfig() error = %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("parseConfig() error = %v, want one mentioning %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "0123456789abcdef") {
+				t.Errorf("error leaks a secret: %v", err)
+			}
+			if tt.chk != nil {
+				tt.chk(t, c)
+			}
+		})
+	}
+}
+
+// TestRunRejectsBadConfig: run stops before binding anything.
+func TestRunRejectsBadConfig(t *testing.T) {
+	err := run(t.Context(), []string{"--secrets=k1:0123456789abcdef0123", "--listen-udp=0.0.0.0:0", "--listen-tcp=off"}, env(nil), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "public-ip") {
+		t.Fatalf("run() = %v, want a public-ip error", err)
+	}
+}
+
+// lockedWriter collects stderr for the test while run writes it.
+type lockedWriter struct {
+	mu sync.Mutex // guards b
+	b  strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// logField finds the first log line with msg and returns its field.
+func logField(logs, msg, field string) string {
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
+			s, _ := m[field].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	stderr := &lockedWriter{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
+			"--drain-timeout=100ms"}, env(map[string]string{"RELAYNODE_SECRETS": testSecret}), stderr)
+	}()
+	var udp, metrics string
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for udp == "" || metrics == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("relaynode did not start:\n%s", stderr)
+		}
+		<-tick.C
+		udp, metrics = logField(stderr.String(), "relay started", "udp"), logField(stderr.String(), "metrics listening", "addr")
+	}
+	// A plain STUN Binding, as the gateway's prober sends.
+	conn, err := net.Dial("udp4", udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+	if _, err := conn.Write(req.Raw); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 1500)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatalf("binding: %v", err)
+	}
+	res := &stun.Message{Raw: buf[:n]}
+	var xor stun.XORMappedAddress
+	if err := res.Decode(); err != nil || xor.GetFrom(res) != nil || xor.String() != conn.LocalAddr().String() {
+		t.Fatalf("binding answer = %v, mapped %v; want %v", res, xor, conn.LocalAddr())
+	}
+	resp, err := http.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "relaynode_allocations") {
+		t.Errorf("metrics lack relaynode_allocations")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run() = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+	if strings.Contains(stderr.String(), "0123456789abcdef") {
+		t.Error("logs contain the secret")
+	}
+}

@@ -1,0 +1,91 @@
+package turnrelay
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Label values are fixed sets: no metric carries a user, a username or an
+// address (ephemeral usernames as labels grow memory without bound).
+const (
+	authRealm     = "realm"          // the request named another realm
+	authMalformed = "malformed"      // the username is not "<expiry>:<user>"
+	authExpired   = "expired"        // the credential is past its expiry
+	authMismatch  = "bad_credential" // message integrity did not verify (wrong password or removed secret)
+
+	quotaAllocations = "allocations" // --max-allocations reached (508)
+	quotaUser        = "user"        // --user-quota reached (486)
+	quotaBandwidth   = "bandwidth"   // --max-bps budget in use (508)
+	quotaDraining    = "draining"    // shutting down (508)
+)
+
+type metrics struct {
+	reg              *prometheus.Registry
+	allocationsTotal prometheus.Counter
+	peerDenied       prometheus.Counter
+	authFailures     *prometheus.CounterVec
+	quotaRejections  *prometheus.CounterVec
+}
+
+func newMetrics(s *Server) *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		reg: reg,
+		allocationsTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaynode_allocations_total", Help: "TURN allocations created.",
+		}),
+		peerDenied: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaynode_peer_denied_total", Help: "Permissions, channel binds and datagrams refused by the peer filter.",
+		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaynode_auth_failures_total", Help: "TURN requests refused for their credentials, by reason.",
+		}, []string{"reason"}),
+		quotaRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaynode_quota_rejections_total", Help: "Allocations refused for capacity or quota, by kind.",
+		}, []string{"kind"}),
+	}
+	for _, r := range []string{authRealm, authMalformed, authExpired, authMismatch} {
+		m.authFailures.WithLabelValues(r)
+	}
+	for _, k := range []string{quotaAllocations, quotaUser, quotaBandwidth, quotaDraining} {
+		m.quotaRejections.WithLabelValues(k)
+	}
+	counterFunc := func(name, help, label, value string, f func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: name, Help: help, ConstLabels: prometheus.Labels{label: value},
+		}, func() float64 { return float64(f()) })
+	}
+	reg.MustRegister(
+		m.allocationsTotal, m.peerDenied, m.authFailures, m.quotaRejections,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "relaynode_allocations", Help: "Live TURN allocations.",
+		}, func() float64 { return float64(s.Allocations()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "relaynode_draining", Help: "1 while the node drains before shutdown.",
+		}, func() float64 {
+			if s.Draining() {
+				return 1
+			}
+			return 0
+		}),
+		counterFunc("relaynode_relayed_bytes_total", "Payload bytes relayed.", "direction", "to_peer", s.ctr.bytesToPeer.Load),
+		counterFunc("relaynode_relayed_bytes_total", "Payload bytes relayed.", "direction", "from_peer", s.ctr.bytesFromPeer.Load),
+		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "to_peer", s.ctr.packetsToPeer.Load),
+		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "from_peer", s.ctr.packetsFromPeer.Load),
+		counterFunc("relaynode_dropped_packets_total", "Datagrams dropped by the relay.", "reason", "bandwidth", s.ctr.droppedBandwidth.Load),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// MetricsHandler serves the node's Prometheus metrics (its own registry).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// Registry is the node's Prometheus registry, for tests and extra collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }

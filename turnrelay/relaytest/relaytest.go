@@ -1,0 +1,185 @@
+// Package relaytest starts a relaygate TURN relay on loopback for tests of
+// this and other packages (coturn interop, WebRTC end to end, benchmarks).
+package relaytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relaygate/relaygate/turnrelay"
+	"github.com/relaygate/relaygate/turnrelay/turncred"
+)
+
+// Realm is the realm test relays use.
+const Realm = "relaygate"
+
+// Relay is a running test relay.
+type Relay struct {
+	*turnrelay.Server
+	Config  turnrelay.Config  // as passed to New, after options
+	Secrets []turncred.Secret // what the relay accepts, newest first
+	Minter  *turncred.Minter  // mints with Secrets[0]
+	logs    *SyncBuffer
+	done    chan error
+	cancel  context.CancelFunc
+}
+
+// Start runs a relay until the test ends: UDP and TCP listeners on
+// 127.0.0.1:0, one fresh secret, loopback peers 127.0.0.1 and ::1 allowed
+// (so a test's peer socket is reachable), a 100ms drain. opts edit the
+// config before New; set AllowPeers to nil to test the default filter.
+func Start(t testing.TB, opts ...func(*turnrelay.Config)) *Relay {
+	t.Helper()
+	secrets := []turncred.Secret{NewSecret(t, "k1")}
+	cfg := turnrelay.Config{
+		Realm:        Realm,
+		Secrets:      secrets,
+		ListenUDP:    "127.0.0.1:0",
+		ListenTCP:    "127.0.0.1:0",
+		AllowPeers:   []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")},
+		DrainTimeout: 100 * time.Millisecond,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	logs := &SyncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := turnrelay.New(cfg, log)
+	if err != nil {
+		t.Fatalf("turnrelay.New: %v", err)
+	}
+	minter, err := turncred.NewMinter(cfg.Secrets, []byte("relaytest-pseudonym-key"))
+	if err != nil {
+		t.Fatalf("NewMinter: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Relay{Server: s, Config: cfg, Secrets: cfg.Secrets, Minter: minter, logs: logs, done: make(chan error, 1), cancel: cancel}
+	go func() { r.done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-r.done:
+			if err != nil {
+				t.Errorf("relay Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("relay did not stop within 10s")
+		}
+	})
+	return r
+}
+
+// NewSecret returns a random secret with the given id.
+func NewSecret(t testing.TB, id string) turncred.Secret {
+	t.Helper()
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	s, err := turncred.NewSecret(id, hex.EncodeToString(b))
+	if err != nil {
+		t.Fatalf("NewSecret: %v", err)
+	}
+	return s
+}
+
+// Credential mints a credential for subject valid for ttl from now.
+func (r *Relay) Credential(subject string, ttl time.Duration) turncred.Credential {
+	return r.Minter.Mint(subject, ttl, time.Now())
+}
+
+// UDPAddr is the UDP listener, "127.0.0.1:port".
+func (r *Relay) UDPAddr() string { return r.Addrs().UDP.String() }
+
+// TCPAddr is the TCP listener.
+func (r *Relay) TCPAddr() string { return r.Addrs().TCP.String() }
+
+// TLSAddr is the TLS listener, when configured.
+func (r *Relay) TLSAddr() string { return r.Addrs().TLS.String() }
+
+// Logs returns everything the relay logged so far (JSON lines).
+func (r *Relay) Logs() string { return r.logs.String() }
+
+// Shutdown cancels Run's context, as SIGTERM does in relaynode: the relay
+// drains, then closes. It does not wait; see Wait.
+func (r *Relay) Shutdown() { r.cancel() }
+
+// Wait waits up to timeout for Run to return (after the test cancelled it
+// through Cleanup, or the relay stopped on its own), and returns its error.
+func (r *Relay) Wait(timeout time.Duration) (stopped bool, err error) {
+	select {
+	case err := <-r.done:
+		r.done <- err // keep it for Cleanup
+		return true, err
+	case <-time.After(timeout):
+		return false, nil
+	}
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers.
+type SyncBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TLSConfig returns a server config with a fresh self-signed certificate for
+// hosts (names or IP literals), and a pool that trusts it.
+func TLSConfig(t testing.TB, hosts ...string) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "relaytest"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}}, pool
+}
