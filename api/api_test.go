@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/selector"
 )
 
 type credentials struct {
@@ -322,4 +324,60 @@ func mustJWT(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClai
 		t.Fatal(err)
 	}
 	return s
+}
+
+// recorder is a Measurements that keeps what it is given.
+type recorder struct {
+	mu    sync.Mutex
+	calls [][]selector.Measurement
+	ips   []string
+}
+
+func (r *recorder) Record(c api.Addr, ms []selector.Measurement) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, ms)
+	r.ips = append(r.ips, c.IP().String())
+}
+
+func TestMeasurements(t *testing.T) {
+	rec := &recorder{}
+	e := newEnv(t, trustLoopback)
+	e.setMeasurements(rec)
+	e.register("fra-1", fra1())
+	e.register("ams-2", ams2())
+	user := e.userToken("alice")
+	body := map[string]any{"measurements": []any{map[string]any{"relay_id": "fra-1", "rtt_ms": 21.5, "loss": 0.01}}}
+	resp, b := e.do(req{method: "POST", path: "/v1/measurements", token: user, body: body,
+		header: map[string]string{"X-Forwarded-For": berlinIP}})
+	if resp.StatusCode != 202 || string(b) != `{"accepted":1}`+"\n" {
+		t.Fatalf("POST /v1/measurements = %d %s", resp.StatusCode, b)
+	}
+	// Inline measurements steer this answer and are recorded too.
+	inline := map[string]any{"measurements": []any{map[string]any{"relay_id": "ams-2", "rtt_ms": 3}}}
+	resp, b = e.do(req{method: "POST", path: "/v1/credentials", token: user, body: inline,
+		header: map[string]string{"X-Forwarded-For": berlinIP}})
+	var c credentials
+	json.Unmarshal(b, &c)
+	if resp.StatusCode != 200 || c.Primary.RelayID != "ams-2" || c.Primary.Basis != "measured" || *c.Primary.EstimatedRTTMs != 3 {
+		t.Fatalf("credentials with an inline measurement = %d %s", resp.StatusCode, b)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.calls) != 2 || rec.calls[0][0].RelayID != "fra-1" || rec.calls[0][0].RTT != 21500*time.Microsecond ||
+		rec.calls[0][0].Loss != 0.01 || rec.calls[1][0].RelayID != "ams-2" {
+		t.Errorf("recorded %+v", rec.calls)
+	}
+	for _, ip := range rec.ips {
+		if ip != berlinIP {
+			t.Errorf("recorded for client %s, want the forwarded %s", ip, berlinIP)
+		}
+	}
+	for _, bad := range []any{map[string]any{}, map[string]any{"measurements": []any{}},
+		map[string]any{"measurements": []any{map[string]any{"relay_id": "fra-1", "rtt_ms": -1}}}} {
+		resp, b := e.do(req{method: "POST", path: "/v1/measurements", token: user, body: bad})
+		if p := problemOf(t, resp, b); resp.StatusCode != 400 || p.Type != "urn:relaygate:problem:invalid-body" {
+			t.Errorf("%v: %d %s", bad, resp.StatusCode, p.Type)
+		}
+	}
 }

@@ -39,10 +39,21 @@ func (c credentialsRequest) validate() []fieldError {
 			add("transports", f)
 		}
 	}
-	if len(c.Measurements) > maxMeasurements {
+	return append(fe, validateMeasurements(c.Measurements, false)...)
+}
+
+// validateMeasurements checks a measurement list; required makes an empty
+// list an error.
+func validateMeasurements(ms []measurementJSON, required bool) []fieldError {
+	var fe []fieldError
+	add := func(field, msg string) { fe = append(fe, fieldError{Field: field, Message: msg}) }
+	switch {
+	case required && len(ms) == 0:
+		add("measurements", fmt.Sprintf("required: 1 to %d measurements", maxMeasurements))
+	case len(ms) > maxMeasurements:
 		add("measurements", fmt.Sprintf("at most %d measurements", maxMeasurements))
-	} else {
-		for i, m := range c.Measurements {
+	default:
+		for i, m := range ms {
 			field := fmt.Sprintf("measurements[%d]", i)
 			if !slugRE.MatchString(m.RelayID) {
 				add(field+".relay_id", "required: a relay id")
@@ -88,9 +99,11 @@ func toTransports(ts []string) []selector.Transport {
 	return out
 }
 
-func (c credentialsRequest) measurements() []selector.Measurement {
-	out := make([]selector.Measurement, 0, len(c.Measurements))
-	for _, m := range c.Measurements {
+func (c credentialsRequest) measurements() []selector.Measurement { return toMeasurements(c.Measurements) }
+
+func toMeasurements(ms []measurementJSON) []selector.Measurement {
+	out := make([]selector.Measurement, 0, len(ms))
+	for _, m := range ms {
 		sm := selector.Measurement{RelayID: m.RelayID, RTT: time.Duration(*m.RTTMs * float64(time.Millisecond))}
 		if m.Loss != nil {
 			sm.Loss = *m.Loss
@@ -193,11 +206,13 @@ func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
 		ttl = time.Duration(*req.TTLSeconds) * time.Second
 	}
 	want := toTransports(req.Transports)
-	pair, cred, err := s.issue(r, ttl, want, req.measurements())
+	measured := req.measurements()
+	pair, cred, err := s.issue(r, ttl, want, measured)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
+	s.record(r, measured)
 	resp := credentialsResponse{
 		Username: cred.Username, Credential: cred.Password,
 		TTLSeconds: int64(ttl / time.Second), ExpiresAt: cred.Expires.UTC(),

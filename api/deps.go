@@ -38,11 +38,19 @@ type Minter interface {
 	Mint(subject string, ttl time.Duration, now time.Time) Credential
 }
 
+// Measurements takes the RTTs clients report (POST /v1/measurements, and
+// inline in POST /v1/credentials) to fold them into their prefix's figures.
+// Record must not wait on a store: it queues, and may drop under overload.
+type Measurements interface {
+	Record(client Addr, ms []selector.Measurement)
+}
+
 // Deps are what the handlers call. Registry, Picker and Minter are required.
 type Deps struct {
-	Registry Registry
-	Picker   Picker
-	Minter   Minter
+	Registry     Registry
+	Picker       Picker
+	Minter       Minter
+	Measurements Measurements // nil: client measurements are used inline only
 	Log      *slog.Logger     // default: discard
 	Now      func() time.Time // default: time.Now
 	Metrics  *Metrics         // default: a fresh, unregistered set

@@ -92,6 +92,20 @@ type env struct {
 	client   *http.Client
 	logs     *syncBuffer
 	adminKey ed25519.PrivateKey
+	cfg      api.Config
+	deps     api.Deps
+}
+
+// setMeasurements rebuilds the API with m as its Measurements.
+func (e *env) setMeasurements(m api.Measurements) {
+	e.t.Helper()
+	e.deps.Measurements = m
+	a, err := api.New(e.cfg, e.deps)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.api = a
+	e.srv.Config.Handler = a
 }
 
 type syncBuffer struct {
@@ -126,7 +140,7 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	}
 	secrets, _ := turncred.ParseSecrets("k1:" + turnSecret)
 	m, _ := turncred.NewMinter(secrets, []byte("pseudonym-key-0123456789"))
-	e.api, err = api.New(cfg, api.Deps{
+	e.deps = api.Deps{
 		Registry: e.reg,
 		Picker:   testPicker{reg: e.reg, now: e.clock.Now},
 		Minter:   testMinter{m: m},
@@ -136,7 +150,9 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			io.WriteString(w, "# metrics\n")
 		}),
-	})
+	}
+	e.cfg = cfg
+	e.api, err = api.New(cfg, e.deps)
 	if err != nil {
 		t.Fatalf("api.New() error = %v", err)
 	}

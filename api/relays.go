@@ -228,7 +228,19 @@ type relayStatus struct {
 	ExpiresAt           time.Time   `json:"expires_at"`
 	HeartbeatAgeSeconds float64     `json:"heartbeat_age_seconds"`
 	State               string      `json:"state"`
+	Probe               *probeJSON  `json:"probe,omitempty"`
 }
+
+type probeJSON struct {
+	RTTMs    float64   `json:"rtt_ms"`
+	MinRTTMs float64   `json:"min_rtt_ms"`
+	JitterMs float64   `json:"jitter_ms"`
+	Loss     float64   `json:"loss"`
+	Health   string    `json:"health"`
+	ProbedAt time.Time `json:"probed_at"`
+}
+
+func millis(d time.Duration) float64 { return math.Round(d.Seconds()*1e5) / 100 } // 0.01 ms
 
 type relaysResponse struct {
 	Relays []relayStatus `json:"relays"`
@@ -256,13 +268,21 @@ func newRelayStatus(r selector.Relay, now time.Time) relayStatus {
 		return &p
 	}
 	st.Ports = portsJSON{UDP: port(r.Ports.UDP), TCP: port(r.Ports.TCP), TLS: port(r.Ports.TLS)}
+	if p := r.Probe; p.Health != selector.HealthUnknown {
+		st.Probe = &probeJSON{RTTMs: millis(p.RTT), MinRTTMs: millis(p.MinRTT), JitterMs: millis(p.Jitter),
+			Loss: p.Loss, Health: string(p.Health), ProbedAt: p.ProbedAt.UTC()}
+	}
 	switch {
 	case r.Drained:
 		st.State = "drained"
 	case r.Draining:
 		st.State = "draining"
+	case r.Probe.Health == selector.HealthDown:
+		st.State = "down"
 	case r.Full():
 		st.State = "full"
+	case r.Probe.Health == selector.HealthDegraded:
+		st.State = "degraded"
 	default:
 		st.State = "available"
 	}

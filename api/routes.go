@@ -31,6 +31,7 @@ func (s *server) routes() http.Handler {
 	r.Route("/v1", func(r chi.Router) {
 		r.With(s.require(roleUser)).Post("/credentials", s.postCredentials)
 		r.With(s.require(roleUser)).Get("/turn", s.getTURN)
+		r.With(s.require(roleUser)).Post("/measurements", s.postMeasurements)
 		r.With(s.require(roleNode)).Put("/relays/{id}", s.putRelay)
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(roleAdmin))

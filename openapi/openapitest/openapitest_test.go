@@ -429,6 +429,7 @@ func TestOperations(t *testing.T) {
 		{"GET", "/openapi.yaml", "getOpenAPI"},
 		{"GET", "/readyz", "getReadiness"},
 		{"POST", "/v1/credentials", "createCredentials"},
+		{"POST", "/v1/measurements", "postMeasurements"},
 		{"GET", "/v1/relays", "listRelays"},
 		{"GET", "/v1/relays/{id}", "getRelay"},
 		{"PUT", "/v1/relays/{id}", "putRelayHeartbeat"},
