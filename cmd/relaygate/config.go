@@ -27,6 +27,7 @@ type config struct {
 	API           api.Config
 	LogLevel      slog.Level
 	ShutdownGrace time.Duration
+	ShutdownDelay time.Duration
 }
 
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
@@ -100,6 +101,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	credTTL := fs.Duration("credential-ttl", 24*time.Hour, "default lifetime of minted credentials (60s..48h)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	grace := fs.Duration("shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -112,7 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 	cfg := config{
 		Listen: *listen, RedisURL: *redisURL, RedisPrefix: *redisPrefix, GeoIPDB: *geoipDB,
-		ShutdownGrace: *grace,
+		ShutdownGrace: *grace, ShutdownDelay: *delay,
 		API:           api.Config{HeartbeatTTL: *hbTTL, CredentialTTL: *credTTL},
 	}
 	var errs []error
@@ -163,6 +165,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.API.Admin, err = admin.config("admin"); err != nil {
 		errs = append(errs, err)
+	}
+	if cfg.ShutdownDelay < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-delay %v must not be negative", cfg.ShutdownDelay))
 	}
 	if cfg.ShutdownGrace <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-grace %v must be positive", cfg.ShutdownGrace))

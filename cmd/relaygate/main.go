@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if locator != nil {
 		g.Go(func() error { return locator.Run(gctx) })
 	}
-	g.Go(func() error { return serve(gctx, ln, handler, cfg.ShutdownGrace, log) })
+	g.Go(func() error { return serve(gctx, ln, handler, cfg.ShutdownDelay, cfg.ShutdownGrace, log) })
 	err = g.Wait()
 	if locator != nil {
 		locator.Close()
@@ -120,9 +120,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return err
 }
 
-// serve answers HTTP on ln until ctx is done, then turns /readyz red and
-// lets in-flight requests finish within grace.
-func serve(ctx context.Context, ln net.Listener, h *api.Server, grace time.Duration, log *slog.Logger) error {
+// serve answers HTTP on ln until ctx is done, then turns /readyz red, keeps
+// serving for delay so load balancers notice, and lets in-flight requests
+// finish within grace.
+func serve(ctx context.Context, ln net.Listener, h *api.Server, delay, grace time.Duration, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -140,7 +141,14 @@ func serve(ctx context.Context, ln net.Listener, h *api.Server, grace time.Durat
 	case <-ctx.Done():
 	}
 	h.SetNotReady()
-	log.Info("shutting down", "grace", grace.String())
+	log.Info("shutting down", "delay", delay.String(), "grace", grace.String())
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case err := <-errc:
+			return err
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)

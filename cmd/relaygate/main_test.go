@@ -228,3 +228,41 @@ func TestFlagsBeatEnvironment(t *testing.T) {
 		t.Errorf("listen %s ttl %v: want the flag's listen and the environment's TTL", cfg.Listen, cfg.API.HeartbeatTTL)
 	}
 }
+
+// TestShutdownTurnsReadinessRedFirst: on SIGTERM (ctx cancel) /readyz
+// answers 503 while the listener still serves, for --shutdown-delay.
+func TestShutdownTurnsReadinessRedFirst(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	env := map[string]string{"RELAYGATE_SHUTDOWN_DELAY": "3s"}
+	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, ready) }()
+	url := "http://" + <-ready
+	if code, _ := call(t, "GET", url+"/readyz", "", nil); code != 200 {
+		t.Fatalf("readyz before shutdown = %d", code)
+	}
+	cancel()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		code, _ := call(t, "GET", url+"/readyz", "", nil)
+		if code == 503 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz stayed %d after shutdown began", code)
+		}
+		time.Sleep(10 * time.Millisecond) // polling, bounded by the deadline
+	}
+	if code, _ := call(t, "GET", url+"/healthz", "", nil); code != 200 {
+		t.Errorf("healthz during the shutdown delay = %d, want 200 (still serving)", code)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run() = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run() did not return after the shutdown delay")
+	}
+}
