@@ -123,7 +123,11 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	t.Helper()
 	e := &env{t: t, clock: newClock(), logs: &syncBuffer{}}
-	e.reg = store.NewMemory(store.MemoryConfig{Now: e.clock.Now})
+	reg, err := store.NewMemory(store.MemoryConfig{Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reg = reg
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -81,5 +81,5 @@ func (a Aggregate) Trusted(relayID string, now time.Time, cfg AggregateConfig) (
 	if a.Samples < cfg.MinSamples || now.Sub(a.Updated) > cfg.MaxAge {
 		return Measurement{}, false
 	}
-	return Measurement{RelayID: relayID, RTT: time.Duration(a.RTTMillis * float64(time.Millisecond)), Loss: a.Loss}, true
+	return Measurement{RelayID: relayID, RTT: time.Duration(math.Round(a.RTTMillis * float64(time.Millisecond))), Loss: a.Loss}, true
 }

@@ -1,6 +1,13 @@
 // Package store is the gateway's registry: the relays that heartbeat into it,
-// with their reported data, the time each expires, and operators' drain marks.
-// Later it also keeps probe results and client measurements.
+// with their reported data, the time each expires, and operators' drain marks;
+// each gateway replica's STUN probe view of every relay (RecordProbes, filled
+// into the relays Relay and Relays return); and what clients measured to
+// relays, aggregated per client prefix with selector.Aggregate
+// (AddMeasurements, and Measurements, which reads incrementally from a
+// cursor so that a gateway can refresh its copy every second).
+//
+// Client prefixes identify households: the store never logs them and never
+// puts them in an error message.
 //
 // Two implementations sit behind one interface, Registry: Memory, the embedded
 // default for a single gateway, and Redis, for several gateway replicas that
@@ -33,13 +40,19 @@
 //
 // # Redis layout
 //
-// For a key prefix P (default "relaygate:") the store keeps three keys that
-// share the hash tag {registry}, so that its scripts and transactions touch a
-// single Cluster slot:
+// For a key prefix P (default "relaygate:") and replica name R the store
+// keeps these keys, which share the hash tag {registry}, so that its scripts
+// and transactions touch a single Cluster slot:
 //
-//	P{registry}:relays   hash: relay ID → JSON record (versioned, field "v")
-//	P{registry}:expiry   sorted set: relay ID scored by expiry, Unix milliseconds
-//	P{registry}:drain    hash: relay ID → "1" for each operator drain mark
+//	P{registry}:relays         hash: relay ID → JSON record (versioned, field "v")
+//	P{registry}:expiry         sorted set: relay ID scored by expiry, Unix milliseconds
+//	P{registry}:drain          hash: relay ID → "1" for each operator drain mark
+//	P{registry}:probes:R       hash: relay ID → replica R's probe view, JSON (versioned)
+//	P{registry}:prefixes       sorted set: client prefix → last measured, Unix milliseconds
+//	P{registry}:prefix:<pfx>   hash: relay ID → aggregate JSON (versioned), one per prefix
+//
+// <pfx> is netip.Prefix.String() of a client prefix: "203.0.113.0/24",
+// "2001:db8:7::/48".
 //
 // Reads decide freshness from the record's own expires_at, to the
 // nanosecond, and the store's clock. Expired entries are removed by a Lua
@@ -49,6 +62,27 @@
 // script's clock down, so collection may trail expiry by under a millisecond
 // but never precedes it. Drain marks are kept until an operator clears them,
 // because they must survive a relay's expiry and return.
+//
+// Probe views carry their ProbedAt; reads ignore views older than
+// ProbeMaxAge. Each RecordProbes script also takes one HSCAN step over the
+// replica's hash (GCBatch entries) deleting views past that age or of relays
+// no longer in the relays hash, and renews the hash's TTL of an hour, so a
+// replica that goes away leaves nothing behind.
+//
+// AddMeasurements runs one Lua script per call that reads, decays, folds and
+// writes the prefix's aggregates (the arithmetic of selector.Aggregate.Add,
+// floats kept to 17 digits), caps the prefix at MaxRelaysPerPrefix relays,
+// raises the prefix's score in the index, and renews both keys' TTL of
+// Aggregate.MaxAge; concurrent gateways therefore lose no sample. When the
+// script reports stale prefixes (last measured more than MaxAge ago) or more
+// than MaxPrefixes, a second script deletes up to GCBatch of the oldest,
+// rechecking each score first. Measurements reads the index from the cursor
+// (ZRANGEBYSCORE) and then the prefixes' hashes in pipelined batches of a
+// thousand, leaving out aggregates past MaxAge by their own timestamps.
+//
+// Memory keeps the same data with the same rules in maps, plus a log of
+// prefixes in measurement order so that incremental reads, expiry and
+// eviction never walk every prefix.
 //
 // The package does not rank or know about HTTP; Snapshots, the one piece
 // that runs a loop, logs only through the logger it is given.

@@ -24,7 +24,8 @@ func IsNotFound(err error) bool {
 }
 
 // ErrInvalid means a caller passed something the store cannot keep: an empty
-// relay ID or a heartbeat TTL that is not positive.
+// relay ID, a heartbeat TTL that is not positive, a probe without its time,
+// or measurements for something other than a client prefix (or too many).
 var ErrInvalid = errors.New("store: invalid argument")
 
 // ErrClosed means the store was used after Close.
@@ -57,3 +58,7 @@ func (e *RecordError) Error() string {
 
 // Unwrap returns the decoding error, nil for an unknown version.
 func (e *RecordError) Unwrap() error { return e.Err }
+
+// errBadPrefixKey means the prefixes index holds a member that is not a
+// prefix. The message never repeats the member: it may be a client's.
+var errBadPrefixKey = errors.New("store: unparsable member in the prefixes index")

@@ -19,3 +19,19 @@ func (m *Memory) LenForTest() int {
 
 // NewRedisClient exposes URL parsing.
 var NewRedisClient = newRedisClient
+
+// ProbesLenForTest returns how many probe views the Memory store holds,
+// stale or not.
+func (m *Memory) ProbesLenForTest() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.probes)
+}
+
+// PrefixesLenForTest returns how many prefixes the Memory store holds and
+// how long its touch log is (consumed entries excluded).
+func (m *Memory) PrefixesLenForTest() (prefixes, log int) {
+	m.meas.mu.RLock()
+	defer m.meas.mu.RUnlock()
+	return len(m.meas.prefixes), len(m.meas.log) - m.meas.head
+}

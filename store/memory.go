@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -14,27 +15,44 @@ import (
 // Memory is a Registry held in the process: the default for a single gateway
 // and the fake for tests. Expired relays are invisible to reads at once and
 // are removed on the next write after they expire, so memory stays bounded
-// by the relays alive within one TTL. It is safe for concurrent use.
+// by the relays alive within one TTL. Probe views and client-prefix
+// measurements follow the same rules as in Redis: reads judge age by the
+// data's timestamps, and writes remove what has aged out. It keeps one
+// replica's probe view. It is safe for concurrent use.
 type Memory struct {
-	now func() time.Time
+	now         func() time.Time
+	agg         selector.AggregateConfig
+	maxPrefixes int
 
-	mu       sync.RWMutex // guards below
-	relays   map[string]selector.Relay
-	drained  map[string]bool // operator drain marks; kept across expiry
-	earliest time.Time       // no relay expires before this; zero when empty
-	closed   bool
+	mu         sync.RWMutex // guards below
+	relays     map[string]selector.Relay
+	drained    map[string]bool           // operator drain marks; kept across expiry
+	earliest   time.Time                 // no relay expires before this; zero when empty
+	probes     map[string]selector.Probe // this replica's view, by relay ID
+	probeSweep time.Time                 // when RecordProbes next sweeps probes
+	closed     bool
+
+	meas memoryMeasurements // guarded by its own mutex
 }
 
 var _ Registry = (*Memory)(nil)
 
-// NewMemory returns an empty Memory store.
-func NewMemory(cfg MemoryConfig) *Memory {
+// NewMemory returns an empty Memory store, or an ErrConfig error naming
+// the bad setting.
+func NewMemory(cfg MemoryConfig) (*Memory, error) {
 	cfg = cfg.withDefaults()
-	return &Memory{
-		now:     cfg.Now,
-		relays:  make(map[string]selector.Relay),
-		drained: make(map[string]bool),
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
+	return &Memory{
+		now:         cfg.Now,
+		agg:         cfg.Aggregate,
+		maxPrefixes: cfg.MaxPrefixes,
+		relays:      make(map[string]selector.Relay),
+		drained:     make(map[string]bool),
+		probes:      make(map[string]selector.Probe),
+		meas:        memoryMeasurements{prefixes: make(map[netip.Prefix]*memoryPrefix)},
+	}, nil
 }
 
 // stamp reads the clock as the store keeps times: UTC, no monotonic reading,
@@ -52,6 +70,7 @@ func (m *Memory) Heartbeat(ctx context.Context, r selector.Relay, ttl time.Durat
 	now := stamp(m.now)
 	r = r.Clone()
 	r.Drained = false
+	r.Probe = selector.Probe{} // probes are the gateway's, kept apart
 	r.LastSeen = now
 	r.ExpiresAt = now.Add(ttl)
 
@@ -103,6 +122,7 @@ func (m *Memory) Relay(ctx context.Context, id string) (selector.Relay, error) {
 	}
 	r = r.Clone()
 	r.Drained = m.drained[id]
+	r.Probe = m.probeLocked(id, now)
 	return r, nil
 }
 
@@ -124,6 +144,7 @@ func (m *Memory) Relays(ctx context.Context) ([]selector.Relay, error) {
 		}
 		r = r.Clone()
 		r.Drained = m.drained[id]
+		r.Probe = m.probeLocked(id, now)
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b selector.Relay) int { return strings.Compare(a.ID, b.ID) })
@@ -153,6 +174,49 @@ func (m *Memory) SetDrained(ctx context.Context, id string, drained bool) error 
 	return nil
 }
 
+// probeLocked returns this replica's view of relay id, zero when it has
+// none younger than ProbeMaxAge.
+func (m *Memory) probeLocked(id string, now time.Time) selector.Probe {
+	p, ok := m.probes[id]
+	if !ok || !probeFresh(p, now) {
+		return selector.Probe{}
+	}
+	return p
+}
+
+// RecordProbes stores this replica's latest probe view of each relay in
+// probes. At most once a minute it also drops views of relays that are
+// gone and views older than ProbeMaxAge.
+func (m *Memory) RecordProbes(ctx context.Context, probes map[string]selector.Probe) error {
+	if err := checkProbes(probes); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("record probes: %w", err)
+	}
+	now := stamp(m.now)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("record probes: %w", ErrClosed)
+	}
+	for id, p := range probes {
+		p.ProbedAt = p.ProbedAt.UTC()
+		m.probes[id] = p
+	}
+	if now.Before(m.probeSweep) {
+		return nil
+	}
+	m.probeSweep = now.Add(probeSweepEvery)
+	m.collectLocked(now)
+	for id, p := range m.probes {
+		if _, ok := m.relays[id]; !ok || !probeFresh(p, now) {
+			delete(m.probes, id)
+		}
+	}
+	return nil
+}
+
 // Ping reports ErrClosed after Close and nil before.
 func (m *Memory) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -170,9 +234,10 @@ func (m *Memory) Ping(ctx context.Context) error {
 // Closing twice is harmless.
 func (m *Memory) Close() error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.closed = true
-	m.relays, m.drained = nil, nil
+	m.relays, m.drained, m.probes = nil, nil, nil
+	m.mu.Unlock()
+	m.meas.close()
 	return nil
 }
 

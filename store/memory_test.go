@@ -1,18 +1,32 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
 )
 
-func newMemory(t *testing.T, now func() time.Time) store.Registry {
-	m := store.NewMemory(store.MemoryConfig{Now: now})
-	t.Cleanup(func() { _ = m.Close() })
+// mustMemory returns a Memory store closed when the test ends.
+func mustMemory(tb testing.TB, cfg store.MemoryConfig) *store.Memory {
+	tb.Helper()
+	m, err := store.NewMemory(cfg)
+	if err != nil {
+		tb.Fatalf("NewMemory() error = %v", err)
+	}
+	tb.Cleanup(func() { _ = m.Close() })
 	return m
+}
+
+func newMemory(t *testing.T, cfg storetest.Config) store.Registry {
+	return mustMemory(t, store.MemoryConfig{Now: cfg.Now, MaxPrefixes: cfg.MaxPrefixes})
 }
 
 func TestMemory(t *testing.T) {
@@ -20,7 +34,7 @@ func TestMemory(t *testing.T) {
 }
 
 func TestMemoryDefaultsToWallClock(t *testing.T) {
-	m := store.NewMemory(store.MemoryConfig{})
+	m := mustMemory(t, store.MemoryConfig{})
 	before := time.Now()
 	if err := m.Heartbeat(t.Context(), storetest.Fra1(), time.Minute); err != nil {
 		t.Fatalf("Heartbeat() error = %v", err)
@@ -36,7 +50,7 @@ func TestMemoryDefaultsToWallClock(t *testing.T) {
 
 func TestMemoryCollectsExpiredRelays(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	m := store.NewMemory(store.MemoryConfig{Now: clock.Now})
+	m := mustMemory(t, store.MemoryConfig{Now: clock.Now})
 	ctx := t.Context()
 	for i := range 100 {
 		r := storetest.Fra1()
@@ -65,5 +79,91 @@ func TestMemoryCollectsExpiredRelays(t *testing.T) {
 	}
 	if got := m.LenForTest(); got != 0 {
 		t.Fatalf("after expiry and SetDrained: held relays = %d, want 0", got)
+	}
+}
+
+func TestMemoryCollectsProbes(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	m := mustMemory(t, store.MemoryConfig{Now: clock.Now})
+	ctx := t.Context()
+	if err := m.Heartbeat(ctx, storetest.Fra1(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	p := selector.Probe{Health: selector.HealthUp, ProbedAt: storetest.T0}
+	if err := m.RecordProbes(ctx, map[string]selector.Probe{"fra-1": p, "ghost": p}); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.ProbesLenForTest(); n != 1 {
+		t.Fatalf("after probing a relay that is not registered: %d views, want 1", n)
+	}
+	clock.Advance(store.ProbeMaxAge + time.Second) // fra-1's view ages out
+	if err := m.RecordProbes(ctx, map[string]selector.Probe{"ghost": {ProbedAt: clock.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.ProbesLenForTest(); n != 0 {
+		t.Fatalf("after the max age: %d views, want 0", n)
+	}
+}
+
+func TestMemoryBoundsPrefixes(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	m := mustMemory(t, store.MemoryConfig{Now: clock.Now, MaxPrefixes: 100})
+	ctx := t.Context()
+	ms := []selector.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
+	for i := range 10_000 { // a few prefixes measured often, and many once
+		if err := m.AddMeasurements(ctx, clientPrefix(i%7*1000+i%3), ms); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.AddMeasurements(ctx, clientPrefix(10_000+i), ms); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Millisecond)
+	}
+	prefixes, log := m.PrefixesLenForTest()
+	if prefixes != 100 || log > 2*100+1024 {
+		t.Fatalf("prefixes, log entries = %d, %d; want 100 and a log within %d", prefixes, log, 2*100+1024)
+	}
+	clock.Advance(selector.AggregateConfig{}.WithDefaults().MaxAge + time.Nanosecond)
+	if err := m.AddMeasurements(ctx, clientPrefix(0), ms); err != nil {
+		t.Fatal(err)
+	}
+	if prefixes, log := m.PrefixesLenForTest(); prefixes != 1 || log > 1024 {
+		t.Fatalf("after the max age: prefixes, log entries = %d, %d; want 1 and a short log", prefixes, log)
+	}
+}
+
+func TestConfigRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		replica string
+		agg     selector.AggregateConfig
+		max     int
+	}{
+		{name: "replica with a space", replica: "gw 1"},
+		{name: "replica with a hash tag", replica: "gw{1}"},
+		{name: "replica with a colon", replica: "gw:1"},
+		{name: "replica too long", replica: strings.Repeat("g", 65)},
+		{name: "negative half-life", agg: selector.AggregateConfig{HalfLife: -time.Minute}},
+		{name: "negative min samples", agg: selector.AggregateConfig{MinSamples: -1}},
+		{name: "max age under a second", agg: selector.AggregateConfig{MaxAge: time.Millisecond}},
+		{name: "negative max prefixes", max: -1},
+		{name: "max prefixes too large", max: 100_000_001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := store.NewMemory(store.MemoryConfig{Replica: tt.replica, Aggregate: tt.agg, MaxPrefixes: tt.max}); !errors.Is(err, store.ErrConfig) {
+				t.Errorf("NewMemory() error = %v, want ErrConfig", err)
+			}
+			c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+			defer c.Close()
+			if _, err := store.NewRedis(c, store.RedisConfig{Replica: tt.replica, Aggregate: tt.agg, MaxPrefixes: tt.max}); !errors.Is(err, store.ErrConfig) {
+				t.Errorf("NewRedis() error = %v, want ErrConfig", err)
+			}
+		})
+	}
+	for _, replica := range []string{"", "default", "relaygate-7d9f8c6b5-x2x9z", "gw_1.eu", strings.Repeat("g", 64)} {
+		if _, err := store.NewMemory(store.MemoryConfig{Replica: replica}); err != nil {
+			t.Errorf("NewMemory(replica %q) error = %v, want nil", replica, err)
+		}
 	}
 }

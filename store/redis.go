@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -20,29 +21,47 @@ import (
 // expiry and this store's clock; key layout and garbage collection are in
 // the package doc. It is safe for concurrent use.
 type Redis struct {
-	client  redis.UniversalClient
-	now     func() time.Time
-	gcBatch int
-	keys    redisKeys
-	closed  atomic.Bool
+	client      redis.UniversalClient
+	now         func() time.Time
+	gcBatch     int
+	agg         selector.AggregateConfig
+	maxPrefixes int
+	keys        redisKeys
+	probeCursor atomic.Uint64 // where the next probe GC step resumes its HSCAN
+	closed      atomic.Bool
 }
 
 var _ Registry = (*Redis)(nil)
 
-// redisKeys are the keys of one prefix. They share the hash tag {registry}
-// so that scripts and transactions over them stay in one Cluster slot.
+// redisKeys are the keys of one prefix and replica. They share the hash tag
+// {registry} so that scripts and transactions over them stay in one
+// Cluster slot.
 type redisKeys struct {
-	relays string // hash: id → record JSON
-	expiry string // sorted set: id scored by expiry, Unix ms rounded up
-	drain  string // hash: id → "1"
+	relays   string // hash: id → record JSON
+	expiry   string // sorted set: id scored by expiry, Unix ms rounded up
+	drain    string // hash: id → "1"
+	probes   string // hash: id → this replica's probe JSON
+	prefixes string // sorted set: client prefix scored by its last measurement, Unix ms rounded down
+	prefix   string // start of a prefix's hash, relay id → aggregate JSON; the prefix follows
 }
 
-func newRedisKeys(prefix string) redisKeys {
+func newRedisKeys(prefix, replica string) redisKeys {
 	base := prefix + "{registry}:"
-	return redisKeys{relays: base + "relays", expiry: base + "expiry", drain: base + "drain"}
+	return redisKeys{
+		relays:   base + "relays",
+		expiry:   base + "expiry",
+		drain:    base + "drain",
+		probes:   base + "probes:" + replica,
+		prefixes: base + "prefixes",
+		prefix:   base + "prefix:",
+	}
 }
 
-func (k redisKeys) all() []string { return []string{k.relays, k.expiry, k.drain} }
+// all lists the fixed keys; each measured prefix adds a key of its own.
+func (k redisKeys) all() []string { return []string{k.relays, k.expiry, k.drain, k.probes, k.prefixes} }
+
+// prefixKey is the key of the hash that holds p's aggregates.
+func (k redisKeys) prefixKey(p string) string { return k.prefix + p }
 
 // OpenRedis connects to the Redis deployment cfg.URL names, checks it answers
 // PING, and returns a store that owns the connection. Errors never contain
@@ -83,7 +102,14 @@ func NewRedis(client redis.UniversalClient, cfg RedisConfig) (*Redis, error) {
 }
 
 func newRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
-	return &Redis{client: client, now: cfg.Now, gcBatch: cfg.GCBatch, keys: newRedisKeys(cfg.Prefix)}
+	return &Redis{
+		client:      client,
+		now:         cfg.Now,
+		gcBatch:     cfg.GCBatch,
+		agg:         cfg.Aggregate,
+		maxPrefixes: cfg.MaxPrefixes,
+		keys:        newRedisKeys(cfg.Prefix, cfg.Replica),
+	}
 }
 
 // gcLua deletes up to ARGV[2] relays whose expiry score is at or before
@@ -143,13 +169,14 @@ func (s *Redis) Collect(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Relay returns the fresh relay with that ID and its drain mark, or a
-// NotFoundError.
+// Relay returns the fresh relay with that ID, its drain mark and this
+// replica's probe view, or a NotFoundError.
 func (s *Redis) Relay(ctx context.Context, id string) (selector.Relay, error) {
-	var data, drain *redis.StringCmd
+	var data, drain, probe *redis.StringCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		data = p.HGet(ctx, s.keys.relays, id)
 		drain = p.HGet(ctx, s.keys.drain, id)
+		probe = p.HGet(ctx, s.keys.probes, id)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -161,7 +188,21 @@ func (s *Redis) Relay(ctx context.Context, id string) (selector.Relay, error) {
 	}
 	r := rec.relay()
 	r.Drained = drain.Err() == nil
+	if raw, err := probe.Bytes(); err == nil {
+		if r.Probe, err = s.probeView(id, raw); err != nil {
+			return selector.Relay{}, err
+		}
+	}
 	return r, nil
+}
+
+// probeView decodes a stored probe view, zero when older than ProbeMaxAge.
+func (s *Redis) probeView(id string, raw []byte) (selector.Probe, error) {
+	p, err := decodeProbe(id, raw)
+	if err != nil || !probeFresh(p, stamp(s.now)) {
+		return selector.Probe{}, err
+	}
+	return p, nil
 }
 
 // fresh decodes the reply of HGET relays id and checks it has not expired.
@@ -183,20 +224,22 @@ func (s *Redis) fresh(op, id string, cmd *redis.StringCmd) (record, error) {
 	return rec, nil
 }
 
-// Relays returns every fresh relay with its drain mark, sorted by ID, read
-// in one transaction so records and marks belong to the same moment.
+// Relays returns every fresh relay with its drain mark and this replica's
+// probe view, sorted by ID, read in one transaction so records, marks and
+// views belong to the same moment.
 func (s *Redis) Relays(ctx context.Context) ([]selector.Relay, error) {
-	var data, drain *redis.MapStringStringCmd
+	var data, drain, probes *redis.MapStringStringCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		data = p.HGetAll(ctx, s.keys.relays)
 		drain = p.HGetAll(ctx, s.keys.drain)
+		probes = p.HGetAll(ctx, s.keys.probes)
 		return nil
 	})
 	if err != nil {
 		return nil, s.fail("relays", err)
 	}
 	now := stamp(s.now)
-	marks := drain.Val()
+	marks, views := drain.Val(), probes.Val()
 	out := make([]selector.Relay, 0, len(data.Val()))
 	for id, raw := range data.Val() {
 		rec, err := decodeRecord(id, []byte(raw))
@@ -208,6 +251,11 @@ func (s *Redis) Relays(ctx context.Context) ([]selector.Relay, error) {
 		}
 		r := rec.relay()
 		_, r.Drained = marks[id]
+		if raw, ok := views[id]; ok {
+			if r.Probe, err = s.probeView(id, []byte(raw)); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b selector.Relay) int { return strings.Compare(a.ID, b.ID) })
@@ -229,6 +277,60 @@ func (s *Redis) SetDrained(ctx context.Context, id string, drained bool) error {
 	}
 	if err != nil {
 		return s.fail(op, err)
+	}
+	return nil
+}
+
+// recordProbesScript writes probe views, renews the probe hash's TTL, and
+// takes one step of an HSCAN over the hash that deletes views older than
+// the cutoff or of relays no longer in the registry. KEYS: probes, relays.
+// ARGV: scan cursor, scan count, cutoff (Unix ms), key TTL (ms), then id,
+// view JSON pairs. Returns the next scan cursor (0 when a pass is done).
+// Views whose JSON it cannot read are left for the key's TTL: they may be
+// a newer gateway's.
+var recordProbesScript = redis.NewScript(`
+local kv = {}
+for i = 5, #ARGV do kv[#kv + 1] = ARGV[i] end
+if #kv > 0 then redis.call('HSET', KEYS[1], unpack(kv)) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local r = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
+local cutoff = tonumber(ARGV[3])
+local fields = r[2]
+for i = 1, #fields, 2 do
+	local ok, p = pcall(cjson.decode, fields[i + 1])
+	if ok and type(p) == 'table' and p.v == 1 and type(p.probed_at_unix_ns) == 'number' then
+		if p.probed_at_unix_ns / 1e6 < cutoff or redis.call('HEXISTS', KEYS[2], fields[i]) == 0 then
+			redis.call('HDEL', KEYS[1], fields[i])
+		end
+	end
+end
+return r[1]
+`)
+
+// RecordProbes stores this replica's probe views in its own hash and, in
+// the same script, garbage-collects a batch of views that are too old or
+// whose relay is gone.
+func (s *Redis) RecordProbes(ctx context.Context, probes map[string]selector.Probe) error {
+	if err := checkProbes(probes); err != nil {
+		return err
+	}
+	args := make([]any, 4, 4+2*len(probes))
+	// A millisecond of slack: the script compares in floating point.
+	args[0], args[1], args[2], args[3] = s.probeCursor.Load(), s.gcBatch,
+		floorMS(stamp(s.now).Add(-ProbeMaxAge))-1, probeKeyTTL.Milliseconds()
+	for id, p := range probes {
+		data, err := encodeProbe(p)
+		if err != nil {
+			return fmt.Errorf("redis record probes %q: encode: %w", id, err)
+		}
+		args = append(args, id, data)
+	}
+	next, err := recordProbesScript.Run(ctx, s.client, []string{s.keys.probes, s.keys.relays}, args...).Text()
+	if err != nil {
+		return s.fail("record probes", err)
+	}
+	if c, err := strconv.ParseUint(next, 10, 64); err == nil {
+		s.probeCursor.Store(c)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -47,21 +48,44 @@ func openRedis(tb testing.TB, cfg store.RedisConfig) *store.Redis {
 	if err != nil {
 		tb.Fatalf("ParseURL() error = %v", err)
 	}
-	keys := s.KeysForTest()
+	prefix := cmp.Or(cfg.Prefix, store.DefaultPrefix)
 	tb.Cleanup(func() {
 		c := redis.NewClient(opts)
 		defer c.Close()
-		if err := c.Del(context.Background(), keys...).Err(); err != nil {
+		if err := deletePrefix(context.Background(), c, prefix); err != nil {
 			tb.Errorf("delete test keys: %v", err)
 		}
 	})
 	return s
 }
 
+// deletePrefix deletes every key that starts with prefix.
+func deletePrefix(ctx context.Context, c *redis.Client, prefix string) error {
+	pattern := globEscaper.Replace(prefix) + "*"
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
+		if err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			if err := c.Unlink(ctx, keys...).Err(); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// globEscaper quotes the characters SCAN's MATCH treats specially.
+var globEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`)
+
 func TestRedis(t *testing.T) {
 	redisURL(t)
-	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Registry {
-		return openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: now})
+	storetest.Run(t, func(t *testing.T, cfg storetest.Config) store.Registry {
+		return openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: cfg.Now, MaxPrefixes: cfg.MaxPrefixes})
 	})
 }
 

@@ -4,41 +4,83 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/relaygate/relaygate/selector"
 )
 
-// Snapshots keeps an in-memory selector.Snapshot of a Registry fresh, so the
-// request path never waits on the store: it loads the current snapshot, an
-// atomic pointer read. Run refreshes it every Interval, and at once after
-// Poke (a local heartbeat, say), so a relay registered on any gateway
-// replica is selectable on every replica within one Interval.
+// Snapshots keeps in-memory copies of a Registry fresh, so the request path
+// never waits on the store: the relays as an immutable selector.Snapshot
+// behind an atomic pointer, and the client-prefix measurement aggregates in
+// a concurrent map updated incrementally. Run refreshes both every Interval,
+// and the relays at once after Poke (a local heartbeat, say), so a relay
+// registered on any gateway replica is selectable on every replica within
+// one Interval.
 type Snapshots struct {
 	reg      Registry
 	interval time.Duration
+	agg      selector.AggregateConfig
+	now      func() time.Time
 	log      *slog.Logger
 	cur      atomic.Pointer[selector.Snapshot]
 	poke     chan struct{}
 	failing  atomic.Bool
+
+	prefixes sync.Map // netip.Prefix → map[string]selector.Aggregate (replaced whole, never mutated)
+	npfx     atomic.Int64
+	cursor   time.Time // of the last measurement read; only Run's goroutine touches it
+	lastGC   time.Time
 }
 
-// NewSnapshots serves an empty snapshot until the first refresh. interval
-// defaults to one second.
-func NewSnapshots(reg Registry, interval time.Duration, log *slog.Logger) *Snapshots {
+// SnapshotsConfig configures Snapshots. The zero value works.
+type SnapshotsConfig struct {
+	Interval  time.Duration            // between refreshes; default 1s
+	Aggregate selector.AggregateConfig // must match the store's; defaults as selector's
+	Now       func() time.Time         // default time.Now
+}
+
+// NewSnapshots serves an empty snapshot until the first refresh.
+func NewSnapshots(reg Registry, cfg SnapshotsConfig, log *slog.Logger) *Snapshots {
 	s := &Snapshots{
 		reg:      reg,
-		interval: cmp.Or(interval, time.Second),
+		interval: cmp.Or(cfg.Interval, time.Second),
+		agg:      cfg.Aggregate.WithDefaults(),
+		now:      cfg.Now,
 		log:      cmp.Or(log, slog.New(slog.DiscardHandler)),
 		poke:     make(chan struct{}, 1),
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	s.cur.Store(selector.NewSnapshot(nil))
 	return s
 }
 
-// Load returns the current snapshot. It never blocks.
+// Load returns the current relay snapshot. It never blocks.
 func (s *Snapshots) Load() *selector.Snapshot { return s.cur.Load() }
+
+// PrefixMeasurements returns the trusted aggregates of what clients in
+// prefix measured, as of now: one lock-free map read.
+func (s *Snapshots) PrefixMeasurements(prefix netip.Prefix, now time.Time) []selector.Measurement {
+	v, ok := s.prefixes.Load(prefix)
+	if !ok {
+		return nil
+	}
+	aggs := v.(map[string]selector.Aggregate)
+	out := make([]selector.Measurement, 0, len(aggs))
+	for id, a := range aggs {
+		if m, ok := a.Trusted(id, now, s.agg); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Prefixes is the number of prefixes with measurements held in memory.
+func (s *Snapshots) Prefixes() int { return int(s.npfx.Load()) }
 
 // Poke asks Run for a refresh now. It never blocks; pokes coalesce.
 func (s *Snapshots) Poke() {
@@ -48,7 +90,7 @@ func (s *Snapshots) Poke() {
 	}
 }
 
-// Refresh reads the registry once and swaps in a new snapshot. On error the
+// Refresh reads the relays once and swaps in a new snapshot. On error the
 // old snapshot stays: stale relays still expire by their timestamps, which
 // selection checks against the clock.
 func (s *Snapshots) Refresh(ctx context.Context) error {
@@ -60,6 +102,38 @@ func (s *Snapshots) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// RefreshMeasurements reads the prefixes measured since the last call and
+// replaces their entries; every minute it drops prefixes whose newest
+// aggregate is past MaxAge (the store expires them too, but does not report
+// deletions). Only one goroutine may call it at a time (Run does).
+func (s *Snapshots) RefreshMeasurements(ctx context.Context, now time.Time) error {
+	ms, cursor, err := s.reg.Measurements(ctx, s.cursor)
+	if err != nil {
+		return err
+	}
+	for p, aggs := range ms {
+		if _, loaded := s.prefixes.Swap(p, aggs); !loaded {
+			s.npfx.Add(1)
+		}
+	}
+	s.cursor = cursor
+	if now.Sub(s.lastGC) >= time.Minute {
+		s.lastGC = now
+		s.prefixes.Range(func(k, v any) bool {
+			fresh := false
+			for _, a := range v.(map[string]selector.Aggregate) {
+				fresh = fresh || now.Sub(a.Updated) <= s.agg.MaxAge
+			}
+			if !fresh {
+				s.prefixes.Delete(k) // only this goroutine writes
+				s.npfx.Add(-1)
+			}
+			return true
+		})
+	}
+	return nil
+}
+
 // Run refreshes until ctx is done. Failures are logged once per outage.
 func (s *Snapshots) Run(ctx context.Context) error {
 	t := time.NewTicker(s.interval)
@@ -67,6 +141,9 @@ func (s *Snapshots) Run(ctx context.Context) error {
 	for {
 		ctx2, cancel := context.WithTimeout(ctx, s.interval*2)
 		err := s.Refresh(ctx2)
+		if err == nil {
+			err = s.RefreshMeasurements(ctx2, s.now())
+		}
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil && !s.failing.Swap(true):

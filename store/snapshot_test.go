@@ -2,9 +2,12 @@ package store_test
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/relaygate/relaygate/selector"
 
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
@@ -13,8 +16,11 @@ import (
 func TestSnapshotsFollowTheRegistry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := storetest.NewClock(storetest.T0)
-		reg := store.NewMemory(store.MemoryConfig{Now: clk.Now})
-		snaps := store.NewSnapshots(reg, time.Second, nil)
+		reg, err := store.NewMemory(store.MemoryConfig{Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
 		if n := snaps.Load().Len(); n != 0 {
 			t.Fatalf("before the first refresh: %d relays, want 0", n)
 		}
@@ -46,4 +52,49 @@ func TestSnapshotsFollowTheRegistry(t *testing.T) {
 			t.Errorf("Run() = %v, want nil on cancel", err)
 		}
 	})
+}
+
+func TestSnapshotsPrefixMeasurements(t *testing.T) {
+	clk := storetest.NewClock(storetest.T0)
+	reg, err := store.NewMemory(store.MemoryConfig{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
+	home := netip.MustParsePrefix("198.51.100.0/24")
+	m := []selector.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
+	for range 2 {
+		if err := reg.AddMeasurements(ctx, home, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := snaps.RefreshMeasurements(ctx, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := snaps.PrefixMeasurements(home, clk.Now()); len(got) != 0 {
+		t.Fatalf("trusted after 2 samples: %+v (the floor is 3)", got)
+	}
+	clk.Advance(time.Second)
+	if err := reg.AddMeasurements(ctx, home, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := snaps.RefreshMeasurements(ctx, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got := snaps.PrefixMeasurements(home, clk.Now())
+	if len(got) != 1 || got[0].RelayID != "fra-1" || got[0].RTT != 20*time.Millisecond {
+		t.Fatalf("PrefixMeasurements() = %+v, want fra-1 at 20ms", got)
+	}
+	if other := snaps.PrefixMeasurements(netip.MustParsePrefix("203.0.113.0/24"), clk.Now()); other != nil {
+		t.Errorf("another prefix sees %+v", other)
+	}
+	// Past MaxAge the aggregate is no longer used, and the cache forgets it.
+	clk.Advance(3 * time.Hour)
+	if err := snaps.RefreshMeasurements(ctx, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := snaps.PrefixMeasurements(home, clk.Now()); len(got) != 0 || snaps.Prefixes() != 0 {
+		t.Errorf("after MaxAge: %+v, %d prefixes held", got, snaps.Prefixes())
+	}
 }

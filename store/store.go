@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/relaygate/relaygate/selector"
@@ -16,11 +17,14 @@ type Registry interface {
 	// operator's, kept by SetDrained).
 	Heartbeat(ctx context.Context, r selector.Relay, ttl time.Duration) error
 
-	// Relay returns one fresh relay with its drain mark, or an error that
-	// satisfies IsNotFound when no fresh relay has that ID.
+	// Relay returns one fresh relay with its drain mark and this replica's
+	// probe view of it (zero when none is recorded, or none younger than
+	// ProbeMaxAge), or an error that satisfies IsNotFound when no fresh
+	// relay has that ID.
 	Relay(ctx context.Context, id string) (selector.Relay, error)
 
-	// Relays returns every fresh relay, with drain marks, sorted by ID.
+	// Relays returns every fresh relay, with drain marks and this
+	// replica's probe views, sorted by ID.
 	Relays(ctx context.Context) ([]selector.Relay, error)
 
 	// SetDrained sets or clears an operator's drain mark on a fresh relay.
@@ -28,6 +32,36 @@ type Registry interface {
 	// that comes back stays drained until an operator clears the mark.
 	// Unknown (or expired) IDs give an IsNotFound error.
 	SetDrained(ctx context.Context, id string, drained bool) error
+
+	// RecordProbes stores this replica's latest probe view of each relay
+	// in probes, keyed by relay ID, replacing what it held for those IDs.
+	// Other replicas' views are untouched. Every probe needs a ProbedAt,
+	// which decides its age: probes older than ProbeMaxAge read as zero
+	// and are garbage-collected, as are probes of relays that are gone.
+	// An empty relay ID or a zero ProbedAt gives ErrInvalid.
+	RecordProbes(ctx context.Context, probes map[string]selector.Probe) error
+
+	// AddMeasurements folds client measurements into the aggregates of
+	// (prefix, relay) with selector.Aggregate.Add at the store's clock.
+	// prefix must be what selector.ClientPrefix returns for some address
+	// (a masked /24 or /48); anything else, an empty relay ID, or more
+	// than MaxMeasurementsPerAdd measurements give ErrInvalid. The
+	// measurements of one call are folded atomically, also across
+	// gateways sharing a Redis, so concurrent calls lose no sample. A
+	// prefix keeps at most MaxRelaysPerPrefix relays (the least recently
+	// measured go), and the store at most its MaxPrefixes prefixes.
+	// Errors never name the prefix: it identifies a client network.
+	AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []selector.Measurement) error
+
+	// Measurements returns the aggregates of every prefix measured at or
+	// after since (the zero time: all), by prefix and relay ID, leaving
+	// out aggregates older than the Aggregate.MaxAge. It also returns the
+	// cursor to pass as since next time: a little before now
+	// (CursorOverlap), so that writes racing the read are seen next time;
+	// a prefix may therefore come back twice. Deletions (expiry,
+	// eviction) are not reported: a caller keeping a copy drops
+	// aggregates past MaxAge itself.
+	Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]selector.Aggregate, time.Time, error)
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -28,6 +30,9 @@ type config struct {
 	LogLevel      slog.Level
 	ShutdownGrace time.Duration
 	ShutdownDelay time.Duration
+	Replica       string
+	Probe         probe.Config // Interval 0: probing off
+	ExploreShare  float64
 }
 
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
@@ -101,6 +106,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	credTTL := fs.Duration("credential-ttl", 24*time.Hour, "default lifetime of minted credentials (60s..48h)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	grace := fs.Duration("shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	probeInterval := fs.Duration("probe-interval", 5*time.Second, "STUN probe period per relay; 0 turns probing off (relays are then judged by heartbeats alone)")
+	explore := fs.Float64("explore-share", 0.03, "share of answers whose backup is another site's relay picked at random, so client measurements keep covering every relay (0..0.5)")
+	replica := fs.String("replica", defaultReplica(), "this gateway's name among replicas sharing a Redis (its probe results are kept apart)")
 	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -115,7 +123,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cfg := config{
 		Listen: *listen, RedisURL: *redisURL, RedisPrefix: *redisPrefix, GeoIPDB: *geoipDB,
 		ShutdownGrace: *grace, ShutdownDelay: *delay,
-		API:           api.Config{HeartbeatTTL: *hbTTL, CredentialTTL: *credTTL},
+		Replica: *replica, ExploreShare: *explore,
+		Probe: probe.Config{Interval: *probeInterval},
+		API:   api.Config{HeartbeatTTL: *hbTTL, CredentialTTL: *credTTL},
 	}
 	var errs []error
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -166,6 +176,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.API.Admin, err = admin.config("admin"); err != nil {
 		errs = append(errs, err)
 	}
+	if *probeInterval < 0 || (*probeInterval > 0 && *probeInterval < 100*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("--probe-interval %v: want 0 (off) or at least 100ms", *probeInterval))
+	}
+	if *explore < 0 || *explore > 0.5 {
+		errs = append(errs, fmt.Errorf("--explore-share %v out of range 0..0.5", *explore))
+	}
 	if cfg.ShutdownDelay < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-delay %v must not be negative", cfg.ShutdownDelay))
 	}
@@ -173,6 +189,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		errs = append(errs, fmt.Errorf("--shutdown-grace %v must be positive", cfg.ShutdownGrace))
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// defaultReplica names this gateway after its host, which is what tells
+// replicas apart in most deployments (a Kubernetes pod, a VM).
+func defaultReplica() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "default"
+	}
+	var b strings.Builder
+	for _, c := range h {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			b.WriteRune(c)
+		}
+	}
+	return cmp.Or(b.String()[:min(b.Len(), 64)], "default")
 }
 
 func splitList(s string) []string {

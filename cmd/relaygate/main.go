@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
-	snaps := store.NewSnapshots(reg, time.Second, log.With("component", "snapshot"))
+	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{}, log.With("component", "snapshot"))
 	locator, err := openGeoIP(cfg, log)
 	if err != nil {
 		return err
@@ -76,7 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	pk := &picker{snaps: snaps, now: time.Now}
+	measurements := newMeasurementQueue(reg, snaps, promReg, log.With("component", "measurements"))
+	pk := &picker{snaps: snaps, primaries: store.NewPrimaries(0), now: time.Now,
+		exploreShare: cfg.ExploreShare, rand: mrand.Uint64}
 	if locator != nil {
 		pk.geo = locator // never a typed nil in the interface
 	}
@@ -84,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Registry:       pokingRegistry{Registry: reg, snaps: snaps},
 		Picker:         pk,
 		Minter:         credMinter{m: minter},
+		Measurements:   measurements,
 		Log:            log.With("component", "api"),
 		Metrics:        api.NewMetrics(promReg),
 		MetricsHandler: promhttp.HandlerFor(promReg, promhttp.HandlerOpts{}),
@@ -108,6 +113,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return snaps.Run(gctx) })
+	g.Go(func() error { return measurements.Run(gctx) })
+	if cfg.Probe.Interval > 0 {
+		prober, err := probe.New(cfg.Probe, probeTargets(snaps),
+			probeReporter(gctx, reg, snaps, log.With("component", "probe")), log.With("component", "probe"))
+		if err != nil {
+			return fmt.Errorf("prober: %w", err)
+		}
+		g.Go(func() error { return prober.Run(gctx) })
+	} else {
+		log.Info("probing off (--probe-interval 0): relays are judged by heartbeats alone")
+	}
 	if locator != nil {
 		g.Go(func() error { return locator.Run(gctx) })
 	}

@@ -32,8 +32,12 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // gateway runs relaygate's run() on 127.0.0.1:0 with env and returns its
 // base URL; it stops when the test ends and must stop cleanly.
@@ -43,7 +47,17 @@ func gateway(t *testing.T, env map[string]string) (string, *lockedBuffer) {
 	logs := &lockedBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	getenv := func(k string) string { return env[k] }
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "RELAYGATE_PROBE_INTERVAL" {
+			// The tests register relays at documentation addresses: never
+			// probe them (nothing but loopback may be sent to).
+			return "0"
+		}
+		return ""
+	}
 	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0"}, getenv, logs, ready) }()
 	select {
 	case addr := <-ready:
@@ -236,8 +250,10 @@ func TestShutdownTurnsReadinessRedFirst(t *testing.T) {
 	defer cancel()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	env := map[string]string{"RELAYGATE_SHUTDOWN_DELAY": "3s"}
-	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, ready) }()
+	env := map[string]string{"RELAYGATE_SHUTDOWN_DELAY": "3s", "RELAYGATE_PROBE_INTERVAL": "0"}
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, ready)
+	}()
 	url := "http://" + <-ready
 	if code, _ := call(t, "GET", url+"/readyz", "", nil); code != 200 {
 		t.Fatalf("readyz before shutdown = %d", code)

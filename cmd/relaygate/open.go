@@ -16,14 +16,14 @@ var flagErrHelp = flag.ErrHelp
 
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (store.Registry, error) {
 	if cfg.RedisURL == "" {
-		return store.NewMemory(store.MemoryConfig{}), nil
+		return store.NewMemory(store.MemoryConfig{Replica: cfg.Replica})
 	}
 	redis.SetLogger(redisLog{log: log.With("component", "redis")})
-	r, err := store.OpenRedis(ctx, store.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix})
+	r, err := store.OpenRedis(ctx, store.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, Replica: cfg.Replica})
 	if err != nil {
 		return nil, err
 	}
-	log.Info("registry in redis", "prefix", cfg.RedisPrefix)
+	log.Info("registry in redis", "prefix", cfg.RedisPrefix, "replica", cfg.Replica)
 	return r, nil
 }
 

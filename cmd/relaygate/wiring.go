@@ -16,19 +16,37 @@ type locator interface {
 	Locate(netip.Addr) (selector.Location, bool)
 }
 
-// picker is api.Picker over the current snapshot and GeoIP.
+// picker is api.Picker over the current snapshot, the prefix measurements,
+// this replica's memory of previous primaries, and GeoIP.
 type picker struct {
-	snaps *store.Snapshots
-	geo   locator // nil: no database, every client unlocated
-	now   func() time.Time
+	snaps        *store.Snapshots
+	primaries    *store.Primaries
+	geo          locator // nil: no database, every client unlocated
+	now          func() time.Time
+	exploreShare float64       // share of answers whose backup explores, [0, 1)
+	rand         func() uint64 // uniform random bits; injected for tests
 }
 
 func (p *picker) Pick(c api.Addr, want []selector.Transport, measured []selector.Measurement) (selector.Pair, error) {
+	now := p.now()
 	client := selector.Client{Addr: c.IP()}
 	if p.geo != nil && c.IP().IsValid() {
 		client.Location, client.Located = p.geo.Locate(c.IP())
 	}
-	return selector.Rank(p.snaps.Load(), selector.Request{Client: client, Transports: want, Measurements: measured}, p.now())
+	prefix := selector.ClientPrefix(c.IP())
+	req := selector.Request{Client: client, Transports: want, Measurements: measured}
+	if prefix.IsValid() {
+		req.PrefixMeasurements = p.snaps.PrefixMeasurements(prefix, now)
+		req.Previous = p.primaries.Get(prefix)
+	}
+	if p.exploreShare > 0 && float64(p.rand()>>11)/(1<<53) < p.exploreShare {
+		req.Explore = p.rand() | 1
+	}
+	pair, err := selector.Rank(p.snaps.Load(), req, now)
+	if err == nil && prefix.IsValid() {
+		p.primaries.Set(prefix, pair.Primary.Relay.ID)
+	}
+	return pair, err
 }
 
 // pokingRegistry refreshes the local snapshot right after a heartbeat or a

@@ -1,12 +1,22 @@
 // Package storetest is the conformance suite every store.Registry must pass.
 // Run it from the implementation's tests with a constructor that builds a
-// fresh, empty store on the clock it is given:
+// fresh, empty store as the Config it is given says:
 //
 //	func TestMemory(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T, now func() time.Time) store.Registry {
-//			return store.NewMemory(store.MemoryConfig{Now: now})
+//		storetest.Run(t, func(t *testing.T, cfg storetest.Config) store.Registry {
+//			m, err := store.NewMemory(store.MemoryConfig{Now: cfg.Now, MaxPrefixes: cfg.MaxPrefixes})
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return m
 //		})
 //	}
+//
+// The suite covers relays, drain marks, this replica's probe views and
+// client-prefix measurements. What only shows across several stores on one
+// backend (replicas' separate probe views, gateways adding concurrently) or
+// in a backend's storage (garbage collection) belongs to the
+// implementation's own tests.
 //
 // The suite drives time with a fake Clock, never sleeps, and closes nothing
 // it did not open: the constructor registers the store's cleanup itself.
@@ -162,15 +172,19 @@ func diff(got, want selector.Relay) string {
 	return ""
 }
 
+// Config is what the suite asks of a new store.
+type Config struct {
+	Now         func() time.Time // the store's clock
+	MaxPrefixes int              // the store's MaxPrefixes; 0 means its default
+}
+
 // Run runs the conformance suite. newStore must return a new, empty store
-// reading the clock now, and register its cleanup with t.
-func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.Registry) {
+// as cfg says, with default aggregate settings, and register its cleanup
+// with t.
+func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 	t.Helper()
-	tests := []struct {
-		name string
-		run  func(e *env)
-	}{
-		{"heartbeat reads back every field", func(e *env) {
+	tests := []test{
+		{name: "heartbeat reads back every field", run: func(e *env) {
 			e.heartbeat(Fra1())
 			wantRelay(e.t, "Relay", e.relay("fra-1"), stamped(Fra1(), T0, false))
 			rs := e.relays()
@@ -179,12 +193,12 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			}
 			wantRelay(e.t, "Relays()[0]", rs[0], stamped(Fra1(), T0, false))
 		}},
-		{"heartbeat with few fields reads back", func(e *env) {
+		{name: "heartbeat with few fields reads back", run: func(e *env) {
 			r := selector.Relay{ID: "bare"}
 			e.heartbeat(r)
 			wantRelay(e.t, "Relay", e.relay("bare"), stamped(r, T0, false))
 		}},
-		{"stamps last seen and expiry from the store clock", func(e *env) {
+		{name: "stamps last seen and expiry from the store clock", run: func(e *env) {
 			r := Fra1()
 			r.LastSeen = T0.Add(-time.Hour) // a relay's own idea of time is ignored
 			r.ExpiresAt = T0.Add(time.Hour)
@@ -199,7 +213,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 				e.t.Fatalf("Drained = true after a heartbeat that claimed it, want false")
 			}
 		}},
-		{"re-heartbeat updates fields and extends expiry", func(e *env) {
+		{name: "re-heartbeat updates fields and extends expiry", run: func(e *env) {
 			e.heartbeat(Fra1())
 			e.clock.Advance(10 * time.Second)
 			r := Fra1()
@@ -213,7 +227,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			e.clock.Advance(TTL - time.Nanosecond) // past the first expiry, before the second
 			wantRelay(e.t, "Relay after first TTL", e.relay("fra-1"), stamped(r, now, false))
 		}},
-		{"fresh just before ttl, gone at and after it", func(e *env) {
+		{name: "fresh just before ttl, gone at and after it", run: func(e *env) {
 			e.heartbeat(Fra1())
 			e.clock.Set(T0.Add(TTL - time.Nanosecond))
 			e.relay("fra-1")
@@ -225,7 +239,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			e.wantNotFound("fra-1")
 			e.wantIDs()
 		}},
-		{"relays are sorted by id without expired ones", func(e *env) {
+		{name: "relays are sorted by id without expired ones", run: func(e *env) {
 			for _, id := range []string{"nyc-1", "ams-2", "fra-1"} {
 				e.heartbeat(relay(id))
 			}
@@ -239,13 +253,13 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			e.wantIDs("ams-1", "fra-1", "sin-1")
 			e.wantNotFound("nyc-1")
 		}},
-		{"empty registry has no relays", func(e *env) {
+		{name: "empty registry has no relays", run: func(e *env) {
 			if rs := e.relays(); len(rs) != 0 {
 				e.t.Fatalf("Relays() = %d relays, want 0", len(rs))
 			}
 			e.wantNotFound("fra-1")
 		}},
-		{"drain mark is set and cleared", func(e *env) {
+		{name: "drain mark is set and cleared", run: func(e *env) {
 			e.heartbeat(Fra1())
 			e.setDrained("fra-1", true)
 			if !e.relay("fra-1").Drained || !e.relays()[0].Drained {
@@ -258,7 +272,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			}
 			e.setDrained("fra-1", false)
 		}},
-		{"drain mark belongs to one relay", func(e *env) {
+		{name: "drain mark belongs to one relay", run: func(e *env) {
 			e.heartbeat(relay("a"))
 			e.heartbeat(relay("b"))
 			e.setDrained("b", true)
@@ -267,14 +281,14 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 				e.t.Fatalf("Drained = %v, %v, want false, true", rs[0].Drained, rs[1].Drained)
 			}
 		}},
-		{"drain mark survives heartbeats", func(e *env) {
+		{name: "drain mark survives heartbeats", run: func(e *env) {
 			e.heartbeat(Fra1())
 			e.setDrained("fra-1", true)
 			e.clock.Advance(5 * time.Second)
 			e.heartbeat(Fra1())
 			wantRelay(e.t, "Relay", e.relay("fra-1"), stamped(Fra1(), T0.Add(5*time.Second), true))
 		}},
-		{"drain mark survives expiry and return", func(e *env) {
+		{name: "drain mark survives expiry and return", run: func(e *env) {
 			e.heartbeat(Fra1())
 			e.setDrained("fra-1", true)
 			e.clock.Advance(TTL + time.Minute)
@@ -285,7 +299,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 				e.t.Fatalf("Drained = false after expiry and return, want true")
 			}
 		}},
-		{"set drained on unknown or expired relay is not found", func(e *env) {
+		{name: "set drained on unknown or expired relay is not found", run: func(e *env) {
 			for _, drained := range []bool{true, false} {
 				if err := e.s.SetDrained(e.ctx, "ghost", drained); !store.IsNotFound(err) {
 					e.t.Fatalf("SetDrained(unknown, %v) error = %v, want not found", drained, err)
@@ -301,7 +315,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 				e.t.Fatalf("failed SetDrained left a drain mark")
 			}
 		}},
-		{"relay on unknown or expired id is not found", func(e *env) {
+		{name: "relay on unknown or expired id is not found", run: func(e *env) {
 			e.wantNotFound("ghost")
 			e.heartbeat(Fra1())
 			e.clock.Advance(time.Hour)
@@ -309,7 +323,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			e.heartbeat(relay("other"))
 			e.wantNotFound("fra-1")
 		}},
-		{"returned relays do not alias the store", func(e *env) {
+		{name: "returned relays do not alias the store", run: func(e *env) {
 			r := Fra1()
 			e.heartbeat(r)
 			r.Addresses[0] = netip.MustParseAddr("192.0.2.99")
@@ -318,7 +332,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			e.relays()[0].Addresses[0] = netip.MustParseAddr("192.0.2.97")
 			wantRelay(e.t, "Relay", e.relay("fra-1"), stamped(Fra1(), T0, false))
 		}},
-		{"invalid heartbeats are rejected", func(e *env) {
+		{name: "invalid heartbeats are rejected", run: func(e *env) {
 			for _, c := range []struct {
 				id  string
 				ttl time.Duration
@@ -331,7 +345,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			}
 			e.wantIDs()
 		}},
-		{"concurrent heartbeats lose nothing", func(e *env) {
+		{name: "concurrent heartbeats lose nothing", run: func(e *env) {
 			const workers, perWorker, rounds = 8, 25, 3
 			var wg sync.WaitGroup
 			for w := range workers {
@@ -362,7 +376,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 				}
 			}
 		}},
-		{"cancelled context fails", func(e *env) {
+		{name: "cancelled context fails", run: func(e *env) {
 			ctx, cancel := context.WithCancel(e.ctx)
 			cancel()
 			if err := e.s.Heartbeat(ctx, Fra1(), TTL); !errors.Is(err, context.Canceled) {
@@ -371,8 +385,17 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			if _, err := e.s.Relays(ctx); !errors.Is(err, context.Canceled) {
 				e.t.Fatalf("Relays(cancelled) error = %v, want context.Canceled", err)
 			}
+			if err := e.s.RecordProbes(ctx, map[string]selector.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, context.Canceled) {
+				e.t.Fatalf("RecordProbes(cancelled) error = %v, want context.Canceled", err)
+			}
+			if err := e.s.AddMeasurements(ctx, prefixA, measure("fra-1", 20, 0)); !errors.Is(err, context.Canceled) {
+				e.t.Fatalf("AddMeasurements(cancelled) error = %v, want context.Canceled", err)
+			}
+			if _, _, err := e.s.Measurements(ctx, time.Time{}); !errors.Is(err, context.Canceled) {
+				e.t.Fatalf("Measurements(cancelled) error = %v, want context.Canceled", err)
+			}
 		}},
-		{"ping works until close", func(e *env) {
+		{name: "ping works until close", run: func(e *env) {
 			if err := e.s.Ping(e.ctx); err != nil {
 				e.t.Fatalf("Ping() error = %v", err)
 			}
@@ -385,15 +408,34 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.R
 			if _, err := e.s.Relays(e.ctx); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("Relays() after Close error = %v, want ErrClosed", err)
 			}
+			if err := e.s.RecordProbes(e.ctx, map[string]selector.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, store.ErrClosed) {
+				e.t.Fatalf("RecordProbes() after Close error = %v, want ErrClosed", err)
+			}
+			if err := e.s.AddMeasurements(e.ctx, prefixA, measure("fra-1", 20, 0)); !errors.Is(err, store.ErrClosed) {
+				e.t.Fatalf("AddMeasurements() after Close error = %v, want ErrClosed", err)
+			}
+			if _, _, err := e.s.Measurements(e.ctx, time.Time{}); !errors.Is(err, store.ErrClosed) {
+				e.t.Fatalf("Measurements() after Close error = %v, want ErrClosed", err)
+			}
 			if err := e.s.Close(); err != nil {
 				e.t.Fatalf("second Close() error = %v, want nil", err)
 			}
 		}},
 	}
+	tests = append(tests, probeTests...)
+	tests = append(tests, measurementTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := NewClock(T0)
-			tt.run(&env{t: t, ctx: t.Context(), clock: clock, s: newStore(t, clock.Now)})
+			cfg := Config{Now: clock.Now, MaxPrefixes: tt.maxPrefixes}
+			tt.run(&env{t: t, ctx: t.Context(), clock: clock, s: newStore(t, cfg)})
 		})
 	}
+}
+
+// test is one subtest of the suite.
+type test struct {
+	name        string
+	maxPrefixes int // the store's MaxPrefixes; 0: its default
+	run         func(e *env)
 }
