@@ -79,7 +79,8 @@ type Prober struct {
 	inflight    map[txID]pending
 	probes      eventHeap
 	timeouts    deadlineQueue
-	changed     []*relay // relays with changed set, awaiting report
+	changed     []*relay      // relays with changed set, awaiting report
+	urgent      chan struct{} // a relay went down: report without waiting for the tick
 	socks       [2][]*sock
 	listenRetry [2]time.Time // no new listen attempt for the family before
 	epoch       uint64
@@ -112,6 +113,7 @@ func newProber(cfg Config, targets func() []Target, report func([]Result), log *
 		relays:   map[string]*relay{},
 		inflight: map[txID]pending{},
 		idle:     make(chan struct{}, 1),
+		urgent:   make(chan struct{}, 1),
 	}
 }
 
@@ -332,15 +334,25 @@ func (p *Prober) send(msg *stun.Message, r *relay) {
 
 // resolve records one answered or lost probe of r. Called with p.mu held.
 func (p *Prober) resolve(r *relay, smp sample, at time.Time) {
+	before := r.st.health
 	r.st.record(smp, at, &p.cfg)
 	if !r.changed {
 		r.changed = true
 		p.changed = append(p.changed, r)
 	}
+	if r.st.health == HealthDown && before != HealthDown {
+		// A relay going down must leave selections now, not at the next
+		// batch: wake the reporter.
+		select {
+		case p.urgent <- struct{}{}:
+		default:
+		}
+	}
 }
 
-// reportLoop hands changed results to report every period. A slow report
-// delays only this goroutine; changes meanwhile coalesce into the next batch.
+// reportLoop hands changed results to report every period, and at once when
+// a relay goes down. A slow report delays only this goroutine; changes
+// meanwhile coalesce into the next batch.
 func (p *Prober) reportLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -349,9 +361,10 @@ func (p *Prober) reportLoop(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if batch := p.takeChanged(); len(batch) > 0 {
-				p.report(batch)
-			}
+		case <-p.urgent:
+		}
+		if batch := p.takeChanged(); len(batch) > 0 {
+			p.report(batch)
 		}
 	}
 }

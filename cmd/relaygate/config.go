@@ -124,7 +124,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		Listen: *listen, RedisURL: *redisURL, RedisPrefix: *redisPrefix, GeoIPDB: *geoipDB,
 		ShutdownGrace: *grace, ShutdownDelay: *delay,
 		Replica: *replica, ExploreShare: *explore,
-		Probe: probe.Config{Interval: *probeInterval},
+		// A probe times out after a fifth of the interval (1 s at most), so a
+		// dead relay is down (three misses, retried at once) well within two
+		// intervals.
+		Probe: probe.Config{Interval: *probeInterval, Timeout: min(time.Second, *probeInterval/5)},
 		API:   api.Config{HeartbeatTTL: *hbTTL, CredentialTTL: *credTTL},
 	}
 	var errs []error

@@ -22,9 +22,10 @@ import (
 )
 
 const (
-	testNodeSecret = "node-secret-0123456789abcdef0123456789"
-	testUserSecret = "user-secret-0123456789abcdef0123456789"
-	testTURNSecret = "turn-secret-0123456789abcdef"
+	testNodeSecret  = "node-secret-0123456789abcdef0123456789"
+	testUserSecret  = "user-secret-0123456789abcdef0123456789"
+	testTURNSecret  = "turn-secret-0123456789abcdef"
+	testAdminSecret = "admin-secret-0123456789abcdef012345678"
 )
 
 type lockedBuffer struct {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// buildRelaynode builds cmd/relaynode once per test binary run.
+func buildRelaynode(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "relaynode")
+	cmd := exec.Command("go", "build", "-o", bin, "../relaynode")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build relaynode: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type pickAnswer struct {
+	Primary struct {
+		RelayID string `json:"relay_id"`
+	} `json:"primary"`
+	Backup *struct {
+		RelayID string `json:"relay_id"`
+	} `json:"backup"`
+}
+
+// TestFailoverWithinTwoProbeIntervals kills a real relaynode process
+// mid-test; it must leave new selections within two probe intervals, long
+// before its heartbeat TTL runs out.
+func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs relaynode")
+	}
+	const interval = 2 * time.Second
+	env := map[string]string{
+		"RELAYGATE_TURN_SECRETS": "k1:" + testTURNSecret, "RELAYGATE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
+		"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_USER_JWT_SECRET": testUserSecret,
+		"RELAYGATE_PROBE_INTERVAL": interval.String(), "RELAYGATE_HEARTBEAT_TTL": "60s",
+		"RELAYGATE_ADMIN_JWT_SECRET": testAdminSecret,
+	}
+	gw, _ := gateway(t, env)
+	bin := buildRelaynode(t)
+
+	relays := map[string]*exec.Cmd{}
+	for i, site := range []string{"aaa", "bbb", "ccc"} {
+		id := fmt.Sprintf("%s-1", site)
+		port := freeUDPPort(t)
+		cmd := exec.Command(bin,
+			"--id", id, "--region", "test", "--site", site, "--lat", "50", "--lon", fmt.Sprint(8+i),
+			"--listen-udp", fmt.Sprintf("127.0.0.1:%d", port), "--listen-tcp", "off",
+			"--public-ip", "127.0.0.1", "--relay-ports", fmt.Sprintf("%d-%d", 40000+i*100, 40099+i*100),
+			"--gateway-url", gw, "--heartbeat-interval", "1s", "--log-level", "warn")
+		cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+testTURNSecret, "RELAYNODE_NODE_TOKEN="+token(t, testNodeSecret, id))
+		var logs lockedBuffer
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		relays[id] = cmd
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("%s logs:\n%s", id, logs.String())
+			}
+		})
+	}
+
+	user := token(t, testUserSecret, "alice")
+	pick := func() (pickAnswer, int) {
+		code, body := call(t, "POST", gw+"/v1/credentials", user, nil)
+		var a pickAnswer
+		json.Unmarshal(body, &a)
+		return a, code
+	}
+	// Wait until all three are registered and probed up.
+	admin := token(t, testAdminSecret, "ops")
+	deadline := time.Now().Add(15 * time.Second)
+	var before pickAnswer
+	for {
+		a, code := pick()
+		if code == 200 && a.Backup != nil {
+			before = a
+			if probedUp(t, gw, admin) == 3 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("relays never became selectable and probed: last %d %+v", code, a)
+		}
+		time.Sleep(100 * time.Millisecond) // polling, bounded by the deadline
+	}
+
+	victim := before.Primary.RelayID
+	if err := relays[victim].Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	deadline = killed.Add(2 * interval)
+	for {
+		a, code := pick()
+		if code == 200 && a.Primary.RelayID != victim && (a.Backup == nil || a.Backup.RelayID != victim) {
+			t.Logf("killed %s; out of selections after %v (probe interval %v)", victim, time.Since(killed).Round(10*time.Millisecond), interval)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still selected %v after it was killed (%+v): want out within two probe intervals", victim, time.Since(killed), a)
+		}
+		time.Sleep(50 * time.Millisecond) // polling, bounded by the deadline
+	}
+}
+
+// probedUp counts the relays the gateway's probes call up.
+func probedUp(t *testing.T, gw, admin string) int {
+	code, body := call(t, "GET", gw+"/v1/relays", admin, nil)
+	if code != 200 {
+		t.Fatalf("GET /v1/relays = %d %s", code, body)
+	}
+	var list struct {
+		Relays []struct {
+			Probe *struct {
+				Health string `json:"health"`
+			} `json:"probe"`
+		} `json:"relays"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range list.Relays {
+		if r.Probe != nil && r.Probe.Health == "up" {
+			n++
+		}
+	}
+	return n
+}
