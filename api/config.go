@@ -29,6 +29,7 @@ type Config struct {
 	HeartbeatTTL   time.Duration  // a relay not heard from for this long is gone; default 15s, 3s..10m
 	CredentialTTL  time.Duration  // default credential lifetime; default 24h, 60s..48h
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed; default none
+	CORSOrigins    []string       // origins that may call the user endpoints from a browser ("*" for any); default none
 	User           KeyConfig      // verifies client apps' user tokens (POST /v1/credentials, GET /v1/turn)
 	Node           KeyConfig      // verifies relay nodes' tokens (PUT /v1/relays/{id})
 	Admin          KeyConfig      // verifies operators' tokens (/v1/relays reads, drain)
@@ -57,6 +58,9 @@ func (c Config) validate() error {
 	}
 	if c.CredentialTTL < MinCredentialTTL || c.CredentialTTL > MaxCredentialTTL {
 		errs = append(errs, fmt.Errorf("credential TTL %v out of range %v..%v", c.CredentialTTL, MinCredentialTTL, MaxCredentialTTL))
+	}
+	if err := validOrigins(c.CORSOrigins); err != nil {
+		errs = append(errs, err)
 	}
 	for _, p := range c.TrustedProxies {
 		if !p.IsValid() {

@@ -11,7 +11,7 @@ import (
 // ones; TestRoutesMatchSpec holds the two together.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, s.withRequestID, s.accessLog, s.withClient)
+	r.Use(s.recoverer, s.withRequestID, s.accessLog, s.withCORS, s.withClient)
 	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 		writeProblem(w, req, &httpError{status: http.StatusNotFound, typ: "not-found", detail: "no endpoint at this path"})
 	})

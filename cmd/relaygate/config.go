@@ -102,6 +102,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	node := addKeyFlags(fs, "node", "relay nodes'")
 	admin := addKeyFlags(fs, "admin", "operators'")
 	trusted := fs.String("trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed (none)")
+	corsOrigins := fs.String("cors-origins", "", "origins allowed to call the credential and measurement endpoints from a browser, e.g. https://app.example; * for any (none)")
 	hbTTL := fs.Duration("heartbeat-ttl", 15*time.Second, "a relay not heard from for this long is forgotten")
 	credTTL := fs.Duration("credential-ttl", 24*time.Hour, "default lifetime of minted credentials (60s..48h)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -169,6 +170,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		cfg.API.TrustedProxies = append(cfg.API.TrustedProxies, p.Masked())
 	}
+	cfg.API.CORSOrigins = splitList(*corsOrigins)
 	var err error
 	if cfg.API.User, err = user.config("user"); err != nil {
 		errs = append(errs, err)
