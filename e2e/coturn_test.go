@@ -1,0 +1,442 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/turn/v5"
+
+	"github.com/relaygate/relaygate/turnrelay/turncred"
+)
+
+// randomSecret returns a fresh 48-character TURN REST secret.
+func randomSecret(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (apt-get install coturn): %v", tool, err)
+		}
+	}
+}
+
+// startRelaynode runs the built relaynode on loopback with secret (id k1)
+// accepting loopback peers, and returns its UDP and TCP listeners.
+func startRelaynode(t *testing.T, secret string) (p *proc, udp, tcp string) {
+	t.Helper()
+	relaynode := buildCmd(t, "relaynode")
+	p = startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=k1:" + secret}, nil, nil, relaynode,
+		"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--allow-peers=127.0.0.1/32",
+		"--drain-timeout=200ms", "--log-level=info")
+	udp = p.waitLog(t, "relay started", "udp", 30*time.Second)
+	tcp, _ = logField(p.logs.String(), "relay started", "tcp")
+	return p, udp, tcp
+}
+
+// startUDPPeer runs coturn's turnutils_peer, a UDP echo server, on a free
+// loopback port and waits until it echoes.
+func startUDPPeer(t *testing.T) int {
+	t.Helper()
+	port := freeUDPTCPPort(t)
+	p := startProc(t, "turnutils_peer", nil, nil, nil, "turnutils_peer", "-L", "127.0.0.1", "-p", strconv.Itoa(port))
+	c, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && !p.exited() {
+		_, _ = c.Write([]byte("ping"))
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil && string(buf[:n]) == "ping" {
+			return port
+		}
+	}
+	t.Fatalf("turnutils_peer on port %d does not echo:\n%s", port, p.logs)
+	return 0
+}
+
+// uclientResult is what turnutils_uclient reports at the end of a run.
+type uclientResult struct {
+	sent, recv, lost int
+	rc               int
+	out              string
+}
+
+var (
+	uclientTotals = regexp.MustCompile(`start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)`)
+	uclientLost   = regexp.MustCompile(`Total lost packets (\d+)`)
+)
+
+// runUclient runs turnutils_uclient with args, bounded by timeout, and
+// parses its totals (-1 when a figure is missing).
+func runUclient(t *testing.T, timeout time.Duration, args ...string) uclientResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "turnutils_uclient", args...)
+	cmd.WaitDelay = 2 * time.Second
+	out, err := cmd.CombinedOutput()
+	r := uclientResult{sent: -1, recv: -1, lost: -1, out: string(out)}
+	if ctx.Err() != nil {
+		t.Fatalf("turnutils_uclient %s did not finish within %v:\n%s", strings.Join(args, " "), timeout, tail(r.out, 30))
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.rc = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("turnutils_uclient: %v", err)
+	}
+	if m := uclientTotals.FindAllStringSubmatch(r.out, -1); len(m) > 0 {
+		last := m[len(m)-1]
+		r.sent, _ = strconv.Atoi(last[1])
+		r.recv, _ = strconv.Atoi(last[2])
+	}
+	if m := uclientLost.FindStringSubmatch(r.out); m != nil {
+		r.lost, _ = strconv.Atoi(m[1])
+	}
+	return r
+}
+
+// TestCoturnClientAgainstRelaynode: coturn's own test client, speaking
+// TURN REST auth (-W) with usernames it mints itself ("<ts>:e2e"), gets
+// every message echoed through the relaynode binary, over UDP and TCP, with
+// ChannelData and with Send indications; a wrong secret gets nothing.
+func TestCoturnClientAgainstRelaynode(t *testing.T) {
+	requireTools(t, "turnutils_uclient", "turnutils_peer")
+	secret := randomSecret(t)
+	rn, udp, tcp := startRelaynode(t, secret)
+	peerPort := startUDPPeer(t)
+	port := func(addr string) string {
+		_, p, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatalf("listener %q: %v", addr, err)
+		}
+		return p
+	}
+	const clients, messages = 2, 40
+	// -c: no RTCP allocation (else a second one per client); -X: ask for
+	// IPv4 explicitly; -z 5: 200 messages/s per client, a light load.
+	base := []string{"-X", "-c", "-u", "e2e", "-e", "127.0.0.1", "-r", strconv.Itoa(peerPort),
+		"-m", strconv.Itoa(clients), "-n", strconv.Itoa(messages), "-l", "160", "-z", "5"}
+
+	tests := []struct {
+		name  string
+		flags []string
+		port  string
+	}{
+		{name: "udp channel data", port: port(udp)},
+		{name: "udp send indications", flags: []string{"-s"}, port: port(udp)},
+		{name: "tcp channel data", flags: []string{"-t"}, port: port(tcp)},
+	}
+	// The clients start at random within seconds: run them side by side.
+	t.Run("clients", func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				args := append(append([]string{"-W", secret, "-p", tt.port}, tt.flags...), base...)
+				r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
+				want := clients * messages
+				if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
+					t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
+						r.rc, r.sent, r.recv, r.lost, want, want, tail(r.out, 30))
+				}
+			})
+		}
+		t.Run("wrong secret is refused", func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"-W", randomSecret(t), "-p", port(udp)}, base...)
+			r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
+			if r.rc == 0 || r.recv > 0 {
+				t.Fatalf("turnutils_uclient with a wrong secret: rc %d, received %d; want a failure and nothing received:\n%s",
+					r.rc, r.recv, tail(r.out, 30))
+			}
+			if !strings.Contains(r.out, "Cannot complete Allocation") {
+				t.Errorf("turnutils_uclient output lacks the allocation failure:\n%s", tail(r.out, 30))
+			}
+		})
+	})
+
+	stopClean(t, rn)
+	if logs := rn.logs.String(); strings.Contains(logs, secret) {
+		t.Errorf("relaynode logged its secret")
+	}
+}
+
+// coturn is a running turnserver.
+type coturn struct {
+	addr string // 127.0.0.1:port, UDP and TCP
+	proc *proc
+	log  string // its log file
+}
+
+// startCoturn runs Debian's turnserver on loopback with the TURN REST
+// scheme (use-auth-secret) and waits until it answers STUN.
+func startCoturn(t *testing.T, secret string) *coturn {
+	t.Helper()
+	dir := t.TempDir()
+	for attempt := 0; ; attempt++ {
+		port := freeUDPTCPPort(t)
+		c := &coturn{addr: fmt.Sprintf("127.0.0.1:%d", port), log: filepath.Join(dir, fmt.Sprintf("coturn-%d.log", attempt))}
+		// -n: no configuration file, everything is on the command line.
+		c.proc = startProc(t, "turnserver", nil, nil, nil, "turnserver", "-n",
+			"--listening-ip=127.0.0.1", "--listening-port="+strconv.Itoa(port), "--relay-ip=127.0.0.1",
+			"--use-auth-secret", "--static-auth-secret="+secret, "--realm=coturn.e2e.test",
+			"--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-rfc5780", "--fingerprint",
+			"--userdb="+filepath.Join(dir, fmt.Sprintf("turndb-%d", attempt)),
+			"--pidfile="+filepath.Join(dir, fmt.Sprintf("turnserver-%d.pid", attempt)),
+			"--log-file="+c.log, "--simple-log", "--no-stdout-log")
+		if stunAnswers(c.addr, c.proc, 10*time.Second) {
+			return c
+		}
+		c.proc.stop(t)
+		if attempt == 2 {
+			t.Fatalf("turnserver does not answer STUN on %s:\n%s", c.addr, c.proc.logs)
+		}
+	}
+}
+
+// stunAnswers sends STUN Binding requests to addr until one is answered,
+// p exits or timeout passes.
+func stunAnswers(addr string, p *proc, timeout time.Duration) bool {
+	c, err := net.Dial("udp4", addr)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	buf := make([]byte, 1500)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && !p.exited() {
+		req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+		_, _ = c.Write(req.Raw)
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := c.Read(buf)
+		if err != nil {
+			continue
+		}
+		res := &stun.Message{Raw: buf[:n]}
+		if res.Decode() == nil && res.Type == stun.BindingSuccess && res.TransactionID == req.TransactionID {
+			return true
+		}
+	}
+	return false
+}
+
+// startGateway runs the built relaygate on 127.0.0.1:0 minting with
+// turnSecret (id k1) and returns its base URL.
+func startGateway(t *testing.T, turnSecret string) (*proc, string) {
+	t.Helper()
+	relaygate := buildCmd(t, "relaygate")
+	p := startProc(t, "relaygate", []string{
+		"RELAYGATE_TURN_SECRETS=k1:" + turnSecret,
+		"RELAYGATE_USER_JWT_SECRET=" + userJWTSecret,
+		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
+	}, nil, nil, relaygate, "--listen=127.0.0.1:0", "--shutdown-grace=2s")
+	addr := p.waitLog(t, "relaygate listening", "addr", 30*time.Second)
+	return p, "http://" + addr
+}
+
+// heartbeatFor registers a relay at addr (UDP only) in the gateway, as a
+// relaynode heartbeat does.
+func heartbeatFor(t *testing.T, gateway, id, addr string) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"region": "local", "site": "lab", "latitude": 50.1, "longitude": 8.7,
+		"addresses": [%q], "ports": {"udp": %s},
+		"capacity": {"allocations": 1000, "bandwidth_bps": 1000000000},
+		"load": {"allocations": 0, "bandwidth_bps": 0}, "draining": false, "version": "coturn"}`, host, port)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, gateway+"/v1/relays/"+id, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token(t, nodeJWTSecret, id))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT /v1/relays/%s = %s: %s", id, resp.Status, b)
+	}
+}
+
+// allocate allocates on the TURN server at addr with pion's client.
+func allocate(t *testing.T, addr, username, password string) (*turn.Client, net.PacketConn, error) {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c, err := turn.NewClient(&turn.ClientConfig{
+		STUNServerAddr: addr, TURNServerAddr: addr, Username: username, Password: password,
+		Conn: conn, RTO: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("turn.NewClient: %v", err)
+	}
+	t.Cleanup(c.Close)
+	if err := c.Listen(); err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	relayed, err := c.AllocateWithContext(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.Cleanup(func() { relayed.Close() })
+	return c, relayed, nil
+}
+
+// TestGatewayCredentialsOnCoturn: a credential minted by relaygate's real
+// path (the binary, a relay heartbeat, POST /v1/credentials) allocates on
+// a stock coturn turnserver started with use-auth-secret, and a packet
+// makes the round trip to a peer through it; coturn refuses an expired
+// credential and one minted under another secret.
+func TestGatewayCredentialsOnCoturn(t *testing.T) {
+	requireTools(t, "turnserver")
+	secret := randomSecret(t)
+	ct := startCoturn(t, secret)
+	gw, gateway := startGateway(t, secret)
+	heartbeatFor(t, gateway, "coturn-1", ct.addr)
+
+	const subject = "alice@example.com"
+	// The gateway's snapshot picks the heartbeat up asynchronously (a
+	// poke, not a refresh, on PUT): ask until it names the relay.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	creds, err := getCredentials(ctx, gateway, token(t, userJWTSecret, subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantURL := "turn:" + ct.addr + "?transport=udp"
+	if creds.Primary.RelayID != "coturn-1" || len(creds.ICEServers) != 1 || !slices.Contains(creds.ICEServers[0].URLs, wantURL) ||
+		creds.ICEServers[0].Username != creds.Username || creds.ICEServers[0].Credential != creds.Credential {
+		t.Fatalf("credentials = %+v; want primary coturn-1 with %s and the same username/credential in ice_servers", creds, wantURL)
+	}
+	if strings.Contains(creds.Username, subject) {
+		t.Errorf("username %q carries the subject in clear", creds.Username)
+	}
+
+	client, relayed, err := allocate(t, ct.addr, creds.ICEServers[0].Username, creds.ICEServers[0].Credential)
+	if err != nil {
+		t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, readTail(ct.log))
+	}
+	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if err := client.CreatePermission(peer.LocalAddr()); err != nil {
+		t.Fatalf("CreatePermission on coturn: %v", err)
+	}
+	echoVia(t, relayed, peer)
+
+	t.Run("refused", func(t *testing.T) {
+		other, err := turncred.NewSecret("k1", randomSecret(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		same, err := turncred.NewSecret("k1", secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mint := func(s turncred.Secret, ttl time.Duration, now time.Time) turncred.Credential {
+			m, err := turncred.NewMinter([]turncred.Secret{s}, []byte("e2e-pseudonym-key-0123456789"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.Mint(subject, ttl, now)
+		}
+		tests := []struct {
+			name string
+			cred turncred.Credential
+		}{
+			{name: "expired an hour ago", cred: mint(same, time.Minute, time.Now().Add(-time.Hour))},
+			{name: "minted under another secret", cred: mint(other, 10*time.Minute, time.Now())},
+			{name: "gateway username with a forged password", cred: turncred.Credential{Username: creds.Username, Password: turncred.Password(other, creds.Username)}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, _, err := allocate(t, ct.addr, tt.cred.Username, tt.cred.Password)
+				if err == nil {
+					t.Fatalf("coturn allocated for a credential %s", tt.name)
+				}
+				if !strings.Contains(err.Error(), "401") {
+					t.Errorf("coturn refused with %v; want 401 Unauthorized", err)
+				}
+			})
+		}
+	})
+	stopClean(t, gw)
+}
+
+// echoVia sends a datagram through relayed to peer, checks it arrives from
+// the relayed address, answers it and reads the answer back.
+func echoVia(t *testing.T, relayed, peer net.PacketConn) {
+	t.Helper()
+	msg := []byte("through coturn with relaygate's credential")
+	if _, err := relayed.WriteTo(msg, peer.LocalAddr()); err != nil {
+		t.Fatalf("relayed.WriteTo: %v", err)
+	}
+	buf := make([]byte, 1500)
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, from, err := peer.ReadFrom(buf)
+	if err != nil || !bytes.Equal(buf[:n], msg) {
+		t.Fatalf("peer read = %q, %v; want %q", buf[:n], err, msg)
+	}
+	if from.String() != relayed.LocalAddr().String() {
+		t.Errorf("peer saw the datagram from %v, want the relayed address %v", from, relayed.LocalAddr())
+	}
+	answer := []byte("and back through coturn")
+	if _, err := peer.WriteTo(answer, from); err != nil {
+		t.Fatal(err)
+	}
+	_ = relayed.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, from, err = relayed.ReadFrom(buf)
+	if err != nil || !bytes.Equal(buf[:n], answer) {
+		t.Fatalf("client read = %q, %v; want %q", buf[:n], err, answer)
+	}
+	if from.String() != peer.LocalAddr().String() {
+		t.Errorf("client got the answer from %v, want the peer %v", from, peer.LocalAddr())
+	}
+}
+
+// readTail is the end of a log file, for failure messages.
+func readTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	return tail(string(b), 30)
+}
