@@ -28,6 +28,7 @@ type Snapshots struct {
 	cur      atomic.Pointer[selector.Snapshot]
 	poke     chan struct{}
 	failing  atomic.Bool
+	refresh  sync.Mutex // serialises Refresh, so an older read never replaces a newer one
 
 	prefixes sync.Map // netip.Prefix → map[string]selector.Aggregate (replaced whole, never mutated)
 	npfx     atomic.Int64
@@ -94,6 +95,8 @@ func (s *Snapshots) Poke() {
 // old snapshot stays: stale relays still expire by their timestamps, which
 // selection checks against the clock.
 func (s *Snapshots) Refresh(ctx context.Context) error {
+	s.refresh.Lock()
+	defer s.refresh.Unlock()
 	rs, err := s.reg.Relays(ctx)
 	if err != nil {
 		return err

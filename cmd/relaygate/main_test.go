@@ -283,3 +283,27 @@ func TestShutdownTurnsReadinessRedFirst(t *testing.T) {
 		t.Fatal("run() did not return after the shutdown delay")
 	}
 }
+
+// TestOwnHeartbeatSelectableAtOnce: a relay that registers here is selected
+// by the very next request, with no refresh interval in between.
+func TestOwnHeartbeatSelectableAtOnce(t *testing.T) {
+	env := map[string]string{
+		"RELAYGATE_TURN_SECRETS": "k1:" + testTURNSecret, "RELAYGATE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
+		"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_USER_JWT_SECRET": testUserSecret,
+	}
+	gw, _ := gateway(t, env)
+	user := token(t, testUserSecret, "alice")
+	for i := range 20 {
+		id := fmt.Sprintf("r%d-1", i)
+		hb := map[string]any{"region": "eu", "site": fmt.Sprintf("s%d", i), "latitude": 50.0, "longitude": 8.0,
+			"addresses": []string{"203.0.113.5"}, "ports": map[string]any{"udp": 3478}}
+		if code, b := call(t, "PUT", gw+"/v1/relays/"+id, token(t, testNodeSecret, id), hb); code != 200 {
+			t.Fatalf("heartbeat: %d %s", code, b)
+		}
+		if i == 0 {
+			if code, b := call(t, "POST", gw+"/v1/credentials", user, nil); code != 200 {
+				t.Fatalf("credentials right after the first registration: %d %s", code, b)
+			}
+		}
+	}
+}

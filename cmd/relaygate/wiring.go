@@ -49,28 +49,35 @@ func (p *picker) Pick(c api.Addr, want []selector.Transport, measured []selector
 	return pair, err
 }
 
-// pokingRegistry refreshes the local snapshot right after a heartbeat or a
-// drain lands here, so this replica sees its own writes at once; other
-// replicas see them within a refresh interval.
+// pokingRegistry makes this replica see its own writes: a heartbeat that
+// changes what selection depends on (a relay new to the snapshot, or one
+// starting or stopping to drain) and an operator's drain mark refresh the
+// snapshot before the request returns, so a relay that registers can be
+// selected by the very next request. Routine heartbeats (load figures) only
+// poke the background refresh: rebuilding the snapshot per heartbeat would
+// cost O(relays) each, thousands of times a second in a large deployment.
+// Other replicas see every write within a refresh interval.
 type pokingRegistry struct {
 	store.Registry
 	snaps *store.Snapshots
 }
 
 func (r pokingRegistry) Heartbeat(ctx context.Context, rl selector.Relay, ttl time.Duration) error {
-	err := r.Registry.Heartbeat(ctx, rl, ttl)
-	if err == nil {
-		r.snaps.Poke()
+	if err := r.Registry.Heartbeat(ctx, rl, ttl); err != nil {
+		return err
 	}
-	return err
+	if old, ok := r.snaps.Load().Relay(rl.ID); !ok || old.Draining != rl.Draining || !old.Fresh(time.Now()) {
+		return r.snaps.Refresh(ctx)
+	}
+	r.snaps.Poke()
+	return nil
 }
 
 func (r pokingRegistry) SetDrained(ctx context.Context, id string, drained bool) error {
-	err := r.Registry.SetDrained(ctx, id, drained)
-	if err == nil {
-		r.snaps.Poke()
+	if err := r.Registry.SetDrained(ctx, id, drained); err != nil {
+		return err
 	}
-	return err
+	return r.snaps.Refresh(ctx)
 }
 
 // credMinter is api.Minter over turncred.
