@@ -39,7 +39,7 @@ type Server struct {
 	bind4, public4 netip.Addr
 	bind6, public6 netip.Addr
 
-	udp      net.PacketConn
+	udp      []*net.UDPConn // sockets sharing the UDP listener's port
 	tcp, tls *trackingListener
 	tlsLn    net.Listener
 	addrs    Addrs
@@ -137,13 +137,12 @@ func (s *Server) resolveRelayIPs() error {
 
 func (s *Server) listen() error {
 	if a := s.cfg.ListenUDP; a != "" {
-		ap := netip.MustParseAddrPort(a)
-		c, err := net.ListenUDP(udpNetwork(ap.Addr()), net.UDPAddrFromAddrPort(ap))
+		conns, err := listenUDP(netip.MustParseAddrPort(a), udpSocketCount())
 		if err != nil {
 			return fmt.Errorf("listen-udp: %w", err)
 		}
-		s.udp = c
-		s.addrs.UDP = c.LocalAddr().(*net.UDPAddr).AddrPort()
+		s.udp = conns
+		s.addrs.UDP = conns[0].LocalAddr().(*net.UDPAddr).AddrPort()
 	}
 	listenTCP := func(name, a string) (*trackingListener, netip.AddrPort, error) {
 		ap := netip.MustParseAddrPort(a)
@@ -226,9 +225,9 @@ func (s *Server) Run(ctx context.Context) error {
 		LoggerFactory:      newPionLogs(s.log.With("component", "pion")),
 	}
 	gen := generator{s: s}
-	if s.udp != nil {
+	for _, c := range s.udp { // one pion read loop per socket
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: s.permit,
+			PacketConn: newBatchReader(c), RelayAddressGenerator: gen, PermissionHandler: s.permit,
 		})
 	}
 	if s.tcp != nil {
@@ -319,8 +318,8 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeSockets() {
-	if s.udp != nil {
-		_ = s.udp.Close()
+	for _, c := range s.udp {
+		_ = c.Close()
 	}
 	if s.tcp != nil {
 		s.tcp.closeAll()

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -23,6 +25,7 @@ const version = "0.1.0"
 type config struct {
 	relay         turnrelay.Config
 	metricsListen string
+	cpuProfile    string
 	logLevel      slog.Level
 }
 
@@ -58,6 +61,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		drainTimeout          = fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, longest wait for live allocations")
 		hbInterval            = fs.Duration("heartbeat-interval", 5*time.Second, "heartbeat period until the gateway names one")
 		logLevel              = fs.String("log-level", "info", "debug, info, warn or error")
+		cpuProfile            = fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (benchmarks)")
 	)
 	// Environment first, so the command line wins.
 	var errs []error
@@ -87,7 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	r := &c.relay
 	r.Realm, r.StrictExpiry = *realm, *strict
 	r.MaxAllocations, r.UserQuota, r.MaxBPS, r.DrainTimeout = *maxAllocs, *userQuota, *maxBPS, *drainTimeout
-	c.metricsListen = *metricsListen
+	c.metricsListen, c.cpuProfile = *metricsListen, *cpuProfile
 	if *secrets == "" {
 		errs = append(errs, errors.New("--secrets (RELAYNODE_SECRETS) is required"))
 	} else if s, err := turncred.ParseSecrets(*secrets); err != nil {
@@ -181,6 +185,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if cfg.relay.Heartbeat.GatewayURL == "" {
 		log.Info("no --gateway-url: standalone relay, no heartbeats")
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = srv.Close()
+			_ = f.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
 	}
 	var metrics *http.Server
 	metricsDone := make(chan error, 1)
