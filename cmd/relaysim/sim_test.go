@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"testing"
+)
+
+// -targets asserts issue 4's targets over the whole small world. They are not
+// met today (wrong GeoIP is never corrected by measurements, and probes from
+// one gateway penalise far relays); see the README table.
+var targets = flag.Bool("targets", false, "assert issue 4's regret targets over the whole world")
+
+// small is the test world: 60 relays and 5k clients, sized for -race.
+var small = []string{"--relays=60", "--clients=5000", "--warmup=16", "--rounds=4"}
+
+func simulateSmall(t *testing.T, extra ...string) *outcome {
+	t.Helper()
+	cfg, err := parseConfig(append(append([]string{}, small...), extra...), io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig() error = %v", err)
+	}
+	out, err := simulate(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("simulate() error = %v", err)
+	}
+	return out
+}
+
+func all(int) bool { return true }
+
+func TestMeasuredBeatsGeo(t *testing.T) {
+	out := simulateSmall(t)
+	geo, measured, shipped := out.summarise(stratGeo, all), out.summarise(stratMeasured, all), out.summarise(stratShipped, all)
+	t.Logf("regret p50/p95/mean: geo-only %.1f/%.1f/%.2f, measured %.1f/%.1f/%.2f, shipped %.1f/%.1f/%.2f",
+		geo.p50, geo.p95, geo.mean, measured.p50, measured.p95, measured.mean, shipped.p50, shipped.p95, shipped.mean)
+	if measured.p95 >= geo.p95 || measured.mean >= geo.mean {
+		t.Errorf("measured regret p95/mean = %.1f/%.2f, want below geo-only's %.1f/%.2f", measured.p95, measured.mean, geo.p95, geo.mean)
+	}
+	if shipped.p95 >= geo.p95 || shipped.mean >= geo.mean {
+		t.Errorf("shipped regret p95/mean = %.1f/%.2f, want below geo-only's %.1f/%.2f", shipped.p95, shipped.mean, geo.p95, geo.mean)
+	}
+	if shipped.changes >= measured.changes {
+		t.Errorf("shipped primary changes = %.2f %%, want fewer than measured's %.2f %% (hysteresis)", 100*shipped.changes, 100*measured.changes)
+	}
+	for s, st := range []stats{geo, measured, shipped} {
+		if st.sameSite != 0 || st.noBackup != 0 {
+			t.Errorf("%s: backup at the primary's site %.2f %%, no backup %.2f %%, want 0 with many sites", strategyNames[s], 100*st.sameSite, 100*st.noBackup)
+		}
+	}
+}
+
+func TestIssueTargets(t *testing.T) {
+	if !*targets {
+		t.Skip("issue 4's targets are not met today; run with -args -targets to see by how much")
+	}
+	out := simulateSmall(t)
+	geo, measured := out.summarise(stratGeo, all), out.summarise(stratMeasured, all)
+	if measured.p50 != 0 || measured.p95 > 5 || geo.p95 <= measured.p95 {
+		t.Errorf("regret p50/p95: measured %.1f/%.1f ms, geo-only %.1f/%.1f; want measured 0 and <= 5, geo-only worse", measured.p50, measured.p95, geo.p50, geo.p95)
+	}
+	// Even where the ranking has what it needs: GeoIP right, and probes
+	// that do not see distance (a gateway beside every relay).
+	out = simulateSmall(t, "--gateway=")
+	right := func(c int) bool { return !out.w.prefixes[out.w.prefixOf(c)].geoWrong }
+	for _, s := range []int{stratMeasured, stratShipped} {
+		if st := out.summarise(s, right); st.p50 != 0 || st.p95 > 5 {
+			t.Errorf("GeoIP right, no probe distance: %s regret p50/p95 = %.1f/%.1f ms, want 0 and <= 5", strategyNames[s], st.p50, st.p95)
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	print := func(args ...string) string {
+		cfg, err := parseConfig(append(append([]string{}, small...), args...), io.Discard)
+		if err != nil {
+			t.Fatalf("parseConfig() error = %v", err)
+		}
+		cfg.Clients, cfg.Warmup = 1000, 8
+		out, err := simulate(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("simulate() error = %v", err)
+		}
+		var b bytes.Buffer
+		if err := out.print(&b); err != nil {
+			t.Fatalf("print() error = %v", err)
+		}
+		return b.String()
+	}
+	a, b := print("--seed=7", "--workers=1"), print("--seed=7", "--workers=3")
+	if a != b {
+		t.Errorf("same seed, different output:\n%s\n---\n%s", a, b)
+	}
+	if c := print("--seed=8"); c == a {
+		t.Errorf("seeds 7 and 8 printed the same table:\n%s", a)
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{name: "too few relays", args: []string{"--relays=1"}},
+		{name: "share above one", args: []string{"--geoip-wrong=1.5"}},
+		{name: "unknown gateway", args: []string{"--gateway=xyz"}},
+		{name: "one round", args: []string{"--rounds=1"}},
+		{name: "stray argument", args: []string{"extra"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout bytes.Buffer
+			if err := run(context.Background(), tt.args, &stdout, io.Discard); err == nil {
+				t.Errorf("run(%q) error = nil, want one", tt.args)
+			}
+		})
+	}
+}
