@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Bounds of a credential's lifetime the gateway accepts (openapi.yaml's
+// CredentialsRequest.ttl_seconds).
+const (
+	minCredentialTTL = 60 * time.Second
+	maxCredentialTTL = 48 * time.Hour
+)
+
+var credentialsCmd = &command{
+	name:    "credentials",
+	summary: "get TURN credentials and the chosen relays from the gateway",
+	help: `Calls POST /v1/credentials with a user token and prints the answer: the TURN
+username and credential, when they expire, and the primary and backup relays
+with their URLs. --rtc prints only the RTCConfiguration, ready to paste into
+a web app:
+
+  new RTCPeerConnection({"iceServers": [...], "iceTransportPolicy": "relay"})`,
+	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+		ttl := fs.Duration("ttl", 0, "lifetime of the credentials, 60s..48h (the gateway's default when 0)")
+		transports := fs.String("transport", "", "transports the client can use, comma-separated: udp,tcp,tls (all when empty)")
+		rtc := fs.Bool("rtc", false, "print only {iceServers, iceTransportPolicy} for RTCPeerConnection")
+		asJSON := fs.Bool("json", false, "print the gateway's answer as JSON")
+		return func(c *cli, args []string) error {
+			if len(args) > 0 {
+				return usagef("credentials takes no arguments, got %q", args)
+			}
+			req, err := credentialsBody(*ttl, *transports)
+			if err != nil {
+				return err
+			}
+			g, err := c.gatewayClient("a user token")
+			if err != nil {
+				return err
+			}
+			cr, raw, err := g.fetchCredentials(c.ctx, req)
+			if err != nil {
+				return err
+			}
+			switch {
+			case *rtc:
+				return writeJSON(c.stdout, rtcConfiguration{ICEServers: cr.ICEServers, ICETransportPolicy: cr.ICETransportPolicy})
+			case *asJSON:
+				return writeRawJSON(c.stdout, raw)
+			}
+			printCredentials(c.stdout, cr, time.Now())
+			return nil
+		}
+	},
+}
+
+// rtcConfiguration is the W3C RTCConfiguration subset a web app needs.
+type rtcConfiguration struct {
+	ICEServers         []iceServer `json:"iceServers"`
+	ICETransportPolicy string      `json:"iceTransportPolicy"`
+}
+
+// credentialsBody checks --ttl and --transport and builds the request.
+func credentialsBody(ttl time.Duration, transports string) (credentialsRequest, error) {
+	var req credentialsRequest
+	if ttl != 0 {
+		if ttl < minCredentialTTL || ttl > maxCredentialTTL {
+			return req, usagef("--ttl %v out of range %v..%v", ttl, minCredentialTTL, maxCredentialTTL)
+		}
+		req.TTLSeconds = int((ttl + time.Second - 1) / time.Second)
+	}
+	ts, err := parseTransports(transports)
+	if err != nil {
+		return req, err
+	}
+	req.Transports = ts
+	return req, nil
+}
+
+func parseTransports(list string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range strings.Split(list, ",") {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" {
+			continue
+		}
+		if t != "udp" && t != "tcp" && t != "tls" {
+			return nil, usagef("--transport %q: want udp, tcp or tls", t)
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func printCredentials(w io.Writer, cr credentials, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "username\t%s\n", cr.Username)
+	fmt.Fprintf(tw, "credential\t%s\n", cr.Credential)
+	fmt.Fprintf(tw, "expires\t%s (in %s)\n", cr.ExpiresAt.UTC().Format(time.RFC3339), cr.ExpiresAt.Sub(now).Round(time.Second))
+	fmt.Fprintf(tw, "ice transport policy\t%s\n", cr.ICETransportPolicy)
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLE\tRELAY\tREGION\tSITE\tEST. RTT\tBASIS\tURLS")
+	for i, r := range cr.relays() {
+		role := "primary"
+		if i == 1 {
+			role = "backup"
+		}
+		est := "-"
+		if r.EstimatedRTTMS != nil {
+			est = fmt.Sprintf("%.1f ms", *r.EstimatedRTTMS)
+		}
+		for j, u := range r.URLs {
+			if j == 0 {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", role, r.RelayID, r.Region, r.Site, est, r.Basis, u)
+			} else {
+				fmt.Fprintf(tw, "\t\t\t\t\t\t%s\n", u)
+			}
+		}
+	}
+	_ = tw.Flush()
+}
+
+// writeJSON prints v indented.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeRawJSON prints a JSON answer indented, every member kept.
+func writeRawJSON(w io.Writer, raw []byte) error {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// ms renders a duration in milliseconds with a precision fit for loopback
+// and for continents alike.
+func ms(d time.Duration) string {
+	f := float64(d) / float64(time.Millisecond)
+	if f < 10 {
+		return fmt.Sprintf("%.2f ms", f)
+	}
+	return fmt.Sprintf("%.1f ms", f)
+}
+
+func durMS(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+func percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }

@@ -1,0 +1,19 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/relaygate/relaygate/internal/depstest"
+)
+
+// TestDeps: relayctl is a client. It speaks the API over HTTP with its own
+// wire types and never links the gateway's or the relay's implementation
+// (api, store, selector, turnrelay); of ours it uses probe, the credential
+// scheme and its own turncheck.
+func TestDeps(t *testing.T) {
+	depstest.Check(t, depstest.Rules{InternalOnly: true, Allow: []string{
+		depstest.Module + "probe",
+		depstest.Module + "turnrelay/turncred",
+		depstest.Module + "cmd/relayctl/internal/turncheck",
+	}})
+}

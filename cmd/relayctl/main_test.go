@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Secrets of the test deployment. They are long enough for every check and
+// distinctive, so a test can tell when one leaks into output.
+const (
+	testTURNSecret  = "turn-secret-0123456789abcdef"
+	testUserSecret  = "user-secret-0123456789abcdef0123456789"
+	testNodeSecret  = "node-secret-0123456789abcdef0123456789"
+	testAdminSecret = "admin-secret-0123456789abcdef012345678"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	theWorld.stop()
+	if bins.dir != "" {
+		os.RemoveAll(bins.dir)
+	}
+	os.Exit(code)
+}
+
+// bins are relaygate and relaynode built from this tree, once per test binary.
+var bins struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func binary(t *testing.T, name string) string {
+	t.Helper()
+	bins.once.Do(func() {
+		if bins.dir, bins.err = os.MkdirTemp("", "relayctl-test-bin-"); bins.err != nil {
+			return
+		}
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, goBin, "build", "-o", bins.dir,
+			"github.com/relaygate/relaygate/cmd/relaygate", "github.com/relaygate/relaygate/cmd/relaynode")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			bins.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if bins.err != nil {
+		t.Fatalf("building the binaries: %v", bins.err)
+	}
+	return filepath.Join(bins.dir, name)
+}
+
+// logBuffer collects a child's output and wakes waiters on every write.
+type logBuffer struct {
+	mu   sync.Mutex // guards below
+	b    bytes.Buffer
+	wake chan struct{}
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{wake: make(chan struct{})} }
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, err := l.b.Write(p)
+	close(l.wake)
+	l.wake = make(chan struct{})
+	return n, err
+}
+
+func (l *logBuffer) snapshot() (string, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String(), l.wake
+}
+
+// proc is a relaygate or relaynode the tests started.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	logs *logBuffer
+	done chan struct{}
+}
+
+func startProc(name, bin string, args ...string) (*proc, error) {
+	p := &proc{name: name, cmd: exec.Command(bin, args...), logs: newLogBuffer(), done: make(chan struct{})}
+	// Only what the test says: no RELAYGATE_*/RELAYNODE_* from the caller's shell.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RELAYGATE_") && !strings.HasPrefix(kv, "RELAYNODE_") {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	p.cmd.WaitDelay = 5 * time.Second
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// waitLog waits for a JSON log line with msg and returns it.
+func (p *proc) waitLog(msg string, within time.Duration) (map[string]any, error) {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	for {
+		s, wake := p.logs.snapshot()
+		for _, line := range strings.Split(s, "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
+				return m, nil
+			}
+		}
+		select {
+		case <-wake:
+		case <-p.done:
+			return nil, fmt.Errorf("%s exited before logging %q:\n%s", p.name, msg, s)
+		case <-deadline.C:
+			return nil, fmt.Errorf("%s did not log %q within %v:\n%s", p.name, msg, within, s)
+		}
+	}
+}
+
+func (p *proc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+type relayAddrs struct{ id, udp, tcp, tls string }
+
+// world is one relaygate and three relaynodes on loopback, shared by the
+// tests (they run one after another): loop-a (site a; UDP, TCP and TLS)
+// and loop-b (site b; UDP and TCP) heartbeat into the gateway and allow
+// loopback peers; loop-c is standalone with the default peer filter.
+type world struct {
+	once    sync.Once
+	err     error
+	procs   []*proc
+	dir     string
+	gateway string
+	user    string // user token
+	admin   string // admin token
+	caFile  string // the certificate loop-a's TLS listener uses
+	a, b, c relayAddrs
+}
+
+var theWorld world
+
+func (w *world) stop() {
+	for i := len(w.procs) - 1; i >= 0; i-- {
+		w.procs[i].stop()
+	}
+	if w.dir != "" {
+		os.RemoveAll(w.dir)
+	}
+}
+
+func getWorld(t *testing.T) *world {
+	t.Helper()
+	gw, rn := binary(t, "relaygate"), binary(t, "relaynode")
+	theWorld.once.Do(func() { theWorld.err = theWorld.start(gw, rn) })
+	if theWorld.err != nil {
+		for _, p := range theWorld.procs {
+			s, _ := p.logs.snapshot()
+			t.Logf("--- %s:\n%s", p.name, s)
+		}
+		t.Fatalf("starting relaygate and relaynodes: %v", theWorld.err)
+	}
+	return &theWorld
+}
+
+func (w *world) start(gwBin, rnBin string) error {
+	var err error
+	if w.dir, err = os.MkdirTemp("", "relayctl-test-"); err != nil {
+		return err
+	}
+	certFile, keyFile := filepath.Join(w.dir, "cert.pem"), filepath.Join(w.dir, "key.pem")
+	if err := writeCert(certFile, keyFile, "localhost", "127.0.0.1"); err != nil {
+		return err
+	}
+	w.caFile = certFile
+
+	g, err := startProc("relaygate", gwBin, "--listen", "127.0.0.1:0",
+		"--turn-secrets", "k1:"+testTURNSecret,
+		"--user-jwt-secret", testUserSecret, "--node-jwt-secret", testNodeSecret, "--admin-jwt-secret", testAdminSecret,
+		"--probe-interval", "200ms", "--heartbeat-ttl", "5s", "--shutdown-grace", "2s")
+	if err != nil {
+		return err
+	}
+	w.procs = append(w.procs, g)
+	m, err := g.waitLog("relaygate listening", 20*time.Second)
+	if err != nil {
+		return err
+	}
+	w.gateway = "http://" + m["addr"].(string)
+	w.user = hsToken(testUserSecret, "alice")
+	w.admin = hsToken(testAdminSecret, "ops")
+
+	relay := func(id, site string, gateway bool, extra ...string) (relayAddrs, error) {
+		args := []string{"--id", id, "--region", "test", "--site", site, "--lat", "50", "--lon", "8",
+			"--listen-udp", "127.0.0.1:0", "--listen-tcp", "127.0.0.1:0",
+			"--secrets", "k1:" + testTURNSecret, "--drain-timeout", "1s", "--heartbeat-interval", "1s"}
+		if gateway {
+			args = append(args, "--gateway-url", w.gateway, "--node-token", hsToken(testNodeSecret, id))
+		}
+		p, err := startProc(id, rnBin, append(args, extra...)...)
+		if err != nil {
+			return relayAddrs{}, err
+		}
+		w.procs = append(w.procs, p)
+		m, err := p.waitLog("relay started", 20*time.Second)
+		if err != nil {
+			return relayAddrs{}, err
+		}
+		r := relayAddrs{id: id, udp: m["udp"].(string), tcp: m["tcp"].(string)}
+		if s, _ := m["tls"].(string); s != "" && s != "invalid AddrPort" {
+			r.tls = s
+		}
+		return r, nil
+	}
+	if w.a, err = relay("loop-a", "a", true, "--allow-peers", "127.0.0.0/8",
+		"--listen-tls", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile, "--hostname", "localhost"); err != nil {
+		return err
+	}
+	if w.b, err = relay("loop-b", "b", true, "--allow-peers", "127.0.0.0/8"); err != nil {
+		return err
+	}
+	if w.c, err = relay("loop-c", "c", false); err != nil {
+		return err
+	}
+	// Both gateway relays registered, and probed up.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var list relayList
+		code, body := httpCall(w.gateway+"/v1/relays", w.admin)
+		if code == 200 && json.Unmarshal(body, &list) == nil {
+			up := 0
+			for _, r := range list.Relays {
+				if r.State == "available" && r.Probe != nil && r.Probe.Health == "up" {
+					up++
+				}
+			}
+			if up == 2 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("relays not available in the gateway within 20s: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the registry, bounded by the deadline
+	}
+}
+
+func hsToken(secret, sub string) string {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(secret))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func httpCall(url, token string) (int, []byte) {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.Bytes()
+}
+
+// writeCert writes a self-signed CA certificate for hosts and its key.
+func writeCert(certFile, keyFile string, hosts ...string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "relayctl-test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return errors.Join(
+		os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600),
+		os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600))
+}
+
+// relayctl runs run() with env as the whole environment and returns the
+// exit code and output.
+func relayctl(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	return code, stdout.String(), stderr.String()
+}
+
+// userEnv points relayctl at the world's gateway with a user token.
+func (w *world) userEnv() map[string]string {
+	return map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": w.user}
+}
+
+func (w *world) adminEnv() map[string]string {
+	return map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": w.admin}
+}
+
+// closedPort returns a loopback port on network where nothing listens.
+func closedPort(t *testing.T, network string) string {
+	t.Helper()
+	switch network {
+	case "udp":
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := c.LocalAddr().String()
+		c.Close()
+		return addr
+	default:
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr
+	}
+}
+
+func wantCode(t *testing.T, what string, got, want int, stdout, stderr string) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", what, got, want, stdout, stderr)
+	}
+}
