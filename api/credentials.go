@@ -99,7 +99,9 @@ func toTransports(ts []string) []selector.Transport {
 	return out
 }
 
-func (c credentialsRequest) measurements() []selector.Measurement { return toMeasurements(c.Measurements) }
+func (c credentialsRequest) measurements() []selector.Measurement {
+	return toMeasurements(c.Measurements)
+}
 
 func toMeasurements(ms []measurementJSON) []selector.Measurement {
 	out := make([]selector.Measurement, 0, len(ms))

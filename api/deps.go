@@ -50,10 +50,10 @@ type Deps struct {
 	Registry     Registry
 	Picker       Picker
 	Minter       Minter
-	Measurements Measurements // nil: client measurements are used inline only
-	Log      *slog.Logger     // default: discard
-	Now      func() time.Time // default: time.Now
-	Metrics  *Metrics         // default: a fresh, unregistered set
+	Measurements Measurements     // nil: client measurements are used inline only
+	Log          *slog.Logger     // default: discard
+	Now          func() time.Time // default: time.Now
+	Metrics      *Metrics         // default: a fresh, unregistered set
 	// MetricsHandler serves GET /metrics; nil answers 404.
 	MetricsHandler http.Handler
 }

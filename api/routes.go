@@ -24,6 +24,8 @@ func (s *server) routes() http.Handler {
 	r.Get("/readyz", s.getReadyz)
 	r.Get("/metrics", s.getMetrics)
 	r.Get("/openapi.yaml", s.getSpec)
+	r.Method(http.MethodGet, "/client/relaygate.js", clientJS)
+	r.Method(http.MethodGet, "/client/relaygate.d.ts", clientTS)
 	docs := s.docs()
 	r.Handle("/docs", docs)
 	r.Handle("/docs/*", docs)

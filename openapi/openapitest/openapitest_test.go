@@ -423,6 +423,8 @@ func TestTransport(t *testing.T) {
 
 func TestOperations(t *testing.T) {
 	want := []Operation{
+		{"GET", "/client/relaygate.d.ts", "getClientTypes"},
+		{"GET", "/client/relaygate.js", "getClientModule"},
 		{"GET", "/docs", "getDocs"},
 		{"GET", "/healthz", "getHealth"},
 		{"GET", "/metrics", "getMetrics"},

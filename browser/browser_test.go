@@ -1,0 +1,195 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// side is what the page records about one end of the call.
+type side struct {
+	Packets int     `json:"packets"`
+	MaxGap  float64 `json:"maxGap"`
+	State   string  `json:"state"`
+	Pair    *struct {
+		LocalType  string `json:"localType"`
+		RemoteType string `json:"remoteType"`
+		LocalPort  int    `json:"localPort"`
+		RemotePort int    `json:"remotePort"`
+		URL        string `json:"url"`
+	} `json:"pair"`
+}
+
+type event struct {
+	Side   string         `json:"side"`
+	Type   string         `json:"type"`
+	T      float64        `json:"t"`
+	Detail map[string]any `json:"detail"`
+}
+
+func sides(t *testing.T, ctx context.Context) map[string]side {
+	t.Helper()
+	return eval[map[string]side](t, ctx, `T.sides`)
+}
+
+func events(t *testing.T, ctx context.Context) []event {
+	t.Helper()
+	return eval[[]event](t, ctx, `T.events`)
+}
+
+// settle is how long a call runs before a relay is killed: by then Chromium
+// has settled on one pair and stopped checking the others, as in a real call.
+const settle = 8 * time.Second
+
+// startCall starts the page's call, waits until audio flows both ways, then
+// lets it run for settle.
+func startCall(t *testing.T, ctx context.Context, opts string) map[string]side {
+	t.Helper()
+	if !eval[bool](t, ctx, `startCall(`+opts+`)`) {
+		t.Fatal("startCall failed")
+	}
+	// 50 packets is one second of 20 ms Opus frames.
+	if err := poll(ctx, 20*time.Second, 100*time.Millisecond, `!!(T.sides.caller.packets > 50 && T.sides.callee.packets > 50 && T.sides.caller.pair && T.sides.callee.pair)`); err != nil {
+		t.Fatalf("no audio both ways within 20s: %v; sides %+v; errors %v", err, sides(t, ctx), eval[[]string](t, ctx, `T.errors`))
+	}
+	n := int(settle / (20 * time.Millisecond))
+	if err := poll(ctx, settle+10*time.Second, 100*time.Millisecond, fmt.Sprintf(`T.sides.caller.packets > %d && T.sides.callee.packets > %d`, n, n)); err != nil {
+		t.Fatalf("call did not last %v: %v; sides %+v", settle, err, sides(t, ctx))
+	}
+	return sides(t, ctx)
+}
+
+// carrier is the relay that carries the call: the one the caller's selected
+// pair allocated on.
+func (e *env) carrier(t *testing.T, s map[string]side) *relay {
+	t.Helper()
+	for name, sd := range s {
+		if sd.Pair.LocalType != "relay" || sd.Pair.RemoteType != "relay" {
+			t.Errorf("%s's selected pair is %s -> %s, want relay -> relay", name, sd.Pair.LocalType, sd.Pair.RemoteType)
+		}
+	}
+	r := e.relayOf(s["caller"].Pair.LocalPort)
+	if r == nil {
+		t.Fatalf("caller's local candidate port %d is on no test relay", s["caller"].Pair.LocalPort)
+	}
+	t.Logf("call carried by caller:%s (port %d) callee:%v (port %d)", r.id, s["caller"].Pair.LocalPort,
+		e.relayOf(s["callee"].Pair.LocalPort).id, s["callee"].Pair.LocalPort)
+	return r
+}
+
+// resumed waits up to d until both sides received half a second of audio
+// more than before.
+func resumed(ctx context.Context, before map[string]side, d time.Duration) error {
+	return poll(ctx, d, 50*time.Millisecond, fmt.Sprintf(`T.sides.caller.packets > %d && T.sides.callee.packets > %d`,
+		before["caller"].Packets+25, before["callee"].Packets+25))
+}
+
+// TestFailover: a relay-only call connects over relay candidates on both
+// ends; when the relaynode carrying it is killed, watch() brings audio back
+// both ways over the other relay, leaving the dead one out of the restart.
+// The control run without watch() shows the browser alone does not recover.
+func TestFailover(t *testing.T) {
+	requireChromium(t)
+	t.Parallel()
+	t.Run("with watch", func(t *testing.T) {
+		e := newEnv(t, envConfig{portBase: 41000})
+		ctx := e.browser()
+		before := startCall(t, ctx, `{watch: true}`)
+		if p := eval[string](t, ctx, `T.config`); p != "relay" {
+			t.Errorf("rtcConfiguration().iceTransportPolicy = %q, want relay", p)
+		}
+		dead := e.carrier(t, before)
+		eval[bool](t, ctx, `(resetGaps(), true)`)
+		before = sides(t, ctx)
+		dead.kill(t)
+		killed := time.Now()
+		if err := resumed(ctx, before, 15*time.Second); err != nil {
+			t.Fatalf("audio did not resume both ways within 15s of killing %s: %v\nsides %+v\nevents %+v", dead.id, err, sides(t, ctx), events(t, ctx))
+		}
+		after := sides(t, ctx)
+		gap := max(after["caller"].MaxGap, after["callee"].MaxGap)
+		t.Logf("killed %s: audio back both ways after %v; gap caller<-callee %.0f ms, callee<-caller %.0f ms, max %.0f ms (target < 4000 ms)",
+			dead.id, time.Since(killed).Round(10*time.Millisecond), after["caller"].MaxGap, after["callee"].MaxGap, gap)
+		for name, sd := range after {
+			if r := e.relayOf(sd.Pair.LocalPort); r == nil || r == dead {
+				t.Errorf("%s still on port %d of %s after failover", name, sd.Pair.LocalPort, dead.id)
+			}
+		}
+		var restarts, recovered int
+		for _, ev := range events(t, ctx) {
+			switch ev.Type {
+			case "restarting":
+				restarts++
+				if ex, _ := ev.Detail["excluded"].([]any); ev.Side == "caller" && (ev.Detail["relay"] != dead.id || len(ex) == 0) {
+					t.Errorf("caller restarted leaving out %v (%v), want %s", ev.Detail["relay"], ex, dead.id)
+				}
+			case "recovered":
+				recovered++
+				t.Logf("%s recovered on %v, watch measured a %v ms gap", ev.Side, ev.Detail["relay"], ev.Detail["gapMs"])
+			}
+		}
+		if restarts == 0 || restarts > 2 || recovered == 0 {
+			t.Errorf("%d restarts and %d recoveries, want one restart per side at most and a recovery", restarts, recovered)
+		}
+		// The target is under 4 s and runs here measure 3.75-3.9 s, nearly all
+		// of it Chromium's own timers; the bound leaves a loaded CI machine
+		// a second of headroom while still failing a watch that did nothing
+		// (the control below never recovers).
+		if gap >= 5000 {
+			t.Errorf("gap %.0f ms, want under 5000 ms (target 4000 ms)", gap)
+		}
+	})
+	t.Run("without watch the browser does not recover", func(t *testing.T) {
+		e := newEnv(t, envConfig{portBase: 43000})
+		ctx := e.browser()
+		before := startCall(t, ctx, `{watch: false}`)
+		dead := e.carrier(t, before)
+		before = sides(t, ctx)
+		dead.kill(t)
+		const wait = 15 * time.Second
+		if err := resumed(ctx, before, wait); err == nil {
+			t.Fatalf("audio came back without watch(): %+v", sides(t, ctx))
+		}
+		t.Logf("without watch(): no audio for %v after killing %s (state caller %s, callee %s)", wait, dead.id,
+			sides(t, ctx)["caller"].State, sides(t, ctx)["callee"].State)
+	})
+}
+
+// TestCredentialRefresh: a call whose credentials (60 s, the gateway's
+// minimum) expire keeps working: watch() refreshes them before expiry, so
+// the restart after a relay dies, past the first credentials' expiry,
+// allocates with fresh ones on relays that run with --strict-expiry.
+func TestCredentialRefresh(t *testing.T) {
+	requireChromium(t)
+	t.Parallel()
+	e := newEnv(t, envConfig{portBase: 45000, strictExpiry: true})
+	ctx := e.browser()
+	before := startCall(t, ctx, `{watch: true, ttl: 60, measureMs: 5000}`)
+	dead := e.carrier(t, before)
+	// Past the first credentials' expiry by 2 s (at most 80 s from now).
+	if err := poll(ctx, 80*time.Second, 500*time.Millisecond, `Date.now() > T.expiresAt + 2000`); err != nil {
+		t.Fatalf("waiting for expiry: %v", err)
+	}
+	if n := eval[int](t, ctx, `T.refreshed`); n < 2 {
+		t.Errorf("%d credential refreshes before expiry, want one per side", n)
+	}
+	if n := eval[int](t, ctx, `T.measurements`); n == 0 {
+		t.Errorf("no RTT measurements reported to the gateway: events %+v", events(t, ctx))
+	}
+	now := sides(t, ctx)
+	for name, sd := range now {
+		if sd.Packets <= before[name].Packets {
+			t.Errorf("%s: no audio after expiry", name)
+		}
+	}
+	eval[bool](t, ctx, `(resetGaps(), true)`)
+	before = sides(t, ctx)
+	dead.kill(t)
+	if err := resumed(ctx, before, 15*time.Second); err != nil {
+		t.Fatalf("after expiry, audio did not resume within 15s of killing %s: %v\nevents %+v", dead.id, err, events(t, ctx))
+	}
+	after := sides(t, ctx)
+	t.Logf("after expiry and %d refreshes, killed %s: gap caller %.0f ms, callee %.0f ms",
+		eval[int](t, ctx, `T.refreshed`), dead.id, after["caller"].MaxGap, after["callee"].MaxGap)
+}

@@ -1,0 +1,346 @@
+package browser
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const (
+	chromiumPath = "/usr/bin/chromium"
+	userSecret   = "user-secret-0123456789abcdef0123456789"
+	nodeSecret   = "node-secret-0123456789abcdef0123456789"
+	turnSecret   = "turn-secret-0123456789abcdef"
+)
+
+//go:embed page.html
+var pageHTML []byte
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// binaries builds cmd/relaygate and cmd/relaynode once per test binary run.
+func binaries(t *testing.T) (gateway, node string) {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "relaygate-browser-")
+		if binErr != nil {
+			return
+		}
+		for _, c := range []string{"relaygate", "relaynode"} {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, c), "../cmd/"+c).CombinedOutput()
+			if err != nil {
+				binErr = fmt.Errorf("go build %s: %v\n%s", c, err, out)
+				return
+			}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return filepath.Join(binDir, "relaygate"), filepath.Join(binDir, "relaynode")
+}
+
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("no %s (Debian's chromium package): %v", chromiumPath, err)
+	}
+}
+
+// lockedBuffer collects a process's stderr for failure reports.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// relay is one relaynode process.
+type relay struct {
+	id         string
+	minP, maxP int // its --relay-ports: tells which relay a candidate is on
+	cmd        *exec.Cmd
+}
+
+func (r *relay) owns(port int) bool { return port >= r.minP && port <= r.maxP }
+
+// env is a gateway, two relays on different sites and a test page on another origin.
+type env struct {
+	t       *testing.T
+	gateway string
+	page    string
+	relays  []*relay
+	user    string
+}
+
+type envConfig struct {
+	strictExpiry bool
+	portBase     int // relay i allocates from portBase+i*100 .. +99
+}
+
+func token(t *testing.T, secret, sub string) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": sub, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+var listening = regexp.MustCompile(`"msg":"relaygate listening".*"addr":"([^"]+)"`)
+
+func newEnv(t *testing.T, cfg envConfig) *env {
+	t.Helper()
+	gwBin, nodeBin := binaries(t)
+	e := &env{t: t, user: token(t, userSecret, "alice")}
+
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(pageHTML)
+	}))
+	t.Cleanup(page.Close)
+
+	gw := exec.Command(gwBin, "--listen", "127.0.0.1:0", "--cors-origins", page.URL,
+		"--probe-interval", "500ms", "--heartbeat-ttl", "30s", "--explore-share", "0")
+	gw.Env = append(os.Environ(), "RELAYGATE_USER_JWT_SECRET="+userSecret, "RELAYGATE_NODE_JWT_SECRET="+nodeSecret,
+		"RELAYGATE_TURN_SECRETS=k1:"+turnSecret, "RELAYGATE_PSEUDONYM_KEY=pseudonym-key-0123456789")
+	gwOut, err := gw.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var gwLogs lockedBuffer
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(gwOut)
+		for sc.Scan() {
+			gwLogs.Write(append(sc.Bytes(), '\n'))
+			if m := listening.FindSubmatch(sc.Bytes()); m != nil {
+				select {
+				case addr <- string(m[1]):
+				default:
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		gw.Process.Kill()
+		gw.Wait()
+		if t.Failed() {
+			t.Logf("relaygate logs:\n%s", gwLogs.String())
+		}
+	})
+	select {
+	case a := <-addr:
+		e.gateway = "http://" + a
+	case <-time.After(15 * time.Second):
+		t.Fatalf("relaygate did not listen within 15s:\n%s", gwLogs.String())
+	}
+	q := url.Values{"gw": {e.gateway}, "token": {e.user}}
+	e.page = page.URL + "/?" + q.Encode()
+
+	for i, site := range []string{"aaa", "bbb"} {
+		r := &relay{id: site + "-1", minP: cfg.portBase + i*100, maxP: cfg.portBase + i*100 + 99}
+		args := []string{
+			"--id", r.id, "--region", "test", "--site", site, "--lat", "50", "--lon", fmt.Sprint(8 + i),
+			"--listen-udp", fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)), "--listen-tcp", "off",
+			"--public-ip", "127.0.0.1", "--relay-ports", fmt.Sprintf("%d-%d", r.minP, r.maxP),
+			"--allow-peers", "127.0.0.1/32", "--gateway-url", e.gateway, "--heartbeat-interval", "1s",
+			"--log-level", "warn",
+		}
+		if cfg.strictExpiry {
+			args = append(args, "--strict-expiry")
+		}
+		r.cmd = exec.Command(nodeBin, args...)
+		r.cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+turnSecret, "RELAYNODE_NODE_TOKEN="+token(t, nodeSecret, r.id))
+		var logs lockedBuffer
+		r.cmd.Stderr = &logs
+		if err := r.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			r.cmd.Process.Kill()
+			r.cmd.Wait()
+			if t.Failed() {
+				t.Logf("%s logs:\n%s", r.id, logs.String())
+			}
+		})
+		e.relays = append(e.relays, r)
+	}
+	e.waitSelectable()
+	return e
+}
+
+// waitSelectable waits until the gateway answers with both relays.
+func (e *env) waitSelectable() {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p, b, ok := e.pick(); ok && p != "" && b != "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatal("relays never both became selectable within 20s")
+		}
+		<-tick.C // polling, bounded by the deadline
+	}
+}
+
+func (e *env) pick() (primary, backup string, ok bool) {
+	req, _ := http.NewRequest(http.MethodPost, e.gateway+"/v1/credentials", nil)
+	req.Header.Set("Authorization", "Bearer "+e.user)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", "", false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var a struct {
+		Primary struct {
+			RelayID string `json:"relay_id"`
+		} `json:"primary"`
+		Backup *struct {
+			RelayID string `json:"relay_id"`
+		} `json:"backup"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &a) != nil || a.Backup == nil {
+		return a.Primary.RelayID, "", false
+	}
+	return a.Primary.RelayID, a.Backup.RelayID, true
+}
+
+// relayOf names the relay that allocated a candidate's port.
+func (e *env) relayOf(port int) *relay {
+	for _, r := range e.relays {
+		if r.owns(port) {
+			return r
+		}
+	}
+	return nil
+}
+
+// kill SIGKILLs a relay, as a crash or a lost machine would stop it.
+func (r *relay) kill(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// browser starts a headless Chromium on a fresh profile, loopback only,
+// with the test page loaded and its module imported.
+func (e *env) browser() context.Context {
+	e.t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(e.t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	e.t.Cleanup(func() { cancelB(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser: no deadline on this context
+		e.t.Fatalf("start chromium: %v", err)
+	}
+	if err := e.do(ctx, 30*time.Second, chromedp.Navigate(e.page)); err != nil {
+		e.t.Fatalf("navigate: %v", err)
+	}
+	ok, err := run(ctx, 15*time.Second, chromedp.Poll[bool](`T.ready || T.importFailed`, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil || !ok {
+		e.t.Fatalf("page never imported the module: %v", err)
+	}
+	if errs := eval[[]string](e.t, ctx, `T.errors`); len(errs) > 0 || !eval[bool](e.t, ctx, `T.ready`) {
+		e.t.Fatalf("page: %v", errs)
+	}
+	return ctx
+}
+
+// do runs steps with a deadline derived from a context that has run once.
+func (e *env) do(ctx context.Context, d time.Duration, steps ...chromedp.Action[chromedp.Void]) error {
+	c, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return chromedp.Do(c, steps...)
+}
+
+// poll waits up to d for the page expression expr to be true, checking every interval.
+func poll(ctx context.Context, d, interval time.Duration, expr string) error {
+	_, err := run(ctx, d, chromedp.Poll[bool]("!!("+expr+")", chromedp.WithPollingInterval(interval), chromedp.WithPollingTimeout(d)))
+	return err
+}
+
+func run[T any](ctx context.Context, d time.Duration, a chromedp.Action[T]) (T, error) {
+	c, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return chromedp.Run(c, a)
+}
+
+// eval evaluates expr (awaiting a promise) within 10s.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := run(ctx, 10*time.Second, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}

@@ -1,0 +1,103 @@
+// Type declarations for relaygate.js, the browser client of relaygate.
+
+/** Options of a RelayGate. */
+export interface RelayGateOptions {
+  /** Base URL of the relaygate gateway, e.g. "https://gw.example". */
+  gateway: string;
+  /** The user's JWT issued by the app, or a function returning it (called before every request). */
+  token: string | (() => string | Promise<string>);
+  /** Requested credential lifetime in seconds (60..172800); the gateway's default when absent. */
+  ttlSeconds?: number;
+  /** Transports the client can use ("udp", "tcp", "tls"); all when absent. */
+  transports?: string[];
+  /** Least time between two POST /v1/measurements, in milliseconds; default 30000. */
+  measurementIntervalMs?: number;
+  /** fetch to use; default globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+/** One relay of a credentials answer. */
+export interface Relay {
+  relay_id: string;
+  region: string;
+  site: string;
+  hostname?: string;
+  urls: string[];
+  estimated_rtt_ms?: number;
+  basis?: string;
+}
+
+/** The gateway's answer to POST /v1/credentials. */
+export interface Credentials {
+  username: string;
+  credential: string;
+  ttl_seconds: number;
+  expires_at: string;
+  primary: Relay;
+  backup?: Relay;
+  ice_servers: RTCIceServer[];
+  ice_transport_policy: RTCIceTransportPolicy;
+}
+
+/** Options of RelayGate.watch. */
+export interface WatchOptions {
+  /**
+   * Runs the app's offer/answer after watch called pc.restartIce(): the offer
+   * it creates restarts ICE. On the answering side, ask the offerer to do so.
+   */
+  renegotiate: () => void | Promise<void>;
+}
+
+/** Details of the events a RelayGate dispatches (as CustomEvent.detail). */
+export interface RelayGateEventMap {
+  /** Packets stopped arriving on the selected pair; relay is the relay id of its local candidate. */
+  stalled: CustomEvent<{ relay: string | null; sinceMs: number }>;
+  /** ICE is being restarted; relay is the relay left out (null: none), excluded its URLs. */
+  restarting: CustomEvent<{ relay: string | null; excluded: string[] }>;
+  /** Packets arrive again; relay is the relay now in use, gapMs the silence from the last packet before the stall. */
+  recovered: CustomEvent<{ relay: string | null; gapMs: number }>;
+  /** Credentials were refreshed and handed to the connection with setConfiguration. */
+  refreshed: CustomEvent<{ expiresAt: string }>;
+  /** RTTs observed through each relay were reported to the gateway. */
+  measurement: CustomEvent<{ measurements: { relay_id: string; rtt_ms: number }[] }>;
+  /** A refresh, report or restart failed; watch goes on. */
+  error: CustomEvent<{ error: unknown }>;
+}
+
+/** The relaygate client: credentials, relay-only configuration, and a call watcher. */
+export declare class RelayGate extends EventTarget {
+  constructor(options: RelayGateOptions);
+  /** The gateway base URL, without a trailing slash. */
+  readonly gateway: string;
+  /** The last credentials answer, or null before the first. */
+  readonly credentials: Credentials | null;
+  /** Fetches fresh credentials; resolves to { iceServers, iceTransportPolicy: "relay" }. */
+  rtcConfiguration(): Promise<RTCConfiguration>;
+  /**
+   * Watches a call: restarts ICE once without the relay that died when packets stop
+   * (within about half a second), refreshes credentials at 80 % of their lifetime,
+   * reports observed RTTs. Returns a function that stops watching.
+   */
+  watch(pc: RTCPeerConnection, options: WatchOptions): () => void;
+
+  addEventListener<K extends keyof RelayGateEventMap>(
+    type: K,
+    listener: (this: RelayGate, ev: RelayGateEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof RelayGateEventMap>(
+    type: K,
+    listener: (this: RelayGate, ev: RelayGateEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
