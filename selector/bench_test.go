@@ -1,9 +1,11 @@
 package selector
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -100,5 +102,38 @@ func TestRankPruningMatchesExhaustive(t *testing.T) {
 		if got.Primary.Relay.ID != want.Primary.Relay.ID || backupID(got) != backupID(want) {
 			t.Fatalf("client %d: Rank() = %s/%s, exhaustive = %s/%s", i, got.Primary.Relay.ID, backupID(got), want.Primary.Relay.ID, backupID(want))
 		}
+	}
+}
+
+// BenchmarkRankPrefixMeasured: a prefix with 8 trusted measurements, located
+// where GeoIP says (the usual case) and located elsewhere (the search over
+// region centres runs: the worst case, with n/4 regions here).
+func BenchmarkRankPrefixMeasured(b *testing.B) {
+	const n = 10000
+	relays := worldRelays(n)
+	s := NewSnapshot(relays)
+	for _, tc := range []struct {
+		name  string
+		where Location
+	}{{"geoip-right", berlin.Location}, {"geoip-wrong", Location{Latitude: -33.9, Longitude: 151.2}}} {
+		// What a prefix has measured: the relays it was offered, near where
+		// it was placed (Berlin), plus two explored elsewhere.
+		byDist := slices.Clone(relays)
+		slices.SortFunc(byDist, func(a, b Relay) int {
+			return cmp.Compare(trueRTT(berlin.Location, a.Location), trueRTT(berlin.Location, b.Location))
+		})
+		var pm []Measurement
+		for _, r := range append(byDist[:6:6], relays[n/3], relays[2*n/3]) {
+			pm = append(pm, Measurement{RelayID: r.ID, RTT: trueRTT(tc.where, r.Location)})
+		}
+		req := Request{Client: berlin, PrefixMeasurements: pm}
+		b.Run(fmt.Sprintf("%s/relays=%d", tc.name, n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Rank(s, req, t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

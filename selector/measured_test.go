@@ -8,7 +8,14 @@ import (
 
 func probed(h Health, rtt time.Duration, loss float64) func(Relay) Relay {
 	return func(r Relay) Relay {
-		r.Probe = Probe{Health: h, RTT: rtt, Loss: loss, ProbedAt: t0}
+		r.Probe = Probe{Health: h, RTT: rtt, MinRTT: rtt, Loss: loss, ProbedAt: t0}
+		return r
+	}
+}
+
+func congested(rtt, minRTT time.Duration) func(Relay) Relay {
+	return func(r Relay) Relay {
+		r.Probe = Probe{Health: HealthUp, RTT: rtt, MinRTT: minRTT, ProbedAt: t0}
 		return r
 	}
 }
@@ -26,8 +33,10 @@ func TestRankProbesAndPrefixes(t *testing.T) {
 		basis           Basis
 	}{
 		{name: "down by probe is never chosen", relays: rs(probed(HealthDown, 0, 1)(fra1()), ams2(), nyc1()), req: berlinClient, primary: "ams-2", backup: "nyc-1"},
-		{name: "degraded loses to a healthy neighbour", relays: rs(probed(HealthDegraded, 20*time.Millisecond, 0)(fra1()), ams2()), req: berlinClient, primary: "ams-2", backup: "fra-1"},
-		{name: "degraded still beats an ocean", relays: rs(probed(HealthDegraded, 20*time.Millisecond, 0)(fra1()), nyc1()), req: berlinClient, primary: "fra-1", backup: "nyc-1"},
+		{name: "lossy by probe loses to a healthy neighbour", relays: rs(probed(HealthDegraded, 20*time.Millisecond, 0.06)(fra1()), ams2()), req: berlinClient, primary: "ams-2", backup: "fra-1"},
+		{name: "lossy by probe still beats an ocean", relays: rs(probed(HealthDegraded, 20*time.Millisecond, 0.06)(fra1()), nyc1()), req: berlinClient, primary: "fra-1", backup: "nyc-1"},
+		{name: "far from the gateway is no fault", relays: rs(probed(HealthDegraded, 220*time.Millisecond, 0)(fra1()), ams2()), req: berlinClient, primary: "fra-1", backup: "ams-2"},
+		{name: "congested relay loses to a calm neighbour", relays: rs(congested(80*time.Millisecond, 10*time.Millisecond)(fra1()), ams2()), req: berlinClient, primary: "ams-2", backup: "fra-1"},
 		{name: "up relays rank by distance", relays: rs(probed(HealthUp, 10*time.Millisecond, 0)(fra1()), probed(HealthUp, 10*time.Millisecond, 0)(ams2())), req: berlinClient, primary: "fra-1", backup: "ams-2"},
 		{name: "prefix measurements beat geo", relays: rs(fra1(), ams2(), nyc1()),
 			req:     Request{Client: berlin, PrefixMeasurements: []Measurement{{RelayID: "ams-2", RTT: 4 * time.Millisecond}, {RelayID: "fra-1", RTT: 40 * time.Millisecond}}},

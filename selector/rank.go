@@ -103,9 +103,9 @@ type Pair struct {
 // as measured.
 //
 // Every score also carries the relay's load penalty (up to 30 ms at full
-// capacity, see loadPenaltyMS) and its probe penalty (degraded health, probe
-// RTT above 150 ms, probe loss above 2 %; see degradedPenaltyMS). Relays the
-// probes call down are never chosen.
+// capacity, see loadPenaltyMS) and its probe penalty (probe loss above 2 %,
+// congestion: smoothed probe RTT well above the relay's own minimum; see
+// congestionAllowance). Relays the probes call down are never chosen.
 //
 // Hysteresis: when req.Previous names an eligible relay, it stays primary
 // unless the best relay is clearly better: at least 10 ms better and, when
@@ -154,7 +154,9 @@ func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (Pair, error
 	r.measured(req.Measurements)
 	r.measured(req.PrefixMeasurements)
 	client, located := unitVector(req.Client.Location)
-	r.req, r.client, r.geoOK = req, client, req.Client.Located && located
+	r.req = req
+	client, geo := r.calibrate(client, req.Client.Located && located)
+	r.client, r.geoOK = client, geo
 	if r.geoOK {
 		r.geo(client)
 	} else {
@@ -163,8 +165,11 @@ func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (Pair, error
 	if req.Previous != "" {
 		r.keepPrevious()
 	}
-	if req.Explore != 0 {
+	switch {
+	case req.Explore != 0:
 		r.explore(req.Explore)
+	case r.lost:
+		r.exploreLost()
 	}
 	return r.pair()
 }

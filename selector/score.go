@@ -40,17 +40,17 @@ const (
 	// costs as much as 10 ms more RTT (5 % loss: +30 ms).
 	lossThreshold         = 0.02
 	lossPenaltyMSPerPoint = 10.0
-	// Probe penalties. The gateway's probes measure the relay, not the
-	// client's path to it, so they cannot estimate a client's RTT; they say
-	// whether the relay itself is struggling. A relay the probes call
-	// degraded scores 25 ms worse (about the extra delay of a relay one
-	// country further away), so a healthy neighbour wins but a degraded
-	// relay still beats one across an ocean. Probe RTT above 150 ms (far
-	// beyond any gateway-to-relay path on a continent) adds half its excess,
-	// and probe loss above 2 % costs like client-measured loss.
-	degradedPenaltyMS  = 25.0
-	probeRTTThreshold  = 150 * time.Millisecond
-	probeRTTPenaltyPer = 0.5
+	// Probe penalties. The gateway's probes measure the path from the
+	// gateway to the relay, not the client's: a relay far from the gateway
+	// has a high probe RTT and nothing wrong with it (relaysim showed that
+	// penalising absolute probe RTT, or the "degraded" state it drives,
+	// sends clients away from perfectly good distant relays). What probes do
+	// tell about the relay itself is loss, which costs like client-measured
+	// loss, and congestion: smoothed RTT rising above the relay's own
+	// recent minimum means queues are building there. Congestion beyond
+	// 20 ms (ordinary jitter) costs half its excess.
+	congestionAllowance  = 20 * time.Millisecond
+	congestionPenaltyPer = 0.5
 	// Hysteresis: a new primary must beat the previous one by at least
 	// 10 ms and score under two thirds of it. 10 ms is about what a caller
 	// can notice; the ratio keeps long paths (where 10 ms is noise) stable.
@@ -145,6 +145,15 @@ type ranking struct {
 	req    Request
 	client vec3
 	geoOK  bool
+
+	// Calibration (see calibrate): ms added to every geo estimate, whether
+	// the client was placed at its best-measured relay, and whether it is
+	// still far from everything it measured.
+	offset          float64
+	recentred, lost bool
+	measuredN       int
+	measuredRegions []int32
+	exploreRegion   int32 // the unmeasured region the measurements fit best; -1 none
 }
 
 // wantTransports is the bit set a choice must offer.
@@ -204,16 +213,17 @@ func (r *ranking) measured(ms []Measurement) {
 	}
 }
 
-// probePenalty is the score added for what the gateway's probes found.
+// probePenalty is the score added for what the gateway's probes found: loss
+// above 2 % and congestion (see congestionAllowance). Down relays are not
+// candidates at all.
 func probePenalty(p Probe) float64 {
-	pen := 0.0
-	if p.Health == HealthDegraded {
-		pen += degradedPenaltyMS
+	pen := lossPenalty(p.Loss)
+	if p.MinRTT > 0 {
+		if excess := p.RTT - p.MinRTT - congestionAllowance; excess > 0 {
+			pen += congestionPenaltyPer * float64(excess) / float64(time.Millisecond)
+		}
 	}
-	if p.RTT > probeRTTThreshold {
-		pen += probeRTTPenaltyPer * float64(p.RTT-probeRTTThreshold) / float64(time.Millisecond)
-	}
-	return pen + lossPenalty(p.Loss)
+	return pen
 }
 
 // lossPenalty is the score added for a measured loss fraction.
@@ -249,7 +259,7 @@ func (r *ranking) geoCandidate(c int32, d2 float64) {
 		r.consider(entry{cand: c, basis: kindFallback, score: unknownRTTMS + cd.penalty})
 		return
 	}
-	est := geoRTT(d2)
+	est := geoRTT(d2) + r.offset
 	r.consider(entry{cand: c, basis: kindGeo, est: est, score: est + cd.penalty})
 }
 
@@ -260,14 +270,20 @@ func geoRTT(d2 float64) float64 {
 	return geoBaseMS + geoMSPerRadian*2*math.Asin(min(math.Sqrt(d2)/2, 1))
 }
 
-// fallback scores every candidate without an estimate: by load alone.
+// fallback scores every candidate without an estimate: by load alone. It
+// visits candidates by ascending penalty, so once one scores above limit
+// every later one does too and the pass stops: an unlocated client costs a
+// few candidates rather than a scan of the snapshot.
 func (r *ranking) fallback() {
-	for c := range r.s.cands {
+	for _, c := range r.s.byPenalty {
 		score := unknownRTTMS + r.s.cands[c].penalty
-		if score > r.limit || !r.eligible(int32(c)) || r.isScored(int32(c)) {
+		if score > r.limit {
+			break
+		}
+		if !r.eligible(c) || r.isScored(c) {
 			continue
 		}
-		r.consider(entry{cand: int32(c), basis: kindFallback, score: score})
+		r.consider(entry{cand: c, basis: kindFallback, score: score})
 	}
 }
 
@@ -311,7 +327,7 @@ func (r *ranking) tighten() {
 	// Invert geoRTT: the largest central angle whose estimate alone stays
 	// within limit (penalties only add), as a squared chord with a little
 	// slack for rounding.
-	switch a := (r.limit - geoBaseMS) / geoMSPerRadian; {
+	switch a := (r.limit - r.offset - geoBaseMS) / geoMSPerRadian; {
 	case a < 0:
 		r.limitChord2 = -1
 	case a >= math.Pi:
@@ -377,7 +393,7 @@ func (r *ranking) scoreOf(c int32) (entry, bool) {
 	if geo && cd.located {
 		p := r.s.pos[c]
 		dx, dy, dz := p.x-client.x, p.y-client.y, p.z-client.z
-		est := geoRTT(dx*dx + dy*dy + dz*dz)
+		est := geoRTT(dx*dx+dy*dy+dz*dz) + r.offset
 		e = entry{cand: c, basis: kindGeo, est: est, score: est + cd.penalty}
 	}
 	e.w = rendezvous(r.prefixHash, cd.hash)

@@ -1,6 +1,7 @@
 package selector
 
 import (
+	"cmp"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -26,6 +27,27 @@ type Snapshot struct {
 	pos    []vec3      // unit vector of the relay's location; zero vector when it has none
 	cands  []candidate // everything else Rank needs about a candidate
 	candOf []int32     // relay index → candidate index, -1 when the relay can never be chosen
+
+	// For every relay (by relay index): its region numbered, its unit
+	// vector and whether its location is usable; measurements may name
+	// relays that are not candidates.
+	regionOf []int32
+	posOf    []vec3
+	locOf    []bool
+	// regionPos is each region's centre (the normalised mean of its located
+	// relays' unit vectors; zero vector when none is located): the places a
+	// wrongly located client is tried at (see calibrate).
+	regionPos []vec3
+	// anchors are the regions a wrongly located client is tried at: every
+	// region when there are at most maxAnchors, else maxAnchors of them
+	// spread over the globe (farthest-point sampling), which bounds the cost
+	// of the search per request.
+	anchors []int32
+
+	// byPenalty lists the candidate indices by ascending static penalty
+	// (ties in index order), so the fallback pass can stop at the first
+	// candidate whose penalty alone puts it out of the running.
+	byPenalty []int32
 }
 
 // vec3 is a point on the unit sphere (or the zero vector: no location).
@@ -41,6 +63,7 @@ type candidate struct {
 	hash       uint64  // FNV-1a of the relay ID, the relay's half of the rendezvous weight
 	relay      int32   // index into Snapshot.relays
 	site       int32   // the relay's site, numbered in order of appearance
+	region     int32   // the relay's region, numbered likewise
 	transports uint8   // bit set of offered transports (transportBit)
 	located    bool    // the relay's location is usable; pos is the zero vector otherwise
 }
@@ -53,11 +76,20 @@ func NewSnapshot(relays []Relay) *Snapshot {
 		rs[i] = relays[i].Clone()
 	}
 	slices.SortFunc(rs, func(a, b Relay) int { return strings.Compare(a.ID, b.ID) })
-	s := &Snapshot{relays: rs, candOf: make([]int32, len(rs))}
+	s := &Snapshot{relays: rs, candOf: make([]int32, len(rs)),
+		regionOf: make([]int32, len(rs)), posOf: make([]vec3, len(rs)), locOf: make([]bool, len(rs))}
 	siteIndex := make(map[string]int32)
+	regionIndex := make(map[string]int32)
 	for i := range rs {
 		r := &rs[i]
 		s.candOf[i] = -1
+		region, ok := regionIndex[r.Region]
+		if !ok {
+			region = int32(len(regionIndex))
+			regionIndex[r.Region] = region
+		}
+		s.regionOf[i] = region
+		s.posOf[i], s.locOf[i] = unitVector(r.Location)
 		offered := offeredTransports(r)
 		if r.Draining || r.Drained || r.Full() || offered == 0 || r.Probe.Health == HealthDown {
 			continue
@@ -76,10 +108,37 @@ func NewSnapshot(relays []Relay) *Snapshot {
 			hash:       idHash(r.ID),
 			relay:      int32(i),
 			site:       site,
+			region:     region,
 			transports: offered,
 			located:    located,
 		})
 	}
+	type keyed struct {
+		penalty float64
+		cand    int32
+	}
+	keys := make([]keyed, len(s.cands))
+	for i := range s.cands {
+		keys[i] = keyed{s.cands[i].penalty, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b keyed) int { return cmp.Or(cmp.Compare(a.penalty, b.penalty), cmp.Compare(a.cand, b.cand)) })
+	s.byPenalty = make([]int32, len(keys))
+	for i, k := range keys {
+		s.byPenalty[i] = k.cand
+	}
+	s.regionPos = make([]vec3, len(regionIndex))
+	for i, reg := range s.regionOf {
+		if s.locOf[i] {
+			p, q := &s.regionPos[reg], s.posOf[i]
+			p.x, p.y, p.z = p.x+q.x, p.y+q.y, p.z+q.z
+		}
+	}
+	for i, p := range s.regionPos {
+		if n := math.Sqrt(p.x*p.x + p.y*p.y + p.z*p.z); n > 1e-9 {
+			s.regionPos[i] = vec3{p.x / n, p.y / n, p.z / n}
+		}
+	}
+	s.anchors = spreadAnchors(s.regionPos, maxAnchors)
 	return s
 }
 
@@ -187,4 +246,43 @@ func unixNanoSat(t time.Time) int64 {
 		return math.MaxInt64
 	}
 	return t.UnixNano()
+}
+
+// maxAnchors bounds the places a wrongly located client is tried at: about
+// 2,000 km apart over the inhabited world, finer than a client's RTTs can
+// resolve once route inflation is counted.
+const maxAnchors = 128
+
+// spreadAnchors picks up to k located regions spread over the globe:
+// all of them when there are few, else by farthest-point sampling from the
+// first (deterministic, O(k × regions)).
+func spreadAnchors(pos []vec3, k int) []int32 {
+	var located []int32
+	for i, p := range pos {
+		if p != (vec3{}) {
+			located = append(located, int32(i))
+		}
+	}
+	if len(located) <= k {
+		return located
+	}
+	out := []int32{located[0]}
+	dist := make([]float64, len(located)) // squared chord to the nearest anchor so far
+	for i, r := range located {
+		dist[i] = chord2(pos[r], pos[located[0]])
+	}
+	for len(out) < k {
+		far := 0
+		for i := range dist {
+			if dist[i] > dist[far] {
+				far = i
+			}
+		}
+		a := located[far]
+		out = append(out, a)
+		for i, r := range located {
+			dist[i] = min(dist[i], chord2(pos[r], pos[a]))
+		}
+	}
+	return out
 }

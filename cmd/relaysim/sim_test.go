@@ -3,15 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"testing"
 )
-
-// -targets asserts issue 4's targets over the whole small world. They are not
-// met today (wrong GeoIP is never corrected by measurements, and probes from
-// one gateway penalise far relays); see the README table.
-var targets = flag.Bool("targets", false, "assert issue 4's regret targets over the whole world")
 
 // small is the test world: 60 relays and 5k clients, sized for -race.
 var small = []string{"--relays=60", "--clients=5000", "--warmup=16", "--rounds=4"}
@@ -52,21 +46,31 @@ func TestMeasuredBeatsGeo(t *testing.T) {
 	}
 }
 
+// TestIssueTargets asserts issue 4's targets over the small world, wrong
+// GeoIP and lossy, overloaded and down relays included: with measurements
+// median regret 0 and p95 <= 5 ms, clearly better than geo-only. The
+// shipped ranking adds hysteresis, which by design may keep a primary up to
+// 10 ms worse than the best; in the small world (fewer warm-up rounds than
+// the default run, where shipped p95 is 3.5 ms) it gets that allowance.
 func TestIssueTargets(t *testing.T) {
-	if !*targets {
-		t.Skip("issue 4's targets are not met today; run with -args -targets to see by how much")
-	}
 	out := simulateSmall(t)
-	geo, measured := out.summarise(stratGeo, all), out.summarise(stratMeasured, all)
-	if measured.p50 != 0 || measured.p95 > 5 || geo.p95 <= measured.p95 {
-		t.Errorf("regret p50/p95: measured %.1f/%.1f ms, geo-only %.1f/%.1f; want measured 0 and <= 5, geo-only worse", measured.p50, measured.p95, geo.p50, geo.p95)
+	geo := out.summarise(stratGeo, all)
+	for _, c := range []struct {
+		s      int
+		maxP95 float64
+	}{{stratMeasured, 5}, {stratShipped, 5 + 10}} {
+		st := out.summarise(c.s, all)
+		if st.p50 >= 0.05 || st.p95 > c.maxP95 || geo.p95 <= 4*st.p95 { // p50 prints as 0.0
+			t.Errorf("regret p50/p95: %s %.1f/%.1f ms, geo-only %.1f/%.1f; want 0 and <= %.0f, geo-only far worse",
+				strategyNames[c.s], st.p50, st.p95, geo.p50, geo.p95, c.maxP95)
+		}
 	}
 	// Even where the ranking has what it needs: GeoIP right, and probes
 	// that do not see distance (a gateway beside every relay).
 	out = simulateSmall(t, "--gateway=")
 	right := func(c int) bool { return !out.w.prefixes[out.w.prefixOf(c)].geoWrong }
 	for _, s := range []int{stratMeasured, stratShipped} {
-		if st := out.summarise(s, right); st.p50 != 0 || st.p95 > 5 {
+		if st := out.summarise(s, right); st.p50 >= 0.05 || st.p95 > 5 {
 			t.Errorf("GeoIP right, no probe distance: %s regret p50/p95 = %.1f/%.1f ms, want 0 and <= 5", strategyNames[s], st.p50, st.p95)
 		}
 	}
