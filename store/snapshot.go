@@ -28,7 +28,9 @@ type Snapshots struct {
 	cur      atomic.Pointer[selector.Snapshot]
 	poke     chan struct{}
 	failing  atomic.Bool
-	refresh  sync.Mutex // serialises Refresh, so an older read never replaces a newer one
+	refresh  sync.Mutex    // serialises Refresh, so an older read never replaces a newer one
+	writes   atomic.Uint64 // Sync calls so far: each follows a write the caller needs to see
+	covered  atomic.Uint64 // writes counted before the last completed refresh began its read
 
 	prefixes sync.Map // netip.Prefix → map[string]selector.Aggregate (replaced whole, never mutated)
 	npfx     atomic.Int64
@@ -97,12 +99,33 @@ func (s *Snapshots) Poke() {
 func (s *Snapshots) Refresh(ctx context.Context) error {
 	s.refresh.Lock()
 	defer s.refresh.Unlock()
+	return s.refreshLocked(ctx)
+}
+
+func (s *Snapshots) refreshLocked(ctx context.Context) error {
+	reading := s.writes.Load() // every write counted so far is in the store before this read
 	rs, err := s.reg.Relays(ctx)
 	if err != nil {
 		return err
 	}
 	s.cur.Store(selector.NewSnapshot(rs))
+	s.covered.Store(reading)
 	return nil
+}
+
+// Sync returns once the snapshot reflects the registry as of the call: the
+// caller has just written something (a new relay) that the next request must
+// see. Concurrent calls share refreshes: a burst of N writes (a fleet of
+// relays registering with a restarted gateway) costs about two refreshes,
+// not N.
+func (s *Snapshots) Sync(ctx context.Context) error {
+	mine := s.writes.Add(1)
+	s.refresh.Lock()
+	defer s.refresh.Unlock()
+	if s.covered.Load() >= mine {
+		return nil // a refresh that began after our write has completed
+	}
+	return s.refreshLocked(ctx)
 }
 
 // RefreshMeasurements reads the prefixes measured since the last call and

@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -97,4 +100,51 @@ func TestSnapshotsPrefixMeasurements(t *testing.T) {
 	if got := snaps.PrefixMeasurements(home, clk.Now()); len(got) != 0 || snaps.Prefixes() != 0 {
 		t.Errorf("after MaxAge: %+v, %d prefixes held", got, snaps.Prefixes())
 	}
+}
+
+// countingRegistry counts full reads.
+type countingRegistry struct {
+	store.Registry
+	reads atomic.Int64
+}
+
+func (c *countingRegistry) Relays(ctx context.Context) ([]selector.Relay, error) {
+	c.reads.Add(1)
+	return c.Registry.Relays(ctx)
+}
+
+// TestSyncSeesTheWriteAndCoalesces: after Sync a write is in the snapshot,
+// and a burst of concurrent writers shares a few refreshes.
+func TestSyncSeesTheWriteAndCoalesces(t *testing.T) {
+	clk := storetest.NewClock(storetest.T0)
+	mem, err := store.NewMemory(store.MemoryConfig{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &countingRegistry{Registry: mem}
+	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r := storetest.Fra1()
+			r.ID = fmt.Sprintf("r-%d", i)
+			if err := reg.Heartbeat(t.Context(), r, storetest.TTL); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := snaps.Sync(t.Context()); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, ok := snaps.Load().Relay(r.ID); !ok {
+				t.Errorf("%s not in the snapshot after Sync", r.ID)
+			}
+		})
+	}
+	wg.Wait()
+	if got := reg.reads.Load(); got > n/2 {
+		t.Errorf("%d writers caused %d full reads, want them shared", n, got)
+	}
+	t.Logf("%d writers, %d full reads", n, reg.reads.Load())
 }

@@ -52,8 +52,9 @@ func (p *picker) Pick(c api.Addr, want []selector.Transport, measured []selector
 // pokingRegistry makes this replica see its own writes: a heartbeat that
 // changes what selection depends on (a relay new to the snapshot, or one
 // starting or stopping to drain) and an operator's drain mark refresh the
-// snapshot before the request returns, so a relay that registers can be
-// selected by the very next request. Routine heartbeats (load figures) only
+// snapshot before the request returns (concurrent ones share refreshes, see
+// Snapshots.Sync), so a relay that registers can be selected by the very
+// next request. Routine heartbeats (load figures) only
 // poke the background refresh: rebuilding the snapshot per heartbeat would
 // cost O(relays) each, thousands of times a second in a large deployment.
 // Other replicas see every write within a refresh interval.
@@ -67,7 +68,7 @@ func (r pokingRegistry) Heartbeat(ctx context.Context, rl selector.Relay, ttl ti
 		return err
 	}
 	if old, ok := r.snaps.Load().Relay(rl.ID); !ok || old.Draining != rl.Draining || !old.Fresh(time.Now()) {
-		return r.snaps.Refresh(ctx)
+		return r.snaps.Sync(ctx)
 	}
 	r.snaps.Poke()
 	return nil
@@ -77,7 +78,7 @@ func (r pokingRegistry) SetDrained(ctx context.Context, id string, drained bool)
 	if err := r.Registry.SetDrained(ctx, id, drained); err != nil {
 		return err
 	}
-	return r.snaps.Refresh(ctx)
+	return r.snaps.Sync(ctx)
 }
 
 // credMinter is api.Minter over turncred.
