@@ -157,14 +157,8 @@ func sameKey(a, b KeyConfig) bool {
 		(len(a.PublicKeyPEM) > 0 && bytes.Equal(bytes.TrimSpace(a.PublicKeyPEM), bytes.TrimSpace(b.PublicKeyPEM)))
 }
 
-// subjectKey carries the verified token subject in a request's context.
-type subjectKey struct{}
-
 // subjectFrom is the verified subject of the request's token.
-func subjectFrom(ctx context.Context) string {
-	s, _ := ctx.Value(subjectKey{}).(string)
-	return s
-}
+func subjectFrom(ctx context.Context) string { return infoFrom(ctx).subject }
 
 // require returns middleware that admits only requests bearing a valid
 // token of role r. A token that is valid for another role gets 403.
@@ -196,7 +190,8 @@ func (s *server) require(r role) func(http.Handler) http.Handler {
 				s.problem(w, req, errUnauthorized(tokenDetail(err)))
 				return
 			}
-			next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), subjectKey{}, sub)))
+			infoFrom(req.Context()).subject = sub
+			next.ServeHTTP(w, req)
 		})
 	}
 }

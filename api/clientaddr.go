@@ -22,12 +22,7 @@ func (Addr) String() string { return "[client]" }
 // LogValue hides the address.
 func (Addr) LogValue() slog.Value { return slog.StringValue("[client]") }
 
-type clientKey struct{}
-
-func clientFrom(ctx context.Context) Addr {
-	a, _ := ctx.Value(clientKey{}).(Addr)
-	return a
-}
+func clientFrom(ctx context.Context) Addr { return infoFrom(ctx).client }
 
 // maxForwardedHops bounds the X-Forwarded-For hops examined per request.
 const maxForwardedHops = 32
@@ -98,7 +93,7 @@ func inAny(a netip.Addr, ps []netip.Prefix) bool {
 // withClient stores the chosen client address in the request's context.
 func (s *server) withClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := Addr{ip: clientAddress(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies)}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, a)))
+		infoFrom(r.Context()).client = Addr{ip: clientAddress(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies)}
+		next.ServeHTTP(w, r)
 	})
 }

@@ -9,12 +9,26 @@ import (
 	"time"
 )
 
-type requestIDKey struct{}
-
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+// reqInfo is what the middleware chain learns about a request: its id, the
+// client address, the verified token subject. One value per request, put in
+// the context once (each WithContext copies the request); later middleware
+// fills in its fields before the handler runs.
+type reqInfo struct {
+	id      string
+	client  Addr
+	subject string
 }
+
+type reqInfoKey struct{}
+
+func infoFrom(ctx context.Context) *reqInfo {
+	if ri, ok := ctx.Value(reqInfoKey{}).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{}
+}
+
+func requestIDFrom(ctx context.Context) string { return infoFrom(ctx).id }
 
 // withRequestID gives every request a fresh random id, returned in
 // X-Request-Id and in problem bodies so a user's report can be matched to
@@ -26,9 +40,9 @@ func (s *server) withRequestID(next http.Handler) http.Handler {
 		for i := range b {
 			b[i] = byte(v >> (8 * i))
 		}
-		id := hex.EncodeToString(b[:])
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		ri := &reqInfo{id: hex.EncodeToString(b[:])}
+		w.Header()["X-Request-Id"] = []string{ri.id}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri)))
 	})
 }
 

@@ -54,7 +54,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	lw := newLogWriter(stderr)
+	logCtx, stopLog := context.WithCancel(context.WithoutCancel(ctx))
+	logDone := make(chan struct{})
+	go func() { lw.Run(logCtx); close(logDone) }()
+	defer func() { stopLog(); <-logDone }() // the last lines reach stderr before run returns
+	log := slog.New(slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	reg, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -107,6 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	log.Info("relaygate listening", "addr", ln.Addr().String(), "store", storeKind(cfg), "geoip", cfg.GeoIPDB != "")
+	_ = lw.Flush() // start-up lines reach the operator at once
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -7,7 +7,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"hash"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -41,6 +43,9 @@ func Password(secret Secret, username string) string {
 type Minter struct {
 	secret       Secret
 	pseudonymKey []byte
+	// Keyed HMAC states, reused: hmac.New allocates and hashes the key
+	// every time, and minting is on the request path of every call.
+	passwords, pseudonyms sync.Pool
 }
 
 // NewMinter mints with secrets[0], the newest, and derives pseudonyms under
@@ -53,16 +58,28 @@ func NewMinter(secrets []Secret, pseudonymKey []byte) (*Minter, error) {
 	if len(pseudonymKey) < MinSecretLen {
 		return nil, fmt.Errorf("turncred: pseudonym key shorter than %d bytes", MinSecretLen)
 	}
-	return &Minter{secret: secrets[0], pseudonymKey: append([]byte(nil), pseudonymKey...)}, nil
+	m := &Minter{secret: secrets[0], pseudonymKey: append([]byte(nil), pseudonymKey...)}
+	m.passwords.New = func() any { return hmac.New(sha1.New, m.secret.value) }
+	m.pseudonyms.New = func() any { return hmac.New(sha256.New, m.pseudonymKey) }
+	return m, nil
+}
+
+// sum returns HMAC(key of pool, msg) appended to dst, with a pooled state.
+func sum(pool *sync.Pool, dst []byte, msg string) []byte {
+	h := pool.Get().(hash.Hash)
+	h.Reset()
+	h.Write([]byte(msg))
+	dst = h.Sum(dst)
+	pool.Put(h)
+	return dst
 }
 
 // Pseudonym is the opaque stand-in for subject in usernames: the same subject
 // always maps to the same pseudonym under one key, and nobody without the key
 // can tell whose it is.
 func (m *Minter) Pseudonym(subject string) string {
-	h := hmac.New(sha256.New, m.pseudonymKey)
-	h.Write([]byte(subject))
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:pseudonymBytes])
+	var buf [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(sum(&m.pseudonyms, buf[:0], subject)[:pseudonymBytes])
 }
 
 // Mint returns a credential for subject that relays accept until now+ttl
@@ -74,7 +91,8 @@ func (m *Minter) Mint(subject string, ttl time.Duration, now time.Time) Credenti
 	}
 	u := Username{Expiry: exp.Unix(), User: m.secret.ID + "." + m.Pseudonym(subject)}
 	name := u.String()
-	return Credential{Username: name, Password: Password(m.secret, name), Expires: exp}
+	var buf [sha1.Size]byte
+	return Credential{Username: name, Password: base64.StdEncoding.EncodeToString(sum(&m.passwords, buf[:0], name)), Expires: exp}
 }
 
 // Verifier checks credentials against every configured secret. It is safe
