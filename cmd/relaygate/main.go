@@ -14,6 +14,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -134,6 +135,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		g.Go(func() error { return locator.Run(gctx) })
 	}
 	g.Go(func() error { return serve(gctx, ln, handler, cfg.ShutdownDelay, cfg.ShutdownGrace, log) })
+	if cfg.PprofListen != "" {
+		pl, err := net.Listen("tcp", cfg.PprofListen)
+		if err != nil {
+			return fmt.Errorf("--pprof-listen: %w", err)
+		}
+		log.Info("pprof listening", "addr", pl.Addr().String())
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		g.Go(func() error {
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+			go func() { <-gctx.Done(); srv.Close() }()
+			if err := srv.Serve(pl); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	err = g.Wait()
 	if locator != nil {
 		locator.Close()
