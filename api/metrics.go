@@ -46,12 +46,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(method, route string, status int, d time.Duration) {
-	switch method {
+// methodLabel bounds the method for metrics and logs: it is client-chosen text.
+func methodLabel(m string) string {
+	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions:
-	default:
-		method = "OTHER" // the method is client-chosen text
+		return m
 	}
+	return "OTHER"
+}
+
+func (m *Metrics) observe(method, route string, status int, d time.Duration) {
+	method = methodLabel(method)
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
 }

@@ -3,9 +3,9 @@ package api
 import (
 	"context"
 	"encoding/hex"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -82,14 +82,18 @@ func (s *server) accessLog(next http.Handler) http.Handler {
 		dur := time.Since(start)
 		route := routePattern(r)
 		s.metrics.observe(r.Method, route, sw.status, dur)
-		level := s.log.Info
+		level := slog.LevelInfo
 		switch route {
 		case "/healthz", "/readyz", "/metrics":
-			level = s.log.Debug
+			level = slog.LevelDebug
 		}
-		level("request", "method", r.Method, "route", route, "status", sw.status,
-			"dur_ms", strconv.FormatFloat(float64(dur.Microseconds())/1000, 'f', 3, 64),
-			"request_id", requestIDFrom(r.Context()))
+		if !s.log.Enabled(r.Context(), level) {
+			return
+		}
+		s.log.LogAttrs(r.Context(), level, "request",
+			slog.String("method", methodLabel(r.Method)), slog.String("route", route), slog.Int("status", sw.status),
+			slog.Float64("dur_ms", float64(dur.Microseconds())/1000),
+			slog.String("request_id", requestIDFrom(r.Context())))
 	})
 }
 
