@@ -90,10 +90,16 @@ type counters struct {
 // what it relays, enforces the bandwidth budget, re-checks the peer filter
 // on every send (defence in depth behind pion's permission check) and
 // returns its reservation when pion closes it.
+//
+// Its reads are plain recvfrom calls: batching them with recvmmsg (as the
+// listener does) was measured slower, since a relay socket rarely has more
+// than one datagram queued (bench/relay/README.md).
 type relayConn struct {
 	net.PacketConn
 	s      *Server
 	user   string
+	addr   netip.AddrPort // the advertised relayed address, the fast path's key
+	ft     *fiveTuple     // the UDP client's allocation, guarded by fastPath.mu
 	closed atomic.Bool
 }
 
@@ -143,6 +149,7 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 // Close releases the allocation's reservation once and closes the socket.
 func (c *relayConn) Close() error {
 	if c.closed.CompareAndSwap(false, true) {
+		c.s.fast.unregister(c)
 		c.s.release(c.user)
 	}
 	return c.PacketConn.Close()
@@ -174,8 +181,9 @@ func (g generator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.Pack
 		s.release(cfg.UserID)
 		return nil, nil, err
 	}
-	return &relayConn{PacketConn: conn, s: s, user: cfg.UserID},
-		&net.UDPAddr{IP: public.AsSlice(), Port: port}, nil
+	rc := &relayConn{PacketConn: conn, s: s, user: cfg.UserID, addr: netip.AddrPortFrom(public, uint16(port))}
+	s.fast.register(rc)
+	return rc, &net.UDPAddr{IP: public.AsSlice(), Port: port}, nil
 }
 
 func (g generator) AllocateListener(turn.AllocateListenerConfig) (net.Listener, net.Addr, error) {

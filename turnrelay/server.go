@@ -35,6 +35,7 @@ type Server struct {
 	metrics  *metrics
 	ctr      counters
 	hb       *heartbeater
+	fast     *fastPath
 
 	bind4, public4 netip.Addr
 	bind6, public6 netip.Addr
@@ -87,6 +88,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		limiter:  newLimiter(cfg.MaxBPS),
 		idle:     make(chan struct{}, 1),
 		perUser:  map[string]int{},
+		fast:     newFastPath(),
 	}
 	s.metrics = newMetrics(s)
 	if err := s.resolveRelayIPs(); err != nil {
@@ -220,14 +222,14 @@ func (s *Server) Run(ctx context.Context) error {
 		Realm:              s.cfg.Realm,
 		AuthHandler:        s.authenticate,
 		QuotaHandler:       s.quota,
-		EventHandler:       turn.EventHandler{OnAllocationCreated: s.onAllocationCreated, OnAuth: s.onAuth},
+		EventHandler:       s.eventHandler(),
 		AllocationLifetime: s.cfg.AllocationLifetime,
 		LoggerFactory:      newPionLogs(s.log.With("component", "pion")),
 	}
 	gen := generator{s: s}
 	for _, c := range s.udp { // one pion read loop per socket
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: newBatchReader(c), RelayAddressGenerator: gen, PermissionHandler: s.permit,
+			PacketConn: newBatchReader(c, s.fast), RelayAddressGenerator: gen, PermissionHandler: s.permit,
 		})
 	}
 	if s.tcp != nil {
@@ -377,8 +379,27 @@ func (s *Server) onAuth(_, _ net.Addr, _, _, _ string, _ string, verdict bool) {
 	}
 }
 
-func (s *Server) onAllocationCreated(_, _ net.Addr, _, _, _ string, _ net.Addr, _ int) {
-	s.metrics.allocationsTotal.Inc()
+// eventHandler counts allocations and keeps the ChannelData fast path in
+// step with pion's allocations, channels and permissions.
+func (s *Server) eventHandler() turn.EventHandler {
+	f := s.fast
+	return turn.EventHandler{
+		OnAuth: s.onAuth,
+		OnAllocationCreated: func(src, dst net.Addr, _, _, _ string, relay net.Addr, _ int) {
+			s.metrics.allocationsTotal.Inc()
+			f.onAllocationCreated(src, dst, relay)
+		},
+		OnAllocationDeleted: func(src, dst net.Addr, _, _, _ string) { f.onAllocationDeleted(src, dst) },
+		OnChannelCreated: func(src, dst net.Addr, _, _, _ string, relay, peer net.Addr, n uint16) {
+			f.onChannelCreated(src, dst, relay, peer, n)
+		},
+		OnChannelDeleted: func(src, dst net.Addr, _, _, _ string, relay, _ net.Addr, n uint16) {
+			f.onChannelDeleted(src, dst, relay, n)
+		},
+		OnPermissionDeleted: func(src, dst net.Addr, _, _, _ string, relay net.Addr, peer net.IP) {
+			f.onPermissionDeleted(src, dst, relay, peer)
+		},
+	}
 }
 
 // permit is pion's PermissionHandler for CreatePermission, ChannelBind and
