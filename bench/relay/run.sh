@@ -26,7 +26,10 @@
 #             divided by echoes received
 # Verdict per client count: "ok" when relaynode's loss <= 0.5 % and its
 # relay_pps >= coturn's (within 2 %, the run-to-run noise when both carry the
-# whole offered load), else "SHORT".
+# whole offered load), else "SHORT"; "n/a" where coturn itself loses more
+# than 0.5 % (the 2-core box, generator and echo peer included, is
+# saturated: no server is being compared any more). The summary line gives
+# each server's most relay_pps at <= 0.5 % loss.
 set -u
 
 die() { echo "run.sh: $*" >&2; exit 2; }
@@ -229,7 +232,10 @@ awk -v l="$L" -v z="$Z" -v n="$N" '
         P[srv] = med(key, 5); LS[srv] = med(key, 6)
         printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10) }
       ratio = P["coturn"] > 0 ? P["relaynode"] / P["coturn"] : 0
-      v = (LS["relaynode"] <= 0.5 && ratio >= 0.98) ? "ok" : "SHORT"; if (v != "ok") ok = 0
+      for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; if (LS[srv] <= 0.5 && P[srv] > best[srv]) best[srv] = P[srv] }
+      if (LS["coturn"] > 0.5) v = "n/a (coturn itself loses > 0.5 %: the box is saturated)"
+      else { v = (LS["relaynode"] <= 0.5 && ratio >= 0.98) ? "ok" : "SHORT"; if (v != "ok") ok = 0 }
       printf "%-7d %-10s %8s %10.3f %7s  (relaynode/coturn relay_pps; relaynode loss %.3f%% vs coturn %.3f%%) %s\n", m, "ratio", "", ratio, "", LS["relaynode"], LS["coturn"], v }
-    printf "target (relaynode >= coturn pps at loss <= 0.5%%): %s\n", ok ? "met" : "NOT met"
+    printf "most relay_pps at loss <= 0.5%%: coturn %d, relaynode %d (ratio %.3f)\n", best["coturn"], best["relaynode"], (best["coturn"] > 0 ? best["relaynode"] / best["coturn"] : 0)
+    printf "target (relaynode >= coturn pps at loss <= 0.5%%, wherever coturn holds it): %s\n", (ok ? "met" : "NOT met")
   }' "$ROWS"
