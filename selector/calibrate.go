@@ -117,19 +117,36 @@ func (r *ranking) calibrate(client vec3, geo bool) (vec3, bool) {
 }
 
 // placementCost says how badly the measurements fit a client at c: the
-// spread of the residuals around their median, plus a heavy charge for
-// residuals below zero (the model's RTT is a floor no path beats).
+// spread of the residuals (measured minus modelled RTT) around their
+// median, plus a heavy charge for residuals below zero (the model's RTT is
+// a floor no path beats).
 func placementCost(pts []calPoint, c vec3) float64 {
-	med := medianDiffRaw(pts, c)
+	var buf, sorted [maxCalibration]float64
+	d := buf[:len(pts)]
+	for i, p := range pts {
+		d[i] = p.rtt - geoRTT(chord2(p.pos, c))
+	}
+	srt := sorted[:len(d)]
+	copy(srt, d)
+	med := median(srt)
 	cost := 0.0
-	for _, p := range pts {
-		d := p.rtt - geoRTT(chord2(p.pos, c))
-		cost += math.Abs(d - med)
-		if d < 0 {
-			cost += -10 * d
+	for _, x := range d {
+		cost += math.Abs(x - med)
+		if x < 0 {
+			cost += -10 * x
 		}
 	}
 	return cost
+}
+
+// median sorts d in place and returns its median.
+func median(d []float64) float64 {
+	slices.Sort(d)
+	m := d[len(d)/2]
+	if len(d)%2 == 0 {
+		m = (d[len(d)/2-1] + d[len(d)/2]) / 2
+	}
+	return m
 }
 
 func chord2(a, b vec3) float64 {
@@ -146,16 +163,11 @@ func medianDiff(pts []calPoint, client vec3) float64 {
 // medianDiffRaw is the median of measured minus modelled RTT.
 func medianDiffRaw(pts []calPoint, client vec3) float64 {
 	var buf [maxCalibration]float64
-	d := buf[:0]
-	for _, p := range pts {
-		d = append(d, p.rtt-geoRTT(chord2(p.pos, client)))
+	d := buf[:len(pts)]
+	for i, p := range pts {
+		d[i] = p.rtt - geoRTT(chord2(p.pos, client))
 	}
-	slices.Sort(d)
-	m := d[len(d)/2]
-	if len(d)%2 == 0 {
-		m = (d[len(d)/2-1] + d[len(d)/2]) / 2
-	}
-	return m
+	return median(d)
 }
 
 // exploreLost offers, as backup, a relay in the region not yet measured
@@ -170,18 +182,27 @@ func (r *ranking) exploreLost() {
 	}
 	seed := r.prefixHash ^ (uint64(r.measuredN) * 0x9e3779b97f4a7c15)
 	site := r.s.cands[r.best.cand].site
-	pick, w := int32(-1), uint64(0)
-	for c := range r.s.cands {
+	ok := func(c int32) bool {
 		cd := &r.s.cands[c]
-		if cd.site == site || slices.Contains(r.measuredRegions, cd.region) || !r.eligible(int32(c)) {
-			continue
+		return cd.site != site && !slices.Contains(r.measuredRegions, cd.region) && r.eligible(c)
+	}
+	pick, w := int32(-1), uint64(0)
+	if r.exploreRegion >= 0 {
+		// The likeliest region: its relays only, by rendezvous weight.
+		for _, c := range r.s.regionCands[r.exploreRegion] {
+			if x := rendezvous(seed, r.s.cands[c].hash); ok(c) && (pick < 0 || x > w) {
+				pick, w = c, x
+			}
 		}
-		x := rendezvous(seed, uint64(cd.region)*0x9e3779b97f4a7c15^cd.hash)
-		if cd.region == r.exploreRegion {
-			x |= 1 << 63 // the likeliest region first
-		}
-		if pick < 0 || x > w {
-			pick, w = int32(c), x
+	}
+	if pick < 0 {
+		// Any unmeasured region, by rendezvous weight of region and relay
+		// (a full pass, only when no region was singled out).
+		for c := range r.s.cands {
+			cd := &r.s.cands[c]
+			if x := rendezvous(seed, uint64(cd.region)*0x9e3779b97f4a7c15^cd.hash); ok(int32(c)) && (pick < 0 || x > w) {
+				pick, w = int32(c), x
+			}
 		}
 	}
 	if pick < 0 {
@@ -190,4 +211,27 @@ func (r *ranking) exploreLost() {
 	if e, ok := r.scoreOf(pick); ok {
 		r.other = e
 	}
+}
+
+// sampleCandidate returns a candidate satisfying ok, uniformly at random
+// under seed: up to 32 random probes (rejection sampling, O(1) expected
+// while most candidates qualify), then a scan from a random start so that
+// a rare qualifying candidate is still found. -1 when none qualifies.
+func (r *ranking) sampleCandidate(seed uint64, ok func(int32) bool) int32 {
+	n := uint64(len(r.s.cands))
+	if n == 0 {
+		return -1
+	}
+	for i := range uint64(32) {
+		if c := int32(rendezvous(seed, i+1) % n); ok(c) {
+			return c
+		}
+	}
+	start := rendezvous(seed, 0) % n
+	for i := range n {
+		if c := int32((start + i) % n); ok(c) {
+			return c
+		}
+	}
+	return -1
 }

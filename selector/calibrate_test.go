@@ -34,7 +34,7 @@ func TestWronglyLocatedClientFindsItsRelays(t *testing.T) {
 	for _, c := range worldCities {
 		r := relayAt(c.name+"-1", c.name, c.lat, c.lon)
 		r.Region = "region-" + c.name
-		r.ExpiresAt = t0.Add(time.Hour)
+		r.ExpiresAt = t0.Add(24 * time.Hour)
 		relays = append(relays, r)
 	}
 	s := NewSnapshot(relays)

@@ -453,19 +453,9 @@ func (r *ranking) explore(seed uint64) {
 		return
 	}
 	site := r.s.cands[r.best.cand].site
-	// Start at a candidate the seed picks uniformly and take the first
-	// eligible one at another site: O(1) expected instead of a pass over
-	// every relay, for the few percent of answers that explore.
-	n := len(r.s.cands)
-	pick := int32(-1)
-	start := int(rendezvous(seed, 0) % uint64(n))
-	for i := range n {
-		c := int32((start + i) % n)
-		if r.s.cands[c].site != site && r.eligible(c) {
-			pick = c
-			break
-		}
-	}
+	// Any relay at another site, uniformly (O(1) expected): a pass over
+	// every relay would cost as much as the ranking itself.
+	pick := r.sampleCandidate(seed, func(c int32) bool { return r.s.cands[c].site != site && r.eligible(c) })
 	if pick < 0 || pick == r.other.cand {
 		return
 	}

@@ -43,6 +43,8 @@ type Snapshot struct {
 	// spread over the globe (farthest-point sampling), which bounds the cost
 	// of the search per request.
 	anchors []int32
+	// regionCands lists each region's candidates.
+	regionCands [][]int32
 
 	// byPenalty lists the candidate indices by ascending static penalty
 	// (ties in index order), so the fallback pass can stop at the first
@@ -137,6 +139,11 @@ func NewSnapshot(relays []Relay) *Snapshot {
 		if n := math.Sqrt(p.x*p.x + p.y*p.y + p.z*p.z); n > 1e-9 {
 			s.regionPos[i] = vec3{p.x / n, p.y / n, p.z / n}
 		}
+	}
+	s.regionCands = make([][]int32, len(regionIndex))
+	for c := range s.cands {
+		reg := s.cands[c].region
+		s.regionCands[reg] = append(s.regionCands[reg], int32(c))
 	}
 	s.anchors = spreadAnchors(s.regionPos, maxAnchors)
 	return s
