@@ -247,8 +247,8 @@ func (s *Server) Run(ctx context.Context) error {
 		s.closeSockets()
 		return fmt.Errorf("turnrelay: start TURN server: %w", err)
 	}
-	s.log.Info("relay started", "udp", s.addrs.UDP.String(), "tcp", s.addrs.TCP.String(), "tls", s.addrs.TLS.String(),
-		"public_ipv4", s.public4.String(), "public_ipv6", s.public6.String(), "relay_ports", s.cfg.RelayPorts.String(),
+	s.log.Info("relay started", "udp", orOff(s.addrs.UDP), "tcp", orOff(s.addrs.TCP), "tls", orOff(s.addrs.TLS),
+		"public_ipv4", orNone(s.public4), "public_ipv6", orNone(s.public6), "relay_ports", s.cfg.RelayPorts.String(),
 		"heartbeat", s.hb != nil)
 
 	var wg sync.WaitGroup
@@ -524,4 +524,20 @@ func (s *Server) staticHeartbeat() heartbeatBody {
 	b.Ports.TCP = int(s.addrs.TCP.Port())
 	b.Ports.TLS = int(s.addrs.TLS.Port())
 	return b
+}
+
+// orOff renders a listener address for the start-up log, "off" when unset.
+func orOff(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return "off"
+	}
+	return a.String()
+}
+
+// orNone renders an advertised address for the start-up log.
+func orNone(a netip.Addr) string {
+	if !a.IsValid() {
+		return "none"
+	}
+	return a.String()
 }
