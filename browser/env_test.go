@@ -1,28 +1,25 @@
 package browser
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 const (
@@ -57,13 +54,7 @@ func binaries(t *testing.T) (gateway, node string) {
 		if binErr != nil {
 			return
 		}
-		for _, c := range []string{"relaygate", "relaynode"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, c), "../cmd/"+c).CombinedOutput()
-			if err != nil {
-				binErr = fmt.Errorf("go build %s: %v\n%s", c, err, out)
-				return
-			}
-		}
+		_, binErr = testenv.BuildCommands(binDir, false, "../cmd/relaygate", "../cmd/relaynode")
 	})
 	if binErr != nil {
 		t.Fatal(binErr)
@@ -77,20 +68,6 @@ func requireChromium(t *testing.T) {
 		t.Skipf("no %s (Debian's chromium package): %v", chromiumPath, err)
 	}
 }
-
-// lockedBuffer collects a process's stderr for failure reports.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // relay is one relaynode process.
 type relay struct {
@@ -115,33 +92,10 @@ type envConfig struct {
 	portBase     int // relay i allocates from portBase+i*100 .. +99
 }
 
-func token(t *testing.T, secret, sub string) string {
-	t.Helper()
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": sub, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
-	}).SignedString([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-var listening = regexp.MustCompile(`"msg":"relaygate listening".*"addr":"([^"]+)"`)
-
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	gwBin, nodeBin := binaries(t)
-	e := &env{t: t, user: token(t, userSecret, "alice")}
+	e := &env{t: t, user: testenv.Token(t, userSecret, "alice", time.Hour)}
 
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -153,27 +107,11 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		"--probe-interval", "500ms", "--heartbeat-ttl", "30s", "--explore-share", "0")
 	gw.Env = append(os.Environ(), "RELAYGATE_USER_JWT_SECRET="+userSecret, "RELAYGATE_NODE_JWT_SECRET="+nodeSecret,
 		"RELAYGATE_TURN_SECRETS=k1:"+turnSecret, "RELAYGATE_PSEUDONYM_KEY=pseudonym-key-0123456789")
-	gwOut, err := gw.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	var gwLogs testenv.Buffer
+	gw.Stderr = &gwLogs
 	if err := gw.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var gwLogs lockedBuffer
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(gwOut)
-		for sc.Scan() {
-			gwLogs.Write(append(sc.Bytes(), '\n'))
-			if m := listening.FindSubmatch(sc.Bytes()); m != nil {
-				select {
-				case addr <- string(m[1]):
-				default:
-				}
-			}
-		}
-	}()
 	t.Cleanup(func() {
 		gw.Process.Kill()
 		gw.Wait()
@@ -181,12 +119,11 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 			t.Logf("relaygate logs:\n%s", gwLogs.String())
 		}
 	})
-	select {
-	case a := <-addr:
-		e.gateway = "http://" + a
-	case <-time.After(15 * time.Second):
+	a, err := testenv.GatewayAddr(&gwLogs, nil, 15*time.Second)
+	if err != nil {
 		t.Fatalf("relaygate did not listen within 15s:\n%s", gwLogs.String())
 	}
+	e.gateway = "http://" + a
 	q := url.Values{"gw": {e.gateway}, "token": {e.user}}
 	e.page = page.URL + "/?" + q.Encode()
 
@@ -194,7 +131,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		r := &relay{id: site + "-1", minP: cfg.portBase + i*100, maxP: cfg.portBase + i*100 + 99}
 		args := []string{
 			"--id", r.id, "--region", "test", "--site", site, "--lat", "50", "--lon", fmt.Sprint(8 + i),
-			"--listen-udp", fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)), "--listen-tcp", "off",
+			"--listen-udp", fmt.Sprintf("127.0.0.1:%d", testenv.FreeUDPPort(t)), "--listen-tcp", "off",
 			"--public-ip", "127.0.0.1", "--relay-ports", fmt.Sprintf("%d-%d", r.minP, r.maxP),
 			"--allow-peers", "127.0.0.1/32", "--gateway-url", e.gateway, "--heartbeat-interval", "1s",
 			"--log-level", "warn",
@@ -203,8 +140,8 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 			args = append(args, "--strict-expiry")
 		}
 		r.cmd = exec.Command(nodeBin, args...)
-		r.cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+turnSecret, "RELAYNODE_NODE_TOKEN="+token(t, nodeSecret, r.id))
-		var logs lockedBuffer
+		r.cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+turnSecret, "RELAYNODE_NODE_TOKEN="+testenv.Token(t, nodeSecret, r.id, time.Hour))
+		var logs testenv.Buffer
 		r.cmd.Stderr = &logs
 		if err := r.cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -53,7 +54,8 @@ func startRelaynode(t *testing.T, secret string) (p *proc, udp, tcp string) {
 		"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--allow-peers=127.0.0.1/32",
 		"--drain-timeout=200ms", "--log-level=info")
 	udp = p.waitLog(t, "relay started", "udp", 30*time.Second)
-	tcp, _ = logField(p.logs.String(), "relay started", "tcp")
+	m, _ := testenv.LogLine(p.logs.String(), "relay started")
+	tcp, _ = m["tcp"].(string)
 	return p, udp, tcp
 }
 
@@ -276,7 +278,7 @@ func heartbeatFor(t *testing.T, gateway, id, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token(t, nodeJWTSecret, id))
+	req.Header.Set("Authorization", "Bearer "+testenv.Token(t, nodeJWTSecret, id, time.Hour))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -335,7 +337,7 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 	// poke, not a refresh, on PUT): ask until it names the relay.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	creds, err := getCredentials(ctx, gateway, token(t, userJWTSecret, subject))
+	creds, err := getCredentials(ctx, gateway, testenv.Token(t, userJWTSecret, subject, time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

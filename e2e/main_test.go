@@ -1,10 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,14 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 // helperEnv selects a helper mode when the test binary is re-executed
@@ -75,22 +73,11 @@ func buildCmd(t *testing.T, name string) string {
 		if b.err = binDir.err; b.err != nil {
 			return
 		}
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		args := []string{"build", "-o", filepath.Join(binDir.path, name)}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		args = append(args, "github.com/relaygate/relaygate/cmd/"+name)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, goBin, args...).CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		var bins map[string]string
+		if bins, b.err = testenv.BuildCommands(binDir.path, raceEnabled, "github.com/relaygate/relaygate/cmd/"+name); b.err != nil {
 			return
 		}
-		b.path = filepath.Join(binDir.path, name)
+		b.path = bins[name]
 	})
 	if b.err != nil {
 		t.Fatalf("building %s: %v", name, b.err)
@@ -98,43 +85,11 @@ func buildCmd(t *testing.T, name string) string {
 	return b.path
 }
 
-// logBuffer collects a child's output and wakes waiters on every write.
-type logBuffer struct {
-	mu     sync.Mutex // guards b and wake
-	b      bytes.Buffer
-	wake   chan struct{}
-	closed bool
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{wake: make(chan struct{})} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n, err := l.b.Write(p)
-	close(l.wake)
-	l.wake = make(chan struct{})
-	return n, err
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// snapshot returns the contents and a channel closed on the next write.
-func (l *logBuffer) snapshot() (string, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String(), l.wake
-}
-
 // proc is a child process the test started; it is stopped in Cleanup.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	logs *logBuffer // stdout and stderr, unless the caller took stdout
+	logs *testenv.Buffer // stdout and stderr, unless the caller took stdout
 	done chan struct{}
 	err  error // Wait's result, once done is closed
 }
@@ -145,7 +100,7 @@ type proc struct {
 // by then; its logs are printed if the test failed.
 func startProc(t *testing.T, name string, env []string, stdin io.Reader, stdout io.Writer, argv ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(argv[0], argv[1:]...), logs: newLogBuffer(), done: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(argv[0], argv[1:]...), logs: &testenv.Buffer{}, done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdin = stdin
 	p.cmd.Stdout = p.logs
@@ -202,38 +157,15 @@ func (p *proc) exited() bool {
 // timeout passes.
 func (p *proc) waitLog(t *testing.T, msg, field string, timeout time.Duration) string {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		logs, wake := p.logs.snapshot()
-		if v, ok := logField(logs, msg, field); ok {
-			return v
-		}
-		select {
-		case <-wake:
-		case <-p.done:
-			if v, ok := logField(p.logs.String(), msg, field); ok {
-				return v
-			}
-			t.Fatalf("%s exited (%v) before logging %q:\n%s", p.name, p.err, msg, tail(p.logs.String(), 40))
-		case <-deadline.C:
-			t.Fatalf("%s did not log %q within %v:\n%s", p.name, msg, timeout, tail(p.logs.String(), 40))
-		}
+	m, err := testenv.WaitLog(p.logs, msg, p.done, timeout)
+	switch {
+	case errors.Is(err, testenv.ErrExited):
+		t.Fatalf("%s exited (%v) before logging %q:\n%s", p.name, p.err, msg, tail(p.logs.String(), 40))
+	case errors.Is(err, testenv.ErrTimeout):
+		t.Fatalf("%s did not log %q within %v:\n%s", p.name, msg, timeout, tail(p.logs.String(), 40))
 	}
-}
-
-// logField finds the first JSON log line with msg and returns its field.
-func logField(logs, msg, field string) (string, bool) {
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
-			s, _ := m[field].(string)
-			return s, true
-		}
-	}
-	return "", false
+	v, _ := m[field].(string)
+	return v
 }
 
 // tail returns the last n lines of s.
@@ -268,18 +200,6 @@ const (
 	userJWTSecret = "e2e-user-jwt-secret-0123456789abcdef"
 	nodeJWTSecret = "e2e-node-jwt-secret-0123456789abcdef"
 )
-
-// token signs an HS256 JWT for sub, valid for an hour.
-func token(t *testing.T, secret, sub string) string {
-	t.Helper()
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": sub, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
-	}).SignedString([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // credentials is the part of POST /v1/credentials' answer the tests read.
 type credentials struct {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 // The lab: three network namespaces, nothing in the root namespace.
@@ -271,9 +273,9 @@ func call(t *testing.T, l *lab, gateway, policy string, messages int) (offer, an
 		"RELAYGATE_E2E_POLICY=" + policy,
 		"RELAYGATE_E2E_MESSAGES=" + strconv.Itoa(messages),
 	}
-	cr := startPeer(t, l.caller, "caller", append(common, "RELAYGATE_E2E_TOKEN="+token(t, userJWTSecret, "caller-user"),
+	cr := startPeer(t, l.caller, "caller", append(common, "RELAYGATE_E2E_TOKEN="+testenv.Token(t, userJWTSecret, "caller-user", time.Hour),
 		"RELAYGATE_E2E_WATCH="+calleeNet.String(), "RELAYGATE_E2E_WATCH_IP="+calleeIP)...)
-	ce := startPeer(t, l.callee, "callee", append(common, "RELAYGATE_E2E_TOKEN="+token(t, userJWTSecret, "callee-user"),
+	ce := startPeer(t, l.callee, "callee", append(common, "RELAYGATE_E2E_TOKEN="+testenv.Token(t, userJWTSecret, "callee-user", time.Hour),
 		"RELAYGATE_E2E_WATCH="+callerNet.String(), "RELAYGATE_E2E_WATCH_IP="+callerIP)...)
 
 	offer = cr.next(t, "offer", 40*time.Second).SDP
@@ -312,7 +314,7 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 	const relayID = "lab-1"
 	rn := startProc(t, "relaynode", []string{
 		"RELAYNODE_SECRETS=k1:" + secret,
-		"RELAYNODE_NODE_TOKEN=" + token(t, nodeJWTSecret, relayID),
+		"RELAYNODE_NODE_TOKEN=" + testenv.Token(t, nodeJWTSecret, relayID, time.Hour),
 	}, nil, nil, inNS(l.relay, relaynode,
 		"--listen-udp="+relayIP+":0", "--listen-tcp="+relayIP+":0", "--public-ip="+relayIP,
 		// Both parties allocate here: each one's peer is the other's

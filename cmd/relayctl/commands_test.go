@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 func TestHelpAndUsage(t *testing.T) {
@@ -163,7 +165,7 @@ func TestCredentials(t *testing.T) {
 		{name: "bad transport", env: w.userEnv(), args: []string{"--transport", "sctp"}, code: exitUsage, stderr: "--transport"},
 		{name: "no token", env: map[string]string{"RELAYCTL_GATEWAY": w.gateway}, code: exitUsage, stderr: "needs a user token"},
 		{name: "admin token is forbidden", env: w.adminEnv(), code: exitAPI, stderr: "gateway answered 403"},
-		{name: "bad token", env: map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": hsToken("wrong-secret-0123456789abcdef012345", "x")}, code: exitAPI, stderr: "401"},
+		{name: "bad token", env: map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": testenv.Token(t, "wrong-secret-0123456789abcdef012345", "x", time.Hour)}, code: exitAPI, stderr: "401"},
 		{name: "stray argument", env: w.userEnv(), args: []string{"extra"}, code: exitUsage, stderr: "no arguments"},
 	}
 	for _, tt := range tests {
@@ -314,12 +316,12 @@ func TestRelaysAndDrain(t *testing.T) {
 }
 
 func TestProgress(t *testing.T) {
-	b := newLogBuffer()
+	b := &testenv.Buffer{}
 	stop := startProgress(b, true, 2, 10, time.Millisecond)
 	deadline := time.NewTimer(5 * time.Second)
 	defer deadline.Stop()
 	for {
-		s, wake := b.snapshot()
+		s, wake := b.Snapshot()
 		if strings.Contains(s, "round") {
 			break
 		}
@@ -330,7 +332,7 @@ func TestProgress(t *testing.T) {
 		}
 	}
 	stop()
-	s, _ := b.snapshot()
+	s, _ := b.Snapshot()
 	if !strings.Contains(s, "probing 2 relay address(es): round") || !strings.HasSuffix(s, "\r\033[K") {
 		t.Errorf("progress wrote %q, want a round line and a final erase", s)
 	}

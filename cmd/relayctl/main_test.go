@@ -18,14 +18,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 // Secrets of the test deployment. They are long enough for every check and
@@ -59,17 +59,8 @@ func binary(t *testing.T, name string) string {
 		if bins.dir, bins.err = os.MkdirTemp("", "relayctl-test-bin-"); bins.err != nil {
 			return
 		}
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, goBin, "build", "-o", bins.dir,
+		_, bins.err = testenv.BuildCommands(bins.dir, false,
 			"github.com/relaygate/relaygate/cmd/relaygate", "github.com/relaygate/relaygate/cmd/relaynode")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			bins.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
 	})
 	if bins.err != nil {
 		t.Fatalf("building the binaries: %v", bins.err)
@@ -77,40 +68,16 @@ func binary(t *testing.T, name string) string {
 	return filepath.Join(bins.dir, name)
 }
 
-// logBuffer collects a child's output and wakes waiters on every write.
-type logBuffer struct {
-	mu   sync.Mutex // guards below
-	b    bytes.Buffer
-	wake chan struct{}
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{wake: make(chan struct{})} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n, err := l.b.Write(p)
-	close(l.wake)
-	l.wake = make(chan struct{})
-	return n, err
-}
-
-func (l *logBuffer) snapshot() (string, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String(), l.wake
-}
-
 // proc is a relaygate or relaynode the tests started.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	logs *logBuffer
+	logs *testenv.Buffer
 	done chan struct{}
 }
 
 func startProc(name, bin string, args ...string) (*proc, error) {
-	p := &proc{name: name, cmd: exec.Command(bin, args...), logs: newLogBuffer(), done: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(bin, args...), logs: &testenv.Buffer{}, done: make(chan struct{})}
 	// Only what the test says: no RELAYGATE_*/RELAYNODE_* from the caller's shell.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "RELAYGATE_") && !strings.HasPrefix(kv, "RELAYNODE_") {
@@ -131,24 +98,14 @@ func startProc(name, bin string, args ...string) (*proc, error) {
 
 // waitLog waits for a JSON log line with msg and returns it.
 func (p *proc) waitLog(msg string, within time.Duration) (map[string]any, error) {
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	for {
-		s, wake := p.logs.snapshot()
-		for _, line := range strings.Split(s, "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
-				return m, nil
-			}
-		}
-		select {
-		case <-wake:
-		case <-p.done:
-			return nil, fmt.Errorf("%s exited before logging %q:\n%s", p.name, msg, s)
-		case <-deadline.C:
-			return nil, fmt.Errorf("%s did not log %q within %v:\n%s", p.name, msg, within, s)
-		}
+	m, err := testenv.WaitLog(p.logs, msg, p.done, within)
+	switch {
+	case errors.Is(err, testenv.ErrExited):
+		return nil, fmt.Errorf("%s exited before logging %q:\n%s", p.name, msg, p.logs.String())
+	case errors.Is(err, testenv.ErrTimeout):
+		return nil, fmt.Errorf("%s did not log %q within %v:\n%s", p.name, msg, within, p.logs.String())
 	}
+	return m, err
 }
 
 func (p *proc) stop() {
@@ -201,7 +158,7 @@ func getWorld(t *testing.T) *world {
 	theWorld.once.Do(func() { theWorld.err = theWorld.start(gw, rn) })
 	if theWorld.err != nil {
 		for _, p := range theWorld.procs {
-			s, _ := p.logs.snapshot()
+			s := p.logs.String()
 			t.Logf("--- %s:\n%s", p.name, s)
 		}
 		t.Fatalf("starting relaygate and relaynodes: %v", theWorld.err)
@@ -233,15 +190,23 @@ func (w *world) start(gwBin, rnBin string) error {
 		return err
 	}
 	w.gateway = "http://" + m["addr"].(string)
-	w.user = hsToken(testUserSecret, "alice")
-	w.admin = hsToken(testAdminSecret, "ops")
+	if w.user, err = testenv.SignToken(testUserSecret, "alice", time.Hour); err != nil {
+		return err
+	}
+	if w.admin, err = testenv.SignToken(testAdminSecret, "ops", time.Hour); err != nil {
+		return err
+	}
 
 	relay := func(id, site string, gateway bool, extra ...string) (relayAddrs, error) {
 		args := []string{"--id", id, "--region", "test", "--site", site, "--lat", "50", "--lon", "8",
 			"--listen-udp", "127.0.0.1:0", "--listen-tcp", "127.0.0.1:0",
 			"--secrets", "k1:" + testTURNSecret, "--drain-timeout", "1s", "--heartbeat-interval", "1s"}
 		if gateway {
-			args = append(args, "--gateway-url", w.gateway, "--node-token", hsToken(testNodeSecret, id))
+			tok, err := testenv.SignToken(testNodeSecret, id, time.Hour)
+			if err != nil {
+				return relayAddrs{}, err
+			}
+			args = append(args, "--gateway-url", w.gateway, "--node-token", tok)
 		}
 		p, err := startProc(id, rnBin, append(args, extra...)...)
 		if err != nil {
@@ -289,14 +254,6 @@ func (w *world) start(gwBin, rnBin string) error {
 		}
 		time.Sleep(100 * time.Millisecond) // polling the registry, bounded by the deadline
 	}
-}
-
-func hsToken(secret, sub string) string {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(secret))
-	if err != nil {
-		panic(err)
-	}
-	return s
 }
 
 func httpCall(url, token string) (int, []byte) {
@@ -371,24 +328,14 @@ func (w *world) adminEnv() map[string]string {
 // closedPort returns a loopback port on network where nothing listens.
 func closedPort(t *testing.T, network string) string {
 	t.Helper()
+	port := 0
 	switch network {
 	case "udp":
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := c.LocalAddr().String()
-		c.Close()
-		return addr
+		port = testenv.FreeUDPPort(t)
 	default:
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		return addr
+		port = testenv.FreeTCPPort(t)
 	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 func wantCode(t *testing.T, what string, got, want int, stdout, stderr string) {

@@ -3,36 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/relaygate/relaygate/internal/testenv"
 )
-
-// freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-// buildRelaynode builds cmd/relaynode once per test binary run.
-func buildRelaynode(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "relaynode")
-	cmd := exec.Command("go", "build", "-o", bin, "../relaynode")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build relaynode: %v\n%s", err, out)
-	}
-	return bin
-}
 
 type pickAnswer struct {
 	Primary struct {
@@ -58,19 +36,23 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 		"RELAYGATE_ADMIN_JWT_SECRET": testAdminSecret,
 	}
 	gw, _ := gateway(t, env)
-	bin := buildRelaynode(t)
+	bins, err := testenv.BuildCommands(t.TempDir(), false, "../relaynode")
+	if err != nil {
+		t.Fatalf("go build relaynode: %v", err)
+	}
+	bin := bins["relaynode"]
 
 	relays := map[string]*exec.Cmd{}
 	for i, site := range []string{"aaa", "bbb", "ccc"} {
 		id := fmt.Sprintf("%s-1", site)
-		port := freeUDPPort(t)
+		port := testenv.FreeUDPPort(t)
 		cmd := exec.Command(bin,
 			"--id", id, "--region", "test", "--site", site, "--lat", "50", "--lon", fmt.Sprint(8+i),
 			"--listen-udp", fmt.Sprintf("127.0.0.1:%d", port), "--listen-tcp", "off",
 			"--public-ip", "127.0.0.1", "--relay-ports", fmt.Sprintf("%d-%d", 40000+i*100, 40099+i*100),
 			"--gateway-url", gw, "--heartbeat-interval", "1s", "--log-level", "warn")
-		cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+testTURNSecret, "RELAYNODE_NODE_TOKEN="+token(t, testNodeSecret, id))
-		var logs lockedBuffer
+		cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+testTURNSecret, "RELAYNODE_NODE_TOKEN="+testenv.Token(t, testNodeSecret, id, time.Hour))
+		var logs testenv.Buffer
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -85,7 +67,7 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 		})
 	}
 
-	user := token(t, testUserSecret, "alice")
+	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
 	pick := func() (pickAnswer, int) {
 		code, body := call(t, "POST", gw+"/v1/credentials", user, nil)
 		var a pickAnswer
@@ -93,7 +75,7 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 		return a, code
 	}
 	// Wait until all three are registered and probed up.
-	admin := token(t, testAdminSecret, "ops")
+	admin := testenv.Token(t, testAdminSecret, "ops", time.Hour)
 	deadline := time.Now().Add(15 * time.Second)
 	var before pickAnswer
 	for {

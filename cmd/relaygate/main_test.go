@@ -13,12 +13,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 const (
@@ -28,24 +28,12 @@ const (
 	testAdminSecret = "admin-secret-0123456789abcdef012345678"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // gateway runs relaygate's run() on 127.0.0.1:0 with env and returns its
 // base URL; it stops when the test ends and must stop cleanly.
-func gateway(t *testing.T, env map[string]string) (string, *lockedBuffer) {
+func gateway(t *testing.T, env map[string]string) (string, *testenv.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
+	logs := &testenv.Buffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	getenv := func(k string) string {
@@ -82,14 +70,6 @@ func gateway(t *testing.T, env map[string]string) (string, *lockedBuffer) {
 		t.Fatal("gateway did not start within 10s")
 	}
 	return "", nil
-}
-
-func token(t *testing.T, secret, sub string) string {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
@@ -153,10 +133,10 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 
 	hb := map[string]any{"region": "eu-central", "site": "fra", "latitude": 50.11, "longitude": 8.68,
 		"addresses": []string{"203.0.113.5"}, "ports": map[string]any{"udp": 3478}}
-	if code, body := call(t, "PUT", a+"/v1/relays/fra-1", token(t, testNodeSecret, "fra-1"), hb); code != 200 {
+	if code, body := call(t, "PUT", a+"/v1/relays/fra-1", testenv.Token(t, testNodeSecret, "fra-1", time.Hour), hb); code != 200 {
 		t.Fatalf("heartbeat into A = %d %s", code, body)
 	}
-	user := token(t, testUserSecret, "alice")
+	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
 	var got struct{ Username, Credential string }
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -292,12 +272,12 @@ func TestOwnHeartbeatSelectableAtOnce(t *testing.T) {
 		"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_USER_JWT_SECRET": testUserSecret,
 	}
 	gw, _ := gateway(t, env)
-	user := token(t, testUserSecret, "alice")
+	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
 	for i := range 20 {
 		id := fmt.Sprintf("r%d-1", i)
 		hb := map[string]any{"region": "eu", "site": fmt.Sprintf("s%d", i), "latitude": 50.0, "longitude": 8.0,
 			"addresses": []string{"203.0.113.5"}, "ports": map[string]any{"udp": 3478}}
-		if code, b := call(t, "PUT", gw+"/v1/relays/"+id, token(t, testNodeSecret, id), hb); code != 200 {
+		if code, b := call(t, "PUT", gw+"/v1/relays/"+id, testenv.Token(t, testNodeSecret, id, time.Hour), hb); code != 200 {
 			t.Fatalf("heartbeat: %d %s", code, b)
 		}
 		if i == 0 {

@@ -1,0 +1,12 @@
+package testenv
+
+import (
+	"testing"
+
+	"github.com/relaygate/relaygate/internal/depstest"
+)
+
+// TestDeps: testenv links golang-jwt and the standard library, nothing else.
+func TestDeps(t *testing.T) {
+	depstest.Check(t, depstest.Rules{Allow: []string{"github.com/golang-jwt/jwt/v5"}})
+}
