@@ -48,6 +48,9 @@
 //	P{registry}:expiry         sorted set: relay ID scored by expiry, Unix milliseconds
 //	P{registry}:drain          hash: relay ID → "1" for each operator drain mark
 //	P{registry}:probes:R       hash: relay ID → replica R's probe view, JSON (versioned)
+//	P{registry}:seq            counter: the change sequence
+//	P{registry}:changes        sorted set: relay ID → sequence of its last heartbeat or drain mark change
+//	P{registry}:changes:R      sorted set: relay ID → sequence of replica R's last probe view of it
 //	P{registry}:prefixes       sorted set: client prefix → last measured, Unix milliseconds
 //	P{registry}:prefix:<pfx>   hash: relay ID → aggregate JSON (versioned), one per prefix
 //
@@ -62,6 +65,16 @@
 // script's clock down, so collection may trail expiry by under a millisecond
 // but never precedes it. Drain marks are kept until an operator clears them,
 // because they must survive a relay's expiry and return.
+//
+// Every heartbeat, drain mark change and probe view write takes the next
+// change sequence (INCR seq) in the same script and scores the relay with
+// it in changes (probe views: in changes:R, and only for relays in the
+// relays hash), so each set holds at most one member per relay.
+// RelaysSince reads both sets from the cursor (ZRANGEBYSCORE) in one
+// transaction with seq, which becomes the next cursor, then the relays,
+// marks and views in pipelined HMGET batches of a thousand. Collecting an
+// expired relay removes it from changes and from the collecting replica's
+// changes:R; other replicas' entries go with their probe views.
 //
 // Probe views carry their ProbedAt; reads ignore views older than
 // ProbeMaxAge. Each RecordProbes script also takes one HSCAN step over the

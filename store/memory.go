@@ -30,6 +30,8 @@ type Memory struct {
 	earliest   time.Time                 // no relay expires before this; zero when empty
 	probes     map[string]selector.Probe // this replica's view, by relay ID
 	probeSweep time.Time                 // when RecordProbes next sweeps probes
+	seq        uint64                    // the change sequence: bumped by every relay write
+	changes    map[string]uint64         // relay ID → seq of its last change; only relays in relays
 	closed     bool
 
 	meas memoryMeasurements // guarded by its own mutex
@@ -51,6 +53,7 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 		relays:      make(map[string]selector.Relay),
 		drained:     make(map[string]bool),
 		probes:      make(map[string]selector.Probe),
+		changes:     make(map[string]uint64),
 		meas:        memoryMeasurements{prefixes: make(map[netip.Prefix]*memoryPrefix)},
 	}, nil
 }
@@ -81,6 +84,7 @@ func (m *Memory) Heartbeat(ctx context.Context, r selector.Relay, ttl time.Durat
 	}
 	m.collectLocked(now)
 	m.relays[r.ID] = r
+	m.changedLocked(r.ID)
 	if m.earliest.IsZero() || r.ExpiresAt.Before(m.earliest) {
 		m.earliest = r.ExpiresAt
 	}
@@ -97,6 +101,7 @@ func (m *Memory) collectLocked(now time.Time) {
 	for id, r := range m.relays {
 		if !r.Fresh(now) {
 			delete(m.relays, id)
+			delete(m.changes, id)
 			continue
 		}
 		if m.earliest.IsZero() || r.ExpiresAt.Before(m.earliest) {
@@ -171,7 +176,42 @@ func (m *Memory) SetDrained(ctx context.Context, id string, drained bool) error 
 	} else {
 		delete(m.drained, id)
 	}
+	m.changedLocked(id)
 	return nil
+}
+
+// changedLocked gives relay id the next change sequence.
+func (m *Memory) changedLocked(id string) {
+	m.seq++
+	m.changes[id] = m.seq
+}
+
+// RelaysSince returns the relays changed after cursor, expired ones not yet
+// collected included, and the current change sequence.
+func (m *Memory) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Relay, uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("relays since: %w", err)
+	}
+	now := stamp(m.now)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, 0, fmt.Errorf("relays since: %w", ErrClosed)
+	}
+	if cursor > m.seq {
+		cursor = 0 // not this store's cursor: read everything
+	}
+	var out []selector.Relay
+	for id, r := range m.relays {
+		if cursor != 0 && m.changes[id] <= cursor {
+			continue
+		}
+		r = r.Clone()
+		r.Drained = m.drained[id]
+		r.Probe = m.probeLocked(id, now)
+		out = append(out, r)
+	}
+	return out, m.seq, nil
 }
 
 // probeLocked returns this replica's view of relay id, zero when it has
@@ -203,6 +243,9 @@ func (m *Memory) RecordProbes(ctx context.Context, probes map[string]selector.Pr
 	for id, p := range probes {
 		p.ProbedAt = p.ProbedAt.UTC()
 		m.probes[id] = p
+		if _, ok := m.relays[id]; ok {
+			m.changedLocked(id)
+		}
 	}
 	if now.Before(m.probeSweep) {
 		return nil
@@ -235,7 +278,7 @@ func (m *Memory) Ping(ctx context.Context) error {
 func (m *Memory) Close() error {
 	m.mu.Lock()
 	m.closed = true
-	m.relays, m.drained, m.probes = nil, nil, nil
+	m.relays, m.drained, m.probes, m.changes = nil, nil, nil, nil
 	m.mu.Unlock()
 	m.meas.close()
 	return nil

@@ -41,6 +41,9 @@ type redisKeys struct {
 	expiry   string // sorted set: id scored by expiry, Unix ms rounded up
 	drain    string // hash: id → "1"
 	probes   string // hash: id → this replica's probe JSON
+	seq      string // counter: the change sequence, INCR'd by every relay write
+	changes  string // sorted set: id scored by the sequence of its last record or drain change
+	pchanges string // sorted set: id scored by the sequence of this replica's last probe view of it
 	prefixes string // sorted set: client prefix scored by its last measurement, Unix ms rounded down
 	prefix   string // start of a prefix's hash, relay id → aggregate JSON; the prefix follows
 }
@@ -52,13 +55,21 @@ func newRedisKeys(prefix, replica string) redisKeys {
 		expiry:   base + "expiry",
 		drain:    base + "drain",
 		probes:   base + "probes:" + replica,
+		seq:      base + "seq",
+		changes:  base + "changes",
+		pchanges: base + "changes:" + replica,
 		prefixes: base + "prefixes",
 		prefix:   base + "prefix:",
 	}
 }
 
 // all lists the fixed keys; each measured prefix adds a key of its own.
-func (k redisKeys) all() []string { return []string{k.relays, k.expiry, k.drain, k.probes, k.prefixes} }
+func (k redisKeys) all() []string {
+	return []string{k.relays, k.expiry, k.drain, k.probes, k.prefixes, k.seq, k.changes, k.pchanges}
+}
+
+// gcKeys are the KEYS of the scripts that end in gcLua.
+func (k redisKeys) gcKeys() []string { return []string{k.relays, k.expiry, k.changes, k.pchanges} }
 
 // prefixKey is the key of the hash that holds p's aggregates.
 func (k redisKeys) prefixKey(p string) string { return k.prefix + p }
@@ -113,27 +124,34 @@ func newRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 }
 
 // gcLua deletes up to ARGV[2] relays whose expiry score is at or before
-// ARGV[1] (now, Unix ms rounded down). Scores are expiries rounded up, so a
-// member it sees is truly expired; and since it runs atomically with every
-// write, a relay re-heartbeated meanwhile has a later score and is left alone.
+// ARGV[1] (now, Unix ms rounded down), with their entries in the change
+// sets (this replica's probe changes included; other replicas' go with
+// their probe views). Scores are expiries rounded up, so a member it sees
+// is truly expired; and since it runs atomically with every write, a relay
+// re-heartbeated meanwhile has a later score and is left alone. KEYS:
+// relays, expiry, changes, probe changes.
 const gcLua = `
 local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(gone) do
 	redis.call('HDEL', KEYS[1], id)
 	redis.call('ZREM', KEYS[2], id)
+	redis.call('ZREM', KEYS[3], id)
+	redis.call('ZREM', KEYS[4], id)
 end
 return #gone
 `
 
-// collectScript is gcLua alone. KEYS: relays, expiry. ARGV: now ms, batch.
+// collectScript is gcLua alone. KEYS: gcKeys. ARGV: now ms, batch.
 var collectScript = redis.NewScript(gcLua)
 
-// heartbeatScript writes one record and its expiry score together, then
-// collects garbage. KEYS: relays, expiry. ARGV: now ms, batch, id, record
-// JSON, expiry ms. Returns how many expired relays it removed.
+// heartbeatScript writes one record and its expiry score together, takes
+// the next change sequence for the relay, then collects garbage. KEYS:
+// gcKeys, seq. ARGV: now ms, batch, id, record JSON, expiry ms. Returns how
+// many expired relays it removed.
 var heartbeatScript = redis.NewScript(`
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[5]), ARGV[3])
 ` + gcLua)
 
 // Heartbeat records r, stamping LastSeen and ExpiresAt from the store's clock,
@@ -149,7 +167,7 @@ func (s *Redis) Heartbeat(ctx context.Context, r selector.Relay, ttl time.Durati
 	if err != nil {
 		return fmt.Errorf("redis heartbeat %q: encode: %w", r.ID, err)
 	}
-	err = heartbeatScript.Run(ctx, s.client, []string{s.keys.relays, s.keys.expiry},
+	err = heartbeatScript.Run(ctx, s.client, append(s.keys.gcKeys(), s.keys.seq),
 		floorMS(now), s.gcBatch, r.ID, data, ceilMS(r.ExpiresAt)).Err()
 	if err != nil {
 		return s.fail(fmt.Sprintf("heartbeat %q", r.ID), err)
@@ -161,7 +179,7 @@ func (s *Redis) Heartbeat(ctx context.Context, r selector.Relay, ttl time.Durati
 // how many it removed. Heartbeats already do this; Collect is for a
 // registry that no relay heartbeats into any more.
 func (s *Redis) Collect(ctx context.Context) (int, error) {
-	n, err := collectScript.Run(ctx, s.client, []string{s.keys.relays, s.keys.expiry},
+	n, err := collectScript.Run(ctx, s.client, s.keys.gcKeys(),
 		floorMS(stamp(s.now)), s.gcBatch).Int()
 	if err != nil {
 		return 0, s.fail("collect", err)
@@ -262,6 +280,134 @@ func (s *Redis) Relays(ctx context.Context) ([]selector.Relay, error) {
 	return out, nil
 }
 
+// relaysSinceBatch is how many relays RelaysSince asks for per HMGET.
+const relaysSinceBatch = 1000
+
+// RelaysSince returns the relays whose record, drain mark or this replica's
+// probe view changed after cursor, expired ones included, and the cursor
+// for next time: the change sets are read in one transaction with the
+// sequence, which becomes the next cursor, and the relays then in pipelined
+// batches (so they may be newer than the cursor; the next call reads them
+// again). Cursor 0, or a cursor ahead of the sequence (the keys were
+// deleted), reads every stored relay.
+func (s *Redis) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Relay, uint64, error) {
+	if cursor == 0 {
+		return s.allRelays(ctx)
+	}
+	var changed, probed *redis.StringSliceCmd
+	var seq *redis.StringCmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		by := &redis.ZRangeBy{Min: "(" + strconv.FormatUint(cursor, 10), Max: "+inf"}
+		changed = p.ZRangeByScore(ctx, s.keys.changes, by)
+		probed = p.ZRangeByScore(ctx, s.keys.pchanges, by)
+		seq = p.Get(ctx, s.keys.seq)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, 0, s.fail("relays since", err)
+	}
+	next, err := seq.Uint64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, 0, s.fail("relays since", err)
+	}
+	if next < cursor {
+		return s.allRelays(ctx)
+	}
+	ids := changed.Val()
+	seen := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		seen[id] = struct{}{}
+	}
+	for _, id := range probed.Val() {
+		if _, ok := seen[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	out := make([]selector.Relay, 0, len(ids))
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), relaysSinceBatch)]
+		ids = ids[len(batch):]
+		if out, err = s.relaysByID(ctx, batch, out); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, next, nil
+}
+
+// relaysByID appends to out the stored relays (expired or not) among ids,
+// with drain marks and this replica's probe views. IDs with no record are
+// skipped.
+func (s *Redis) relaysByID(ctx context.Context, ids []string, out []selector.Relay) ([]selector.Relay, error) {
+	var data, drain, probes *redis.SliceCmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		data = p.HMGet(ctx, s.keys.relays, ids...)
+		drain = p.HMGet(ctx, s.keys.drain, ids...)
+		probes = p.HMGet(ctx, s.keys.probes, ids...)
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("relays since", err)
+	}
+	marks, views := drain.Val(), probes.Val()
+	for i, v := range data.Val() {
+		raw, ok := v.(string)
+		if !ok {
+			continue // gone
+		}
+		rec, err := decodeRecord(ids[i], []byte(raw))
+		if err != nil {
+			return nil, err
+		}
+		r := rec.relay()
+		r.Drained = marks[i] != nil
+		if raw, ok := views[i].(string); ok {
+			if r.Probe, err = s.probeView(ids[i], []byte(raw)); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// allRelays is RelaysSince(0): every stored relay, expired ones included,
+// read in one transaction with the sequence.
+func (s *Redis) allRelays(ctx context.Context) ([]selector.Relay, uint64, error) {
+	var data, drain, probes *redis.MapStringStringCmd
+	var seq *redis.StringCmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		data = p.HGetAll(ctx, s.keys.relays)
+		drain = p.HGetAll(ctx, s.keys.drain)
+		probes = p.HGetAll(ctx, s.keys.probes)
+		seq = p.Get(ctx, s.keys.seq)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, 0, s.fail("relays since", err)
+	}
+	next, err := seq.Uint64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, 0, s.fail("relays since", err)
+	}
+	marks, views := drain.Val(), probes.Val()
+	out := make([]selector.Relay, 0, len(data.Val()))
+	for id, raw := range data.Val() {
+		rec, err := decodeRecord(id, []byte(raw))
+		if err != nil {
+			return nil, 0, err
+		}
+		r := rec.relay()
+		_, r.Drained = marks[id]
+		if raw, ok := views[id]; ok {
+			if r.Probe, err = s.probeView(id, []byte(raw)); err != nil {
+				return nil, 0, err
+			}
+		}
+		out = append(out, r)
+	}
+	return out, next, nil
+}
+
 // SetDrained sets or clears the drain mark of a fresh relay. The mark is
 // kept apart from the record, so it outlives the relay's expiry.
 func (s *Redis) SetDrained(ctx context.Context, id string, drained bool) error {
@@ -269,30 +415,54 @@ func (s *Redis) SetDrained(ctx context.Context, id string, drained bool) error {
 	if _, err := s.fresh(op, id, s.client.HGet(ctx, s.keys.relays, id)); err != nil {
 		return err
 	}
-	var err error
+	mark := "0"
 	if drained {
-		err = s.client.HSet(ctx, s.keys.drain, id, "1").Err()
-	} else {
-		err = s.client.HDel(ctx, s.keys.drain, id).Err()
+		mark = "1"
 	}
+	err := setDrainedScript.Run(ctx, s.client, []string{s.keys.drain, s.keys.changes, s.keys.seq}, id, mark).Err()
 	if err != nil {
 		return s.fail(op, err)
 	}
 	return nil
 }
 
-// recordProbesScript writes probe views, renews the probe hash's TTL, and
-// takes one step of an HSCAN over the hash that deletes views older than
-// the cutoff or of relays no longer in the registry. KEYS: probes, relays.
-// ARGV: scan cursor, scan count, cutoff (Unix ms), key TTL (ms), then id,
-// view JSON pairs. Returns the next scan cursor (0 when a pass is done).
-// Views whose JSON it cannot read are left for the key's TTL: they may be
-// a newer gateway's.
+// setDrainedScript sets (ARGV[2] "1") or clears the drain mark of relay
+// ARGV[1] and takes the next change sequence for it. KEYS: drain, changes,
+// seq.
+var setDrainedScript = redis.NewScript(`
+if ARGV[2] == '1' then
+	redis.call('HSET', KEYS[1], ARGV[1], '1')
+else
+	redis.call('HDEL', KEYS[1], ARGV[1])
+end
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+return 0
+`)
+
+// recordProbesScript writes probe views, scores each view's relay (when in
+// the registry) with the next change sequence in this replica's probe
+// changes, renews both keys' TTL, and takes one step of an HSCAN over the
+// hash that deletes views older than the cutoff or of relays no longer in
+// the registry (and those relays' probe changes). KEYS: probes, relays,
+// probe changes, seq. ARGV: scan cursor, scan count, cutoff (Unix ms), key
+// TTL (ms), then id, view JSON pairs. Returns the next scan cursor (0 when
+// a pass is done). Views whose JSON it cannot read are left for the key's
+// TTL: they may be a newer gateway's.
 var recordProbesScript = redis.NewScript(`
 local kv = {}
 for i = 5, #ARGV do kv[#kv + 1] = ARGV[i] end
-if #kv > 0 then redis.call('HSET', KEYS[1], unpack(kv)) end
+if #kv > 0 then
+	redis.call('HSET', KEYS[1], unpack(kv))
+	local seq
+	for i = 5, #ARGV, 2 do
+		if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then
+			seq = seq or redis.call('INCR', KEYS[4])
+			redis.call('ZADD', KEYS[3], seq, ARGV[i])
+		end
+	end
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
 local r = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
 local cutoff = tonumber(ARGV[3])
 local fields = r[2]
@@ -301,6 +471,7 @@ for i = 1, #fields, 2 do
 	if ok and type(p) == 'table' and p.v == 1 and type(p.probed_at_unix_ns) == 'number' then
 		if p.probed_at_unix_ns / 1e6 < cutoff or redis.call('HEXISTS', KEYS[2], fields[i]) == 0 then
 			redis.call('HDEL', KEYS[1], fields[i])
+			redis.call('ZREM', KEYS[3], fields[i])
 		end
 	end
 end
@@ -325,7 +496,7 @@ func (s *Redis) RecordProbes(ctx context.Context, probes map[string]selector.Pro
 		}
 		args = append(args, id, data)
 	}
-	next, err := recordProbesScript.Run(ctx, s.client, []string{s.keys.probes, s.keys.relays}, args...).Text()
+	next, err := recordProbesScript.Run(ctx, s.client, []string{s.keys.probes, s.keys.relays, s.keys.pchanges, s.keys.seq}, args...).Text()
 	if err != nil {
 		return s.fail("record probes", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
 )
@@ -330,5 +331,48 @@ func TestRedisURLSchemes(t *testing.T) {
 func TestNewRedisRejectsNilClient(t *testing.T) {
 	if _, err := store.NewRedis(nil, store.RedisConfig{}); !errors.Is(err, store.ErrConfig) {
 		t.Errorf("NewRedis(nil) error = %v, want ErrConfig", err)
+	}
+}
+
+// Collecting an expired relay also drops it from the change sets, which
+// thus hold one member per stored relay.
+func TestRedisGarbageCollectsChanges(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now})
+	ctx := t.Context()
+	heartbeatN(t, s, "old", 5)
+	heartbeatN(t, s, "old", 5) // again: still one member each
+	probes := map[string]selector.Probe{}
+	for i := range 5 {
+		probes[fmt.Sprintf("old-%03d", i)] = selector.Probe{Health: selector.HealthUp, ProbedAt: storetest.T0}
+	}
+	if err := s.RecordProbes(ctx, probes); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetDrained(ctx, "old-000", true); err != nil {
+		t.Fatal(err)
+	}
+	keys, c := s.KeysForTest(), s.ClientForTest()
+	card := func() (int64, int64) {
+		t.Helper()
+		a, err := c.ZCard(ctx, keys[6]).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := c.ZCard(ctx, keys[7]).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+	if a, b := card(); a != 5 || b != 5 {
+		t.Fatalf("changes, probe changes = %d, %d; want 5, 5", a, b)
+	}
+	clock.Advance(storetest.TTL + time.Second)
+	if n, err := s.Collect(ctx); err != nil || n != 5 {
+		t.Fatalf("Collect() = %d, %v; want 5, nil", n, err)
+	}
+	if a, b := card(); a != 0 || b != 0 {
+		t.Fatalf("after collecting: changes, probe changes = %d, %d; want 0, 0", a, b)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,13 @@ type Snapshots struct {
 	refresh  sync.Mutex    // serialises Refresh, so an older read never replaces a newer one
 	writes   atomic.Uint64 // Sync calls so far: each follows a write the caller needs to see
 	covered  atomic.Uint64 // writes counted before the last completed refresh began its read
+
+	// The relays as of the last refresh, kept up to date incrementally
+	// from relaysAt with RelaysSince; guarded by refresh.
+	relays   map[string]selector.Relay
+	relaysAt uint64    // RelaysSince cursor
+	fullAt   time.Time // of the last full read; zero: none yet
+	stale    time.Time // when the next relay expires or probe view ages out
 
 	prefixes sync.Map // netip.Prefix → map[string]selector.Aggregate (replaced whole, never mutated)
 	npfx     atomic.Int64
@@ -93,9 +101,16 @@ func (s *Snapshots) Poke() {
 	}
 }
 
-// Refresh reads the relays once and swaps in a new snapshot. On error the
-// old snapshot stays: stale relays still expire by their timestamps, which
-// selection checks against the clock.
+// fullReadEvery is how often Refresh reads every relay rather than what
+// changed since the last read: a safety net for changes the store's change
+// sequence cannot report (its keys deleted, writes by an older gateway).
+const fullReadEvery = time.Minute
+
+// Refresh reads the relays changed since the last refresh (all of them on
+// the first refresh and then every minute), merges them into its copy,
+// drops relays that have expired by the clock, and swaps in a new snapshot.
+// On error the old snapshot stays: stale relays still expire by their
+// timestamps, which selection checks against the clock.
 func (s *Snapshots) Refresh(ctx context.Context) error {
 	s.refresh.Lock()
 	defer s.refresh.Unlock()
@@ -104,13 +119,65 @@ func (s *Snapshots) Refresh(ctx context.Context) error {
 
 func (s *Snapshots) refreshLocked(ctx context.Context) error {
 	reading := s.writes.Load() // every write counted so far is in the store before this read
-	rs, err := s.reg.Relays(ctx)
+	now := s.now()
+	full := s.relays == nil || now.Sub(s.fullAt) >= fullReadEvery || now.Before(s.fullAt)
+	cursor := s.relaysAt
+	if full {
+		cursor = 0
+	}
+	rs, next, err := s.reg.RelaysSince(ctx, cursor)
 	if err != nil {
 		return err
 	}
-	s.cur.Store(selector.NewSnapshot(rs))
+	if full {
+		s.relays = make(map[string]selector.Relay, len(rs))
+		s.fullAt = now
+	}
+	for _, r := range rs {
+		s.relays[r.ID] = r
+	}
+	s.relaysAt = next
+	if !full && len(rs) == 0 && now.Before(s.stale) {
+		s.covered.Store(reading) // nothing changed: the snapshot stands
+		return nil
+	}
+	s.stale = time.Time{}
+	// In ID order: NewSnapshot's sort then has nothing to do, and sorting
+	// the IDs moves far less memory than sorting the relays.
+	ids := make([]string, 0, len(s.relays))
+	for id, r := range s.relays {
+		if !r.Fresh(now) {
+			delete(s.relays, id)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]selector.Relay, len(ids))
+	for i, id := range ids {
+		r := s.relays[id]
+		if !r.Probe.ProbedAt.IsZero() && !probeFresh(r.Probe, now) {
+			r.Probe = selector.Probe{} // as the store reads an aged view
+			s.relays[id] = r
+		}
+		s.stale = earliest(s.stale, r.ExpiresAt)
+		if !r.Probe.ProbedAt.IsZero() {
+			s.stale = earliest(s.stale, r.Probe.ProbedAt.Add(ProbeMaxAge+time.Nanosecond))
+		}
+		out[i] = r
+	}
+	s.cur.Store(selector.NewSnapshot(out))
 	s.covered.Store(reading)
 	return nil
+}
+
+// earliest returns the earlier of a and b, the zero time counting as
+// "never".
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Sync returns once the snapshot reflects the registry as of the call: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,15 +103,100 @@ func TestSnapshotsPrefixMeasurements(t *testing.T) {
 	}
 }
 
-// countingRegistry counts full reads.
+// countingRegistry counts reads of the relays, and full ones apart.
 type countingRegistry struct {
 	store.Registry
 	reads atomic.Int64
+	full  atomic.Int64
 }
 
 func (c *countingRegistry) Relays(ctx context.Context) ([]selector.Relay, error) {
 	c.reads.Add(1)
+	c.full.Add(1)
 	return c.Registry.Relays(ctx)
+}
+
+func (c *countingRegistry) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Relay, uint64, error) {
+	c.reads.Add(1)
+	if cursor == 0 {
+		c.full.Add(1)
+	}
+	return c.Registry.RelaysSince(ctx, cursor)
+}
+
+// TestSnapshotsRefreshIncrementally: after the first refresh, refreshes
+// read only what changed, yet a drain mark shows and an expired relay
+// leaves; a full read comes back once a minute.
+func TestSnapshotsRefreshIncrementally(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T, now func() time.Time) store.Registry{
+		"memory": func(t *testing.T, now func() time.Time) store.Registry {
+			return mustMemory(t, store.MemoryConfig{Now: now})
+		},
+		"redis": func(t *testing.T, now func() time.Time) store.Registry {
+			return openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: now})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clk := storetest.NewClock(storetest.T0)
+			reg := &countingRegistry{Registry: open(t, clk.Now)}
+			ctx := t.Context()
+			snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
+			heartbeat := func(id string) {
+				t.Helper()
+				r := storetest.Fra1()
+				r.ID, r.Draining = id, false
+				if err := reg.Heartbeat(ctx, r, storetest.TTL); err != nil {
+					t.Fatal(err)
+				}
+			}
+			refresh := func(wantIDs string, wantFull int64) []selector.Relay {
+				t.Helper()
+				if err := snaps.Refresh(ctx); err != nil {
+					t.Fatalf("Refresh() error = %v", err)
+				}
+				rs := snaps.Load().Relays()
+				var ids []string
+				for _, r := range rs {
+					ids = append(ids, r.ID)
+				}
+				if got := strings.Join(ids, ","); got != wantIDs {
+					t.Fatalf("snapshot = %q, want %q", got, wantIDs)
+				}
+				if got := reg.full.Load(); got != wantFull {
+					t.Fatalf("%d full reads, want %d", got, wantFull)
+				}
+				return rs
+			}
+			heartbeat("a")
+			heartbeat("b")
+			refresh("a,b", 1)
+			refresh("a,b", 1)
+
+			clk.Advance(10 * time.Second)
+			heartbeat("b")
+			if err := reg.SetDrained(ctx, "b", true); err != nil {
+				t.Fatal(err)
+			}
+			if rs := refresh("a,b", 1); rs[0].Drained || !rs[1].Drained {
+				t.Fatalf("Drained = %v, %v; want false, true", rs[0].Drained, rs[1].Drained)
+			}
+			heartbeat("c")
+			if err := snaps.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := snaps.Load().Relay("c"); !ok {
+				t.Fatalf("c not in the snapshot after Sync")
+			}
+
+			clk.Advance(6 * time.Second) // a expires; nothing is written
+			refresh("b,c", 1)
+
+			clk.Advance(time.Minute) // b and c expire too; the next read is full
+			heartbeat("d")
+			refresh("d", 2)
+			refresh("d", 2)
+		})
+	}
 }
 
 // TestSyncSeesTheWriteAndCoalesces: after Sync a write is in the snapshot,
@@ -144,7 +230,7 @@ func TestSyncSeesTheWriteAndCoalesces(t *testing.T) {
 	}
 	wg.Wait()
 	if got := reg.reads.Load(); got > n/2 {
-		t.Errorf("%d writers caused %d full reads, want them shared", n, got)
+		t.Errorf("%d writers caused %d reads, want them shared", n, got)
 	}
-	t.Logf("%d writers, %d full reads", n, reg.reads.Load())
+	t.Logf("%d writers, %d reads", n, reg.reads.Load())
 }

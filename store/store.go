@@ -27,6 +27,19 @@ type Registry interface {
 	// replica's probe views, sorted by ID.
 	Relays(ctx context.Context) ([]selector.Relay, error)
 
+	// RelaysSince returns the relays whose record, drain mark or this
+	// replica's probe view changed after cursor (0: every stored relay),
+	// with drain marks and probe views as Relays gives them, in no
+	// particular order, and the cursor to pass next time. Relays that
+	// have expired since they changed come back too, with their
+	// ExpiresAt, so that a caller keeping a copy can drop them; relays the
+	// store has already garbage-collected (all long expired) do not. A
+	// write that completed before the call is in its result. A relay may
+	// come back again after an unrelated write, or with a probe view that
+	// has since aged past ProbeMaxAge: a caller keeping a copy judges age
+	// by the timestamps.
+	RelaysSince(ctx context.Context, cursor uint64) (changed []selector.Relay, next uint64, err error)
+
 	// SetDrained sets or clears an operator's drain mark on a fresh relay.
 	// A drain mark survives the relay's heartbeats and its expiry: a relay
 	// that comes back stays drained until an operator clears the mark.
