@@ -46,9 +46,21 @@ const settle = 8 * time.Second
 // lets it run for settle.
 func startCall(t *testing.T, ctx context.Context, opts string) map[string]side {
 	t.Helper()
+	beginCall(t, ctx, opts)
+	return awaitCall(t, ctx)
+}
+
+// beginCall starts the page's call; awaitCall then waits until audio flows
+// both ways and lets it run for settle.
+func beginCall(t *testing.T, ctx context.Context, opts string) {
+	t.Helper()
 	if !eval[bool](t, ctx, `startCall(`+opts+`)`) {
 		t.Fatal("startCall failed")
 	}
+}
+
+func awaitCall(t *testing.T, ctx context.Context) map[string]side {
+	t.Helper()
 	// 50 packets is one second of 20 ms Opus frames.
 	if err := poll(ctx, 20*time.Second, 100*time.Millisecond, `!!(T.sides.caller.packets > 50 && T.sides.callee.packets > 50 && T.sides.caller.pair && T.sides.callee.pair)`); err != nil {
 		t.Fatalf("no audio both ways within 20s: %v; sides %+v; errors %v", err, sides(t, ctx), eval[[]string](t, ctx, `T.errors`))
@@ -92,6 +104,7 @@ func resumed(ctx context.Context, before map[string]side, d time.Duration) error
 func TestFailover(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
+	var plainGap float64 // the gap "with watch" measured, for "warm standby"
 	t.Run("with watch", func(t *testing.T) {
 		e := newEnv(t, envConfig{portBase: 41000})
 		ctx := e.browser()
@@ -109,6 +122,7 @@ func TestFailover(t *testing.T) {
 		}
 		after := sides(t, ctx)
 		gap := max(after["caller"].MaxGap, after["callee"].MaxGap)
+		plainGap = gap
 		t.Logf("killed %s: audio back both ways after %v; gap caller<-callee %.0f ms, callee<-caller %.0f ms, max %.0f ms (target < 4000 ms)",
 			dead.id, time.Since(killed).Round(10*time.Millisecond), after["caller"].MaxGap, after["callee"].MaxGap, gap)
 		for name, sd := range after {
@@ -140,6 +154,7 @@ func TestFailover(t *testing.T) {
 			t.Errorf("gap %.0f ms, want under 5000 ms (target 4000 ms)", gap)
 		}
 	})
+	t.Run("warm standby", func(t *testing.T) { warmStandby(t, plainGap) })
 	t.Run("without watch the browser does not recover", func(t *testing.T) {
 		e := newEnv(t, envConfig{portBase: 43000})
 		ctx := e.browser()
@@ -148,7 +163,8 @@ func TestFailover(t *testing.T) {
 		before = sides(t, ctx)
 		dead.kill(t)
 		const wait = 15 * time.Second
-		if err := resumed(ctx, before, wait); err == nil {
+		if err := poll(ctx, wait, 50*time.Millisecond, fmt.Sprintf(`T.sides.caller.packets > %d || T.sides.callee.packets > %d`,
+			before["caller"].Packets+25, before["callee"].Packets+25)); err == nil {
 			t.Fatalf("audio came back without watch(): %+v", sides(t, ctx))
 		}
 		t.Logf("without watch(): no audio for %v after killing %s (state caller %s, callee %s)", wait, dead.id,
@@ -159,37 +175,85 @@ func TestFailover(t *testing.T) {
 // TestCredentialRefresh: a call whose credentials (60 s, the gateway's
 // minimum) expire keeps working: watch() refreshes them before expiry, so
 // the restart after a relay dies, past the first credentials' expiry,
-// allocates with fresh ones on relays that run with --strict-expiry.
+// allocates with fresh ones on relays that run with --strict-expiry. A
+// control call, started alongside in its own environment so both wait for
+// expiry at once, has a page that fails every credentials request after the
+// first, so watch() cannot refresh: the same restart does not bring its
+// audio back, so this test would catch a watch() that stopped refreshing.
 func TestCredentialRefresh(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
 	e := newEnv(t, envConfig{portBase: 45000, strictExpiry: true})
-	ctx := e.browser()
-	before := startCall(t, ctx, `{watch: true, ttl: 60, measureMs: 5000}`)
-	dead := e.carrier(t, before)
-	// Past the first credentials' expiry by 2 s (at most 80 s from now).
-	if err := poll(ctx, 80*time.Second, 500*time.Millisecond, `Date.now() > T.expiresAt + 2000`); err != nil {
-		t.Fatalf("waiting for expiry: %v", err)
-	}
+	ec := newEnv(t, envConfig{portBase: 49000, strictExpiry: true})
+	ctx, cctx := e.browser(), ec.browser()
+	beginCall(t, ctx, `{watch: true, ttl: 60, measureMs: 5000}`)
+	beginCall(t, cctx, `{watch: true, ttl: 60, measureMs: 5000, noRefresh: true}`)
+	before, cbefore := awaitCall(t, ctx), awaitCall(t, cctx)
+	dead, cdead := e.carrier(t, before), ec.carrier(t, cbefore)
+	pastExpiry(t, ctx)
+	pastExpiry(t, cctx)
+
 	if n := eval[int](t, ctx, `T.refreshed`); n < 2 {
 		t.Errorf("%d credential refreshes before expiry, want one per side", n)
 	}
 	if n := eval[int](t, ctx, `T.measurements`); n == 0 {
 		t.Errorf("no RTT measurements reported to the gateway: events %+v", events(t, ctx))
 	}
-	now := sides(t, ctx)
-	for name, sd := range now {
-		if sd.Packets <= before[name].Packets {
-			t.Errorf("%s: no audio after expiry", name)
+	if n := eval[int](t, cctx, `T.refreshed`); n != 0 {
+		t.Fatalf("control: %d credential refreshes with refresh disabled, want 0", n)
+	}
+	for _, c := range []struct {
+		ctx    context.Context
+		name   string
+		before map[string]side
+	}{{ctx, "", before}, {cctx, "control: ", cbefore}} {
+		for name, sd := range sides(t, c.ctx) {
+			if sd.Packets <= c.before[name].Packets {
+				t.Fatalf("%s%s: no audio after expiry, before any kill", c.name, name)
+			}
 		}
 	}
+
 	eval[bool](t, ctx, `(resetGaps(), true)`)
-	before = sides(t, ctx)
+	before, cbefore = sides(t, ctx), sides(t, cctx)
 	dead.kill(t)
+	cdead.kill(t)
+	ckilled := time.Now()
 	if err := resumed(ctx, before, 15*time.Second); err != nil {
 		t.Fatalf("after expiry, audio did not resume within 15s of killing %s: %v\nevents %+v", dead.id, err, events(t, ctx))
 	}
 	after := sides(t, ctx)
 	t.Logf("after expiry and %d refreshes, killed %s: gap caller %.0f ms, callee %.0f ms",
 		eval[int](t, ctx, `T.refreshed`), dead.id, after["caller"].MaxGap, after["callee"].MaxGap)
+
+	// The control: no audio either way for 10 s after its kill.
+	const wait = 10 * time.Second
+	if err := poll(cctx, time.Until(ckilled.Add(wait)), 50*time.Millisecond, fmt.Sprintf(`T.sides.caller.packets > %d || T.sides.callee.packets > %d`,
+		cbefore["caller"].Packets+25, cbefore["callee"].Packets+25)); err == nil {
+		t.Fatalf("control: audio came back after killing %s with expired credentials and no refresh: the relays did not enforce expiry or the page refreshed\nevents %+v", cdead.id, events(t, cctx))
+	}
+	var restarts, failed int
+	for _, ev := range events(t, cctx) {
+		switch ev.Type {
+		case "restarting":
+			restarts++
+		case "error":
+			failed++
+		}
+	}
+	if restarts == 0 {
+		t.Errorf("control: watch() never restarted after the kill, so the control proves nothing: events %+v", events(t, cctx))
+	}
+	cs := sides(t, cctx)
+	t.Logf("control without refresh (%d failed refreshes), killed %s past expiry: %d restarts, no audio for %v (state caller %s, callee %s)",
+		failed, cdead.id, restarts, wait, cs["caller"].State, cs["callee"].State)
+}
+
+// pastExpiry waits until the call's first credentials expired 2 s ago (at
+// most 80 s from a call just started).
+func pastExpiry(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if err := poll(ctx, 80*time.Second, 500*time.Millisecond, `Date.now() > T.expiresAt + 2000`); err != nil {
+		t.Fatalf("waiting for expiry: %v", err)
+	}
 }
