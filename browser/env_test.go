@@ -129,11 +129,15 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 
 	for i, site := range []string{"aaa", "bbb"} {
 		r := &relay{id: site + "-1", minP: cfg.portBase + i*100, maxP: cfg.portBase + i*100 + 99}
+		ip := fmt.Sprintf("127.0.0.%d", 2+i)
 		args := []string{
 			"--id", r.id, "--region", "test", "--site", site, "--lat", "50", "--lon", fmt.Sprint(8 + i),
-			"--listen-udp", fmt.Sprintf("127.0.0.1:%d", testenv.FreeUDPPort(t)), "--listen-tcp", "off",
-			"--public-ip", "127.0.0.1", "--relay-ports", fmt.Sprintf("%d-%d", r.minP, r.maxP),
-			"--allow-peers", "127.0.0.1/32", "--gateway-url", e.gateway, "--heartbeat-interval", "1s",
+			// Each relay on its own loopback address, as relays have their
+			// own addresses in production: relaygate.js tells relays apart
+			// by address when it decides which one died.
+			"--listen-udp", fmt.Sprintf("%s:%d", ip, testenv.FreeUDPPort(t)), "--listen-tcp", "off",
+			"--public-ip", ip, "--relay-ports", fmt.Sprintf("%d-%d", r.minP, r.maxP),
+			"--allow-peers", "127.0.0.0/8", "--gateway-url", e.gateway, "--heartbeat-interval", "1s",
 			"--log-level", "warn",
 		}
 		if cfg.strictExpiry {
