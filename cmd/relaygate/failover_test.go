@@ -28,7 +28,10 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs relaynode")
 	}
-	const interval = 2 * time.Second
+	// 4 s: a dead relay is down after about 1.6 intervals (one interval, then
+	// three misses at a fifth of one), so two intervals leave 1.5 s of margin
+	// for a loaded CI machine.
+	const interval = 4 * time.Second
 	env := map[string]string{
 		"RELAYGATE_TURN_SECRETS": "k1:" + testTURNSecret, "RELAYGATE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
 		"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_USER_JWT_SECRET": testUserSecret,
