@@ -210,24 +210,9 @@ func targetsFromGateway(ctx context.Context, cr credentials) ([]probeTarget, err
 
 // lookup resolves a host, IPv4 first; IP literals need no lookup.
 func lookup(ctx context.Context, host string) (netip.Addr, error) {
-	if a, err := netip.ParseAddr(host); err == nil {
-		return a.Unmap(), nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	for _, a := range addrs {
-		if a.Unmap().Is4() {
-			return a.Unmap(), nil
-		}
-	}
-	if len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("%s has no address", host)
-	}
-	return addrs[0], nil
+	return turncheck.Lookup(ctx, host, 5*time.Second, func(ctx context.Context, h string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+	})
 }
 
 type probeRow struct {

@@ -198,16 +198,23 @@ var (
 )
 
 func resolve(ctx context.Context, cfg Config, host string) (netip.Addr, error) {
+	return Lookup(ctx, host, cfg.Timeout, cfg.Resolve)
+}
+
+// Lookup turns host into one address: an IP literal as it is, else the
+// first IPv4 address resolve finds (relays always listen on IPv4, IPv6 is
+// optional), else the first address; at most timeout for the lookup.
+// relayctl's probe and check share it.
+func Lookup(ctx context.Context, host string, timeout time.Duration, resolve func(context.Context, string) ([]netip.Addr, error)) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return a.Unmap(), nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	addrs, err := cfg.Resolve(rctx, host)
+	addrs, err := resolve(rctx, host)
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	// IPv4 first: the relays always listen on it, IPv6 is optional.
 	for _, a := range addrs {
 		if a.Unmap().Is4() {
 			return a.Unmap(), nil
