@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"log/slog"
 	"math/big"
 	"net"
@@ -130,7 +131,7 @@ func (r *Relay) Wait(timeout time.Duration) (stopped bool, err error) {
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.
 type SyncBuffer struct {
-	mu sync.Mutex // guards b
+	mu sync.Mutex
 	b  bytes.Buffer
 }
 
@@ -150,9 +151,26 @@ func (s *SyncBuffer) String() string {
 // hosts (names or IP literals), and a pool that trusts it.
 func TLSConfig(t testing.TB, hosts ...string) (*tls.Config, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	certPEM, keyPEM, err := SelfSignedPEM(hosts...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	return &tls.Config{Certificates: []tls.Certificate{cert}}, pool
+}
+
+// SelfSignedPEM makes a fresh self-signed CA certificate valid for hosts
+// (names or IP literals) for a day, and its PKCS #8 key, both PEM encoded.
+// It needs no testing.TB, so TestMain can write files from it.
+func SelfSignedPEM(hosts ...string) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -173,13 +191,12 @@ func TLSConfig(t testing.TB, hosts ...string) (*tls.Config, *x509.CertPool) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}}, pool
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), nil
 }
