@@ -44,6 +44,7 @@ const maxTokenLen = 8 << 10
 type verifier struct {
 	key    any
 	parser *jwt.Parser
+	cache  *tokenCache
 }
 
 func newVerifier(kc KeyConfig, now func() time.Time) (*verifier, error) {
@@ -77,7 +78,7 @@ func newVerifier(kc KeyConfig, now func() time.Time) (*verifier, error) {
 	if kc.Audience != "" {
 		opts = append(opts, jwt.WithAudience(kc.Audience))
 	}
-	return &verifier{key: key, parser: jwt.NewParser(opts...)}, nil
+	return &verifier{key: key, parser: jwt.NewParser(opts...), cache: newTokenCache(tokenCacheSize, now)}, nil
 }
 
 // parsePublicKey reads a PKIX PEM public key and pins the algorithms its
@@ -115,7 +116,11 @@ func parsePublicKey(pemBytes []byte) (any, []string, error) {
 }
 
 // verify parses and checks a token; the subject is returned on success.
+// A token this verifier accepted before is only checked for expiry again.
 func (v *verifier) verify(token string) (string, error) {
+	if sub, ok := v.cache.get(token); ok {
+		return sub, nil
+	}
 	claims := jwt.RegisteredClaims{}
 	if _, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
 		return "", err
@@ -123,6 +128,8 @@ func (v *verifier) verify(token string) (string, error) {
 	if claims.Subject == "" {
 		return "", errors.New(`token has no "sub"`)
 	}
+	// The parser requires exp, so ExpiresAt is set.
+	v.cache.add(token, claims.Subject, claims.ExpiresAt.Time)
 	return claims.Subject, nil
 }
 

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// A client presents the same token many times while it holds it:
+// relaygate.js asks for credentials, refreshes them at 80 % of their
+// lifetime and reports measurements every 30 s, all with the token its app
+// gave it. Parsing a JWT (two JSON documents and a signature) is the largest
+// single cost of a credentials request, so each role remembers the tokens
+// it has accepted, as Envoy's jwt_authn does.
+//
+// An entry is keyed by the whole token text, signature included, so a hit
+// stands for a token that verified byte for byte under this process's
+// keys and rules, which never change while it runs. What can change is
+// time: the expiry (with the same leeway) is checked again on every hit,
+// and an expired entry is dropped so the full check gives the exact refusal.
+// Only accepted tokens are remembered, so refused ones cannot fill it.
+const (
+	// tokenCacheSize bounds the remembered tokens per role: an active
+	// gateway sees roughly one live token per client in a call; beyond this
+	// the least recently used is forgotten and simply verified again.
+	tokenCacheSize = 16384
+	// maxCachedTokenLen keeps the cache's memory bounded (16384 x 2 KiB =
+	// 32 MiB at worst): HS256, ES256 and EdDSA tokens are a few hundred
+	// bytes, RS256 with a 2048-bit key under 1 KiB; longer ones are verified
+	// every time.
+	maxCachedTokenLen = 2 << 10
+)
+
+// cachedToken is what a verified token told us.
+type cachedToken struct {
+	subject string
+	expires time.Time // the token's exp; every token we accept has one
+}
+
+// tokenCache remembers verified tokens of one role. Safe for concurrent use.
+type tokenCache struct {
+	lru *lru.Cache[string, cachedToken]
+	now func() time.Time
+}
+
+func newTokenCache(size int, now func() time.Time) *tokenCache {
+	c, err := lru.New[string, cachedToken](size)
+	if err != nil { // only for size <= 0, which no caller passes
+		panic(err)
+	}
+	return &tokenCache{lru: c, now: now}
+}
+
+// get returns the subject of a remembered token that has not expired.
+func (c *tokenCache) get(token string) (string, bool) {
+	e, ok := c.lru.Get(token)
+	if !ok {
+		return "", false
+	}
+	// The same test golang-jwt makes: valid while now < exp + leeway.
+	if !c.now().Before(e.expires.Add(jwtLeeway)) {
+		c.lru.Remove(token)
+		return "", false
+	}
+	return e.subject, true
+}
+
+// add remembers a token that verified.
+func (c *tokenCache) add(token, subject string, expires time.Time) {
+	if len(token) > maxCachedTokenLen {
+		return
+	}
+	c.lru.Add(token, cachedToken{subject: subject, expires: expires})
+}
