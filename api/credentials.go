@@ -159,17 +159,36 @@ func relayURLs(r selector.Relay, want []selector.Transport) []string {
 	wants := func(t selector.Transport) bool {
 		return r.Offers(t) && (len(want) == 0 || slices.Contains(want, t))
 	}
-	var urls []string
+	// All of a relay's URLs are written into one buffer and become one
+	// string that each URL is a slice of: two allocations per relay, not two
+	// per URL, on every credentials request.
+	var buf [1024]byte
+	b, ends := buf[:0], make([]int, 0, 2*maxAddresses+1)
 	for _, a := range r.Addresses {
-		for _, t := range []selector.Transport{selector.UDP, selector.TCP} {
+		for _, t := range [...]selector.Transport{selector.UDP, selector.TCP} {
 			if wants(t) {
-				ap := netip.AddrPortFrom(a, uint16(r.Ports.Port(t)))
-				urls = append(urls, "turn:"+ap.String()+"?transport="+string(t))
+				b = append(b, "turn:"...)
+				b = netip.AddrPortFrom(a, uint16(r.Ports.Port(t))).AppendTo(b)
+				b = append(b, "?transport="...)
+				b = append(b, t...)
+				ends = append(ends, len(b))
 			}
 		}
 	}
 	if wants(selector.TLS) {
-		urls = append(urls, "turns:"+r.Hostname+":"+strconv.Itoa(r.Ports.TLS)+"?transport=tcp")
+		b = append(b, "turns:"...)
+		b = append(b, r.Hostname...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(r.Ports.TLS), 10)
+		b = append(b, "?transport=tcp"...)
+		ends = append(ends, len(b))
+	}
+	if len(ends) == 0 {
+		return nil
+	}
+	all, urls, start := string(b), make([]string, len(ends)), 0
+	for i, end := range ends {
+		urls[i], start = all[start:end], end
 	}
 	return urls
 }
@@ -221,14 +240,14 @@ func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
 		Primary:            newRelayChoice(pair.Primary, want),
 		ICETransportPolicy: "relay",
 	}
-	urls := slices.Clone(resp.Primary.URLs)
+	urls := resp.Primary.URLs
 	if pair.Backup != nil {
 		b := newRelayChoice(*pair.Backup, want)
 		resp.Backup = &b
-		urls = append(urls, b.URLs...)
+		urls = slices.Concat(urls, b.URLs)
 	}
 	resp.ICEServers = []iceServerJSON{{URLs: urls, Username: cred.Username, Credential: cred.Password}}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, &resp)
 }
 
 func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {

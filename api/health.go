@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -20,12 +19,9 @@ type statusResponse struct {
 	Status string `json:"status"`
 }
 
-// writeJSON encodes v with status; every JSON answer goes through here.
+// writeJSON encodes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	writeBody(w, status, contentTypeJSON, v)
 }
 
 func (s *server) getHealthz(w http.ResponseWriter, _ *http.Request) {

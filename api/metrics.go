@@ -55,9 +55,25 @@ func methodLabel(m string) string {
 	return "OTHER"
 }
 
+// statusLabels are the status codes as label values, made once rather than
+// per request.
+var statusLabels = func() (l [500]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(100 + i)
+	}
+	return l
+}()
+
+func statusLabel(status int) string {
+	if status >= 100 && status < 100+len(statusLabels) {
+		return statusLabels[status-100]
+	}
+	return strconv.Itoa(status)
+}
+
 func (m *Metrics) observe(method, route string, status int, d time.Duration) {
 	method = methodLabel(method)
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
 }
 

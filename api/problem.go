@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -104,16 +103,13 @@ func (s *server) problem(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeProblem(w http.ResponseWriter, r *http.Request, he *httpError) {
 	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
 	if he.status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="relaygate"`)
 	}
 	if he.allow != "" {
 		h.Set("Allow", he.allow)
 	}
-	w.WriteHeader(he.status)
-	_ = json.NewEncoder(w).Encode(problem{
+	writeBody(w, he.status, contentTypeProblem, &problem{
 		Type:      problemTypePrefix + he.typ,
 		Title:     titles[he.typ],
 		Status:    he.status,
