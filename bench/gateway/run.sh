@@ -3,10 +3,11 @@
 # /v1/credentials beside GET /healthz on the same server, in the same run,
 # with 10,000 registered relays. See README.md.
 #
-#   bench/gateway/run.sh [--relays 10000] [--conns 32] [--duration 5s]
+#   bench/gateway/run.sh [--relays 10000] [--conns 16] [--duration 5s]
 #                        [--rounds 2] [--warmup 2s] [--max-requests 2000000]
 #                        [--config memory|redis|both] [--redis-url URL]
 #                        [--pin] [--log-level info] [--keep DIR]
+#                        [--new-tokens 100000]
 #
 # For each configuration it builds relaygate and bench/gateway/loadgen,
 # starts relaygate on 127.0.0.1 (random free port) with --probe-interval 0,
@@ -15,6 +16,11 @@
 # in interleaved rounds and prints the table and verdicts. Only 127.0.0.1
 # is ever sent to: relay addresses are data from 198.18.0.0/15 and
 # 2001:db8::/32, and probing is off.
+#
+# Credentials are loaded twice per round: each connection reusing its own
+# user token (as a client does while it holds one), and with --new-tokens
+# tokens taken in turn, more than the gateway's token cache holds, so every
+# token is verified in full (0 skips that phase).
 #
 # --config redis (or both) also runs against Redis (--redis-url, default
 # redis://127.0.0.1:6379/0) under a unique --redis-prefix whose keys are
@@ -25,8 +31,8 @@ set -u
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 
-RELAYS=10000; CONNS=32; DURATION=5s; ROUNDS=2; WARMUP=2s; MAXREQ=2000000
-CONFIG=both; REDIS_URL=redis://127.0.0.1:6379/0; PIN=0; LOGLEVEL=info; KEEP=""
+RELAYS=10000; CONNS=16; DURATION=5s; ROUNDS=2; WARMUP=2s; MAXREQ=2000000
+CONFIG=both; REDIS_URL=redis://127.0.0.1:6379/0; PIN=0; LOGLEVEL=info; KEEP=""; NEWTOKENS=100000
 LG_PROCS=${LOADGEN_GOMAXPROCS:-2}; SRV_PROCS=${SERVER_GOMAXPROCS:-2}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -41,7 +47,8 @@ while [ $# -gt 0 ]; do
     --pin) PIN=1; shift;;
     --log-level) LOGLEVEL=$2; shift 2;;
     --keep) KEEP=$2; shift 2;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0;;
+    --new-tokens) NEWTOKENS=$2; shift 2;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0;;
     *) die "unknown option $1 (try --help)";;
   esac
 done
@@ -110,7 +117,7 @@ bench_one() { # name, extra relaygate args...
     sed "s#--redis-url [^ ]*#--redis-url $REDIS_URL#"
   GOMAXPROCS=$LG_PROCS "${lg_cmd[@]}" "$WORK/loadgen" -addr "$addr" -server-pid "$SERVER_PID" -label "$name" \
     -relays "$RELAYS" -conns "$CONNS" -duration "$DURATION" -rounds "$ROUNDS" -warmup "$WARMUP" \
-    -max-requests "$MAXREQ"
+    -max-requests "$MAXREQ" -new-tokens "$NEWTOKENS"
   local rc=$?
   echo "server log: $(wc -l <"$log") lines, $(grep -c '"level":"ERROR"' "$log") errors, $(grep -c '"level":"WARN"' "$log") warnings"
   cleanup

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,12 +83,27 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(code int)        { w.status = code }
 
-func benchRequests(b *testing.B, h http.Handler, newReq func() *http.Request) {
+func benchUserToken(b *testing.B, sub string) string {
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Subject: sub, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
+	}).SignedString([]byte(testUserSecret))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
+}
+
+// benchRequests serves newReq's request over and over, each goroutine its
+// own; vary (if given) changes it before each round.
+func benchRequests(b *testing.B, h http.Handler, newReq func() *http.Request, vary ...func(*http.Request)) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		w := &discardWriter{h: http.Header{}}
 		req := newReq() // reused: the handlers never modify the request they get
 		for pb.Next() {
+			for _, f := range vary {
+				f(req)
+			}
 			clear(w.h)
 			w.status = 0
 			h.ServeHTTP(w, req)
@@ -105,12 +121,7 @@ func benchRequests(b *testing.B, h http.Handler, newReq func() *http.Request) {
 // takes its fallback pass over every relay.
 func BenchmarkCredentialsHandler(b *testing.B) {
 	h := benchGateway(b, 10000)
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject: "bench-user", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
-	}).SignedString([]byte(testUserSecret))
-	if err != nil {
-		b.Fatal(err)
-	}
+	tok := benchUserToken(b, "bench-user")
 	b.Run("credentials", func(b *testing.B) {
 		benchRequests(b, h, func() *http.Request {
 			r := httptest.NewRequest(http.MethodPost, "/v1/credentials", http.NoBody)
@@ -118,6 +129,21 @@ func BenchmarkCredentialsHandler(b *testing.B) {
 			r.Header.Set("Authorization", "Bearer "+tok)
 			return r
 		})
+	})
+	// Every request with a token the gateway has not seen (more tokens than
+	// its token cache holds, taken in turn): the full JWT check each time.
+	toks := make([]string, 50000)
+	for i := range toks {
+		toks[i] = "Bearer " + benchUserToken(b, fmt.Sprintf("bench-user-%d", i))
+	}
+	b.Run("credentials-new-token", func(b *testing.B) {
+		var next atomic.Int64
+		benchRequests(b, h, func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/v1/credentials", http.NoBody)
+			r.RemoteAddr = "127.0.0.1:40000"
+			r.Header.Set("Authorization", toks[0])
+			return r
+		}, func(r *http.Request) { r.Header["Authorization"][0] = toks[next.Add(1)%int64(len(toks))] })
 	})
 	b.Run("healthz", func(b *testing.B) {
 		benchRequests(b, h, func() *http.Request {

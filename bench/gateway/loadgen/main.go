@@ -56,6 +56,7 @@ type options struct {
 	label       string
 	p99Target   time.Duration
 	ratioTarget float64
+	newTokens   int
 }
 
 func main() {
@@ -63,7 +64,7 @@ func main() {
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "gateway address; must be loopback")
 	flag.IntVar(&o.relays, "relays", 10000, "relays to register before the load phases")
 	flag.IntVar(&o.regConns, "register-conns", 16, "concurrent PUTs while registering")
-	flag.IntVar(&o.conns, "conns", 32, "keep-alive connections (one request in flight each) during load phases")
+	flag.IntVar(&o.conns, "conns", 16, "keep-alive connections (one request in flight each) during load phases")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unrecorded warm-up per endpoint before the first round")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of one measured phase; each endpoint gets -rounds of them")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds of (healthz, credentials) phases")
@@ -72,6 +73,7 @@ func main() {
 	flag.StringVar(&o.label, "label", "", "configuration name printed in the header")
 	flag.DurationVar(&o.p99Target, "p99-target", 5*time.Millisecond, "credentials p99 must be under this")
 	flag.Float64Var(&o.ratioTarget, "ratio-target", 0.5, "credentials throughput must be at least this share of healthz's")
+	flag.IntVar(&o.newTokens, "new-tokens", 100_000, "distinct user tokens the new-token credentials phase takes in turn, more than the gateway's token cache holds (0: no such phase)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -90,6 +92,9 @@ func run(o options) error {
 	if o.conns < 1 || o.rounds < 1 || o.duration <= 0 {
 		return errors.New("-conns, -rounds and -duration must be positive")
 	}
+	if o.newTokens < 0 || o.newTokens > 1_000_000 {
+		return errors.New("-new-tokens must be between 0 and 1000000")
+	}
 	base := "http://" + o.addr
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.regConns}}
 	if err := waitHealthy(hc, base); err != nil {
@@ -106,8 +111,11 @@ func run(o options) error {
 			return err
 		}
 	}
-	userTok := mint([]byte(userSecret), "bench-user", time.Hour)
-	sample, err := sampleCredentials(hc, base, userTok, o.relays)
+	// A token per connection, which that client sends with every request,
+	// and a pool of tokens that each come round only after all the others.
+	reused := mintUsers([]byte(userSecret), "bench-user-", o.conns)
+	fresh := mintUsers([]byte(userSecret), "bench-new-user-", o.newTokens)
+	sample, err := sampleCredentials(hc, base, reused[0], o.relays)
 	if err != nil {
 		return err
 	}
@@ -118,11 +126,25 @@ func run(o options) error {
 		o.addr, o.relays, regDur.Seconds(), float64(o.relays)/regDur.Seconds(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Printf("load: %d keep-alive conns, 1 request in flight each (closed loop); warm-up %v per endpoint; %d rounds x %v per endpoint, interleaved; cap %d requests/phase\n",
 		o.conns, o.warmup, o.rounds, o.duration, o.maxRequests)
+	fmt.Printf("credentials requests: (reused token) each connection sends its own token every time, as a client does while it holds one;\n"+
+		"  (new token) %d tokens taken in turn, more than the gateway's token cache holds, so each is verified in full\n", o.newTokens)
 	fmt.Printf("sample credentials answer: %s\n\n", sample)
 
 	host := o.addr
-	healthz := []byte("GET /healthz HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: relaygate-loadgen\r\n\r\n")
-	creds := []byte("POST /v1/credentials HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: relaygate-loadgen\r\nAuthorization: Bearer " + userTok + "\r\nContent-Length: 0\r\n\r\n")
+	credReqs := func(toks []string) [][]byte {
+		reqs := make([][]byte, len(toks))
+		for i, tok := range toks {
+			reqs[i] = []byte("POST /v1/credentials HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: relaygate-loadgen\r\nAuthorization: Bearer " + tok + "\r\nContent-Length: 0\r\n\r\n")
+		}
+		return reqs
+	}
+	eps := []*endpoint{
+		{name: "GET /healthz", short: "healthz", req: [][]byte{[]byte("GET /healthz HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: relaygate-loadgen\r\n\r\n")}},
+		{name: "POST /v1/credentials (reused token)", short: "credentials", req: credReqs(reused)},
+	}
+	if len(fresh) > 0 {
+		eps = append(eps, &endpoint{name: "POST /v1/credentials (new token)", short: "credentials-new", req: credReqs(fresh)})
+	}
 
 	pool := newConnPool(o.addr, o.conns)
 	defer pool.close()
@@ -130,15 +152,16 @@ func run(o options) error {
 		return err
 	}
 
-	eps := []*endpoint{{name: "GET /healthz", req: healthz}, {name: "POST /v1/credentials", req: creds}}
 	for _, ep := range eps {
-		ep.total = newHist()
 		if o.warmup > 0 {
 			pool.phase(ep.req, o.warmup, o.maxRequests, o.serverPID) // discarded
 		}
 	}
-	fmt.Printf("%-22s %5s %9s %9s %8s %8s %8s %8s %6s %8s %10s %7s\n",
-		"phase", "round", "requests", "req/s", "p50", "p90", "p99", "max", "errors", "srv-cpu", "srv-us/req", "lg-cpu")
+	header := func(first, second string) {
+		fmt.Printf("%-36s %5s %9s %9s %8s %8s %8s %8s %6s %8s %10s %7s\n",
+			first, second, "requests", "req/s", "p50", "p90", "p99", "max", "errors", "srv-cpu", "srv-us/req", "lg-cpu")
+	}
+	header("phase", "round")
 	for round := 1; round <= o.rounds; round++ {
 		for _, ep := range eps {
 			res := pool.phase(ep.req, o.duration, o.maxRequests, o.serverPID)
@@ -147,30 +170,48 @@ func run(o options) error {
 		}
 	}
 	fmt.Println()
-	fmt.Printf("%-22s %5s %9s %9s %8s %8s %8s %8s %6s %8s %10s %7s\n",
-		"endpoint (all rounds)", "", "requests", "req/s", "p50", "p90", "p99", "max", "errors", "srv-cpu", "srv-us/req", "lg-cpu")
+	header("endpoint (all rounds)", "")
 	for _, ep := range eps {
 		printRow(ep.name, "all", ep.sum)
 	}
-	h, c := eps[0].sum, eps[1].sum
-	ratio := c.rps() / h.rps()
 	fmt.Println()
-	fmt.Printf("throughput ratio credentials/healthz: %.3f (%.0f / %.0f req/s)\n", ratio, c.rps(), h.rps())
-	if h.srvCPU > 0 && c.srvCPU > 0 {
-		fmt.Printf("server CPU per request: healthz %.1f us, credentials %.1f us (ratio of costs healthz/credentials %.3f)\n",
-			h.srvUSPerReq(), c.srvUSPerReq(), h.srvUSPerReq()/c.srvUSPerReq())
-	}
-	p99 := c.hist.quantile(0.99)
 	verdict := func(ok bool) string {
 		if ok {
 			return "PASS"
 		}
 		return "FAIL"
 	}
-	fmt.Printf("target credentials >= %.0f%% of healthz throughput: %s (%.1f%%)\n", o.ratioTarget*100, verdict(ratio >= o.ratioTarget), ratio*100)
-	fmt.Printf("target credentials p99 < %v: %s (p99 %s)\n", o.p99Target, verdict(p99 < o.p99Target), fmtDur(p99))
-	fmt.Printf("errors: healthz %d, credentials %d%s\n", h.errors, c.errors, errorDetail(h, c))
+	h := eps[0].sum
+	var errs []string
+	for _, ep := range eps[1:] {
+		c := ep.sum
+		ratio := c.rps() / h.rps()
+		fmt.Printf("%s:\n", ep.name)
+		fmt.Printf("  throughput ratio credentials/healthz: %.3f (%.0f / %.0f req/s)\n", ratio, c.rps(), h.rps())
+		if h.srvCPU > 0 && c.srvCPU > 0 {
+			fmt.Printf("  server CPU per request: healthz %.1f us, credentials %.1f us (ratio of costs healthz/credentials %.3f)\n",
+				h.srvUSPerReq(), c.srvUSPerReq(), h.srvUSPerReq()/c.srvUSPerReq())
+		}
+		p99 := c.hist.quantile(0.99)
+		fmt.Printf("  target credentials >= %.0f%% of healthz throughput: %s (%.1f%%)\n", o.ratioTarget*100, verdict(ratio >= o.ratioTarget), ratio*100)
+		fmt.Printf("  target credentials p99 < %v: %s (p99 %s)\n", o.p99Target, verdict(p99 < o.p99Target), fmtDur(p99))
+		errs = append(errs, fmt.Sprintf("%s %d", ep.short, c.errors))
+	}
+	all := make([]*result, len(eps))
+	for i, ep := range eps {
+		all[i] = ep.sum
+	}
+	fmt.Printf("errors: healthz %d, %s%s\n", h.errors, strings.Join(errs, ", "), errorDetail(all...))
 	return nil
+}
+
+// mintUsers mints n user tokens valid for an hour, subjects prefix0, prefix1, ...
+func mintUsers(secret []byte, prefix string, n int) []string {
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = mint(secret, prefix+strconv.Itoa(i), time.Hour)
+	}
+	return toks
 }
 
 func labelSuffix(l string) string {
@@ -441,8 +482,8 @@ func sampleCredentials(hc *http.Client, base, tok string, n int) (string, error)
 
 type endpoint struct {
 	name  string
-	req   []byte
-	total *hist
+	short string   // in error counts
+	req   [][]byte // taken in turn
 	sum   *result
 }
 
@@ -458,15 +499,8 @@ func (e *endpoint) add(r *result) {
 	s.lgCPU += r.lgCPU
 	s.hist.merge(r.hist)
 	for k, v := range r.errKinds {
-		s.errKinds[e.shortName()+":"+k] += v
+		s.errKinds[e.short+":"+k] += v
 	}
-}
-
-func (e *endpoint) shortName() string {
-	if strings.Contains(e.name, "healthz") {
-		return "healthz"
-	}
-	return "credentials"
 }
 
 type result struct {
@@ -491,7 +525,7 @@ func printRow(name, round string, r *result) {
 		srv = fmt.Sprintf("%.0f%%", 100*r.srvCPU.Seconds()/r.elapsed.Seconds())
 		per = fmt.Sprintf("%.1f", r.srvUSPerReq())
 	}
-	fmt.Printf("%-22s %5s %9d %9.0f %8s %8s %8s %8s %6d %8s %10s %6.0f%%\n",
+	fmt.Printf("%-36s %5s %9d %9.0f %8s %8s %8s %8s %6d %8s %10s %6.0f%%\n",
 		name, round, r.requests, r.rps(),
 		fmtDur(r.hist.quantile(0.50)), fmtDur(r.hist.quantile(0.90)), fmtDur(r.hist.quantile(0.99)), fmtDur(r.hist.max),
 		r.errors, srv, per, 100*r.lgCPU.Seconds()/r.elapsed.Seconds())
@@ -551,9 +585,11 @@ func (p *connPool) close() {
 
 var errStatus = errors.New("status")
 
-// phase sends req on every connection, one in flight each, until d has
-// passed or the phase has made maxReq requests.
-func (p *connPool) phase(req []byte, d time.Duration, maxReq int64, serverPID int) *result {
+// phase sends reqs on every connection, one in flight each, until d has
+// passed or the phase has made maxReq requests. Connection i sends reqs[i],
+// reqs[i+conns], reqs[i+2*conns], ..., so with more reqs than connections
+// each one comes round again only after all the others.
+func (p *connPool) phase(reqs [][]byte, d time.Duration, maxReq int64, serverPID int) *result {
 	var stop atomic.Bool
 	perConn := max(maxReq/int64(len(p.conns)), 1)
 	results := make([]*result, len(p.conns))
@@ -578,6 +614,7 @@ func (p *connPool) phase(req []byte, d time.Duration, maxReq int64, serverPID in
 					}
 					p.conns[i] = c
 				}
+				req := reqs[(int64(i)+n*int64(len(p.conns)))%int64(len(reqs))]
 				t0 := time.Now()
 				err := c.roundTrip(req)
 				lat := time.Since(t0)
