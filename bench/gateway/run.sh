@@ -7,7 +7,7 @@
 #                        [--rounds 2] [--warmup 2s] [--max-requests 2000000]
 #                        [--config memory|redis|both] [--redis-url URL]
 #                        [--pin] [--log-level info] [--keep DIR]
-#                        [--new-tokens 100000]
+#                        [--new-tokens 100000] [--clients located|unlocated]
 #
 # For each configuration it builds relaygate and bench/gateway/loadgen,
 # starts relaygate on 127.0.0.1 (random free port) with --probe-interval 0,
@@ -16,6 +16,12 @@
 # in interleaved rounds and prints the table and verdicts. Only 127.0.0.1
 # is ever sent to: relay addresses are data from 198.18.0.0/15 and
 # 2001:db8::/32, and probing is off.
+#
+# --clients located (the default) puts the clients where production ones
+# are: behind a proxy the gateway trusts (--trusted-proxies 127.0.0.1/32),
+# at addresses (10.0.0.0/8, data only) that a GeoIP database loadgen writes
+# places in the relays' cities, so selection takes the geo basis.
+# --clients unlocated sends from 127.0.0.1, which GeoIP cannot place.
 #
 # Credentials are loaded twice per round: each connection reusing its own
 # user token (as a client does while it holds one), and with --new-tokens
@@ -32,7 +38,7 @@ set -u
 die() { echo "run.sh: $*" >&2; exit 2; }
 
 RELAYS=10000; CONNS=16; DURATION=5s; ROUNDS=2; WARMUP=2s; MAXREQ=2000000
-CONFIG=both; REDIS_URL=redis://127.0.0.1:6379/0; PIN=0; LOGLEVEL=info; KEEP=""; NEWTOKENS=100000
+CONFIG=both; REDIS_URL=redis://127.0.0.1:6379/0; PIN=0; LOGLEVEL=info; KEEP=""; NEWTOKENS=100000; CLIENTS=located
 LG_PROCS=${LOADGEN_GOMAXPROCS:-2}; SRV_PROCS=${SERVER_GOMAXPROCS:-2}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,11 +54,13 @@ while [ $# -gt 0 ]; do
     --log-level) LOGLEVEL=$2; shift 2;;
     --keep) KEEP=$2; shift 2;;
     --new-tokens) NEWTOKENS=$2; shift 2;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0;;
+    --clients) CLIENTS=$2; shift 2;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0;;
     *) die "unknown option $1 (try --help)";;
   esac
 done
 case "$CONFIG" in memory|redis|both) ;; *) die "--config memory|redis|both";; esac
+case "$CLIENTS" in located|unlocated) ;; *) die "--clients located|unlocated";; esac
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${KEEP:-$(mktemp -d /tmp/relaygate-gwbench.XXXXXX)}
@@ -80,6 +88,12 @@ echo "building relaygate and loadgen ($(go version | cut -d' ' -f3))"
 (cd "$ROOT" && go build -o "$WORK/relaygate" ./cmd/relaygate && go build -o "$WORK/loadgen" ./bench/gateway/loadgen) ||
   die "build failed"
 
+GEO_ARGS=(); LG_GEO=(-located=false)
+if [ "$CLIENTS" = located ]; then
+  "$WORK/loadgen" -write-geoip-db "$WORK/bench-city.mmdb" || die "writing the bench GeoIP database failed"
+  GEO_ARGS=(--geoip-db "$WORK/bench-city.mmdb" --trusted-proxies 127.0.0.1/32); LG_GEO=(-located=true)
+fi
+
 secret() { head -c 32 /dev/urandom | base64 | tr -d '/+=\n'; }
 export BENCH_USER_SECRET="bench-user-$(secret)"
 export BENCH_NODE_SECRET="bench-node-$(secret)"
@@ -101,7 +115,7 @@ bench_one() { # name, extra relaygate args...
     RELAYGATE_NODE_JWT_SECRET=$BENCH_NODE_SECRET RELAYGATE_ADMIN_JWT_SECRET=$BENCH_ADMIN_SECRET \
     "${srv_cmd[@]}" "$WORK/relaygate" \
     --listen 127.0.0.1:0 --probe-interval 0 --heartbeat-ttl 10m --log-level "$LOGLEVEL" \
-    --replica bench "$@" 2>"$log" &
+    --replica bench "${GEO_ARGS[@]}" "$@" 2>"$log" &
   SERVER_PID=$!
   local addr="" i
   for i in $(seq 100); do
@@ -113,11 +127,11 @@ bench_one() { # name, extra relaygate args...
   [ -n "$addr" ] || die "relaygate did not report its address"
   case "$addr" in 127.*) ;; *) die "relaygate listens on $addr, not loopback";; esac
   echo
-  echo "relaygate ($name) pid $SERVER_PID on $addr: GOMAXPROCS=$SRV_PROCS, --probe-interval 0, --log-level $LOGLEVEL $*" |
+  echo "relaygate ($name) pid $SERVER_PID on $addr: GOMAXPROCS=$SRV_PROCS, --probe-interval 0, --log-level $LOGLEVEL ${GEO_ARGS[*]} $*" |
     sed "s#--redis-url [^ ]*#--redis-url $REDIS_URL#"
   GOMAXPROCS=$LG_PROCS "${lg_cmd[@]}" "$WORK/loadgen" -addr "$addr" -server-pid "$SERVER_PID" -label "$name" \
     -relays "$RELAYS" -conns "$CONNS" -duration "$DURATION" -rounds "$ROUNDS" -warmup "$WARMUP" \
-    -max-requests "$MAXREQ" -new-tokens "$NEWTOKENS"
+    -max-requests "$MAXREQ" -new-tokens "$NEWTOKENS" "${LG_GEO[@]}"
   local rc=$?
   echo "server log: $(wc -l <"$log") lines, $(grep -c '"level":"ERROR"' "$log") errors, $(grep -c '"level":"WARN"' "$log") warnings"
   cleanup

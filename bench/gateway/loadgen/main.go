@@ -57,6 +57,8 @@ type options struct {
 	p99Target   time.Duration
 	ratioTarget float64
 	newTokens   int
+	located     bool
+	mmdbOut     string
 }
 
 func main() {
@@ -74,7 +76,16 @@ func main() {
 	flag.DurationVar(&o.p99Target, "p99-target", 5*time.Millisecond, "credentials p99 must be under this")
 	flag.Float64Var(&o.ratioTarget, "ratio-target", 0.5, "credentials throughput must be at least this share of healthz's")
 	flag.IntVar(&o.newTokens, "new-tokens", 100_000, "distinct user tokens the new-token credentials phase takes in turn, more than the gateway's token cache holds (0: no such phase)")
+	flag.BoolVar(&o.located, "located", true, "credentials requests carry X-Forwarded-For with a client address the bench GeoIP database places (the gateway must trust 127.0.0.1 and load that database); false: the client is 127.0.0.1, which GeoIP cannot place")
+	flag.StringVar(&o.mmdbOut, "write-geoip-db", "", "write the bench GeoIP database (GeoLite2-City layout) to this path and exit")
 	flag.Parse()
+	if o.mmdbOut != "" {
+		if err := writeCityDB(o.mmdbOut); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
@@ -115,7 +126,18 @@ func run(o options) error {
 	// and a pool of tokens that each come round only after all the others.
 	reused := mintUsers([]byte(userSecret), "bench-user-", o.conns)
 	fresh := mintUsers([]byte(userSecret), "bench-new-user-", o.newTokens)
-	sample, err := sampleCredentials(hc, base, reused[0], o.relays)
+	// Client addresses (X-Forwarded-For), or none: the client is then
+	// the loadgen's own loopback address.
+	var reusedAddrs, freshAddrs []string
+	if o.located {
+		reusedAddrs = clientAddrs(o.conns*256, 1)
+		freshAddrs = clientAddrs(len(fresh), 2)
+	}
+	sampleXFF := ""
+	if o.located {
+		sampleXFF = reusedAddrs[0]
+	}
+	sample, err := sampleCredentials(hc, base, reused[0], sampleXFF)
 	if err != nil {
 		return err
 	}
@@ -126,24 +148,39 @@ func run(o options) error {
 		o.addr, o.relays, regDur.Seconds(), float64(o.relays)/regDur.Seconds(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Printf("load: %d keep-alive conns, 1 request in flight each (closed loop); warm-up %v per endpoint; %d rounds x %v per endpoint, interleaved; cap %d requests/phase\n",
 		o.conns, o.warmup, o.rounds, o.duration, o.maxRequests)
+	if o.located {
+		fmt.Printf("clients: located by the bench GeoIP database, %d + %d addresses in %d cities, sent as X-Forwarded-For by 127.0.0.1 (a trusted proxy)\n",
+			len(reusedAddrs), len(freshAddrs), len(cities))
+	} else {
+		fmt.Printf("clients: 127.0.0.1, which GeoIP cannot place (selection falls back to load order)\n")
+	}
 	fmt.Printf("credentials requests: (reused token) each connection sends its own token every time, as a client does while it holds one;\n"+
 		"  (new token) %d tokens taken in turn, more than the gateway's token cache holds, so each is verified in full\n", o.newTokens)
 	fmt.Printf("sample credentials answer: %s\n\n", sample)
 
 	host := o.addr
-	credReqs := func(toks []string) [][]byte {
-		reqs := make([][]byte, len(toks))
-		for i, tok := range toks {
-			reqs[i] = []byte("POST /v1/credentials HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: relaygate-loadgen\r\nAuthorization: Bearer " + tok + "\r\nContent-Length: 0\r\n\r\n")
+	// credReqs builds max(len(toks), len(addrs)) requests, the i-th with
+	// token i mod len(toks) and address i mod len(addrs). With the reused
+	// tokens, one per connection and conns*256 addresses, connection i
+	// always sends token i (see phase) from 256 addresses in turn.
+	credReqs := func(toks, addrs []string) [][]byte {
+		reqs := make([][]byte, max(len(toks), len(addrs)))
+		for i := range reqs {
+			xff := ""
+			if len(addrs) > 0 {
+				xff = "X-Forwarded-For: " + addrs[i%len(addrs)] + "\r\n"
+			}
+			reqs[i] = []byte("POST /v1/credentials HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: relaygate-loadgen\r\nAuthorization: Bearer " +
+				toks[i%len(toks)] + "\r\n" + xff + "Content-Length: 0\r\n\r\n")
 		}
 		return reqs
 	}
 	eps := []*endpoint{
 		{name: "GET /healthz", short: "healthz", req: [][]byte{[]byte("GET /healthz HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: relaygate-loadgen\r\n\r\n")}},
-		{name: "POST /v1/credentials (reused token)", short: "credentials", req: credReqs(reused)},
+		{name: "POST /v1/credentials (reused token)", short: "credentials", req: credReqs(reused, reusedAddrs)},
 	}
 	if len(fresh) > 0 {
-		eps = append(eps, &endpoint{name: "POST /v1/credentials (new token)", short: "credentials-new", req: credReqs(fresh)})
+		eps = append(eps, &endpoint{name: "POST /v1/credentials (new token)", short: "credentials-new", req: credReqs(fresh, freshAddrs)})
 	}
 
 	pool := newConnPool(o.addr, o.conns)
@@ -443,11 +480,14 @@ func checkRegistered(hc *http.Client, base string, n int, adminSecret []byte) er
 	}
 }
 
-// sampleCredentials makes one credentials request and summarises the answer,
-// waiting until the snapshot holds the registered relays.
-func sampleCredentials(hc *http.Client, base, tok string, n int) (string, error) {
+// sampleCredentials makes one credentials request (from client address xff
+// when not empty) and summarises the answer.
+func sampleCredentials(hc *http.Client, base, tok, xff string) (string, error) {
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/credentials", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return "", err
@@ -461,6 +501,7 @@ func sampleCredentials(hc *http.Client, base, tok string, n int) (string, error)
 		Primary struct {
 			RelayID string   `json:"relay_id"`
 			Basis   string   `json:"basis"`
+			RTT     *float64 `json:"estimated_rtt_ms"`
 			URLs    []string `json:"urls"`
 		} `json:"primary"`
 		Backup *struct {
@@ -474,8 +515,12 @@ func sampleCredentials(hc *http.Client, base, tok string, n int) (string, error)
 	if cr.Backup != nil {
 		backup = cr.Backup.RelayID
 	}
-	return fmt.Sprintf("%d bytes, primary %s (basis %s, urls %v), backup %s",
-		len(b), cr.Primary.RelayID, cr.Primary.Basis, cr.Primary.URLs, backup), nil
+	rtt := ""
+	if cr.Primary.RTT != nil {
+		rtt = fmt.Sprintf(", estimated RTT %.1f ms", *cr.Primary.RTT)
+	}
+	return fmt.Sprintf("%d bytes, primary %s (basis %s%s, urls %v), backup %s",
+		len(b), cr.Primary.RelayID, cr.Primary.Basis, rtt, cr.Primary.URLs, backup), nil
 }
 
 // ---- load phases ---------------------------------------------------------

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+)
+
+// The bench's clients stand where production clients do: behind a proxy
+// the gateway trusts (the loadgen itself, on 127.0.0.1), at addresses a
+// GeoIP database places in the cities the relays are in. The addresses are
+// 10.C.X.Y (RFC 1918), C the city's index: data in a header, never a
+// destination. writeCityDB writes the GeoLite2-City-layout database that
+// places them: each city's /16 in sixteen /20 blocks, each block at the
+// city's coordinates moved by up to a degree (a metro area).
+
+// clientBlocksPerCity is the number of located blocks in a city's /16.
+const clientBlocksPerCity = 16
+
+// writeCityDB writes the bench's GeoIP database to path.
+func writeCityDB(path string) error {
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-City", IncludeReservedNetworks: true, RecordSize: 28})
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(1918, 2))
+	for ci, c := range cities {
+		for b := range clientBlocksPerCity {
+			network := &net.IPNet{IP: net.IPv4(10, byte(ci), byte(b<<4), 0).To4(), Mask: net.CIDRMask(20, 32)}
+			record := mmdbtype.Map{
+				"city":    mmdbtype.Map{"geoname_id": mmdbtype.Uint32(uint32(ci + 1)), "names": mmdbtype.Map{"en": mmdbtype.String(c.slug)}},
+				"country": mmdbtype.Map{"iso_code": mmdbtype.String("XX")},
+				"location": mmdbtype.Map{
+					"accuracy_radius": mmdbtype.Uint16(50),
+					"latitude":        mmdbtype.Float64(c.lat + (rng.Float64()*2 - 1)),
+					"longitude":       mmdbtype.Float64(c.lon + (rng.Float64()*2 - 1)),
+					"time_zone":       mmdbtype.String("Etc/UTC"),
+				},
+			}
+			if err := tree.Insert(network, record); err != nil {
+				return fmt.Errorf("insert %s: %w", network, err)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := tree.WriteTo(&buf); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o600)
+}
+
+// clientAddrs returns n client addresses spread over the cities, each in
+// a random /24 of its city's /16 (so the gateway sees thousands of client
+// prefixes), the same n for the same seed.
+func clientAddrs(n int, seed uint64) []string {
+	rng := rand.New(rand.NewPCG(seed, 10))
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("10.%d.%d.%d", rng.IntN(len(cities)), rng.IntN(256), 1+rng.IntN(254))
+	}
+	return out
+}
