@@ -103,16 +103,33 @@ func TestSnapshotsPrefixMeasurements(t *testing.T) {
 	}
 }
 
-// countingRegistry counts reads of the relays, and full ones apart.
+// countingRegistry counts reads of the relays, and full ones apart. With a
+// gate, reads wait until it is closed.
 type countingRegistry struct {
 	store.Registry
 	reads atomic.Int64
 	full  atomic.Int64
+	gate  chan struct{}
+}
+
+func (c *countingRegistry) wait(ctx context.Context) error {
+	if c.gate == nil {
+		return nil
+	}
+	select {
+	case <-c.gate:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (c *countingRegistry) Relays(ctx context.Context) ([]selector.Relay, error) {
 	c.reads.Add(1)
 	c.full.Add(1)
+	if err := c.wait(ctx); err != nil {
+		return nil, err
+	}
 	return c.Registry.Relays(ctx)
 }
 
@@ -120,6 +137,9 @@ func (c *countingRegistry) RelaysSince(ctx context.Context, cursor uint64) ([]se
 	c.reads.Add(1)
 	if cursor == 0 {
 		c.full.Add(1)
+	}
+	if err := c.wait(ctx); err != nil {
+		return nil, 0, err
 	}
 	return c.Registry.RelaysSince(ctx, cursor)
 }
@@ -200,22 +220,29 @@ func TestSnapshotsRefreshIncrementally(t *testing.T) {
 }
 
 // TestSyncSeesTheWriteAndCoalesces: after Sync a write is in the snapshot,
-// and a burst of concurrent writers shares a few refreshes.
+// and a burst of concurrent writers shares a few refreshes. The store's
+// reads wait until every writer has written, so the burst overlaps however
+// fast the machine refreshes (without the gate, whether writers overlapped
+// was up to the scheduler: on a fast machine without -race they did not).
 func TestSyncSeesTheWriteAndCoalesces(t *testing.T) {
 	clk := storetest.NewClock(storetest.T0)
 	mem, err := store.NewMemory(store.MemoryConfig{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := &countingRegistry{Registry: mem}
+	reg := &countingRegistry{Registry: mem, gate: make(chan struct{})}
 	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
 	const n = 200
-	var wg sync.WaitGroup
+	var wg, written sync.WaitGroup
+	written.Add(n)
+	go func() { written.Wait(); close(reg.gate) }()
 	for i := range n {
 		wg.Go(func() {
 			r := storetest.Fra1()
 			r.ID = fmt.Sprintf("r-%d", i)
-			if err := reg.Heartbeat(t.Context(), r, storetest.TTL); err != nil {
+			err := reg.Heartbeat(t.Context(), r, storetest.TTL)
+			written.Done()
+			if err != nil {
 				t.Error(err)
 				return
 			}
@@ -229,7 +256,7 @@ func TestSyncSeesTheWriteAndCoalesces(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := reg.reads.Load(); got > n/2 {
+	if got := reg.reads.Load(); got > n/10 {
 		t.Errorf("%d writers caused %d reads, want them shared", n, got)
 	}
 	t.Logf("%d writers, %d reads", n, reg.reads.Load())
