@@ -120,19 +120,22 @@ type Pair struct {
 // The primary is the best score. The backup is the best relay at another
 // site, so that one site failing does not take both; if every eligible relay
 // shares the primary's site, it is the next best there; with a single
-// eligible relay it is nil. Scores within scoreEpsilon of each other are
-// equal, and equal candidates are ordered by rendezvous (highest random
-// weight) hashing of the client prefix (see ClientPrefix) and the relay ID,
-// so that co-located relays share a region's clients evenly while each
-// client prefix keeps getting the same answer. (Equality within an epsilon
-// is not transitive: in a run of candidates each within 0.1 ms of the next
-// the winner may be a few tenths of a ms behind the run's best. The answer
-// is still the same for the same snapshot and prefix.) A relay whose
-// reported location is unusable ranks with the fallback relays.
+// eligible relay it is nil. Scores are compared in steps of scoreEpsilon
+// (0.1 ms): scores in the same step are equal, and equal candidates are
+// ordered by rendezvous (highest random weight) hashing of the client prefix
+// (see ClientPrefix) and the relay ID, so that co-located relays share a
+// region's clients evenly while each client prefix keeps getting the same
+// answer. The order is strict and total, so the answer does not depend on
+// the order relays are looked at. A relay whose reported location is
+// unusable ranks with the fallback relays.
 //
-// Rank takes one pass over the snapshot's candidate index; once a primary and
-// an other-site backup are known, a relay whose distance alone already puts
-// it behind both is skipped after a few arithmetic operations.
+// Rank does not look at every relay. A located client walks the snapshot's
+// spatial index (a k-d tree) nearest first; once a primary and an
+// other-site backup are known, every part of the globe whose nearest point
+// is already too far to beat them is skipped, so the cost grows with the
+// relays near the client, not with the snapshot (about 3 µs at 10,000 and
+// at 100,000 relays). An unlocated client visits relays by ascending load
+// penalty and stops at the first that cannot win.
 func Rank(s *Snapshot, req Request, now time.Time) (Pair, error) {
 	return rank(s, req, now, false)
 }

@@ -64,9 +64,13 @@ const (
 	// Client-reported RTTs are capped at a minute: anything above is
 	// nonsense and must not overflow the fallback band.
 	maxMeasuredRTTMS = 60e3
-	// Scores closer than 0.1 ms are equal: that is about 7 km of geo
-	// distance or 0.3 % of load, less than any of our figures can resolve.
-	// Equal scores are ordered by rendezvous weight.
+	// Scores are compared in steps of 0.1 ms: scores in the same step are
+	// equal, and equal scores are ordered by rendezvous weight. 0.1 ms is
+	// about 7 km of geo distance or 0.3 % of load, less than any of our
+	// figures can resolve. Steps rather than "closer than 0.1 ms" because
+	// steps make the order transitive, so the answer does not depend on the
+	// order candidates are visited in (the geo index visits them nearest
+	// first, tests scan them in index order).
 	scoreEpsilon = 0.1
 )
 
@@ -92,19 +96,20 @@ type entry struct {
 
 var noEntry = entry{cand: -1}
 
-// better reports whether a ranks before b: a clearly lower score, or an
-// equal score (within scoreEpsilon) and a higher rendezvous weight. Any
-// entry is better than no entry.
+// scoreStep is the step of scoreEpsilon a score falls in.
+func scoreStep(score float64) float64 { return math.Floor(score / scoreEpsilon) }
+
+// better reports whether a ranks before b: a lower score step, or the same
+// step and a higher rendezvous weight (then the lower candidate index). It
+// is a strict total order. Any entry is better than no entry.
 func better(a, b entry) bool {
 	if b.cand < 0 {
 		return true
 	}
-	switch d := a.score - b.score; {
-	case d < -scoreEpsilon:
-		return true
-	case d > scoreEpsilon:
-		return false
-	case a.w != b.w:
+	if sa, sb := scoreStep(a.score), scoreStep(b.score); sa != sb {
+		return sa < sb
+	}
+	if a.w != b.w {
 		return a.w > b.w
 	}
 	return a.cand < b.cand
@@ -235,20 +240,6 @@ func lossPenalty(loss float64) float64 {
 	return (loss - lossThreshold) * 100 * lossPenaltyMSPerPoint
 }
 
-// geo scores every candidate by distance from the client at unit vector
-// client. This is the hot loop: it reads 24 bytes per relay and skips a
-// relay as soon as its squared chord exceeds limitChord2.
-func (r *ranking) geo(client vec3) {
-	for c, p := range r.s.pos {
-		dx, dy, dz := p.x-client.x, p.y-client.y, p.z-client.z
-		d2 := dx*dx + dy*dy + dz*dz
-		if d2 > r.limitChord2 {
-			continue
-		}
-		r.geoCandidate(int32(c), d2)
-	}
-}
-
 // geoCandidate scores candidate c at squared chord d2 from the client.
 func (r *ranking) geoCandidate(c int32, d2 float64) {
 	if !r.eligible(c) || r.isScored(c) {
@@ -316,14 +307,16 @@ func (r *ranking) consider(e entry) {
 }
 
 // tighten recomputes the limits once best and other are both known. A
-// candidate can displace one of them only if its score is within
-// scoreEpsilon of it, so anything above max(best, other) + scoreEpsilon is
-// out. (same no longer matters once other exists.)
+// candidate can displace one of them only if its score is in the same step
+// or a lower one, so anything from the step after the higher of the two on
+// is out; the limit sits a hair above that step's start so rounding can
+// never put a candidate that still counts beyond it. (same no longer
+// matters once other exists.)
 func (r *ranking) tighten() {
 	if r.other.cand < 0 || r.exhaustive {
 		return
 	}
-	r.limit = max(r.best.score, r.other.score) + scoreEpsilon
+	r.limit = (max(scoreStep(r.best.score), scoreStep(r.other.score)) + 1) * scoreEpsilon * (1 + 1e-9)
 	// Invert geoRTT: the largest central angle whose estimate alone stays
 	// within limit (penalties only add), as a squared chord with a little
 	// slack for rounding.

@@ -12,14 +12,15 @@ import (
 // Snapshot is an immutable view of the registry at one moment. Build it once
 // (NewSnapshot) and share it read-only among all requests.
 //
-// Besides the relays themselves it holds an index that Rank scans in one
-// tight pass: only the relays that could ever be chosen from this snapshot
+// Besides the relays themselves it holds the candidate index Rank works
+// from: only the relays that could ever be chosen from this snapshot
 // (not draining, not drained, not full, not down by probe, offering some
 // transport), each with its position as a unit vector, its static penalty
 // (load and probe figures), its site as a small
-// integer and its rendezvous hash precomputed. Everything that depends on
-// the request or on the clock (freshness, transports, distance) is left to
-// Rank.
+// integer and its rendezvous hash precomputed, plus a spatial index over
+// their positions (geoIndex) and their order by penalty. Everything that
+// depends on the request or on the clock (freshness, transports, distance)
+// is left to Rank.
 type Snapshot struct {
 	relays []Relay // sorted by ID; never modified after NewSnapshot
 
@@ -45,6 +46,9 @@ type Snapshot struct {
 	anchors []int32
 	// regionCands lists each region's candidates.
 	regionCands [][]int32
+
+	// geo is the spatial index the geo pass walks (see geoIndex).
+	geo geoIndex
 
 	// byPenalty lists the candidate indices by ascending static penalty
 	// (ties in index order), so the fallback pass can stop at the first
@@ -146,6 +150,7 @@ func NewSnapshot(relays []Relay) *Snapshot {
 		s.regionCands[reg] = append(s.regionCands[reg], int32(c))
 	}
 	s.anchors = spreadAnchors(s.regionPos, maxAnchors)
+	s.geo = newGeoIndex(s.pos, s.cands)
 	return s
 }
 
