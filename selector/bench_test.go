@@ -50,6 +50,52 @@ func BenchmarkRank(b *testing.B) {
 	}
 }
 
+// metroRelays is n relays in 50 metros, four sites each, every relay within
+// about 20 km of its metro's centre, with varied load: a big deployment,
+// where distance cannot tell a metro's relays apart and load must.
+func metroRelays(n int) []Relay {
+	rng := rand.New(rand.NewPCG(43, 43))
+	type metro struct{ lat, lon float64 }
+	metros := make([]metro, 50)
+	for i := range metros {
+		metros[i] = metro{rng.Float64()*130 - 60, rng.Float64()*360 - 180}
+	}
+	out := make([]Relay, 0, n)
+	for i := range n {
+		m := metros[i%len(metros)]
+		r := relayAt(fmt.Sprintf("r%06d", i), fmt.Sprintf("m%02d-s%d", i%len(metros), (i/len(metros))%4),
+			m.lat+(rng.Float64()-0.5)*0.4, m.lon+(rng.Float64()-0.5)*0.4)
+		r.Load.Allocations = rng.Int64N(r.Capacity.Allocations * 6 / 10)
+		out = append(out, r)
+	}
+	return out
+}
+
+// BenchmarkRankMetro: clients in the metros (GeoIP puts them within a degree
+// of the centre) of metroRelays.
+func BenchmarkRankMetro(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		relays := metroRelays(n)
+		s := NewSnapshot(relays)
+		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				r := relays[(i*7919)%len(relays)].Location
+				req := Request{Client: Client{
+					Addr:     netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}),
+					Location: Location{Latitude: r.Latitude + float64(i%7)/7 - 0.5, Longitude: r.Longitude + float64(i%5)/5 - 0.5},
+					Located:  true,
+				}}
+				if _, err := Rank(s, req, t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkRankUnlocated(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		s := NewSnapshot(worldRelays(n))

@@ -2,23 +2,35 @@ package selector
 
 import "math"
 
-// geoIndex lets the geo pass visit candidates nearest first and skip whole
-// parts of the globe: a k-d tree over the located candidates' unit vectors.
-// Squared chords on the unit sphere are squared Euclidean distances in 3-D,
-// so the tree needs nothing spherical, and the pass's limit (limitChord2)
-// prunes a subtree as soon as the nearest point of its bounding box is
-// beyond it. Relays near the client come first and tighten the limit at
-// once, so a request costs the relays near enough to compete, not a scan of
-// all of them (a full scan read 24 bytes per relay: 12 µs at 10,000 relays).
+// geoIndex lets the geo pass visit the likeliest candidates first and skip
+// the rest in bulk: a k-d tree over the located candidates' unit vectors
+// and static penalties. Squared chords on the unit sphere are squared
+// Euclidean distances in 3-D, so the tree needs nothing spherical. A
+// candidate's score is at least geoBaseMS + offset + geoMSPerRadian ×
+// chord + penalty (an arc is never shorter than its chord), so a subtree
+// whose bounding box is too far, or whose smallest penalty is too high, to
+// get under the pass's limit is skipped whole. Children are visited lower
+// bound first: good candidates come early and tighten the limit, so a
+// request costs the relays that could compete, not a scan of all of them
+// (a full scan read 24 bytes per relay: 12 µs at 10,000 relays). Penalty is
+// a dimension of the tree because relays cluster: a metro with a hundred
+// relays at one spot is told apart by load, not by distance.
 //
 // The tree is implicit: node i covers pts[lo:hi), its children are 2i+1
 // (the lower half, pts[lo:mid]) and 2i+2 (pts[mid:hi]) with
-// mid = lo + (hi-lo)/2, split along the widest axis of the node's box;
-// ranges of at most kdLeaf points are leaves. Only the boxes are stored.
+// mid = lo + (hi-lo)/2, split along whichever dimension spreads the node's
+// scores most (a coordinate's extent in ms of modelled RTT, or the penalty
+// range); ranges of at most kdLeaf points are leaves. Only each node's box
+// and smallest penalty are stored.
 type geoIndex struct {
 	pts       []kdPoint // located candidates, in tree order
-	box       []kdBox   // node i's bounding box
+	node      []kdNode  // node i's bounds
 	unlocated []int32   // candidates without a usable location
+}
+
+type kdNode struct {
+	box    kdBox
+	minPen float64 // the smallest static penalty below this node
 }
 
 // kdLeaf is the most points a leaf holds: scanning a few points costs less
@@ -27,6 +39,7 @@ const kdLeaf = 8
 
 type kdPoint struct {
 	p    vec3
+	pen  float64 // the candidate's static penalty
 	cand int32
 }
 
@@ -47,7 +60,7 @@ func newGeoIndex(pos []vec3, cands []candidate) geoIndex {
 	var ix geoIndex
 	for c := range cands {
 		if cands[c].located {
-			ix.pts = append(ix.pts, kdPoint{pos[c], int32(c)})
+			ix.pts = append(ix.pts, kdPoint{p: pos[c], pen: cands[c].penalty, cand: int32(c)})
 		} else {
 			ix.unlocated = append(ix.unlocated, int32(c))
 		}
@@ -59,28 +72,40 @@ func newGeoIndex(pos []vec3, cands []candidate) geoIndex {
 	for n := len(ix.pts); n > kdLeaf; n = (n + 1) / 2 {
 		nodes = 2*nodes + 1
 	}
-	ix.box = make([]kdBox, nodes)
+	ix.node = make([]kdNode, nodes)
 	ix.build(0, 0, len(ix.pts))
 	return ix
 }
 
-// build sets node's box and splits its range, recursively.
+// The dimensions a node can be split along: the three coordinates, and the
+// penalty.
+const (
+	axisX = iota
+	axisY
+	axisZ
+	axisPenalty
+)
+
+// build sets node's bounds and splits its range, recursively.
 func (ix *geoIndex) build(node, lo, hi int) {
 	b := kdBox{lo: vec3{math.Inf(1), math.Inf(1), math.Inf(1)}, hi: vec3{math.Inf(-1), math.Inf(-1), math.Inf(-1)}}
+	minPen, maxPen := math.Inf(1), math.Inf(-1)
 	for _, p := range ix.pts[lo:hi] {
 		b.lo = vec3{min(b.lo.x, p.p.x), min(b.lo.y, p.p.y), min(b.lo.z, p.p.z)}
 		b.hi = vec3{max(b.hi.x, p.p.x), max(b.hi.y, p.p.y), max(b.hi.z, p.p.z)}
+		minPen, maxPen = min(minPen, p.pen), max(maxPen, p.pen)
 	}
-	ix.box[node] = b
+	ix.node[node] = kdNode{box: b, minPen: minPen}
 	if hi-lo <= kdLeaf {
 		return
 	}
-	axis := 0
-	if w := b.hi.y - b.lo.y; w > b.hi.x-b.lo.x {
-		axis = 1
-	}
-	if w := b.hi.z - b.lo.z; w > b.hi.x-b.lo.x && w > b.hi.y-b.lo.y {
-		axis = 2
+	// Split where scores spread most: a coordinate's extent is worth
+	// geoMSPerRadian ms per unit (chord ≈ arc at these scales).
+	axis, spread := axisPenalty, maxPen-minPen
+	for a, w := range [...]float64{b.hi.x - b.lo.x, b.hi.y - b.lo.y, b.hi.z - b.lo.z} {
+		if w*geoMSPerRadian > spread {
+			axis, spread = a, w*geoMSPerRadian
+		}
 	}
 	mid := lo + (hi-lo)/2
 	selectNth(ix.pts[lo:hi], mid-lo, axis)
@@ -88,23 +113,26 @@ func (ix *geoIndex) build(node, lo, hi int) {
 	ix.build(2*node+2, mid, hi)
 }
 
-func coord(p vec3, axis int) float64 {
+// coord is p's value along axis.
+func coord(p kdPoint, axis int) float64 {
 	switch axis {
-	case 0:
-		return p.x
-	case 1:
-		return p.y
+	case axisX:
+		return p.p.x
+	case axisY:
+		return p.p.y
+	case axisZ:
+		return p.p.z
 	}
-	return p.z
+	return p.pen
 }
 
-// selectNth reorders pts so that pts[n] is where sorting by the axis
-// coordinate (ties by candidate) would put it, with no larger point before
-// it and no smaller one after (Hoare's selection with a middle pivot;
-// expected linear time).
+// selectNth reorders pts so that pts[n] is where sorting by coord along
+// axis (ties by candidate) would put it, with no larger point before it and
+// no smaller one after (Hoare's selection with a middle pivot; expected
+// linear time).
 func selectNth(pts []kdPoint, n, axis int) {
 	less := func(a, b kdPoint) bool {
-		ca, cb := coord(a.p, axis), coord(b.p, axis)
+		ca, cb := coord(a, axis), coord(b, axis)
 		return ca < cb || (ca == cb && a.cand < b.cand)
 	}
 	lo, hi := 0, len(pts)-1
@@ -135,18 +163,20 @@ func selectNth(pts []kdPoint, n, axis int) {
 	}
 }
 
-// geo scores the candidates whose squared chord from the client at unit
-// vector client is within limitChord2, nearest parts of the tree first.
-// Exhaustive rankings (tests) scan every candidate in index order instead:
-// the reference the tree must agree with.
+// geo scores the candidates that can get under the limit from the client
+// at unit vector client, likeliest first. Exhaustive rankings (tests) scan
+// every candidate in index order instead: the reference the tree must
+// agree with.
 func (r *ranking) geo(client vec3) {
 	if r.exhaustive {
 		r.geoScan(client)
 		return
 	}
 	ix := &r.s.geo
-	if len(ix.pts) > 0 && ix.box[0].dist2(client) <= r.limitChord2 {
-		r.geoNode(0, 0, len(ix.pts), client)
+	if len(ix.pts) > 0 {
+		if d2 := ix.node[0].box.dist2(client); r.mayCompete(d2, ix.node[0].minPen) {
+			r.geoNode(0, 0, len(ix.pts), client)
+		}
 	}
 	// Candidates without a location sit at the origin, like in pos.
 	if d2 := chord2(vec3{}, client); len(ix.unlocated) > 0 && d2 <= r.limitChord2 {
@@ -156,31 +186,46 @@ func (r *ranking) geo(client vec3) {
 	}
 }
 
-// geoNode visits node (covering pts[lo:hi]), whose box is within the limit.
+// mayCompete reports whether a candidate at squared chord at least d2 with
+// penalty at least pen might score within the limit. It never says no to one
+// that would: chord2 is tested exactly as the scan does, and the score's
+// lower bound (an arc is at least its chord) is lowered by a nanosecond's
+// worth for rounding.
+func (r *ranking) mayCompete(d2, pen float64) bool {
+	return d2 <= r.limitChord2 &&
+		geoBaseMS+r.offset+geoMSPerRadian*math.Sqrt(d2)+pen-1e-6 <= r.limit
+}
+
+// geoNode visits node (covering pts[lo:hi]), which may compete.
 func (r *ranking) geoNode(node, lo, hi int, q vec3) {
 	ix := &r.s.geo
 	if hi-lo <= kdLeaf {
 		for _, p := range ix.pts[lo:hi] {
 			dx, dy, dz := p.p.x-q.x, p.p.y-q.y, p.p.z-q.z
-			if d2 := dx*dx + dy*dy + dz*dz; d2 <= r.limitChord2 {
+			if d2 := dx*dx + dy*dy + dz*dz; r.mayCompete(d2, p.pen) {
 				r.geoCandidate(p.cand, d2)
 			}
 		}
 		return
 	}
 	mid := lo + (hi-lo)/2
-	near, far := 2*node+1, 2*node+2
-	nearLo, nearHi, farLo, farHi := lo, mid, mid, hi
-	dNear, dFar := ix.box[near].dist2(q), ix.box[far].dist2(q)
-	if dFar < dNear {
-		near, far, dNear, dFar = far, near, dFar, dNear
-		nearLo, nearHi, farLo, farHi = mid, hi, lo, mid
+	a, b := &ix.node[2*node+1], &ix.node[2*node+2]
+	da, db := a.box.dist2(q), b.box.dist2(q)
+	// Lower bound first (the bound without its constant terms).
+	if geoMSPerRadian*math.Sqrt(db)+b.minPen < geoMSPerRadian*math.Sqrt(da)+a.minPen {
+		if r.mayCompete(db, b.minPen) {
+			r.geoNode(2*node+2, mid, hi, q)
+		}
+		if r.mayCompete(da, a.minPen) { // the first may have tightened the limit
+			r.geoNode(2*node+1, lo, mid, q)
+		}
+		return
 	}
-	if dNear <= r.limitChord2 {
-		r.geoNode(near, nearLo, nearHi, q)
+	if r.mayCompete(da, a.minPen) {
+		r.geoNode(2*node+1, lo, mid, q)
 	}
-	if dFar <= r.limitChord2 { // the near half may have tightened the limit
-		r.geoNode(far, farLo, farHi, q)
+	if r.mayCompete(db, b.minPen) {
+		r.geoNode(2*node+2, mid, hi, q)
 	}
 }
 

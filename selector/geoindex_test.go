@@ -15,12 +15,12 @@ func TestSelectNth(t *testing.T) {
 		pts := make([]kdPoint, n)
 		for i := range pts {
 			// Few distinct values, so ties are common.
-			pts[i] = kdPoint{p: vec3{float64(rng.IntN(5)), float64(rng.IntN(5)), float64(rng.IntN(5))}, cand: int32(i)}
+			pts[i] = kdPoint{p: vec3{float64(rng.IntN(5)), float64(rng.IntN(5)), float64(rng.IntN(5))}, pen: float64(rng.IntN(5)), cand: int32(i)}
 		}
-		axis, k := rng.IntN(3), rng.IntN(n)
+		axis, k := rng.IntN(4), rng.IntN(n)
 		sorted := slices.Clone(pts)
 		slices.SortFunc(sorted, func(a, b kdPoint) int {
-			ca, cb := coord(a.p, axis), coord(b.p, axis)
+			ca, cb := coord(a, axis), coord(b, axis)
 			switch {
 			case ca < cb || (ca == cb && a.cand < b.cand):
 				return -1
@@ -34,7 +34,7 @@ func TestSelectNth(t *testing.T) {
 			t.Fatalf("trial %d: selectNth(n=%d, k=%d, axis %d) put %v at k, sorting puts %v", trial, n, k, axis, pts[k], sorted[k])
 		}
 		for i := range pts {
-			if (i < k && coord(pts[i].p, axis) > coord(pts[k].p, axis)) || (i > k && coord(pts[i].p, axis) < coord(pts[k].p, axis)) {
+			if (i < k && coord(pts[i], axis) > coord(pts[k], axis)) || (i > k && coord(pts[i], axis) < coord(pts[k], axis)) {
 				t.Fatalf("trial %d: %v at %d is on the wrong side of %v at %d", trial, pts[i], i, pts[k], k)
 			}
 		}
@@ -42,7 +42,8 @@ func TestSelectNth(t *testing.T) {
 }
 
 // TestGeoIndexStructure checks that every candidate is in the index exactly
-// once and every node's box holds its points.
+// once and every node's bounds hold its points: the box their positions,
+// minPen their penalties.
 func TestGeoIndexStructure(t *testing.T) {
 	for _, n := range []int{0, 1, kdLeaf, kdLeaf + 1, 100, 1037} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
@@ -50,8 +51,8 @@ func TestGeoIndexStructure(t *testing.T) {
 			ix := &s.geo
 			var seen []int32
 			for _, p := range ix.pts {
-				if !s.cands[p.cand].located || p.p != s.pos[p.cand] {
-					t.Fatalf("point %v: not the located candidate's position", p)
+				if !s.cands[p.cand].located || p.p != s.pos[p.cand] || p.pen != s.cands[p.cand].penalty {
+					t.Fatalf("point %v: not the located candidate's position and penalty", p)
 				}
 				seen = append(seen, p.cand)
 			}
@@ -72,10 +73,10 @@ func TestGeoIndexStructure(t *testing.T) {
 			}
 			var walk func(node, lo, hi int)
 			walk = func(node, lo, hi int) {
-				b := ix.box[node]
+				b := ix.node[node]
 				for _, p := range ix.pts[lo:hi] {
-					if b.dist2(p.p) != 0 {
-						t.Fatalf("node %d: point %v outside its box %v", node, p, b)
+					if b.box.dist2(p.p) != 0 || p.pen < b.minPen {
+						t.Fatalf("node %d: point %v outside its bounds %v", node, p, b)
 					}
 				}
 				if hi-lo > kdLeaf {
