@@ -73,7 +73,7 @@ func newGeoIndex(pos []vec3, cands []candidate) geoIndex {
 		nodes = 2*nodes + 1
 	}
 	ix.node = make([]kdNode, nodes)
-	ix.build(0, 0, len(ix.pts))
+	ix.build(0, 0, len(ix.pts), make([]float64, len(ix.pts)))
 	return ix
 }
 
@@ -86,8 +86,9 @@ const (
 	axisPenalty
 )
 
-// build sets node's bounds and splits its range, recursively.
-func (ix *geoIndex) build(node, lo, hi int) {
+// build sets node's bounds and splits its range, recursively; keys is
+// scratch space as long as pts.
+func (ix *geoIndex) build(node, lo, hi int, keys []float64) {
 	b := kdBox{lo: vec3{math.Inf(1), math.Inf(1), math.Inf(1)}, hi: vec3{math.Inf(-1), math.Inf(-1), math.Inf(-1)}}
 	minPen, maxPen := math.Inf(1), math.Inf(-1)
 	for _, p := range ix.pts[lo:hi] {
@@ -108,9 +109,12 @@ func (ix *geoIndex) build(node, lo, hi int) {
 		}
 	}
 	mid := lo + (hi-lo)/2
-	selectNth(ix.pts[lo:hi], mid-lo, axis)
-	ix.build(2*node+1, lo, mid)
-	ix.build(2*node+2, mid, hi)
+	for i, p := range ix.pts[lo:hi] {
+		keys[lo+i] = coord(p, axis)
+	}
+	selectNth(ix.pts[lo:hi], keys[lo:hi], mid-lo)
+	ix.build(2*node+1, lo, mid, keys)
+	ix.build(2*node+2, mid, hi, keys)
 }
 
 // coord is p's value along axis.
@@ -126,28 +130,32 @@ func coord(p kdPoint, axis int) float64 {
 	return p.pen
 }
 
-// selectNth reorders pts so that pts[n] is where sorting by coord along
-// axis (ties by candidate) would put it, with no larger point before it and
-// no smaller one after (Hoare's selection with a middle pivot; expected
-// linear time).
-func selectNth(pts []kdPoint, n, axis int) {
-	less := func(a, b kdPoint) bool {
-		ca, cb := coord(a, axis), coord(b, axis)
-		return ca < cb || (ca == cb && a.cand < b.cand)
+// selectNth reorders pts, and keys with them (keys[i] is pts[i]'s coordinate
+// along the split axis), so that pts[n] is where sorting by key (ties by
+// candidate) would put it, with no larger key before it and no smaller one
+// after (Hoare's selection with a middle pivot; expected linear time).
+func selectNth(pts []kdPoint, keys []float64, n int) {
+	less := func(i int, k float64, c int32) bool { // pts[i] before (k, c)?
+		return keys[i] < k || (keys[i] == k && pts[i].cand < c)
+	}
+	more := func(i int, k float64, c int32) bool { // pts[i] after (k, c)?
+		return keys[i] > k || (keys[i] == k && pts[i].cand > c)
 	}
 	lo, hi := 0, len(pts)-1
 	for lo < hi {
-		pivot := pts[lo+(hi-lo)/2]
+		m := lo + (hi-lo)/2
+		pk, pc := keys[m], pts[m].cand
 		i, j := lo, hi
 		for i <= j {
-			for less(pts[i], pivot) {
+			for less(i, pk, pc) {
 				i++
 			}
-			for less(pivot, pts[j]) {
+			for more(j, pk, pc) {
 				j--
 			}
 			if i <= j {
 				pts[i], pts[j] = pts[j], pts[i]
+				keys[i], keys[j] = keys[j], keys[i]
 				i++
 				j--
 			}

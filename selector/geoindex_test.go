@@ -29,7 +29,16 @@ func TestSelectNth(t *testing.T) {
 			}
 			return 1
 		})
-		selectNth(pts, k, axis)
+		keys := make([]float64, n)
+		for i, p := range pts {
+			keys[i] = coord(p, axis)
+		}
+		selectNth(pts, keys, k)
+		for i, p := range pts {
+			if keys[i] != coord(p, axis) {
+				t.Fatalf("trial %d: keys no longer follow their points", trial)
+			}
+		}
 		if pts[k] != sorted[k] {
 			t.Fatalf("trial %d: selectNth(n=%d, k=%d, axis %d) put %v at k, sorting puts %v", trial, n, k, axis, pts[k], sorted[k])
 		}

@@ -22,7 +22,8 @@ import (
 // depends on the request or on the clock (freshness, transports, distance)
 // is left to Rank.
 type Snapshot struct {
-	relays []Relay // sorted by ID; never modified after NewSnapshot
+	relays []Relay          // sorted by ID; never modified after NewSnapshot
+	byID   map[string]int32 // relay ID → index into relays
 
 	// The candidate index; pos[i] and cands[i] describe the same relay.
 	pos    []vec3      // unit vector of the relay's location; zero vector when it has none
@@ -82,12 +83,13 @@ func NewSnapshot(relays []Relay) *Snapshot {
 		rs[i] = relays[i].Clone()
 	}
 	slices.SortFunc(rs, func(a, b Relay) int { return strings.Compare(a.ID, b.ID) })
-	s := &Snapshot{relays: rs, candOf: make([]int32, len(rs)),
+	s := &Snapshot{relays: rs, byID: make(map[string]int32, len(rs)), candOf: make([]int32, len(rs)),
 		regionOf: make([]int32, len(rs)), posOf: make([]vec3, len(rs)), locOf: make([]bool, len(rs))}
 	siteIndex := make(map[string]int32)
 	regionIndex := make(map[string]int32)
 	for i := range rs {
 		r := &rs[i]
+		s.byID[r.ID] = int32(i)
 		s.candOf[i] = -1
 		region, ok := regionIndex[r.Region]
 		if !ok {
@@ -175,9 +177,10 @@ func (s *Snapshot) Relay(id string) (Relay, bool) {
 	return s.relays[i].Clone(), true
 }
 
-// index finds a relay by ID (binary search: relays are sorted by ID).
+// index finds a relay by ID.
 func (s *Snapshot) index(id string) (int, bool) {
-	return slices.BinarySearchFunc(s.relays, id, func(r Relay, id string) int { return strings.Compare(r.ID, id) })
+	i, ok := s.byID[id]
+	return int(i), ok
 }
 
 // transportBit maps a transport to its bit in candidate.transports. Unknown
