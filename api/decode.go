@@ -22,8 +22,13 @@ type validator interface {
 // wrong types, trailing data and invalid values.
 func decodeValid[T validator](w http.ResponseWriter, r *http.Request, optional bool) (T, error) {
 	var v T
-	if r.ContentLength > MaxBodyBytes {
+	switch {
+	case r.ContentLength > MaxBodyBytes:
 		return v, errTooLarge()
+	case r.ContentLength == 0 && optional: // known to be empty: nothing to read
+		return v, validated(v)
+	case r.ContentLength == 0:
+		return v, errInvalidBody("request body is required")
 	}
 	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	// Peek one byte to tell an empty body from a present one.
