@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -59,18 +60,35 @@ func NewMinter(secrets []Secret, pseudonymKey []byte) (*Minter, error) {
 		return nil, fmt.Errorf("turncred: pseudonym key shorter than %d bytes", MinSecretLen)
 	}
 	m := &Minter{secret: secrets[0], pseudonymKey: append([]byte(nil), pseudonymKey...)}
-	m.passwords.New = func() any { return hmac.New(sha1.New, m.secret.value) }
-	m.pseudonyms.New = func() any { return hmac.New(sha256.New, m.pseudonymKey) }
+	m.passwords.New = func() any { return &macState{h: hmac.New(sha1.New, m.secret.value)} }
+	m.pseudonyms.New = func() any { return &macState{h: hmac.New(sha256.New, m.pseudonymKey)} }
 	return m, nil
 }
 
-// sum returns HMAC(key of pool, msg) appended to dst, with a pooled state.
-func sum(pool *sync.Pool, dst []byte, msg string) []byte {
-	h := pool.Get().(hash.Hash)
-	h.Reset()
-	h.Write([]byte(msg))
-	dst = h.Sum(dst)
-	pool.Put(h)
+// macState is a keyed HMAC with scratch space for its input and output.
+// Whatever is handed to the hash through its interface escapes to the heap,
+// so the input is copied into the state's own buffer first: minting then
+// allocates only the two strings it returns.
+type macState struct {
+	h       hash.Hash
+	in, out []byte
+}
+
+// sum returns HMAC(key, prefix || msg) in the state's own buffer, valid
+// until the state is used again.
+func (st *macState) sum(prefix []byte, msg string) []byte {
+	st.in = append(append(st.in[:0], prefix...), msg...)
+	st.h.Reset()
+	st.h.Write(st.in)
+	st.out = st.h.Sum(st.out[:0])
+	return st.out
+}
+
+// appendPseudonym appends subject's pseudonym to dst.
+func (m *Minter) appendPseudonym(dst []byte, subject string) []byte {
+	st := m.pseudonyms.Get().(*macState)
+	dst = base64.RawURLEncoding.AppendEncode(dst, st.sum(nil, subject)[:pseudonymBytes])
+	m.pseudonyms.Put(st)
 	return dst
 }
 
@@ -78,8 +96,8 @@ func sum(pool *sync.Pool, dst []byte, msg string) []byte {
 // always maps to the same pseudonym under one key, and nobody without the key
 // can tell whose it is.
 func (m *Minter) Pseudonym(subject string) string {
-	var buf [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(sum(&m.pseudonyms, buf[:0], subject)[:pseudonymBytes])
+	var buf [32]byte
+	return string(m.appendPseudonym(buf[:0], subject))
 }
 
 // Mint returns a credential for subject that relays accept until now+ttl
@@ -89,10 +107,16 @@ func (m *Minter) Mint(subject string, ttl time.Duration, now time.Time) Credenti
 	if exp.Truncate(time.Second) != exp {
 		exp = exp.Truncate(time.Second).Add(time.Second)
 	}
-	u := Username{Expiry: exp.Unix(), User: m.secret.ID + "." + m.Pseudonym(subject)}
-	name := u.String()
-	var buf [sha1.Size]byte
-	return Credential{Username: name, Password: base64.StdEncoding.EncodeToString(sum(&m.passwords, buf[:0], name)), Expires: exp}
+	// "<expiry>:<key id>.<pseudonym>", as Username.String writes it.
+	var nameBuf [128]byte
+	name := strconv.AppendInt(nameBuf[:0], exp.Unix(), 10)
+	name = append(append(append(name, ':'), m.secret.ID...), '.')
+	name = m.appendPseudonym(name, subject)
+	st := m.passwords.Get().(*macState)
+	var pw [28]byte // base64 of a SHA-1 HMAC
+	base64.StdEncoding.Encode(pw[:], st.sum(name, ""))
+	m.passwords.Put(st)
+	return Credential{Username: string(name), Password: string(pw[:]), Expires: exp}
 }
 
 // Verifier checks credentials against every configured secret. It is safe
