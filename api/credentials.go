@@ -193,10 +193,10 @@ func relayURLs(r selector.Relay, want []selector.Transport) []string {
 	return urls
 }
 
-func newRelayChoice(c selector.Choice, want []selector.Transport) relayChoiceJSON {
+func (s *server) newRelayChoice(c selector.Choice, want []selector.Transport) relayChoiceJSON {
 	rc := relayChoiceJSON{
 		RelayID: c.Relay.ID, Region: c.Relay.Region, Site: c.Relay.Site, Hostname: c.Relay.Hostname,
-		URLs: relayURLs(c.Relay, want), Basis: string(c.Basis),
+		URLs: s.urls.urls(c.Relay, want), Basis: string(c.Basis),
 	}
 	if c.HasEstimate {
 		ms := math.Round(c.EstimatedRTT.Seconds()*1e4) / 10 // 0.1 ms
@@ -237,12 +237,12 @@ func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
 	resp := credentialsResponse{
 		Username: cred.Username, Credential: cred.Password,
 		TTLSeconds: int64(ttl / time.Second), ExpiresAt: cred.Expires.UTC(),
-		Primary:            newRelayChoice(pair.Primary, want),
+		Primary:            s.newRelayChoice(pair.Primary, want),
 		ICETransportPolicy: "relay",
 	}
 	urls := resp.Primary.URLs
 	if pair.Backup != nil {
-		b := newRelayChoice(*pair.Backup, want)
+		b := s.newRelayChoice(*pair.Backup, want)
 		resp.Backup = &b
 		urls = slices.Concat(urls, b.URLs)
 	}
@@ -274,9 +274,9 @@ func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	uris := relayURLs(pair.Primary.Relay, want)
+	uris := s.urls.urls(pair.Primary.Relay, want)
 	if pair.Backup != nil {
-		uris = append(uris, relayURLs(pair.Backup.Relay, want)...)
+		uris = slices.Concat(uris, s.urls.urls(pair.Backup.Relay, want))
 	}
 	writeJSON(w, http.StatusOK, turnResponse{Username: cred.Username, Password: cred.Password, TTL: int64(ttl / time.Second), URIs: uris})
 }

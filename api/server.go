@@ -24,6 +24,7 @@ type server struct {
 	auth    *authn
 	metrics *Metrics
 	handler http.Handler
+	urls    urlCache
 	ready   atomic.Bool // false once shutdown begins
 }
 
