@@ -34,7 +34,7 @@ const maxForwardedHops = 32
 // parties we cannot believe. An unparseable hop ends the walk: the last
 // trusted address seen is then the best we can vouch for.
 func clientAddress(remoteAddr string, xff []string, trusted []netip.Prefix) netip.Addr {
-	peer := parseHop(remoteAddr)
+	peer := parsePeer(remoteAddr)
 	if !peer.IsValid() || !inAny(peer, trusted) {
 		return peer
 	}
@@ -64,9 +64,18 @@ func clientAddress(remoteAddr string, xff []string, trusted []netip.Prefix) neti
 	return last
 }
 
+// parsePeer reads the TCP peer, "ip:port" as net/http writes RemoteAddr,
+// or anything parseHop takes.
+func parsePeer(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return norm(ap.Addr())
+	}
+	return parseHop(s)
+}
+
 // parseHop reads "ip", "ip:port" or "[ipv6]:port"; zones are refused. A
-// bare address (what proxies append) is tried first: the failed attempts
-// of the other forms allocate their errors.
+// bare address (what proxies append) is tried first, an address with a
+// port next: each failed attempt allocates its error.
 func parseHop(s string) netip.Addr {
 	if a, err := netip.ParseAddr(s); err == nil {
 		return norm(a)

@@ -6,23 +6,36 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
+// benchMetros is the bench's world: relays and clients in these metros.
+const benchMetros = 50
+
 // benchGateway wires the API as run() does (memory store, snapshot, picker,
-// minter, JSON access log at info, discarded) over n fresh relays.
+// minter, GeoIP, JSON access log at info, discarded) over n fresh relays in
+// benchMetros metros (four sites each, every relay within about 20 km of
+// its metro's centre, loads up to 60 %, every fifth with an IPv6 address,
+// every third with TLS), with a GeoIP database placing 10.M.0.0/16 at metro
+// M, and 127.0.0.1 as a trusted proxy.
 func benchGateway(b *testing.B, n int) http.Handler {
 	b.Helper()
 	ctx := context.Background()
@@ -31,14 +44,22 @@ func benchGateway(b *testing.B, n int) http.Handler {
 		b.Fatal(err)
 	}
 	rng := mrand.New(mrand.NewPCG(1, 2))
+	metros := make([]selector.Location, benchMetros)
+	for i := range metros {
+		metros[i] = selector.Location{Latitude: rng.Float64()*120 - 60, Longitude: rng.Float64()*360 - 180}
+	}
 	for i := range n {
+		m := metros[i%benchMetros]
 		r := selector.Relay{
-			ID: fmt.Sprintf("r%05d", i), Region: fmt.Sprintf("reg%d", i%50), Site: fmt.Sprintf("site%d", i%200),
-			Location:  selector.Location{Latitude: rng.Float64()*120 - 60, Longitude: rng.Float64()*360 - 180},
+			ID: fmt.Sprintf("r%05d", i), Region: fmt.Sprintf("reg%d", i%benchMetros), Site: fmt.Sprintf("m%d-s%d", i%benchMetros, (i/benchMetros)%4),
+			Location:  selector.Location{Latitude: m.Latitude + (rng.Float64()-0.5)*0.4, Longitude: m.Longitude + (rng.Float64()-0.5)*0.4},
 			Addresses: []netip.Addr{netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})},
 			Ports:     selector.Ports{UDP: 3478, TCP: 3478},
 			Capacity:  selector.Capacity{Allocations: 20000},
 			Load:      selector.Load{Allocations: rng.Int64N(12000)},
+		}
+		if i%5 == 0 {
+			r.Addresses = append(r.Addresses, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}))
 		}
 		if i%3 == 0 {
 			r.Hostname, r.Ports.TLS = fmt.Sprintf("r%05d.relays.bench.example", i), 5349
@@ -59,17 +80,63 @@ func benchGateway(b *testing.B, n int) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pk := &picker{snaps: snaps, primaries: store.NewPrimaries(0), now: time.Now, exploreShare: 0.03, rand: mrand.Uint64}
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	geo, err := geoip.Open(benchGeoIPDB(b, metros), log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { geo.Close() })
+	pk := &picker{snaps: snaps, primaries: store.NewPrimaries(0), geo: geo, now: time.Now, exploreShare: 0.03, rand: mrand.Uint64}
 	h, err := api.New(api.Config{
-		HeartbeatTTL: 10 * time.Minute,
-		User:         api.KeyConfig{Secret: []byte(testUserSecret)},
-		Node:         api.KeyConfig{Secret: []byte(testNodeSecret)},
+		HeartbeatTTL:   10 * time.Minute,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		User:           api.KeyConfig{Secret: []byte(testUserSecret)},
+		Node:           api.KeyConfig{Secret: []byte(testNodeSecret)},
 	}, api.Deps{Registry: reg, Picker: pk, Minter: credMinter{m: minter}, Log: log, Metrics: api.NewMetrics(nil)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return h
+}
+
+// benchGeoIPDB writes a GeoLite2-City-layout database placing 10.M.0.0/16
+// at metros[M] and returns its path.
+func benchGeoIPDB(b *testing.B, metros []selector.Location) string {
+	b.Helper()
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-City", IncludeReservedNetworks: true, RecordSize: 28})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, m := range metros {
+		network := &net.IPNet{IP: net.IPv4(10, byte(i), 0, 0).To4(), Mask: net.CIDRMask(16, 32)}
+		if err := tree.Insert(network, mmdbtype.Map{
+			"city":     mmdbtype.Map{"geoname_id": mmdbtype.Uint32(uint32(i + 1)), "names": mmdbtype.Map{"en": mmdbtype.String("Metro")}},
+			"country":  mmdbtype.Map{"iso_code": mmdbtype.String("XX")},
+			"location": mmdbtype.Map{"latitude": mmdbtype.Float64(m.Latitude), "longitude": mmdbtype.Float64(m.Longitude), "accuracy_radius": mmdbtype.Uint16(50)},
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	path := filepath.Join(b.TempDir(), "city.mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := tree.WriteTo(f); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// benchClients are client addresses in the metros, as X-Forwarded-For values.
+func benchClients(n int) []string {
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("10.%d.%d.%d", rng.IntN(benchMetros), rng.IntN(256), 1+rng.IntN(254))
+	}
+	return out
 }
 
 // discardWriter is a minimal http.ResponseWriter, so the benchmark measures
@@ -117,18 +184,28 @@ func benchRequests(b *testing.B, h http.Handler, newReq func() *http.Request, va
 
 // BenchmarkCredentialsHandler is POST /v1/credentials (empty body, HS256
 // user token) through the real wiring with 10k relays, beside GET /healthz
-// through the same middleware. The client is unlocated (no GeoIP), so Rank
-// takes its fallback pass over every relay.
+// through the same middleware. Clients come through a trusted proxy from
+// addresses GeoIP places in the metros (as in production), each goroutine
+// with its token (reused, so the token cache answers), or with a new token
+// every time, or from 127.0.0.1, which GeoIP cannot place.
 func BenchmarkCredentialsHandler(b *testing.B) {
 	h := benchGateway(b, 10000)
-	tok := benchUserToken(b, "bench-user")
-	b.Run("credentials", func(b *testing.B) {
-		benchRequests(b, h, func() *http.Request {
+	clients := benchClients(4096)
+	var next atomic.Int64
+	credentials := func(tok string) func() *http.Request {
+		return func() *http.Request {
 			r := httptest.NewRequest(http.MethodPost, "/v1/credentials", http.NoBody)
+			r.ContentLength = 0 // as net/http reads "Content-Length: 0"
 			r.RemoteAddr = "127.0.0.1:40000"
 			r.Header.Set("Authorization", "Bearer "+tok)
+			r.Header.Set("X-Forwarded-For", clients[0])
 			return r
-		})
+		}
+	}
+	nextClient := func(r *http.Request) { r.Header["X-Forwarded-For"][0] = clients[next.Add(1)%int64(len(clients))] }
+	tok := benchUserToken(b, "bench-user")
+	b.Run("credentials", func(b *testing.B) {
+		benchRequests(b, h, credentials(tok), nextClient)
 	})
 	// Every request with a token the gateway has not seen (more tokens than
 	// its token cache holds, taken in turn): the full JWT check each time.
@@ -137,13 +214,15 @@ func BenchmarkCredentialsHandler(b *testing.B) {
 		toks[i] = "Bearer " + benchUserToken(b, fmt.Sprintf("bench-user-%d", i))
 	}
 	b.Run("credentials-new-token", func(b *testing.B) {
-		var next atomic.Int64
+		benchRequests(b, h, credentials(tok), nextClient,
+			func(r *http.Request) { r.Header["Authorization"][0] = toks[next.Load()%int64(len(toks))] })
+	})
+	b.Run("credentials-unlocated", func(b *testing.B) {
 		benchRequests(b, h, func() *http.Request {
-			r := httptest.NewRequest(http.MethodPost, "/v1/credentials", http.NoBody)
-			r.RemoteAddr = "127.0.0.1:40000"
-			r.Header.Set("Authorization", toks[0])
+			r := credentials(tok)()
+			r.Header.Del("X-Forwarded-For")
 			return r
-		}, func(r *http.Request) { r.Header["Authorization"][0] = toks[next.Add(1)%int64(len(toks))] })
+		})
 	})
 	b.Run("healthz", func(b *testing.B) {
 		benchRequests(b, h, func() *http.Request {
