@@ -21,15 +21,33 @@ type validator interface {
 // for anything but application/json, 400 for malformed JSON, unknown fields,
 // wrong types, trailing data and invalid values.
 func decodeValid[T validator](w http.ResponseWriter, r *http.Request, optional bool) (T, error) {
-	var v T
 	switch {
 	case r.ContentLength > MaxBodyBytes:
-		return v, errTooLarge()
-	case r.ContentLength == 0 && optional: // known to be empty: nothing to read
-		return v, validated(v)
-	case r.ContentLength == 0:
+		var zero T
+		return zero, errTooLarge()
+	case r.ContentLength == 0: // known to be empty: nothing to read
+		return emptyBody[T](optional)
+	}
+	return decodeBody[T](w, r, optional)
+}
+
+// emptyBody is decodeValid's answer for a body known to be empty. Apart
+// from decodeBody, whose v escapes (the decoder takes its address), so the
+// usual request, with no body, allocates nothing here.
+func emptyBody[T validator](optional bool) (T, error) {
+	var v T
+	if !optional {
 		return v, errInvalidBody("request body is required")
 	}
+	if fe := v.validate(); len(fe) > 0 {
+		return v, errInvalidBody("request body has invalid fields", fe...)
+	}
+	return v, nil
+}
+
+// decodeBody reads and validates a body that may be present.
+func decodeBody[T validator](w http.ResponseWriter, r *http.Request, optional bool) (T, error) {
+	var v T
 	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	// Peek one byte to tell an empty body from a present one.
 	var first [1]byte
