@@ -29,14 +29,21 @@ func TestRememberedTokens(t *testing.T) {
 		resp, b := e.do(req{method: "POST", path: "/v1/credentials", token: tok})
 		return resp.StatusCode, b
 	}
-
-	t.Run("a remembered token still expires", func(t *testing.T) {
+	// remembered is a gateway with one relay and a token of alice's it has
+	// accepted once.
+	remembered := func(t *testing.T, claims ...func(jwt.MapClaims)) (*env, string) {
+		t.Helper()
 		e := newEnv(t)
 		e.register("fra-1", fra1())
-		tok := e.hsToken(userSecret, "alice", func(c jwt.MapClaims) { c["exp"] = e.clock.In(30 * time.Second).Unix() })
+		tok := e.hsToken(userSecret, "alice", claims...)
 		if st, b := credentials(e, tok); st != 200 {
 			t.Fatalf("first use: status %d: %s", st, b)
 		}
+		return e, tok
+	}
+
+	t.Run("a remembered token still expires", func(t *testing.T) {
+		e, tok := remembered(t, func(c jwt.MapClaims) { c["exp"] = t0.Add(30 * time.Second).Unix() })
 		e.clock.Advance(33 * time.Second) // past exp, within the 5 s leeway
 		e.register("fra-1", fra1())       // the relay heartbeats meanwhile
 		if st, b := credentials(e, tok); st != 200 {
@@ -54,12 +61,7 @@ func TestRememberedTokens(t *testing.T) {
 	})
 
 	t.Run("a changed signature is another token", func(t *testing.T) {
-		e := newEnv(t)
-		e.register("fra-1", fra1())
-		tok := e.userToken("alice")
-		if st, b := credentials(e, tok); st != 200 {
-			t.Fatalf("status %d: %s", st, b)
-		}
+		e, tok := remembered(t)
 		head, sig, _ := strings.Cut(tok, ".")
 		payload, sig, _ := strings.Cut(sig, ".")
 		flipped := "A"
@@ -100,12 +102,7 @@ func TestRememberedTokens(t *testing.T) {
 	})
 
 	t.Run("a remembered user token is no admin token", func(t *testing.T) {
-		e := newEnv(t)
-		e.register("fra-1", fra1())
-		tok := e.userToken("alice")
-		if st, b := credentials(e, tok); st != 200 {
-			t.Fatalf("status %d: %s", st, b)
-		}
+		e, tok := remembered(t)
 		if resp, b := e.do(req{method: "GET", path: "/v1/relays", token: tok}); resp.StatusCode != 403 {
 			t.Errorf("GET /v1/relays with a remembered user token: status %d, want 403: %s", resp.StatusCode, b)
 		}
