@@ -162,7 +162,7 @@ func relayURLs(r selector.Relay, want []selector.Transport) []string {
 	}
 	// All of a relay's URLs are written into one buffer and become one
 	// string that each URL is a slice of: two allocations per relay, not two
-	// per URL, on every credentials request.
+	// per URL.
 	var buf [1024]byte
 	b, ends := buf[:0], make([]int, 0, 2*maxAddresses+1)
 	for _, a := range r.Addresses {

@@ -31,9 +31,10 @@ func decodeValid[T validator](w http.ResponseWriter, r *http.Request, optional b
 	return decodeBody[T](w, r, optional)
 }
 
-// emptyBody is decodeValid's answer for a body known to be empty. Apart
-// from decodeBody, whose v escapes (the decoder takes its address), so the
-// usual request, with no body, allocates nothing here.
+// emptyBody is decodeValid's answer for a body known to be empty. It is a
+// function of its own because decodeBody's v escapes (the decoder takes its
+// address): here nothing does, so the usual request, with no body,
+// allocates nothing.
 func emptyBody[T validator](optional bool) (T, error) {
 	var v T
 	if !optional {

@@ -122,7 +122,8 @@ func better(a, b entry) bool {
 // New estimate sources (probe penalties, prefix measurements) plug in as
 // another pass like measured, or as another term of a candidate's static
 // penalty; what they must keep is that score never falls below the bound
-// the geo pass prunes with (geoRTT of the distance).
+// the geo pass prunes with (the modelled RTT of the distance plus the
+// candidate's static penalty; see geoIndex).
 type ranking struct {
 	s          *Snapshot
 	now        int64 // Unix ns, saturated
