@@ -140,14 +140,21 @@ func TestRankPruningMatchesExhaustive(t *testing.T) {
 		if i%5 == 0 {
 			req.Measurements = []Measurement{{RelayID: relays[rng.IntN(len(relays))].ID, RTT: time.Duration(rng.Int64N(200e6))}}
 		}
-		got, err := Rank(s, req, t0)
-		want, wantErr := rank(s, req, t0, true)
-		if err != nil || wantErr != nil {
-			t.Fatalf("Rank() error = %v, exhaustive %v", err, wantErr)
-		}
-		if got.Primary.Relay.ID != want.Primary.Relay.ID || backupID(got) != backupID(want) {
-			t.Fatalf("client %d: Rank() = %s/%s, exhaustive = %s/%s", i, got.Primary.Relay.ID, backupID(got), want.Primary.Relay.ID, backupID(want))
-		}
+		matchesExhaustive(t, s, req, i)
+	}
+}
+
+// matchesExhaustive fails t unless Rank (with the index and pruning) and
+// the exhaustive scan in index order give client i the same pair.
+func matchesExhaustive(t *testing.T, s *Snapshot, req Request, i int) {
+	t.Helper()
+	got, err := Rank(s, req, t0)
+	want, wantErr := rank(s, req, t0, true)
+	if err != nil || wantErr != nil {
+		t.Fatalf("client %d: Rank() error = %v, exhaustive %v", i, err, wantErr)
+	}
+	if got.Primary.Relay.ID != want.Primary.Relay.ID || backupID(got) != backupID(want) {
+		t.Fatalf("client %d: Rank() = %s/%s, exhaustive = %s/%s", i, got.Primary.Relay.ID, backupID(got), want.Primary.Relay.ID, backupID(want))
 	}
 }
 

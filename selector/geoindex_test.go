@@ -129,14 +129,7 @@ func TestGeoIndexMatchesScanWithTies(t *testing.T) {
 			r := relays[rng.IntN(len(relays))]
 			req.Client.Location = r.Location
 		}
-		got, err := Rank(s, req, t0)
-		want, wantErr := rank(s, req, t0, true)
-		if err != nil || wantErr != nil {
-			t.Fatalf("Rank() error = %v, exhaustive %v", err, wantErr)
-		}
-		if got.Primary.Relay.ID != want.Primary.Relay.ID || backupID(got) != backupID(want) {
-			t.Fatalf("client %d: Rank() = %s/%s, scan = %s/%s", i, got.Primary.Relay.ID, backupID(got), want.Primary.Relay.ID, backupID(want))
-		}
+		matchesExhaustive(t, s, req, i)
 	}
 }
 
