@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,59 +14,26 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
-	"github.com/maxmind/mmdbwriter/mmdbtype"
-
 	"github.com/relaygate/relaygate/geoip"
+	"github.com/relaygate/relaygate/internal/geoiptest"
 	"github.com/relaygate/relaygate/selector"
 )
 
-// place is a network's record; noCoordinates leaves out latitude and
-// longitude (as MaxMind does for networks known only by country).
-type place struct {
-	network       string
-	lat, lon      float64
-	noCoordinates bool
-}
-
 var (
-	london  = place{network: "198.51.100.0/24", lat: 51.5142, lon: -0.0931}
-	berlin  = place{network: "2001:db8:100::/48", lat: 52.5200, lon: 13.4050}
-	country = place{network: "203.0.113.0/24", noCoordinates: true}
-	tokyo   = place{network: "198.51.100.0/24", lat: 35.6897, lon: 139.6922} // london's network, moved
+	london  = geoiptest.Place{Network: netip.MustParsePrefix("198.51.100.0/24"), Lat: 51.5142, Lon: -0.0931}
+	berlin  = geoiptest.Place{Network: netip.MustParsePrefix("2001:db8:100::/48"), Lat: 52.5200, Lon: 13.4050}
+	country = geoiptest.Place{Network: netip.MustParsePrefix("203.0.113.0/24"), NoCoordinates: true}
+	tokyo   = geoiptest.Place{Network: netip.MustParsePrefix("198.51.100.0/24"), Lat: 35.6897, Lon: 139.6922} // london's network, moved
 )
 
-// mmdb builds a GeoLite2-City-layout database holding places.
-func mmdb(t testing.TB, dbType string, places ...place) []byte {
+// mmdb builds a database of type dbType holding places.
+func mmdb(t testing.TB, dbType string, places ...geoiptest.Place) []byte {
 	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, IncludeReservedNetworks: true, RecordSize: 28})
+	data, err := geoiptest.DB(dbType, places...)
 	if err != nil {
-		t.Fatalf("mmdbwriter.New() error = %v", err)
+		t.Fatalf("geoiptest.DB() error = %v", err)
 	}
-	for _, p := range places {
-		_, network, err := net.ParseCIDR(p.network)
-		if err != nil {
-			t.Fatalf("ParseCIDR(%q) error = %v", p.network, err)
-		}
-		loc := mmdbtype.Map{"accuracy_radius": mmdbtype.Uint16(20), "time_zone": mmdbtype.String("Etc/UTC")}
-		if !p.noCoordinates {
-			loc["latitude"] = mmdbtype.Float64(p.lat)
-			loc["longitude"] = mmdbtype.Float64(p.lon)
-		}
-		record := mmdbtype.Map{
-			"city":     mmdbtype.Map{"geoname_id": mmdbtype.Uint32(1), "names": mmdbtype.Map{"en": mmdbtype.String("Somewhere")}},
-			"country":  mmdbtype.Map{"iso_code": mmdbtype.String("XX")},
-			"location": loc,
-		}
-		if err := tree.Insert(network, record); err != nil {
-			t.Fatalf("Insert(%s) error = %v", p.network, err)
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := tree.WriteTo(&buf); err != nil {
-		t.Fatalf("WriteTo() error = %v", err)
-	}
-	return buf.Bytes()
+	return data
 }
 
 // replace writes data beside path and renames it over path, as database
@@ -85,7 +51,7 @@ func replace(t *testing.T, path string, data []byte) {
 
 // open writes a database of places and opens it, logging into the
 // returned buffer.
-func open(t *testing.T, places ...place) (*geoip.DB, string, *bytes.Buffer) {
+func open(t *testing.T, places ...geoiptest.Place) (*geoip.DB, string, *bytes.Buffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "city.mmdb")
 	replace(t, path, mmdb(t, "GeoLite2-City", places...))
@@ -106,10 +72,10 @@ func TestLocate(t *testing.T) {
 		want selector.Location
 		ok   bool
 	}{
-		{name: "IPv4", ip: "198.51.100.7", want: selector.Location{Latitude: london.lat, Longitude: london.lon}, ok: true},
-		{name: "IPv6", ip: "2001:db8:100:1::7", want: selector.Location{Latitude: berlin.lat, Longitude: berlin.lon}, ok: true},
-		{name: "IPv4-mapped IPv6", ip: "::ffff:198.51.100.7", want: selector.Location{Latitude: london.lat, Longitude: london.lon}, ok: true},
-		{name: "IPv6 with zone", ip: "2001:db8:100::1%eth0", want: selector.Location{Latitude: berlin.lat, Longitude: berlin.lon}, ok: true},
+		{name: "IPv4", ip: "198.51.100.7", want: selector.Location{Latitude: london.Lat, Longitude: london.Lon}, ok: true},
+		{name: "IPv6", ip: "2001:db8:100:1::7", want: selector.Location{Latitude: berlin.Lat, Longitude: berlin.Lon}, ok: true},
+		{name: "IPv4-mapped IPv6", ip: "::ffff:198.51.100.7", want: selector.Location{Latitude: london.Lat, Longitude: london.Lon}, ok: true},
+		{name: "IPv6 with zone", ip: "2001:db8:100::1%eth0", want: selector.Location{Latitude: berlin.Lat, Longitude: berlin.Lon}, ok: true},
 		{name: "IPv4 not found", ip: "192.0.2.1"},
 		{name: "IPv6 not found", ip: "2001:db8:200::1"},
 		{name: "record without coordinates", ip: "203.0.113.9"},
@@ -141,7 +107,7 @@ func TestReload(t *testing.T) {
 	if swapped, err := db.Reload(); !swapped || err != nil {
 		t.Fatalf("Reload() of a replaced file = %v, %v, want true, nil", swapped, err)
 	}
-	if got, ok := db.Locate(ip); !ok || got.Latitude != tokyo.lat {
+	if got, ok := db.Locate(ip); !ok || got.Latitude != tokyo.Lat {
 		t.Errorf("Locate() after reload = %v, %v, want Tokyo", got, ok)
 	}
 
@@ -159,7 +125,7 @@ func TestReload(t *testing.T) {
 			if swapped, err := db.Reload(); swapped || err == nil {
 				t.Fatalf("Reload() of a broken file = %v, %v, want false and an error", swapped, err)
 			}
-			if got, ok := db.Locate(ip); !ok || got.Latitude != tokyo.lat {
+			if got, ok := db.Locate(ip); !ok || got.Latitude != tokyo.Lat {
 				t.Errorf("Locate() after a broken replacement = %v, %v, want Tokyo still", got, ok)
 			}
 			if swapped, err := db.Reload(); swapped || err != nil {
@@ -172,7 +138,7 @@ func TestReload(t *testing.T) {
 	if swapped, err := db.Reload(); !swapped || err != nil {
 		t.Fatalf("Reload() of a repaired file = %v, %v, want true, nil", swapped, err)
 	}
-	if got, ok := db.Locate(ip); !ok || got.Latitude != london.lat {
+	if got, ok := db.Locate(ip); !ok || got.Latitude != london.Lat {
 		t.Errorf("Locate() after repair = %v, %v, want London", got, ok)
 	}
 }
@@ -201,14 +167,14 @@ func TestRunFollowsReplacements(t *testing.T) {
 		replace(t, path, mmdb(t, "GeoLite2-City", tokyo))
 		time.Sleep(time.Second) // one poll interval, on the bubble's fake clock
 		synctest.Wait()
-		if got, _ := db.Locate(ip); got.Latitude != tokyo.lat {
+		if got, _ := db.Locate(ip); got.Latitude != tokyo.Lat {
 			t.Errorf("Locate() after a poll = %v, want Tokyo", got)
 		}
 
 		replace(t, path, []byte("broken"))
 		time.Sleep(3 * time.Second) // three polls, one failure
 		synctest.Wait()
-		if got, _ := db.Locate(ip); got.Latitude != tokyo.lat {
+		if got, _ := db.Locate(ip); got.Latitude != tokyo.Lat {
 			t.Errorf("Locate() after a broken replacement = %v, want Tokyo still", got)
 		}
 		if n := strings.Count(logs.String(), "not reloaded"); n != 1 {
@@ -266,7 +232,7 @@ func TestConcurrentReload(t *testing.T) {
 					return
 				default:
 				}
-				if got, ok := db.Locate(ip); !ok || (got.Latitude != london.lat && got.Latitude != tokyo.lat) {
+				if got, ok := db.Locate(ip); !ok || (got.Latitude != london.Lat && got.Latitude != tokyo.Lat) {
 					t.Errorf("Locate() during reloads = %v, %v", got, ok)
 					return
 				}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -17,11 +16,10 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/maxmind/mmdbwriter"
-	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/geoip"
+	"github.com/relaygate/relaygate/internal/geoiptest"
 	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -103,27 +101,16 @@ func benchGateway(b *testing.B, n int) http.Handler {
 // at metros[M] and returns its path.
 func benchGeoIPDB(b *testing.B, metros []selector.Location) string {
 	b.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-City", IncludeReservedNetworks: true, RecordSize: 28})
+	places := make([]geoiptest.Place, len(metros))
+	for i, m := range metros {
+		places[i] = geoiptest.Place{Network: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, 0}), 16), Lat: m.Latitude, Lon: m.Longitude}
+	}
+	data, err := geoiptest.DB("GeoLite2-City", places...)
 	if err != nil {
 		b.Fatal(err)
-	}
-	for i, m := range metros {
-		network := &net.IPNet{IP: net.IPv4(10, byte(i), 0, 0).To4(), Mask: net.CIDRMask(16, 32)}
-		if err := tree.Insert(network, mmdbtype.Map{
-			"city":     mmdbtype.Map{"geoname_id": mmdbtype.Uint32(uint32(i + 1)), "names": mmdbtype.Map{"en": mmdbtype.String("Metro")}},
-			"country":  mmdbtype.Map{"iso_code": mmdbtype.String("XX")},
-			"location": mmdbtype.Map{"latitude": mmdbtype.Float64(m.Latitude), "longitude": mmdbtype.Float64(m.Longitude), "accuracy_radius": mmdbtype.Uint16(50)},
-		}); err != nil {
-			b.Fatal(err)
-		}
 	}
 	path := filepath.Join(b.TempDir(), "city.mmdb")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := tree.WriteTo(f); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		b.Fatal(err)
 	}
 	return path

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"net"
+	"net/netip"
 	"os"
 
-	"github.com/maxmind/mmdbwriter"
-	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/relaygate/relaygate/internal/geoiptest"
 )
 
 // The bench's clients stand where production clients do: behind a proxy
@@ -24,34 +22,23 @@ const clientBlocksPerCity = 16
 
 // writeCityDB writes the bench's GeoIP database to path.
 func writeCityDB(path string) error {
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-City", IncludeReservedNetworks: true, RecordSize: 28})
+	rng := rand.New(rand.NewPCG(1918, 2))
+	var places []geoiptest.Place
+	for ci, c := range cities {
+		for b := range clientBlocksPerCity {
+			places = append(places, geoiptest.Place{
+				Network: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(ci), byte(b << 4), 0}), 20),
+				Lat:     c.lat + (rng.Float64()*2 - 1),
+				Lon:     c.lon + (rng.Float64()*2 - 1),
+				City:    c.slug,
+			})
+		}
+	}
+	data, err := geoiptest.DB("GeoLite2-City", places...)
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(1918, 2))
-	for ci, c := range cities {
-		for b := range clientBlocksPerCity {
-			network := &net.IPNet{IP: net.IPv4(10, byte(ci), byte(b<<4), 0).To4(), Mask: net.CIDRMask(20, 32)}
-			record := mmdbtype.Map{
-				"city":    mmdbtype.Map{"geoname_id": mmdbtype.Uint32(uint32(ci + 1)), "names": mmdbtype.Map{"en": mmdbtype.String(c.slug)}},
-				"country": mmdbtype.Map{"iso_code": mmdbtype.String("XX")},
-				"location": mmdbtype.Map{
-					"accuracy_radius": mmdbtype.Uint16(50),
-					"latitude":        mmdbtype.Float64(c.lat + (rng.Float64()*2 - 1)),
-					"longitude":       mmdbtype.Float64(c.lon + (rng.Float64()*2 - 1)),
-					"time_zone":       mmdbtype.String("Etc/UTC"),
-				},
-			}
-			if err := tree.Insert(network, record); err != nil {
-				return fmt.Errorf("insert %s: %w", network, err)
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := tree.WriteTo(&buf); err != nil {
-		return err
-	}
-	return os.WriteFile(path, buf.Bytes(), 0o600)
+	return os.WriteFile(path, data, 0o600)
 }
 
 // clientAddrs returns n client addresses spread over the cities, each in
