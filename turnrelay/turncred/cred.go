@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -107,10 +106,9 @@ func (m *Minter) Mint(subject string, ttl time.Duration, now time.Time) Credenti
 	if exp.Truncate(time.Second) != exp {
 		exp = exp.Truncate(time.Second).Add(time.Second)
 	}
-	// "<expiry>:<key id>.<pseudonym>", as Username.String writes it.
+	// "<expiry>:<key id>.<pseudonym>", in one buffer.
 	var nameBuf [128]byte
-	name := strconv.AppendInt(nameBuf[:0], exp.Unix(), 10)
-	name = append(append(append(name, ':'), m.secret.ID...), '.')
+	name := append(append(appendExpiry(nameBuf[:0], exp.Unix()), m.secret.ID...), '.')
 	name = m.appendPseudonym(name, subject)
 	st := m.passwords.Get().(*macState)
 	var pw [28]byte // base64 of a SHA-1 HMAC

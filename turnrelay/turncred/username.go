@@ -51,7 +51,16 @@ func ParseUsername(s string) (Username, error) {
 }
 
 // String is the username's wire form.
-func (u Username) String() string { return strconv.FormatInt(u.Expiry, 10) + ":" + u.User }
+func (u Username) String() string {
+	var buf [maxExpiryDigits + 1 + 64]byte
+	return string(append(appendExpiry(buf[:0], u.Expiry), u.User...))
+}
+
+// appendExpiry appends a username's "<unix expiry>:" to dst; what follows
+// is the user part. Mint writes usernames through it too.
+func appendExpiry(dst []byte, expiry int64) []byte {
+	return append(strconv.AppendInt(dst, expiry, 10), ':')
+}
 
 // LogValue keeps usernames out of logs: they identify a user for a day.
 func (u Username) LogValue() slog.Value { return slog.StringValue("[turn-username]") }
