@@ -160,36 +160,17 @@ func relayURLs(r selector.Relay, want []selector.Transport) []string {
 	wants := func(t selector.Transport) bool {
 		return r.Offers(t) && (len(want) == 0 || slices.Contains(want, t))
 	}
-	// All of a relay's URLs are written into one buffer and become one
-	// string that each URL is a slice of: two allocations per relay, not two
-	// per URL.
-	var buf [1024]byte
-	b, ends := buf[:0], make([]int, 0, 2*maxAddresses+1)
+	var urls []string
 	for _, a := range r.Addresses {
 		for _, t := range [...]selector.Transport{selector.UDP, selector.TCP} {
 			if wants(t) {
-				b = append(b, "turn:"...)
-				b = netip.AddrPortFrom(a, uint16(r.Ports.Port(t))).AppendTo(b)
-				b = append(b, "?transport="...)
-				b = append(b, t...)
-				ends = append(ends, len(b))
+				ap := netip.AddrPortFrom(a, uint16(r.Ports.Port(t)))
+				urls = append(urls, "turn:"+ap.String()+"?transport="+string(t))
 			}
 		}
 	}
 	if wants(selector.TLS) {
-		b = append(b, "turns:"...)
-		b = append(b, r.Hostname...)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(r.Ports.TLS), 10)
-		b = append(b, "?transport=tcp"...)
-		ends = append(ends, len(b))
-	}
-	if len(ends) == 0 {
-		return nil
-	}
-	all, urls, start := string(b), make([]string, len(ends)), 0
-	for i, end := range ends {
-		urls[i], start = all[start:end], end
+		urls = append(urls, "turns:"+r.Hostname+":"+strconv.Itoa(r.Ports.TLS)+"?transport=tcp")
 	}
 	return urls
 }

@@ -40,10 +40,7 @@ func emptyBody[T validator](optional bool) (T, error) {
 	if !optional {
 		return v, errInvalidBody("request body is required")
 	}
-	if fe := v.validate(); len(fe) > 0 {
-		return v, errInvalidBody("request body has invalid fields", fe...)
-	}
-	return v, nil
+	return v, validated(v)
 }
 
 // decodeBody reads and validates a body that may be present.
@@ -84,7 +81,9 @@ func decodeBody[T validator](w http.ResponseWriter, r *http.Request, optional bo
 	return v, validated(v)
 }
 
-func validated(v validator) error {
+// validated is v's validation as an error; generic so that v is not boxed
+// into an interface (which would put it on the heap).
+func validated[T validator](v T) error {
 	if fe := v.validate(); len(fe) > 0 {
 		return errInvalidBody("request body has invalid fields", fe...)
 	}
