@@ -219,7 +219,9 @@ func (r *ranking) geoNode(node, lo, hi int, q vec3) {
 	mid := lo + (hi-lo)/2
 	a, b := &ix.node[2*node+1], &ix.node[2*node+2]
 	da, db := a.box.dist2(q), b.box.dist2(q)
-	// Lower bound first (the bound without its constant terms).
+	// Lower bound first (the bound without its constant terms). The two
+	// orders are written out: a loop over a pair of child structs measured
+	// 30 % slower on this, the hottest path of a selection.
 	if geoMSPerRadian*math.Sqrt(db)+b.minPen < geoMSPerRadian*math.Sqrt(da)+a.minPen {
 		if r.mayCompete(db, b.minPen) {
 			r.geoNode(2*node+2, mid, hi, q)
