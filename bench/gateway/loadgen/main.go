@@ -129,12 +129,10 @@ func run(o options) error {
 	// Client addresses (X-Forwarded-For), or none: the client is then
 	// the loadgen's own loopback address.
 	var reusedAddrs, freshAddrs []string
+	sampleXFF := ""
 	if o.located {
 		reusedAddrs = clientAddrs(o.conns*256, 1)
 		freshAddrs = clientAddrs(len(fresh), 2)
-	}
-	sampleXFF := ""
-	if o.located {
 		sampleXFF = reusedAddrs[0]
 	}
 	sample, err := sampleCredentials(hc, base, reused[0], sampleXFF)
