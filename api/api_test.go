@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/relaygate/relaygate/api"
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 type credentials struct {
@@ -329,15 +330,15 @@ func mustJWT(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClai
 // recorder is a Measurements that keeps what it is given.
 type recorder struct {
 	mu    sync.Mutex
-	calls [][]selector.Measurement
-	ips   []string
+	calls [][]relay.Measurement
+	nets  []netip.Prefix
 }
 
-func (r *recorder) Record(c api.Addr, ms []selector.Measurement) {
+func (r *recorder) Record(c relay.Client, ms []relay.Measurement) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, ms)
-	r.ips = append(r.ips, c.IP().String())
+	r.nets = append(r.nets, c.Prefix)
 }
 
 func TestMeasurements(t *testing.T) {
@@ -368,9 +369,9 @@ func TestMeasurements(t *testing.T) {
 		rec.calls[0][0].Loss != 0.01 || rec.calls[1][0].RelayID != "ams-2" {
 		t.Errorf("recorded %+v", rec.calls)
 	}
-	for _, ip := range rec.ips {
-		if ip != berlinIP {
-			t.Errorf("recorded for client %s, want the forwarded %s", ip, berlinIP)
+	for _, p := range rec.nets {
+		if want := relay.ClientPrefix(netip.MustParseAddr(berlinIP)); p != want {
+			t.Errorf("recorded for client prefix %s, want the forwarded client's %s", p, want)
 		}
 	}
 	for _, bad := range []any{map[string]any{}, map[string]any{"measurements": []any{}},

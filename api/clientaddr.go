@@ -1,12 +1,13 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Addr is the client address chosen by the trusted-proxy rules. It is used
@@ -22,7 +23,22 @@ func (Addr) String() string { return "[client]" }
 // LogValue hides the address.
 func (Addr) LogValue() slog.Value { return slog.StringValue("[client]") }
 
-func clientFrom(ctx context.Context) Addr { return infoFrom(ctx).client }
+// clientOf is the request's client as selection sees it: the prefix of its
+// address and where the Locator puts it. Computed once per request, on
+// first use, so requests that never select (health, metrics) do not pay
+// for the GeoIP lookup.
+func (s *server) clientOf(r *http.Request) relay.Client {
+	ri := infoFrom(r.Context())
+	if !ri.located {
+		ri.located = true
+		ip := ri.client.IP()
+		ri.sel = relay.Client{Prefix: relay.ClientPrefix(ip)}
+		if s.deps.Locator != nil && ip.IsValid() {
+			ri.sel.Location, ri.sel.Located = s.deps.Locator.Locate(ip)
+		}
+	}
+	return ri.sel
+}
 
 // maxForwardedHops bounds the X-Forwarded-For hops examined per request.
 const maxForwardedHops = 32

@@ -7,10 +7,11 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // maxRTTMillis bounds reported RTTs: a minute is no longer a round trip.
@@ -76,14 +77,23 @@ func ttlInRange(s int64) bool {
 	return s >= int64(MinCredentialTTL/time.Second) && s <= int64(MaxCredentialTTL/time.Second)
 }
 
+// transportNames lists the transports for messages: "udp, tcp, tls".
+var transportNames = func() string {
+	var names []string
+	for _, t := range relay.Transports() {
+		names = append(names, t.String())
+	}
+	return strings.Join(names, ", ")
+}()
+
 // checkTransports returns what is wrong with a transport list, "" if nothing.
 func checkTransports(ts []string) string {
-	if len(ts) == 0 || len(ts) > len(selector.Transports) {
-		return "1 to 3 of udp, tcp, tls"
+	if len(ts) == 0 || len(ts) > relay.NumTransports {
+		return fmt.Sprintf("1 to %d of %s", relay.NumTransports, transportNames)
 	}
 	for i, t := range ts {
-		if !selector.Transport(t).Valid() {
-			return "each must be one of udp, tcp, tls"
+		if _, ok := relay.ParseTransport(t); !ok {
+			return "each must be one of " + transportNames
 		}
 		if slices.Contains(ts[:i], t) {
 			return "each transport at most once"
@@ -92,22 +102,23 @@ func checkTransports(ts []string) string {
 	return ""
 }
 
-func toTransports(ts []string) []selector.Transport {
-	out := make([]selector.Transport, len(ts))
+// toTransports converts a list checkTransports accepted.
+func toTransports(ts []string) []relay.Transport {
+	out := make([]relay.Transport, len(ts))
 	for i, t := range ts {
-		out[i] = selector.Transport(t)
+		out[i], _ = relay.ParseTransport(t)
 	}
 	return out
 }
 
-func (c credentialsRequest) measurements() []selector.Measurement {
+func (c credentialsRequest) measurements() []relay.Measurement {
 	return toMeasurements(c.Measurements)
 }
 
-func toMeasurements(ms []measurementJSON) []selector.Measurement {
-	out := make([]selector.Measurement, 0, len(ms))
+func toMeasurements(ms []measurementJSON) []relay.Measurement {
+	out := make([]relay.Measurement, 0, len(ms))
 	for _, m := range ms {
-		sm := selector.Measurement{RelayID: m.RelayID, RTT: time.Duration(*m.RTTMs * float64(time.Millisecond))}
+		sm := relay.Measurement{RelayID: m.RelayID, RTT: time.Duration(*m.RTTMs * float64(time.Millisecond))}
 		if m.Loss != nil {
 			sm.Loss = *m.Loss
 		}
@@ -152,30 +163,36 @@ type turnResponse struct {
 	URIs     []string `json:"uris"`
 }
 
-// relayURLs lists the TURN URIs for r: per advertised address a turn: URI
-// for UDP and for TCP (IP literals, IPv6 in brackets per RFC 7065, so no
-// DNS lookup leaks or delays the call), then one turns: URI naming the
-// hostname so TLS can verify it. Only transports in want (all when empty).
-func relayURLs(r selector.Relay, want []selector.Transport) []string {
-	wants := func(t selector.Transport) bool {
+// relayURLs lists the TURN URIs for r, transport by transport in the
+// table's order: for a transport that names addresses, one URI per
+// advertised address (IP literals, IPv6 in brackets per RFC 7065, so no DNS
+// lookup leaks or delays the call), addresses outermost; then one URI per
+// transport that must name the hostname so TLS can verify it. Only
+// transports in want (all when empty).
+func relayURLs(r relay.Relay, want []relay.Transport) []string {
+	wants := func(t relay.Transport) bool {
 		return r.Offers(t) && (len(want) == 0 || slices.Contains(want, t))
+	}
+	uri := func(t relay.Transport, host string) string {
+		return t.Scheme() + ":" + host + "?transport=" + t.Query()
 	}
 	var urls []string
 	for _, a := range r.Addresses {
-		for _, t := range [...]selector.Transport{selector.UDP, selector.TCP} {
-			if wants(t) {
-				ap := netip.AddrPortFrom(a, uint16(r.Ports.Port(t)))
-				urls = append(urls, "turn:"+ap.String()+"?transport="+string(t))
+		for _, t := range relay.Transports() {
+			if !t.NeedsHostname() && wants(t) {
+				urls = append(urls, uri(t, netip.AddrPortFrom(a, r.Ports.Port(t)).String()))
 			}
 		}
 	}
-	if wants(selector.TLS) {
-		urls = append(urls, "turns:"+r.Hostname+":"+strconv.Itoa(r.Ports.TLS)+"?transport=tcp")
+	for _, t := range relay.Transports() {
+		if t.NeedsHostname() && wants(t) {
+			urls = append(urls, uri(t, r.Hostname+":"+strconv.Itoa(int(r.Ports.Port(t)))))
+		}
 	}
 	return urls
 }
 
-func (s *server) newRelayChoice(c selector.Choice, want []selector.Transport) relayChoiceJSON {
+func (s *server) newRelayChoice(c relay.Choice, want []relay.Transport) relayChoiceJSON {
 	rc := relayChoiceJSON{
 		RelayID: c.Relay.ID, Region: c.Relay.Region, Site: c.Relay.Site, Hostname: c.Relay.Hostname,
 		URLs: s.urls.urls(c.Relay, want), Basis: string(c.Basis),
@@ -188,10 +205,10 @@ func (s *server) newRelayChoice(c selector.Choice, want []selector.Transport) re
 }
 
 // issue picks relays and mints the credential both credential endpoints hand out.
-func (s *server) issue(r *http.Request, ttl time.Duration, want []selector.Transport, measured []selector.Measurement) (selector.Pair, Credential, error) {
-	pair, err := s.deps.Picker.Pick(clientFrom(r.Context()), want, measured)
+func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transport, measured []relay.Measurement) (relay.Pair, relay.Credential, error) {
+	pair, err := s.deps.Picker.Pick(s.clientOf(r), want, measured)
 	if err != nil {
-		return pair, Credential{}, err
+		return pair, relay.Credential{}, err
 	}
 	cred := s.deps.Minter.Mint(subjectFrom(r.Context()), ttl, s.now())
 	s.metrics.credentials.WithLabelValues(string(pair.Primary.Basis)).Inc()
@@ -265,7 +282,7 @@ func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = time.Duration(n) * time.Second
 	}
-	var want []selector.Transport
+	var want []relay.Transport
 	if ts := q["transport"]; len(ts) > 0 {
 		if f := checkTransports(ts); f != "" {
 			s.problem(w, r, errInvalidParam("transport: "+f, fieldError{Field: "transport", Message: f}))

@@ -129,10 +129,7 @@ func decodeError(err error) error {
 			fieldError{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if len(name) > 64 {
-			name = name[:64] + "…"
-		}
-		return errInvalidBody("unknown field", fieldError{Field: name, Message: "is not a known field"})
+		return errInvalidBody("unknown field", fieldError{Field: truncate(name, 64), Message: "is not a known field"})
 	}
 	return errInvalidBody("malformed JSON")
 }
@@ -153,4 +150,12 @@ func jsonKind(goKind string) string {
 		return "an object"
 	}
 	return "of another type"
+}
+
+// truncate cuts a client-chosen name that an error repeats to n bytes.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/openapi/openapitest"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -51,7 +52,7 @@ func newClock() *clock                        { return &clock{t: t0} }
 func (c *clock) In(d time.Duration) time.Time { return c.Now().Add(d) }
 
 // staticGeo locates the test clients; everything else is unlocated.
-var staticGeo = map[netip.Addr]selector.Location{
+var staticGeo = map[netip.Addr]relay.Location{
 	netip.MustParseAddr(berlinIP):  {Latitude: 52.52, Longitude: 13.40},
 	netip.MustParseAddr(newYorkIP): {Latitude: 40.71, Longitude: -74.01},
 }
@@ -63,22 +64,24 @@ type testPicker struct {
 	now func() time.Time
 }
 
-func (p testPicker) Pick(c api.Addr, want []selector.Transport, m []selector.Measurement) (selector.Pair, error) {
+func (p testPicker) Pick(c relay.Client, want []relay.Transport, m []relay.Measurement) (relay.Pair, error) {
 	rs, err := p.reg.Relays(context.Background())
 	if err != nil {
-		return selector.Pair{}, err
+		return relay.Pair{}, err
 	}
-	loc, ok := staticGeo[c.IP()]
-	return selector.Rank(selector.NewSnapshot(rs), selector.Request{
-		Client: selector.Client{Addr: c.IP(), Location: loc, Located: ok}, Transports: want, Measurements: m,
-	}, p.now())
+	return selector.Rank(selector.NewSnapshot(rs), selector.Request{Client: c, Transports: want, Measurements: m}, p.now())
 }
+
+// mapLocator locates the test clients in staticGeo.
+type mapLocator map[netip.Addr]relay.Location
+
+func (m mapLocator) Locate(a netip.Addr) (relay.Location, bool) { l, ok := m[a]; return l, ok }
 
 type testMinter struct{ m *turncred.Minter }
 
-func (t testMinter) Mint(sub string, ttl time.Duration, now time.Time) api.Credential {
+func (t testMinter) Mint(sub string, ttl time.Duration, now time.Time) relay.Credential {
 	c := t.m.Mint(sub, ttl, now)
-	return api.Credential{Username: c.Username, Password: c.Password, Expires: c.Expires}
+	return relay.Credential{Username: c.Username, Password: c.Password, Expires: c.Expires}
 }
 
 // env is one gateway under test behind an httptest server; every response
@@ -148,6 +151,7 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 		Registry: e.reg,
 		Picker:   testPicker{reg: e.reg, now: e.clock.Now},
 		Minter:   testMinter{m: m},
+		Locator:  mapLocator(staticGeo),
 		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:      e.clock.Now,
 		MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

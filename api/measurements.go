@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // measurementsRequest is POST /v1/measurements' body.
@@ -33,8 +33,8 @@ func (s *server) postMeasurements(w http.ResponseWriter, r *http.Request) {
 }
 
 // record hands measurements to the aggregator, if there is one.
-func (s *server) record(r *http.Request, ms []selector.Measurement) {
+func (s *server) record(r *http.Request, ms []relay.Measurement) {
 	if s.deps.Measurements != nil && len(ms) > 0 {
-		s.deps.Measurements.Record(clientFrom(r.Context()), ms)
+		s.deps.Measurements.Record(s.clientOf(r), ms)
 	}
 }

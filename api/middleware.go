@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // reqInfo is what the middleware chain learns about a request: its id, the
@@ -17,6 +19,8 @@ type reqInfo struct {
 	id      string
 	client  Addr
 	subject string
+	sel     relay.Client // clientOf's answer, once located is set
+	located bool
 }
 
 type reqInfoKey struct{}

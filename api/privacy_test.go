@@ -2,11 +2,11 @@ package api_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
-	"net/http"
 
 	"github.com/relaygate/relaygate/openapi/openapitest"
 )

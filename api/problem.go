@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // problemTypePrefix makes problem types stable URIs (RFC 9457 §3.1.1) that
@@ -83,7 +83,7 @@ func problemFor(err error) *httpError {
 		return he
 	case errors.As(err, &nf) && nf.NotFound():
 		return &httpError{status: http.StatusNotFound, typ: "relay-not-found", detail: "no live relay has this id"}
-	case errors.Is(err, selector.ErrNoCandidate):
+	case errors.Is(err, relay.ErrNoCandidate):
 		return &httpError{status: http.StatusServiceUnavailable, typ: "no-relay-available",
 			detail: "no healthy relay offers the requested transports; retry shortly"}
 	default:

@@ -2,16 +2,18 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // slugRE is what relay ids, regions and sites look like: short, lowercase,
@@ -21,11 +23,8 @@ var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // maxAddresses bounds a relay's advertised addresses (URLs grow with them).
 const maxAddresses = 16
 
-type portsJSON struct {
-	UDP *int `json:"udp,omitempty"`
-	TCP *int `json:"tcp,omitempty"`
-	TLS *int `json:"tls,omitempty"`
-}
+// portsJSON are a relay's ports by transport name (openapi.yaml's Ports).
+type portsJSON map[string]int
 
 type amountsJSON struct {
 	Allocations  int64 `json:"allocations"`
@@ -40,7 +39,7 @@ type heartbeatRequest struct {
 	Longitude *float64     `json:"longitude"`
 	Addresses []string     `json:"addresses"`
 	Hostname  string       `json:"hostname,omitempty"`
-	Ports     *portsJSON   `json:"ports"`
+	Ports     portsJSON    `json:"ports"`
 	Capacity  *amountsJSON `json:"capacity,omitempty"`
 	Load      *amountsJSON `json:"load,omitempty"`
 	Draining  bool         `json:"draining,omitempty"`
@@ -92,19 +91,18 @@ func (h heartbeatRequest) validate() []fieldError {
 	if h.Hostname != "" && !validHostname(h.Hostname) {
 		add("hostname", "must be a DNS name")
 	}
-	if h.Ports == nil || (h.Ports.UDP == nil && h.Ports.TCP == nil && h.Ports.TLS == nil) {
-		add("ports", "required: at least one of udp, tcp, tls")
-	} else {
-		for _, p := range []struct {
-			name string
-			v    *int
-		}{{"ports.udp", h.Ports.UDP}, {"ports.tcp", h.Ports.TCP}, {"ports.tls", h.Ports.TLS}} {
-			if p.v != nil && (*p.v < 1 || *p.v > 65535) {
-				add(p.name, "must be a port in 1-65535")
-			}
-		}
-		if h.Ports.TLS != nil && h.Hostname == "" {
-			add("hostname", "required with ports.tls: turns: URLs name the certificate's host")
+	if len(h.Ports) == 0 {
+		add("ports", "required: at least one of "+transportNames)
+	}
+	for _, name := range slices.Sorted(maps.Keys(h.Ports)) {
+		t, ok := relay.ParseTransport(name)
+		switch {
+		case !ok:
+			add("ports."+truncate(name, 16), "not a transport: one of "+transportNames)
+		case h.Ports[name] < 1 || h.Ports[name] > 65535:
+			add("ports."+name, "must be a port in 1-65535")
+		case t.NeedsHostname() && h.Hostname == "":
+			add("hostname", "required with ports."+name+": "+t.Scheme()+": URLs name the certificate's host")
 		}
 	}
 	for _, a := range []struct {
@@ -146,28 +144,22 @@ func validHostname(h string) bool {
 }
 
 // relay converts a validated heartbeat into the registry's value.
-func (h heartbeatRequest) relay(id string) selector.Relay {
-	r := selector.Relay{
+func (h heartbeatRequest) relay(id string) relay.Relay {
+	r := relay.Relay{
 		ID: id, Region: h.Region, Site: h.Site,
-		Location: selector.Location{Latitude: *h.Latitude, Longitude: *h.Longitude},
+		Location: relay.Location{Latitude: *h.Latitude, Longitude: *h.Longitude},
 		Hostname: strings.ToLower(strings.TrimSuffix(h.Hostname, ".")),
 		Draining: h.Draining, Version: h.Version,
 	}
 	for _, s := range h.Addresses {
 		r.Addresses = append(r.Addresses, netip.MustParseAddr(s))
 	}
-	deref := func(p *int) int {
-		if p == nil {
-			return 0
-		}
-		return *p
-	}
-	r.Ports = selector.Ports{UDP: deref(h.Ports.UDP), TCP: deref(h.Ports.TCP), TLS: deref(h.Ports.TLS)}
+	r.Ports, _ = relay.PortsByName(h.Ports) // validated
 	if h.Capacity != nil {
-		r.Capacity = selector.Capacity{Allocations: h.Capacity.Allocations, BandwidthBPS: h.Capacity.BandwidthBPS}
+		r.Capacity = relay.Capacity{Allocations: h.Capacity.Allocations, BandwidthBPS: h.Capacity.BandwidthBPS}
 	}
 	if h.Load != nil {
-		r.Load = selector.Load{Allocations: h.Load.Allocations, BandwidthBPS: h.Load.BandwidthBPS}
+		r.Load = relay.Load{Allocations: h.Load.Allocations, BandwidthBPS: h.Load.BandwidthBPS}
 	}
 	return r
 }
@@ -218,7 +210,7 @@ type relayStatus struct {
 	Longitude           float64     `json:"longitude"`
 	Addresses           []string    `json:"addresses"`
 	Hostname            string      `json:"hostname,omitempty"`
-	Ports               portsJSON   `json:"ports"`
+	Ports               relay.Ports `json:"ports"`
 	Capacity            amountsJSON `json:"capacity"`
 	Load                amountsJSON `json:"load"`
 	Draining            bool        `json:"draining"`
@@ -246,12 +238,13 @@ type relaysResponse struct {
 	Relays []relayStatus `json:"relays"`
 }
 
-func newRelayStatus(r selector.Relay, now time.Time) relayStatus {
+func newRelayStatus(r relay.Relay, now time.Time) relayStatus {
 	st := relayStatus{
 		ID: r.ID, Region: r.Region, Site: r.Site,
 		Latitude: r.Location.Latitude, Longitude: r.Location.Longitude,
 		Addresses: make([]string, 0, len(r.Addresses)),
 		Hostname:  r.Hostname,
+		Ports:     r.Ports,
 		Capacity:  amountsJSON{Allocations: r.Capacity.Allocations, BandwidthBPS: r.Capacity.BandwidthBPS},
 		Load:      amountsJSON{Allocations: r.Load.Allocations, BandwidthBPS: r.Load.BandwidthBPS},
 		Draining:  r.Draining, Drained: r.Drained, Version: r.Version,
@@ -261,31 +254,11 @@ func newRelayStatus(r selector.Relay, now time.Time) relayStatus {
 	for _, a := range r.Addresses {
 		st.Addresses = append(st.Addresses, a.String())
 	}
-	port := func(p int) *int {
-		if p == 0 {
-			return nil
-		}
-		return &p
-	}
-	st.Ports = portsJSON{UDP: port(r.Ports.UDP), TCP: port(r.Ports.TCP), TLS: port(r.Ports.TLS)}
-	if p := r.Probe; p.Health != selector.HealthUnknown {
+	if p := r.Probe; p.Health != relay.HealthUnknown {
 		st.Probe = &probeJSON{RTTMs: millis(p.RTT), MinRTTMs: millis(p.MinRTT), JitterMs: millis(p.Jitter),
 			Loss: p.Loss, Health: string(p.Health), ProbedAt: p.ProbedAt.UTC()}
 	}
-	switch {
-	case r.Drained:
-		st.State = "drained"
-	case r.Draining:
-		st.State = "draining"
-	case r.Probe.Health == selector.HealthDown:
-		st.State = "down"
-	case r.Full():
-		st.State = "full"
-	case r.Probe.Health == selector.HealthDegraded:
-		st.State = "degraded"
-	default:
-		st.State = "available"
-	}
+	st.State = string(r.State())
 	return st
 }
 

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // maxCachedRelays bounds urlCache: past it the cache starts over. A
@@ -28,14 +28,14 @@ type urlCache struct {
 
 type relayURLSet struct {
 	addrs    []netip.Addr
-	ports    selector.Ports
+	ports    relay.Ports
 	hostname string
 	urls     []string
 }
 
 // urls returns relayURLs(r, want), from the cache when want is empty (all
 // transports).
-func (c *urlCache) urls(r selector.Relay, want []selector.Transport) []string {
+func (c *urlCache) urls(r relay.Relay, want []relay.Transport) []string {
 	if len(want) > 0 {
 		return relayURLs(r, want)
 	}

@@ -5,14 +5,14 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 func TestURLCacheFollowsTheRelay(t *testing.T) {
-	r := selector.Relay{ID: "fra-1", Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5")},
-		Ports: selector.Ports{UDP: 3478, TCP: 3478}}
+	r := relay.Relay{ID: "fra-1", Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5")},
+		Ports: relay.Ports{relay.UDP: 3478, relay.TCP: 3478}}
 	var c urlCache
-	check := func(step string, r selector.Relay, want []selector.Transport) {
+	check := func(step string, r relay.Relay, want []relay.Transport) {
 		t.Helper()
 		if got, ref := c.urls(r, want), relayURLs(r, want); !slices.Equal(got, ref) {
 			t.Errorf("%s: urls() = %v, want %v", step, got, ref)
@@ -24,9 +24,9 @@ func TestURLCacheFollowsTheRelay(t *testing.T) {
 	moved.Addresses = []netip.Addr{netip.MustParseAddr("203.0.113.6"), netip.MustParseAddr("2001:db8::6")}
 	check("new addresses", moved, nil)
 	tls := moved
-	tls.Hostname, tls.Ports.TLS = "fra-1.relay.example", 5349
+	tls.Hostname, tls.Ports[relay.TLS] = "fra-1.relay.example", 5349
 	check("TLS added", tls, nil)
-	check("only UDP asked for", tls, []selector.Transport{selector.UDP})
+	check("only UDP asked for", tls, []relay.Transport{relay.UDP})
 	renamed := tls
 	renamed.Hostname = "fra-one.relay.example"
 	check("new hostname", renamed, nil)
@@ -35,7 +35,7 @@ func TestURLCacheFollowsTheRelay(t *testing.T) {
 
 func TestURLCacheIsBounded(t *testing.T) {
 	var c urlCache
-	r := selector.Relay{Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5")}, Ports: selector.Ports{UDP: 3478}}
+	r := relay.Relay{Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5")}, Ports: relay.Ports{relay.UDP: 3478}}
 	for i := range maxCachedRelays + 10 {
 		r.ID = "r" + string(rune('a'+i%26)) + netip.AddrFrom4([4]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}).String()
 		c.urls(r, nil)

@@ -16,7 +16,7 @@ import (
 	"github.com/oschwald/geoip2-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // DB answers where a client address is, from an mmdb file that it reloads
@@ -90,21 +90,21 @@ func New(cfg Config, log *slog.Logger) (*DB, error) {
 // Locate returns the approximate location of ip, and false when the
 // database has no record for it, the record has no coordinates, or the DB
 // is closed. IPv4-mapped IPv6 addresses are looked up as IPv4.
-func (d *DB) Locate(ip netip.Addr) (selector.Location, bool) {
+func (d *DB) Locate(ip netip.Addr) (relay.Location, bool) {
 	r := d.cur.Load()
 	if r == nil || !ip.IsValid() {
-		return selector.Location{}, false
+		return relay.Location{}, false
 	}
 	var rec coordinates
 	rec.Location.Latitude, rec.Location.Longitude = math.NaN(), math.NaN()
 	if err := r.mmdb.Lookup(ip.Unmap().WithZone("")).Decode(&rec); err != nil {
-		return selector.Location{}, false
+		return relay.Location{}, false
 	}
 	lat, lon := rec.Location.Latitude, rec.Location.Longitude
 	if math.IsNaN(lat) || math.IsNaN(lon) || math.Abs(lat) > 90 || math.Abs(lon) > 180 {
-		return selector.Location{}, false
+		return relay.Location{}, false
 	}
-	return selector.Location{Latitude: lat, Longitude: lon}, true
+	return relay.Location{Latitude: lat, Longitude: lon}, true
 }
 
 // Reload loads the file again if it was replaced or changed since it was

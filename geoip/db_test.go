@@ -16,7 +16,7 @@ import (
 
 	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/internal/geoiptest"
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 var (
@@ -69,13 +69,13 @@ func TestLocate(t *testing.T) {
 	tests := []struct {
 		name string
 		ip   string
-		want selector.Location
+		want relay.Location
 		ok   bool
 	}{
-		{name: "IPv4", ip: "198.51.100.7", want: selector.Location{Latitude: london.Lat, Longitude: london.Lon}, ok: true},
-		{name: "IPv6", ip: "2001:db8:100:1::7", want: selector.Location{Latitude: berlin.Lat, Longitude: berlin.Lon}, ok: true},
-		{name: "IPv4-mapped IPv6", ip: "::ffff:198.51.100.7", want: selector.Location{Latitude: london.Lat, Longitude: london.Lon}, ok: true},
-		{name: "IPv6 with zone", ip: "2001:db8:100::1%eth0", want: selector.Location{Latitude: berlin.Lat, Longitude: berlin.Lon}, ok: true},
+		{name: "IPv4", ip: "198.51.100.7", want: relay.Location{Latitude: london.Lat, Longitude: london.Lon}, ok: true},
+		{name: "IPv6", ip: "2001:db8:100:1::7", want: relay.Location{Latitude: berlin.Lat, Longitude: berlin.Lon}, ok: true},
+		{name: "IPv4-mapped IPv6", ip: "::ffff:198.51.100.7", want: relay.Location{Latitude: london.Lat, Longitude: london.Lon}, ok: true},
+		{name: "IPv6 with zone", ip: "2001:db8:100::1%eth0", want: relay.Location{Latitude: berlin.Lat, Longitude: berlin.Lon}, ok: true},
 		{name: "IPv4 not found", ip: "192.0.2.1"},
 		{name: "IPv6 not found", ip: "2001:db8:200::1"},
 		{name: "record without coordinates", ip: "203.0.113.9"},

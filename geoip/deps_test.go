@@ -9,7 +9,7 @@ import (
 // TestDeps: geoip reads mmdb files and knows selector's Location, nothing else.
 func TestDeps(t *testing.T) {
 	depstest.Check(t, depstest.Rules{Allow: []string{
-		depstest.Module + "selector",
+		depstest.Module + "relay",
 		"github.com/oschwald/geoip2-golang/v2/...",
 		"github.com/oschwald/maxminddb-golang/v2/...",
 		"golang.org/x/sys/...",

@@ -8,13 +8,15 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // worldRelays is n relays, four per site, at sites scattered over the
 // inhabited latitudes, with varied load and transports; all fresh.
-func worldRelays(n int) []Relay {
+func worldRelays(n int) []relay.Relay {
 	rng := rand.New(rand.NewPCG(42, 42))
-	out := make([]Relay, 0, n)
+	out := make([]relay.Relay, 0, n)
 	var lat, lon float64
 	for i := range n {
 		if i%4 == 0 {
@@ -34,13 +36,13 @@ func BenchmarkRank(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000, 100000} {
 		relays := worldRelays(n)
 		s := NewSnapshot(relays)
-		req := Request{Client: berlin, Measurements: []Measurement{{RelayID: relays[n/2].ID, RTT: 40e6}}}
+		req := Request{Client: berlin, Measurements: []relay.Measurement{{RelayID: relays[n/2].ID, RTT: 40e6}}}
 		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
 				i++
-				req.Client.Addr = netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})
+				req.Client.Prefix = relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
 				if _, err := Rank(s, req, t0); err != nil {
 					b.Fatal(err)
 				}
@@ -53,14 +55,14 @@ func BenchmarkRank(b *testing.B) {
 // metroRelays is n relays in 50 metros, four sites each, every relay within
 // about 20 km of its metro's centre, with varied load: a big deployment,
 // where distance cannot tell a metro's relays apart and load must.
-func metroRelays(n int) []Relay {
+func metroRelays(n int) []relay.Relay {
 	rng := rand.New(rand.NewPCG(43, 43))
 	type metro struct{ lat, lon float64 }
 	metros := make([]metro, 50)
 	for i := range metros {
 		metros[i] = metro{rng.Float64()*130 - 60, rng.Float64()*360 - 180}
 	}
-	out := make([]Relay, 0, n)
+	out := make([]relay.Relay, 0, n)
 	for i := range n {
 		m := metros[i%len(metros)]
 		r := relayAt(fmt.Sprintf("r%06d", i), fmt.Sprintf("m%02d-s%d", i%len(metros), (i/len(metros))%4),
@@ -83,9 +85,9 @@ func BenchmarkRankMetro(b *testing.B) {
 			for b.Loop() {
 				i++
 				r := relays[(i*7919)%len(relays)].Location
-				req := Request{Client: Client{
-					Addr:     netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}),
-					Location: Location{Latitude: r.Latitude + float64(i%7)/7 - 0.5, Longitude: r.Longitude + float64(i%5)/5 - 0.5},
+				req := Request{Client: relay.Client{
+					Prefix:   relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})),
+					Location: relay.Location{Latitude: r.Latitude + float64(i%7)/7 - 0.5, Longitude: r.Longitude + float64(i%5)/5 - 0.5},
 					Located:  true,
 				}}
 				if _, err := Rank(s, req, t0); err != nil {
@@ -128,17 +130,17 @@ func TestRankPruningMatchesExhaustive(t *testing.T) {
 	s := NewSnapshot(relays)
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := range 2000 {
-		c := Client{
-			Addr:     netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}),
-			Location: Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
+		c := relay.Client{
+			Prefix:   relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})),
+			Location: relay.Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
 			Located:  i%10 != 0,
 		}
 		req := Request{Client: c}
 		if i%3 == 0 {
-			req.Transports = []Transport{TLS}
+			req.Transports = []relay.Transport{relay.TLS}
 		}
 		if i%5 == 0 {
-			req.Measurements = []Measurement{{RelayID: relays[rng.IntN(len(relays))].ID, RTT: time.Duration(rng.Int64N(200e6))}}
+			req.Measurements = []relay.Measurement{{RelayID: relays[rng.IntN(len(relays))].ID, RTT: time.Duration(rng.Int64N(200e6))}}
 		}
 		matchesExhaustive(t, s, req, i)
 	}
@@ -167,17 +169,17 @@ func BenchmarkRankPrefixMeasured(b *testing.B) {
 	s := NewSnapshot(relays)
 	for _, tc := range []struct {
 		name  string
-		where Location
-	}{{"geoip-right", berlin.Location}, {"geoip-wrong", Location{Latitude: -33.9, Longitude: 151.2}}} {
+		where relay.Location
+	}{{"geoip-right", berlin.Location}, {"geoip-wrong", relay.Location{Latitude: -33.9, Longitude: 151.2}}} {
 		// What a prefix has measured: the relays it was offered, near where
 		// it was placed (Berlin), plus two explored elsewhere.
 		byDist := slices.Clone(relays)
-		slices.SortFunc(byDist, func(a, b Relay) int {
+		slices.SortFunc(byDist, func(a, b relay.Relay) int {
 			return cmp.Compare(trueRTT(berlin.Location, a.Location), trueRTT(berlin.Location, b.Location))
 		})
-		var pm []Measurement
+		var pm []relay.Measurement
 		for _, r := range append(byDist[:6:6], relays[n/3], relays[2*n/3]) {
-			pm = append(pm, Measurement{RelayID: r.ID, RTT: trueRTT(tc.where, r.Location)})
+			pm = append(pm, relay.Measurement{RelayID: r.ID, RTT: trueRTT(tc.where, r.Location)})
 		}
 		req := Request{Client: berlin, PrefixMeasurements: pm}
 		b.Run(fmt.Sprintf("%s/relays=%d", tc.name, n), func(b *testing.B) {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Calibration: measured RTTs and the geo model must be on one scale, and a
@@ -48,7 +50,7 @@ type calPoint struct {
 func (r *ranking) calibrate(client vec3, geo bool) (vec3, bool) {
 	var buf [maxCalibration]calPoint
 	pts := buf[:0]
-	for _, ms := range [][]Measurement{r.req.Measurements, r.req.PrefixMeasurements} {
+	for _, ms := range [][]relay.Measurement{r.req.Measurements, r.req.PrefixMeasurements} {
 		for _, m := range ms {
 			if len(pts) == len(buf) || m.RTT < 0 || math.IsNaN(m.Loss) {
 				continue

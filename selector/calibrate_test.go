@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 var worldCities = []struct {
@@ -19,7 +21,7 @@ var worldCities = []struct {
 
 // trueRTT is a world unlike the model: 1.9x route inflation and 12 ms of
 // access delay.
-func trueRTT(a, b Location) time.Duration {
+func trueRTT(a, b relay.Location) time.Duration {
 	pa, _ := unitVector(a)
 	pb, _ := unitVector(b)
 	km := 2 * math.Asin(min(math.Sqrt(chord2(pa, pb))/2, 1)) * earthRadiusKM
@@ -30,7 +32,7 @@ func trueRTT(a, b Location) time.Duration {
 // Berlin. Measuring only what it is offered, it must end up on the Sydney
 // relay within a few answers.
 func TestWronglyLocatedClientFindsItsRelays(t *testing.T) {
-	var relays []Relay
+	var relays []relay.Relay
 	for _, c := range worldCities {
 		r := relayAt(c.name+"-1", c.name, c.lat, c.lon)
 		r.Region = "region-" + c.name
@@ -38,14 +40,14 @@ func TestWronglyLocatedClientFindsItsRelays(t *testing.T) {
 		relays = append(relays, r)
 	}
 	s := NewSnapshot(relays)
-	truth := Location{Latitude: -33.9, Longitude: 151.0}
-	client := Client{Addr: netip.MustParseAddr("198.51.100.7"), Location: Location{Latitude: 52.52, Longitude: 13.40}, Located: true}
-	aggs := map[string]Aggregate{}
-	cfg := AggregateConfig{}.WithDefaults()
+	truth := relay.Location{Latitude: -33.9, Longitude: 151.0}
+	client := relay.Client{Prefix: relay.ClientPrefix(netip.MustParseAddr("198.51.100.7")), Location: relay.Location{Latitude: 52.52, Longitude: 13.40}, Located: true}
+	aggs := map[string]relay.Aggregate{}
+	cfg := relay.AggregateConfig{}.WithDefaults()
 	now := t0
 	var prev string
 	for round := range 30 {
-		var pm []Measurement
+		var pm []relay.Measurement
 		for id, a := range aggs {
 			if m, ok := a.Trusted(id, now, cfg); ok {
 				pm = append(pm, m)
@@ -60,11 +62,11 @@ func TestWronglyLocatedClientFindsItsRelays(t *testing.T) {
 			t.Logf("found syd-1 as primary after %d answers", round+1)
 			return
 		}
-		for _, c := range []*Choice{&got.Primary, got.Backup} {
+		for _, c := range []*relay.Choice{&got.Primary, got.Backup} {
 			if c == nil {
 				continue
 			}
-			aggs[c.Relay.ID] = aggs[c.Relay.ID].Add(Measurement{RelayID: c.Relay.ID, RTT: trueRTT(truth, c.Relay.Location)}, now, cfg)
+			aggs[c.Relay.ID] = aggs[c.Relay.ID].Add(relay.Measurement{RelayID: c.Relay.ID, RTT: trueRTT(truth, c.Relay.Location)}, now, cfg)
 		}
 		now = now.Add(5 * time.Minute)
 		t.Logf("round %d: primary %s (%s) backup %v; trusted %d", round, got.Primary.Relay.ID, got.Primary.Basis, fmtBackup(got), len(pm))
@@ -72,7 +74,7 @@ func TestWronglyLocatedClientFindsItsRelays(t *testing.T) {
 	t.Fatalf("a Sydney client located in Berlin never got syd-1 as primary")
 }
 
-func fmtBackup(p Pair) string {
+func fmtBackup(p relay.Pair) string {
 	if p.Backup == nil {
 		return "-"
 	}

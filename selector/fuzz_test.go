@@ -7,11 +7,13 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // randomRelays builds n relays at a few sites from seed: some co-located,
 // some stale, draining, drained, full, lacking transports or a location.
-func randomRelays(seed uint64, n int) []Relay {
+func randomRelays(seed uint64, n int) []relay.Relay {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	type site struct {
 		name     string
@@ -21,7 +23,7 @@ func randomRelays(seed uint64, n int) []Relay {
 	for i := range sites {
 		sites[i] = site{fmt.Sprintf("s%d", i), rng.Float64()*180 - 90, rng.Float64()*360 - 180}
 	}
-	out := make([]Relay, 0, n)
+	out := make([]relay.Relay, 0, n)
 	for i := range n {
 		st := sites[rng.IntN(len(sites))]
 		r := relayAt(fmt.Sprintf("%s-%d", st.name, i), st.name, st.lat, st.lon)
@@ -29,7 +31,7 @@ func randomRelays(seed uint64, n int) []Relay {
 			r.Location.Latitude = min(max(r.Location.Latitude+rng.NormFloat64(), -90), 90)
 		}
 		r.Load.Allocations = rng.Int64N(r.Capacity.Allocations + 1)
-		r.Ports = Ports{UDP: rng.IntN(2) * 3478, TCP: rng.IntN(2) * 3478, TLS: rng.IntN(2) * 5349}
+		r.Ports = relay.Ports{relay.UDP: uint16(rng.IntN(2)) * 3478, relay.TCP: uint16(rng.IntN(2)) * 3478, relay.TLS: uint16(rng.IntN(2)) * 5349}
 		if rng.IntN(2) == 0 {
 			r.Hostname = r.ID + ".relay.example"
 		}
@@ -50,12 +52,12 @@ func randomRelays(seed uint64, n int) []Relay {
 
 // eligibleRelay is the definition of eligibility, spelled out from Relay's
 // methods, independent of the snapshot's index.
-func eligibleRelay(r *Relay, want []Transport, now time.Time) bool {
+func eligibleRelay(r *relay.Relay, want []relay.Transport, now time.Time) bool {
 	if !r.Fresh(now) || r.Draining || r.Drained || r.Full() {
 		return false
 	}
 	if len(want) == 0 {
-		return r.Offers(UDP) || r.Offers(TCP) || r.Offers(TLS)
+		return r.Offers(relay.UDP) || r.Offers(relay.TCP) || r.Offers(relay.TLS)
 	}
 	for _, t := range want {
 		if !r.Offers(t) {
@@ -72,27 +74,27 @@ func FuzzRank(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed uint64, n uint8, lat, lon float64, located bool, addr []byte, want uint8, measured uint8, rtt int64, loss float64) {
 		relays := randomRelays(seed, int(n%80))
 		a, _ := netip.AddrFromSlice(addr)
-		req := Request{Client: Client{Addr: a, Location: Location{Latitude: lat, Longitude: lon}, Located: located}}
-		for i, tr := range Transports {
+		req := Request{Client: relay.Client{Prefix: relay.ClientPrefix(a), Location: relay.Location{Latitude: lat, Longitude: lon}, Located: located}}
+		for i, tr := range relay.Transports() {
 			if want&(1<<i) != 0 {
 				req.Transports = append(req.Transports, tr)
 			}
 		}
 		if len(relays) > 0 {
-			req.Measurements = []Measurement{{RelayID: relays[int(measured)%len(relays)].ID, RTT: time.Duration(rtt), Loss: loss}}
+			req.Measurements = []relay.Measurement{{RelayID: relays[int(measured)%len(relays)].ID, RTT: time.Duration(rtt), Loss: loss}}
 		}
 		s := NewSnapshot(relays)
 		got, err := Rank(s, req, t0)
 		ref, refErr := rank(s, req, t0, true)
 
-		var eligible []*Relay
+		var eligible []*relay.Relay
 		for i := range relays {
 			if eligibleRelay(&relays[i], req.Transports, t0) {
 				eligible = append(eligible, &relays[i])
 			}
 		}
 		if len(eligible) == 0 {
-			if !errors.Is(err, ErrNoCandidate) || !errors.Is(refErr, ErrNoCandidate) {
+			if !errors.Is(err, relay.ErrNoCandidate) || !errors.Is(refErr, relay.ErrNoCandidate) {
 				t.Fatalf("nothing eligible, Rank() error = %v, exhaustive %v", err, refErr)
 			}
 			return
@@ -103,7 +105,7 @@ func FuzzRank(f *testing.F) {
 		if got.Primary.Relay.ID != ref.Primary.Relay.ID || backupID(got) != backupID(ref) {
 			t.Fatalf("Rank() = %s/%s, exhaustive = %s/%s", got.Primary.Relay.ID, backupID(got), ref.Primary.Relay.ID, backupID(ref))
 		}
-		find := func(id string) *Relay {
+		find := func(id string) *relay.Relay {
 			for _, r := range eligible {
 				if r.ID == id {
 					return r

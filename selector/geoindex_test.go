@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 func TestSelectNth(t *testing.T) {
@@ -108,7 +110,7 @@ func TestGeoIndexStructure(t *testing.T) {
 // anywhere.
 func TestGeoIndexMatchesScanWithTies(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 11))
-	var relays []Relay
+	var relays []relay.Relay
 	for site := range 60 {
 		lat, lon := rng.Float64()*120-60, rng.Float64()*360-180
 		load := rng.Int64N(5000)
@@ -120,9 +122,9 @@ func TestGeoIndexMatchesScanWithTies(t *testing.T) {
 	}
 	s := NewSnapshot(relays)
 	for i := range 3000 {
-		req := Request{Client: Client{
-			Addr:     netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}),
-			Location: Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
+		req := Request{Client: relay.Client{
+			Prefix:   relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})),
+			Location: relay.Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
 			Located:  true,
 		}}
 		if i%2 == 0 { // put the client right at a site: equal distances too

@@ -4,47 +4,49 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
-func probed(h Health, rtt time.Duration, loss float64) func(Relay) Relay {
-	return func(r Relay) Relay {
-		r.Probe = Probe{Health: h, RTT: rtt, MinRTT: rtt, Loss: loss, ProbedAt: t0}
+func probed(h relay.Health, rtt time.Duration, loss float64) func(relay.Relay) relay.Relay {
+	return func(r relay.Relay) relay.Relay {
+		r.Probe = relay.Probe{Health: h, RTT: rtt, MinRTT: rtt, Loss: loss, ProbedAt: t0}
 		return r
 	}
 }
 
-func congested(rtt, minRTT time.Duration) func(Relay) Relay {
-	return func(r Relay) Relay {
-		r.Probe = Probe{Health: HealthUp, RTT: rtt, MinRTT: minRTT, ProbedAt: t0}
+func congested(rtt, minRTT time.Duration) func(relay.Relay) relay.Relay {
+	return func(r relay.Relay) relay.Relay {
+		r.Probe = relay.Probe{Health: relay.HealthUp, RTT: rtt, MinRTT: minRTT, ProbedAt: t0}
 		return r
 	}
 }
 
 // Two relays 1 ms apart for a Berlin client: fra (~13 ms) and a relay at
 // almost the same place.
-func fraTwin() Relay { return relayAt("fra-9", "fra9", 50.12, 8.69) }
+func fraTwin() relay.Relay { return relayAt("fra-9", "fra9", 50.12, 8.69) }
 
 func TestRankProbesAndPrefixes(t *testing.T) {
 	tests := []struct {
 		name            string
-		relays          []Relay
+		relays          []relay.Relay
 		req             Request
 		primary, backup string
-		basis           Basis
+		basis           relay.Basis
 	}{
-		{name: "down by probe is never chosen", relays: rs(probed(HealthDown, 0, 1)(fra1()), ams2(), nyc1()), req: berlinClient, primary: "ams-2", backup: "nyc-1"},
-		{name: "lossy by probe loses to a healthy neighbour", relays: rs(probed(HealthDegraded, 20*time.Millisecond, 0.06)(fra1()), ams2()), req: berlinClient, primary: "ams-2", backup: "fra-1"},
-		{name: "lossy by probe still beats an ocean", relays: rs(probed(HealthDegraded, 20*time.Millisecond, 0.06)(fra1()), nyc1()), req: berlinClient, primary: "fra-1", backup: "nyc-1"},
-		{name: "far from the gateway is no fault", relays: rs(probed(HealthDegraded, 220*time.Millisecond, 0)(fra1()), ams2()), req: berlinClient, primary: "fra-1", backup: "ams-2"},
+		{name: "down by probe is never chosen", relays: rs(probed(relay.HealthDown, 0, 1)(fra1()), ams2(), nyc1()), req: berlinClient, primary: "ams-2", backup: "nyc-1"},
+		{name: "lossy by probe loses to a healthy neighbour", relays: rs(probed(relay.HealthDegraded, 20*time.Millisecond, 0.06)(fra1()), ams2()), req: berlinClient, primary: "ams-2", backup: "fra-1"},
+		{name: "lossy by probe still beats an ocean", relays: rs(probed(relay.HealthDegraded, 20*time.Millisecond, 0.06)(fra1()), nyc1()), req: berlinClient, primary: "fra-1", backup: "nyc-1"},
+		{name: "far from the gateway is no fault", relays: rs(probed(relay.HealthDegraded, 220*time.Millisecond, 0)(fra1()), ams2()), req: berlinClient, primary: "fra-1", backup: "ams-2"},
 		{name: "congested relay loses to a calm neighbour", relays: rs(congested(80*time.Millisecond, 10*time.Millisecond)(fra1()), ams2()), req: berlinClient, primary: "ams-2", backup: "fra-1"},
-		{name: "up relays rank by distance", relays: rs(probed(HealthUp, 10*time.Millisecond, 0)(fra1()), probed(HealthUp, 10*time.Millisecond, 0)(ams2())), req: berlinClient, primary: "fra-1", backup: "ams-2"},
+		{name: "up relays rank by distance", relays: rs(probed(relay.HealthUp, 10*time.Millisecond, 0)(fra1()), probed(relay.HealthUp, 10*time.Millisecond, 0)(ams2())), req: berlinClient, primary: "fra-1", backup: "ams-2"},
 		{name: "prefix measurements beat geo", relays: rs(fra1(), ams2(), nyc1()),
-			req:     Request{Client: berlin, PrefixMeasurements: []Measurement{{RelayID: "ams-2", RTT: 4 * time.Millisecond}, {RelayID: "fra-1", RTT: 40 * time.Millisecond}}},
-			primary: "ams-2", backup: "fra-1", basis: BasisMeasured},
+			req:     Request{Client: berlin, PrefixMeasurements: []relay.Measurement{{RelayID: "ams-2", RTT: 4 * time.Millisecond}, {RelayID: "fra-1", RTT: 40 * time.Millisecond}}},
+			primary: "ams-2", backup: "fra-1", basis: relay.BasisMeasured},
 		{name: "inline measurement overrides the prefix's", relays: rs(fra1(), ams2()),
-			req: Request{Client: berlin, Measurements: []Measurement{{RelayID: "ams-2", RTT: 50 * time.Millisecond}},
-				PrefixMeasurements: []Measurement{{RelayID: "ams-2", RTT: 4 * time.Millisecond}}},
-			primary: "fra-1", backup: "ams-2", basis: BasisGeo},
+			req: Request{Client: berlin, Measurements: []relay.Measurement{{RelayID: "ams-2", RTT: 50 * time.Millisecond}},
+				PrefixMeasurements: []relay.Measurement{{RelayID: "ams-2", RTT: 4 * time.Millisecond}}},
+			primary: "fra-1", backup: "ams-2", basis: relay.BasisGeo},
 		{name: "previous primary kept when only slightly worse", relays: rs(fra1(), ams2()),
 			req: Request{Client: berlin, Previous: "ams-2"}, primary: "ams-2", backup: "fra-1"},
 		{name: "previous primary left when clearly worse", relays: rs(fra1(), nyc1()),
@@ -86,7 +88,7 @@ func TestHysteresisStopsFlapping(t *testing.T) {
 	var lastNaive string
 	for i := range 50 {
 		wobble := time.Duration(i%2) * 2 * time.Millisecond
-		ms := []Measurement{{RelayID: "fra-1", RTT: 20*time.Millisecond + wobble}, {RelayID: "fra-9", RTT: 21*time.Millisecond - wobble}}
+		ms := []relay.Measurement{{RelayID: "fra-1", RTT: 20*time.Millisecond + wobble}, {RelayID: "fra-9", RTT: 21*time.Millisecond - wobble}}
 		got, err := Rank(s, Request{Client: berlin, PrefixMeasurements: ms, Previous: prev}, t0)
 		if err != nil {
 			t.Fatal(err)
@@ -134,31 +136,6 @@ func TestExploreCoversOtherRelays(t *testing.T) {
 	}
 	if len(seen) != len(relays)-1 {
 		t.Errorf("explored backups %v, want every relay but the primary", seen)
-	}
-}
-
-func TestAggregate(t *testing.T) {
-	cfg := AggregateConfig{}.WithDefaults()
-	var a Aggregate
-	for i := range cfg.MinSamples - 1 {
-		a = a.Add(Measurement{RelayID: "fra-1", RTT: 20 * time.Millisecond}, t0.Add(time.Duration(i)*time.Second), cfg)
-	}
-	if _, ok := a.Trusted("fra-1", t0.Add(time.Minute), cfg); ok {
-		t.Fatalf("trusted after %v samples, floor is %v", cfg.MinSamples-1, cfg.MinSamples)
-	}
-	a = a.Add(Measurement{RelayID: "fra-1", RTT: 40 * time.Millisecond, Loss: 0.1}, t0.Add(time.Minute), cfg)
-	m, ok := a.Trusted("fra-1", t0.Add(time.Minute), cfg)
-	if !ok || m.RTT <= 20*time.Millisecond || m.RTT >= 40*time.Millisecond || m.Loss <= 0 {
-		t.Fatalf("Trusted() = %+v, %v; want a blend of 20 and 40 ms with some loss", m, ok)
-	}
-	// Old aggregates are dropped.
-	if _, ok := a.Trusted("fra-1", t0.Add(time.Minute+cfg.MaxAge+time.Second), cfg); ok {
-		t.Error("still trusted past MaxAge without a sample")
-	}
-	// A fresh sample after a long gap dominates the old ones.
-	b := a.Add(Measurement{RelayID: "fra-1", RTT: 100 * time.Millisecond}, t0.Add(5*cfg.HalfLife), cfg)
-	if b.RTTMillis < 90 {
-		t.Errorf("after a long gap the mean is %.1f ms, want the new sample to dominate", b.RTTMillis)
 	}
 }
 

@@ -2,34 +2,21 @@ package selector
 
 import (
 	"math"
-	"net/netip"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
-
-// Client is the party a selection is for.
-type Client struct {
-	Addr     netip.Addr // the client's address, as the trusted-proxy rules chose it
-	Location Location   // where GeoIP puts it, valid only when Located
-	Located  bool
-}
-
-// Measurement is one client-reported round trip to a relay.
-type Measurement struct {
-	RelayID string
-	RTT     time.Duration
-	Loss    float64 // fraction lost, [0, 1]
-}
 
 // Request asks for a primary and a backup relay for one client.
 type Request struct {
-	Client       Client
-	Transports   []Transport   // each must be offered; empty means any one will do
-	Measurements []Measurement // inline measurements from the client, if any
+	Client       relay.Client
+	Transports   []relay.Transport   // each must be offered; empty means any one will do
+	Measurements []relay.Measurement // inline measurements from the client, if any
 
 	// PrefixMeasurements are the trusted aggregates of what clients in the
 	// same prefix reported (see Aggregate); inline Measurements take
 	// precedence for the same relay.
-	PrefixMeasurements []Measurement
+	PrefixMeasurements []relay.Measurement
 
 	// Previous is the primary this client prefix was last given, "" if
 	// none. It stays primary unless another relay is clearly better (see
@@ -42,31 +29,6 @@ type Request struct {
 	// share of answers so that client measurements keep covering relays
 	// that are rarely the best.
 	Explore uint64
-}
-
-// Basis says where a choice's RTT estimate came from.
-type Basis string
-
-// The bases a Choice can rest on.
-const (
-	BasisMeasured Basis = "measured" // RTTs the client (or its prefix) measured
-	BasisGeo      Basis = "geo"      // great-circle distance from the client's GeoIP location
-	BasisFallback Basis = "fallback" // neither: the client could not be located (see Rank)
-)
-
-// Choice is one selected relay and why.
-type Choice struct {
-	Relay        Relay // a copy; safe to keep
-	EstimatedRTT time.Duration
-	HasEstimate  bool // false when there is nothing to estimate from (BasisFallback)
-	Basis        Basis
-}
-
-// Pair is the answer for one client. Backup is nil when no second relay is
-// eligible.
-type Pair struct {
-	Primary Choice
-	Backup  *Choice
 }
 
 // Rank chooses a primary and a backup relay for one client from s, as of
@@ -137,20 +99,20 @@ type Pair struct {
 // could compete, not with the snapshot (1-2 µs at 10,000 and at 100,000
 // relays). An unlocated client visits relays by ascending penalty and stops
 // at the first that cannot win.
-func Rank(s *Snapshot, req Request, now time.Time) (Pair, error) {
+func Rank(s *Snapshot, req Request, now time.Time) (relay.Pair, error) {
 	return rank(s, req, now, false)
 }
 
 // rank is Rank, optionally without pruning (for tests).
-func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (Pair, error) {
+func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (relay.Pair, error) {
 	if s == nil {
-		return Pair{}, ErrNoCandidate
+		return relay.Pair{}, relay.ErrNoCandidate
 	}
 	r := ranking{
 		s:          s,
 		now:        unixNanoSat(now),
 		want:       wantTransports(req.Transports),
-		prefixHash: prefixHash(ClientPrefix(req.Client.Addr)),
+		prefixHash: prefixHash(req.Client.Prefix),
 		best:       noEntry, other: noEntry, same: noEntry,
 		limit: math.Inf(1), limitChord2: math.Inf(1),
 		exhaustive: exhaustive,

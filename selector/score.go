@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // The RTT model for the geo basis: RTT = geoBaseMS + geoMSPerRadian × the
@@ -63,7 +65,7 @@ const (
 	unknownRTTMS = 1e6
 	// Client-reported RTTs are capped at a minute: anything above is
 	// nonsense and must not overflow the fallback band.
-	maxMeasuredRTTMS = 60e3
+	maxMeasuredRTTMS = float64(relay.MaxMeasuredRTT / time.Millisecond)
 	// Scores are compared in steps of 0.1 ms: scores in the same step are
 	// equal, and equal scores are ordered by rendezvous weight. 0.1 ms is
 	// about 7 km of geo distance or 0.3 % of load, less than any of our
@@ -83,7 +85,7 @@ const (
 	kindFallback
 )
 
-var basisOf = [...]Basis{kindMeasured: BasisMeasured, kindGeo: BasisGeo, kindFallback: BasisFallback}
+var basisOf = [...]relay.Basis{kindMeasured: relay.BasisMeasured, kindGeo: relay.BasisGeo, kindFallback: relay.BasisFallback}
 
 // entry is a scored candidate.
 type entry struct {
@@ -163,7 +165,7 @@ type ranking struct {
 }
 
 // wantTransports is the bit set a choice must offer.
-func wantTransports(ts []Transport) uint8 {
+func wantTransports(ts []relay.Transport) uint8 {
 	var m uint8
 	for _, t := range ts {
 		m |= transportBit(t)
@@ -191,7 +193,7 @@ func (r *ranking) isScored(c int32) bool {
 // measured scores the relays the client reported measurements for. The
 // first usable measurement for a relay counts; one with a negative RTT or a
 // NaN loss is ignored (the relay is then estimated like any other).
-func (r *ranking) measured(ms []Measurement) {
+func (r *ranking) measured(ms []relay.Measurement) {
 	for _, m := range ms {
 		if m.RTT < 0 || math.IsNaN(m.Loss) {
 			continue
@@ -222,7 +224,7 @@ func (r *ranking) measured(ms []Measurement) {
 // probePenalty is the score added for what the gateway's probes found: loss
 // above 2 % and congestion (see congestionAllowance). Down relays are not
 // candidates at all.
-func probePenalty(p Probe) float64 {
+func probePenalty(p relay.Probe) float64 {
 	pen := lossPenalty(p.Loss)
 	if p.MinRTT > 0 {
 		if excess := p.RTT - p.MinRTT - congestionAllowance; excess > 0 {
@@ -333,11 +335,11 @@ func (r *ranking) tighten() {
 }
 
 // pair turns the slots into the answer.
-func (r *ranking) pair() (Pair, error) {
+func (r *ranking) pair() (relay.Pair, error) {
 	if r.best.cand < 0 {
-		return Pair{}, ErrNoCandidate
+		return relay.Pair{}, relay.ErrNoCandidate
 	}
-	p := Pair{Primary: r.choice(r.best)}
+	p := relay.Pair{Primary: r.choice(r.best)}
 	backup := r.other
 	if backup.cand < 0 {
 		backup = r.same
@@ -350,8 +352,8 @@ func (r *ranking) pair() (Pair, error) {
 }
 
 // choice is the public form of an entry.
-func (r *ranking) choice(e entry) Choice {
-	ch := Choice{
+func (r *ranking) choice(e entry) relay.Choice {
+	ch := relay.Choice{
 		Relay: r.s.relays[r.s.cands[e.cand].relay].Clone(),
 		Basis: basisOf[e.basis],
 	}
@@ -372,7 +374,7 @@ func (r *ranking) scoreOf(c int32) (entry, bool) {
 	}
 	cd := &r.s.cands[c]
 	id := r.s.relays[cd.relay].ID
-	for _, ms := range [][]Measurement{req.Measurements, req.PrefixMeasurements} {
+	for _, ms := range [][]relay.Measurement{req.Measurements, req.PrefixMeasurements} {
 		for _, m := range ms {
 			if m.RelayID != id || m.RTT < 0 || math.IsNaN(m.Loss) {
 				continue

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Snapshot is an immutable view of the registry at one moment. Build it once
@@ -22,7 +24,7 @@ import (
 // depends on the request or on the clock (freshness, transports, distance)
 // is left to Rank.
 type Snapshot struct {
-	relays []Relay          // sorted by ID; never modified after NewSnapshot
+	relays []relay.Relay    // sorted by ID; never modified after NewSnapshot
 	byID   map[string]int32 // relay ID → index into relays
 
 	// The candidate index; pos[i] and cands[i] describe the same relay.
@@ -77,12 +79,12 @@ type candidate struct {
 
 // NewSnapshot copies relays into a new snapshot sorted by ID and builds the
 // candidate index Rank uses.
-func NewSnapshot(relays []Relay) *Snapshot {
-	rs := make([]Relay, len(relays))
+func NewSnapshot(relays []relay.Relay) *Snapshot {
+	rs := make([]relay.Relay, len(relays))
 	for i := range relays {
 		rs[i] = relays[i].Clone()
 	}
-	slices.SortFunc(rs, func(a, b Relay) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(rs, func(a, b relay.Relay) int { return strings.Compare(a.ID, b.ID) })
 	s := &Snapshot{relays: rs, byID: make(map[string]int32, len(rs)), candOf: make([]int32, len(rs)),
 		regionOf: make([]int32, len(rs)), posOf: make([]vec3, len(rs)), locOf: make([]bool, len(rs))}
 	siteIndex := make(map[string]int32)
@@ -99,7 +101,7 @@ func NewSnapshot(relays []Relay) *Snapshot {
 		s.regionOf[i] = region
 		s.posOf[i], s.locOf[i] = unitVector(r.Location)
 		offered := offeredTransports(r)
-		if r.Draining || r.Drained || r.Full() || offered == 0 || r.Probe.Health == HealthDown {
+		if r.Draining || r.Drained || r.Full() || offered == 0 || r.Probe.Health == relay.HealthDown {
 			continue
 		}
 		site, ok := siteIndex[r.Site]
@@ -160,8 +162,8 @@ func NewSnapshot(relays []Relay) *Snapshot {
 func (s *Snapshot) Len() int { return len(s.relays) }
 
 // Relays returns a copy of the snapshot's relays, sorted by ID.
-func (s *Snapshot) Relays() []Relay {
-	out := make([]Relay, len(s.relays))
+func (s *Snapshot) Relays() []relay.Relay {
+	out := make([]relay.Relay, len(s.relays))
 	for i := range s.relays {
 		out[i] = s.relays[i].Clone()
 	}
@@ -169,10 +171,10 @@ func (s *Snapshot) Relays() []Relay {
 }
 
 // Relay returns a copy of the relay with the given ID.
-func (s *Snapshot) Relay(id string) (Relay, bool) {
+func (s *Snapshot) Relay(id string) (relay.Relay, bool) {
 	i, ok := s.index(id)
 	if !ok {
-		return Relay{}, false
+		return relay.Relay{}, false
 	}
 	return s.relays[i].Clone(), true
 }
@@ -186,22 +188,20 @@ func (s *Snapshot) index(id string) (int, bool) {
 // transportBit maps a transport to its bit in candidate.transports. Unknown
 // transports map to a bit no relay ever has, so asking for one matches
 // nothing.
-func transportBit(t Transport) uint8 {
-	switch t {
-	case UDP:
-		return 1 << 0
-	case TCP:
-		return 1 << 1
-	case TLS:
-		return 1 << 2
+func transportBit(t relay.Transport) uint8 {
+	if !t.Valid() {
+		return 1 << 7
 	}
-	return 1 << 7
+	return 1 << t
 }
 
+// A transport's bit must fit below the "unknown" bit.
+var _ [7 - relay.NumTransports]struct{}
+
 // offeredTransports is the bit set of transports r offers.
-func offeredTransports(r *Relay) uint8 {
+func offeredTransports(r *relay.Relay) uint8 {
 	var m uint8
-	for _, t := range Transports {
+	for _, t := range relay.Transports() {
 		if r.Offers(t) {
 			m |= transportBit(t)
 		}
@@ -212,7 +212,7 @@ func offeredTransports(r *Relay) uint8 {
 // loadFraction is the share of its capacity a relay uses, on whichever
 // stated axis (allocations, bandwidth) is fuller, clamped to [0, 1]. An
 // axis with no stated capacity does not count.
-func loadFraction(r *Relay) float64 {
+func loadFraction(r *relay.Relay) float64 {
 	f := 0.0
 	if c := r.Capacity.Allocations; c > 0 {
 		f = max(f, float64(r.Load.Allocations)/float64(c))
@@ -226,7 +226,7 @@ func loadFraction(r *Relay) float64 {
 // unitVector converts a location to a point on the unit sphere. A location
 // that is not finite or out of range is unusable: it yields the zero vector
 // and false.
-func unitVector(l Location) (vec3, bool) {
+func unitVector(l relay.Location) (vec3, bool) {
 	lat, lon := l.Latitude, l.Longitude
 	if math.IsNaN(lat) || math.IsNaN(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
 		return vec3{}, false

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
@@ -32,7 +33,7 @@ func benchStoresAt(b *testing.B, now func() time.Time, bench func(b *testing.B, 
 }
 
 // benchMeasurements is what one client reports: its RTT to a few relays.
-var benchMeasurements = []selector.Measurement{
+var benchMeasurements = []relay.Measurement{
 	{RelayID: "fra-1", RTT: 21 * time.Millisecond},
 	{RelayID: "ams-2", RTT: 28 * time.Millisecond, Loss: 0.01},
 	{RelayID: "par-1", RTT: 35 * time.Millisecond},
@@ -153,7 +154,7 @@ type fixedCursor struct {
 	cursor uint64
 }
 
-func (f fixedCursor) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Relay, uint64, error) {
+func (f fixedCursor) RelaysSince(ctx context.Context, cursor uint64) ([]relay.Relay, uint64, error) {
 	if cursor != 0 {
 		cursor = f.cursor
 	}
@@ -239,6 +240,6 @@ func BenchmarkSnapshotRefresh(b *testing.B) {
 // fullReads is a Registry whose RelaysSince always reads every relay.
 type fullReads struct{ store.Registry }
 
-func (f fullReads) RelaysSince(ctx context.Context, _ uint64) ([]selector.Relay, uint64, error) {
+func (f fullReads) RelaysSince(ctx context.Context, _ uint64) ([]relay.Relay, uint64, error) {
 	return f.Registry.RelaysSince(ctx, 0)
 }

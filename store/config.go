@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // MemoryConfig configures a Memory store. Its zero value works.
@@ -23,8 +23,8 @@ type MemoryConfig struct {
 	Replica string
 
 	// Aggregate says how client measurements are folded, trusted and
-	// expired; zero fields take selector.AggregateConfig's defaults.
-	Aggregate selector.AggregateConfig
+	// expired; zero fields take relay.AggregateConfig's defaults.
+	Aggregate relay.AggregateConfig
 
 	// MaxPrefixes is the most client prefixes kept; beyond it the least
 	// recently measured are evicted. Default 1,000,000, range 1..100,000,000.
@@ -119,9 +119,9 @@ type RedisConfig struct {
 	Replica string
 
 	// Aggregate says how client measurements are folded, trusted and
-	// expired; zero fields take selector.AggregateConfig's defaults.
+	// expired; zero fields take relay.AggregateConfig's defaults.
 	// Gateways sharing a registry must agree on it.
-	Aggregate selector.AggregateConfig
+	Aggregate relay.AggregateConfig
 
 	// MaxPrefixes is the most client prefixes kept; beyond it the least
 	// recently measured are evicted. Default 1,000,000, range 1..100,000,000.
@@ -172,7 +172,7 @@ func validateReplica(r string) error {
 }
 
 // validateMeasurements checks the measurement settings after defaults.
-func validateMeasurements(a selector.AggregateConfig, maxPrefixes int) error {
+func validateMeasurements(a relay.AggregateConfig, maxPrefixes int) error {
 	var errs []error
 	if a.HalfLife <= 0 {
 		errs = append(errs, fmt.Errorf("aggregate half-life %v must be positive: %w", a.HalfLife, ErrConfig))

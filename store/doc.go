@@ -2,7 +2,7 @@
 // with their reported data, the time each expires, and operators' drain marks;
 // each gateway replica's STUN probe view of every relay (RecordProbes, filled
 // into the relays Relay and Relays return); and what clients measured to
-// relays, aggregated per client prefix with selector.Aggregate
+// relays, aggregated per client prefix with relay.Aggregate
 // (AddMeasurements, and Measurements, which reads incrementally from a
 // cursor so that a gateway can refresh its copy every second).
 //
@@ -83,7 +83,7 @@
 // replica that goes away leaves nothing behind.
 //
 // AddMeasurements runs one Lua script per call that reads, decays, folds and
-// writes the prefix's aggregates (the arithmetic of selector.Aggregate.Add,
+// writes the prefix's aggregates (the arithmetic of relay.Aggregate.Add,
 // floats kept to 17 digits), caps the prefix at MaxRelaysPerPrefix relays,
 // raises the prefix's score in the index, and renews both keys' TTL of
 // Aggregate.MaxAge; concurrent gateways therefore lose no sample. When the

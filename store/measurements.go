@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // MaxRelaysPerPrefix caps the relays one prefix keeps aggregates for; past
@@ -36,14 +36,14 @@ const CursorOverlap = 2 * time.Second
 // a few hundred kilobytes.
 const measureBatch = 1000
 
-// maxAggregateSamples is the cap selector.Aggregate.Add puts on Samples,
+// maxAggregateSamples is the cap relay.Aggregate.Add puts on Samples,
 // found by asking it, so the Redis script folds exactly as Add does.
-var maxAggregateSamples = selector.Aggregate{Samples: math.MaxInt32}.Add(selector.Measurement{}, time.Time{}, selector.AggregateConfig{}).Samples
+var maxAggregateSamples = relay.Aggregate{Samples: math.MaxInt32}.Add(relay.Measurement{}, time.Time{}, relay.AggregateConfig{}).Samples
 
 // checkMeasurements rejects what no store can keep. Its errors name the
 // operation, never the prefix.
-func checkMeasurements(prefix netip.Prefix, ms []selector.Measurement) error {
-	if !prefix.IsValid() || selector.ClientPrefix(prefix.Addr()) != prefix {
+func checkMeasurements(prefix netip.Prefix, ms []relay.Measurement) error {
+	if !prefix.IsValid() || relay.ClientPrefix(prefix.Addr()) != prefix {
 		return fmt.Errorf("add measurements: not a client prefix: %w", ErrInvalid)
 	}
 	if len(ms) > MaxMeasurementsPerAdd {
@@ -58,8 +58,8 @@ func checkMeasurements(prefix netip.Prefix, ms []selector.Measurement) error {
 }
 
 // aggregateFresh reports whether an aggregate is still kept at now: the
-// same rule as selector.Aggregate.Trusted's age check.
-func aggregateFresh(a selector.Aggregate, now time.Time, cfg selector.AggregateConfig) bool {
+// same rule as relay.Aggregate.Trusted's age check.
+func aggregateFresh(a relay.Aggregate, now time.Time, cfg relay.AggregateConfig) bool {
 	return now.Sub(a.Updated) <= cfg.MaxAge
 }
 
@@ -82,15 +82,15 @@ type aggregateRecord struct {
 }
 
 // decodeAggregate parses the stored aggregate for relay id.
-func decodeAggregate(id string, data []byte) (selector.Aggregate, error) {
+func decodeAggregate(id string, data []byte) (relay.Aggregate, error) {
 	var rec aggregateRecord
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return selector.Aggregate{}, &RecordError{ID: id, Err: fmt.Errorf("aggregate: %w", err)}
+		return relay.Aggregate{}, &RecordError{ID: id, Err: fmt.Errorf("aggregate: %w", err)}
 	}
 	if rec.V != aggregateVersion {
-		return selector.Aggregate{}, &RecordError{ID: id, Version: rec.V}
+		return relay.Aggregate{}, &RecordError{ID: id, Version: rec.V}
 	}
-	return selector.Aggregate{
+	return relay.Aggregate{
 		RTTMillis: rec.RTTMillis,
 		Loss:      rec.Loss,
 		Weight:    rec.Weight,

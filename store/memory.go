@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Memory is a Registry held in the process: the default for a single gateway
@@ -21,17 +21,17 @@ import (
 // replica's probe view. It is safe for concurrent use.
 type Memory struct {
 	now         func() time.Time
-	agg         selector.AggregateConfig
+	agg         relay.AggregateConfig
 	maxPrefixes int
 
 	mu         sync.RWMutex // guards below
-	relays     map[string]selector.Relay
-	drained    map[string]bool           // operator drain marks; kept across expiry
-	earliest   time.Time                 // no relay expires before this; zero when empty
-	probes     map[string]selector.Probe // this replica's view, by relay ID
-	probeSweep time.Time                 // when RecordProbes next sweeps probes
-	seq        uint64                    // the change sequence: bumped by every relay write
-	changes    map[string]uint64         // relay ID → seq of its last change; only relays in relays
+	relays     map[string]relay.Relay
+	drained    map[string]bool        // operator drain marks; kept across expiry
+	earliest   time.Time              // no relay expires before this; zero when empty
+	probes     map[string]relay.Probe // this replica's view, by relay ID
+	probeSweep time.Time              // when RecordProbes next sweeps probes
+	seq        uint64                 // the change sequence: bumped by every relay write
+	changes    map[string]uint64      // relay ID → seq of its last change; only relays in relays
 	closed     bool
 
 	meas memoryMeasurements // guarded by its own mutex
@@ -50,9 +50,9 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 		now:         cfg.Now,
 		agg:         cfg.Aggregate,
 		maxPrefixes: cfg.MaxPrefixes,
-		relays:      make(map[string]selector.Relay),
+		relays:      make(map[string]relay.Relay),
 		drained:     make(map[string]bool),
-		probes:      make(map[string]selector.Probe),
+		probes:      make(map[string]relay.Probe),
 		changes:     make(map[string]uint64),
 		meas:        memoryMeasurements{prefixes: make(map[netip.Prefix]*memoryPrefix)},
 	}, nil
@@ -63,7 +63,7 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 func stamp(now func() time.Time) time.Time { return now().UTC() }
 
 // Heartbeat records r, stamping LastSeen and ExpiresAt from the store's clock.
-func (m *Memory) Heartbeat(ctx context.Context, r selector.Relay, ttl time.Duration) error {
+func (m *Memory) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error {
 	if err := checkHeartbeat(r.ID, ttl); err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (m *Memory) Heartbeat(ctx context.Context, r selector.Relay, ttl time.Durat
 	now := stamp(m.now)
 	r = r.Clone()
 	r.Drained = false
-	r.Probe = selector.Probe{} // probes are the gateway's, kept apart
+	r.Probe = relay.Probe{} // probes are the gateway's, kept apart
 	r.LastSeen = now
 	r.ExpiresAt = now.Add(ttl)
 
@@ -111,19 +111,19 @@ func (m *Memory) collectLocked(now time.Time) {
 }
 
 // Relay returns the fresh relay with that ID, or a NotFoundError.
-func (m *Memory) Relay(ctx context.Context, id string) (selector.Relay, error) {
+func (m *Memory) Relay(ctx context.Context, id string) (relay.Relay, error) {
 	if err := ctx.Err(); err != nil {
-		return selector.Relay{}, fmt.Errorf("relay %q: %w", id, err)
+		return relay.Relay{}, fmt.Errorf("relay %q: %w", id, err)
 	}
 	now := stamp(m.now)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {
-		return selector.Relay{}, fmt.Errorf("relay %q: %w", id, ErrClosed)
+		return relay.Relay{}, fmt.Errorf("relay %q: %w", id, ErrClosed)
 	}
 	r, ok := m.relays[id]
 	if !ok || !r.Fresh(now) {
-		return selector.Relay{}, &NotFoundError{ID: id}
+		return relay.Relay{}, &NotFoundError{ID: id}
 	}
 	r = r.Clone()
 	r.Drained = m.drained[id]
@@ -132,7 +132,7 @@ func (m *Memory) Relay(ctx context.Context, id string) (selector.Relay, error) {
 }
 
 // Relays returns every fresh relay sorted by ID.
-func (m *Memory) Relays(ctx context.Context) ([]selector.Relay, error) {
+func (m *Memory) Relays(ctx context.Context) ([]relay.Relay, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("relays: %w", err)
 	}
@@ -142,7 +142,7 @@ func (m *Memory) Relays(ctx context.Context) ([]selector.Relay, error) {
 	if m.closed {
 		return nil, fmt.Errorf("relays: %w", ErrClosed)
 	}
-	out := make([]selector.Relay, 0, len(m.relays))
+	out := make([]relay.Relay, 0, len(m.relays))
 	for id, r := range m.relays {
 		if !r.Fresh(now) {
 			continue
@@ -152,7 +152,7 @@ func (m *Memory) Relays(ctx context.Context) ([]selector.Relay, error) {
 		r.Probe = m.probeLocked(id, now)
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b selector.Relay) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b relay.Relay) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -188,7 +188,7 @@ func (m *Memory) changedLocked(id string) {
 
 // RelaysSince returns the relays changed after cursor, expired ones not yet
 // collected included, and the current change sequence.
-func (m *Memory) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Relay, uint64, error) {
+func (m *Memory) RelaysSince(ctx context.Context, cursor uint64) ([]relay.Relay, uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, fmt.Errorf("relays since: %w", err)
 	}
@@ -201,7 +201,7 @@ func (m *Memory) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Rel
 	if cursor > m.seq {
 		cursor = 0 // not this store's cursor: read everything
 	}
-	var out []selector.Relay
+	var out []relay.Relay
 	for id, r := range m.relays {
 		if cursor != 0 && m.changes[id] <= cursor {
 			continue
@@ -216,10 +216,10 @@ func (m *Memory) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Rel
 
 // probeLocked returns this replica's view of relay id, zero when it has
 // none younger than ProbeMaxAge.
-func (m *Memory) probeLocked(id string, now time.Time) selector.Probe {
+func (m *Memory) probeLocked(id string, now time.Time) relay.Probe {
 	p, ok := m.probes[id]
 	if !ok || !probeFresh(p, now) {
-		return selector.Probe{}
+		return relay.Probe{}
 	}
 	return p
 }
@@ -227,7 +227,7 @@ func (m *Memory) probeLocked(id string, now time.Time) selector.Probe {
 // RecordProbes stores this replica's latest probe view of each relay in
 // probes. At most once a minute it also drops views of relays that are
 // gone and views older than ProbeMaxAge.
-func (m *Memory) RecordProbes(ctx context.Context, probes map[string]selector.Probe) error {
+func (m *Memory) RecordProbes(ctx context.Context, probes map[string]relay.Probe) error {
 	if err := checkProbes(probes); err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // memoryMeasurements are a Memory store's client-prefix aggregates. They
@@ -31,7 +31,7 @@ type memoryMeasurements struct {
 
 // memoryPrefix is one prefix's aggregates, by relay ID.
 type memoryPrefix struct {
-	relays  map[string]selector.Aggregate
+	relays  map[string]relay.Aggregate
 	touched time.Time // when last measured; the time of its live log entry
 }
 
@@ -47,7 +47,7 @@ const minCompact = 1024
 // AddMeasurements folds ms into prefix's aggregates at the store's clock,
 // then drops prefixes older than the aggregates' MaxAge and, past
 // MaxPrefixes, the least recently measured.
-func (m *Memory) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []selector.Measurement) error {
+func (m *Memory) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []relay.Measurement) error {
 	if err := checkMeasurements(prefix, ms); err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (m *Memory) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []
 	}
 	p := mm.prefixes[prefix]
 	if p == nil {
-		p = &memoryPrefix{relays: make(map[string]selector.Aggregate, len(ms))}
+		p = &memoryPrefix{relays: make(map[string]relay.Aggregate, len(ms))}
 		mm.prefixes[prefix] = p
 	}
 	for _, x := range ms {
@@ -85,10 +85,10 @@ func (m *Memory) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []
 
 // capRelays drops the least recently measured relays (ties: the smallest
 // ID) until at most MaxRelaysPerPrefix are left, as the Redis script does.
-func capRelays(rs map[string]selector.Aggregate) {
+func capRelays(rs map[string]relay.Aggregate) {
 	for len(rs) > MaxRelaysPerPrefix {
 		var oldest string
-		var o selector.Aggregate
+		var o relay.Aggregate
 		first := true
 		for id, a := range rs {
 			if first || a.Updated.Before(o.Updated) || a.Updated.Equal(o.Updated) && id < oldest {
@@ -143,7 +143,7 @@ func (mm *memoryMeasurements) compactLocked() {
 
 // Measurements returns the aggregates of every prefix measured at or after
 // since, leaving out those older than MaxAge, and the next cursor.
-func (m *Memory) Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]selector.Aggregate, time.Time, error) {
+func (m *Memory) Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]relay.Aggregate, time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, fmt.Errorf("measurements: %w", err)
 	}
@@ -160,13 +160,13 @@ func (m *Memory) Measurements(ctx context.Context, since time.Time) (map[netip.P
 	}
 	log := mm.log[mm.head:]
 	first := sort.Search(len(log), func(i int) bool { return !log[i].at.Before(lo) })
-	out := make(map[netip.Prefix]map[string]selector.Aggregate, len(log)-first)
+	out := make(map[netip.Prefix]map[string]relay.Aggregate, len(log)-first)
 	for _, e := range log[first:] {
 		p := mm.prefixes[e.p]
 		if p == nil || !p.touched.Equal(e.at) {
 			continue
 		}
-		aggs := make(map[string]selector.Aggregate, len(p.relays))
+		aggs := make(map[string]relay.Aggregate, len(p.relays))
 		for id, a := range p.relays {
 			if aggregateFresh(a, now, m.agg) {
 				aggs[id] = a

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
 )
@@ -89,15 +89,15 @@ func TestMemoryCollectsProbes(t *testing.T) {
 	if err := m.Heartbeat(ctx, storetest.Fra1(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	p := selector.Probe{Health: selector.HealthUp, ProbedAt: storetest.T0}
-	if err := m.RecordProbes(ctx, map[string]selector.Probe{"fra-1": p, "ghost": p}); err != nil {
+	p := relay.Probe{Health: relay.HealthUp, ProbedAt: storetest.T0}
+	if err := m.RecordProbes(ctx, map[string]relay.Probe{"fra-1": p, "ghost": p}); err != nil {
 		t.Fatal(err)
 	}
 	if n := m.ProbesLenForTest(); n != 1 {
 		t.Fatalf("after probing a relay that is not registered: %d views, want 1", n)
 	}
 	clock.Advance(store.ProbeMaxAge + time.Second) // fra-1's view ages out
-	if err := m.RecordProbes(ctx, map[string]selector.Probe{"ghost": {ProbedAt: clock.Now()}}); err != nil {
+	if err := m.RecordProbes(ctx, map[string]relay.Probe{"ghost": {ProbedAt: clock.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := m.ProbesLenForTest(); n != 0 {
@@ -109,7 +109,7 @@ func TestMemoryBoundsPrefixes(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
 	m := mustMemory(t, store.MemoryConfig{Now: clock.Now, MaxPrefixes: 100})
 	ctx := t.Context()
-	ms := []selector.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
+	ms := []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
 	for i := range 10_000 { // a few prefixes measured often, and many once
 		if err := m.AddMeasurements(ctx, clientPrefix(i%7*1000+i%3), ms); err != nil {
 			t.Fatal(err)
@@ -123,7 +123,7 @@ func TestMemoryBoundsPrefixes(t *testing.T) {
 	if prefixes != 100 || log > 2*100+1024 {
 		t.Fatalf("prefixes, log entries = %d, %d; want 100 and a log within %d", prefixes, log, 2*100+1024)
 	}
-	clock.Advance(selector.AggregateConfig{}.WithDefaults().MaxAge + time.Nanosecond)
+	clock.Advance(relay.AggregateConfig{}.WithDefaults().MaxAge + time.Nanosecond)
 	if err := m.AddMeasurements(ctx, clientPrefix(0), ms); err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +136,16 @@ func TestConfigRejects(t *testing.T) {
 	tests := []struct {
 		name    string
 		replica string
-		agg     selector.AggregateConfig
+		agg     relay.AggregateConfig
 		max     int
 	}{
 		{name: "replica with a space", replica: "gw 1"},
 		{name: "replica with a hash tag", replica: "gw{1}"},
 		{name: "replica with a colon", replica: "gw:1"},
 		{name: "replica too long", replica: strings.Repeat("g", 65)},
-		{name: "negative half-life", agg: selector.AggregateConfig{HalfLife: -time.Minute}},
-		{name: "negative min samples", agg: selector.AggregateConfig{MinSamples: -1}},
-		{name: "max age under a second", agg: selector.AggregateConfig{MaxAge: time.Millisecond}},
+		{name: "negative half-life", agg: relay.AggregateConfig{HalfLife: -time.Minute}},
+		{name: "negative min samples", agg: relay.AggregateConfig{MinSamples: -1}},
+		{name: "max age under a second", agg: relay.AggregateConfig{MaxAge: time.Millisecond}},
 		{name: "negative max prefixes", max: -1},
 		{name: "max prefixes too large", max: 100_000_001},
 	}

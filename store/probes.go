@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // ProbeMaxAge is how old a probe view may be before reads ignore it and
@@ -26,12 +26,12 @@ const probeKeyTTL = time.Hour
 const probeSweepEvery = time.Minute
 
 // probeFresh reports whether a probe view still counts at now.
-func probeFresh(p selector.Probe, now time.Time) bool {
+func probeFresh(p relay.Probe, now time.Time) bool {
 	return now.Sub(p.ProbedAt) <= ProbeMaxAge
 }
 
 // checkProbes rejects what no store can keep.
-func checkProbes(probes map[string]selector.Probe) error {
+func checkProbes(probes map[string]relay.Probe) error {
 	for id, p := range probes {
 		if id == "" {
 			return fmt.Errorf("record probes: empty relay id: %w", ErrInvalid)
@@ -57,7 +57,7 @@ type probeRecord struct {
 	ProbedAt int64   `json:"probed_at_unix_ns"` // decides age; a number, so the GC script can read it
 }
 
-func encodeProbe(p selector.Probe) ([]byte, error) {
+func encodeProbe(p relay.Probe) ([]byte, error) {
 	return json.Marshal(probeRecord{
 		V:        probeVersion,
 		Health:   string(p.Health),
@@ -70,16 +70,16 @@ func encodeProbe(p selector.Probe) ([]byte, error) {
 }
 
 // decodeProbe parses the stored probe view of relay id.
-func decodeProbe(id string, data []byte) (selector.Probe, error) {
+func decodeProbe(id string, data []byte) (relay.Probe, error) {
 	var rec probeRecord
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return selector.Probe{}, &RecordError{ID: id, Err: fmt.Errorf("probe: %w", err)}
+		return relay.Probe{}, &RecordError{ID: id, Err: fmt.Errorf("probe: %w", err)}
 	}
 	if rec.V != probeVersion {
-		return selector.Probe{}, &RecordError{ID: id, Version: rec.V}
+		return relay.Probe{}, &RecordError{ID: id, Version: rec.V}
 	}
-	return selector.Probe{
-		Health:   selector.Health(rec.Health),
+	return relay.Probe{
+		Health:   relay.Health(rec.Health),
 		RTT:      time.Duration(rec.RTT),
 		MinRTT:   time.Duration(rec.MinRTT),
 		Jitter:   time.Duration(rec.Jitter),

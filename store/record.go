@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // recordVersion is the format version written into every Redis record.
@@ -14,7 +14,7 @@ import (
 const recordVersion = 1
 
 // record is a relay as the Redis store keeps it, version 1. Its JSON names
-// are this package's own, decoupled from selector.Relay's Go fields, so the
+// are this package's own, decoupled from relay.Relay's Go fields, so the
 // two may evolve separately. The drain mark is not here: it lives in its own
 // hash so that it survives the record's expiry.
 type record struct {
@@ -26,7 +26,7 @@ type record struct {
 	Longitude float64      `json:"longitude"`
 	Addresses []netip.Addr `json:"addresses,omitempty"`
 	Hostname  string       `json:"hostname,omitempty"`
-	Ports     recordPorts  `json:"ports"`
+	Ports     relay.Ports  `json:"ports"` // {"udp":3478,...} by transport name
 	Capacity  recordAmount `json:"capacity"`
 	Load      recordAmount `json:"load"`
 	Draining  bool         `json:"draining,omitempty"`
@@ -35,18 +35,12 @@ type record struct {
 	ExpiresAt time.Time    `json:"expires_at"` // authoritative for freshness
 }
 
-type recordPorts struct {
-	UDP int `json:"udp,omitempty"`
-	TCP int `json:"tcp,omitempty"`
-	TLS int `json:"tls,omitempty"`
-}
-
 type recordAmount struct {
 	Allocations  int64 `json:"allocations,omitempty"`
 	BandwidthBPS int64 `json:"bandwidth_bps,omitempty"`
 }
 
-func newRecord(r *selector.Relay) record {
+func newRecord(r *relay.Relay) record {
 	return record{
 		V:         recordVersion,
 		ID:        r.ID,
@@ -56,7 +50,7 @@ func newRecord(r *selector.Relay) record {
 		Longitude: r.Location.Longitude,
 		Addresses: r.Addresses,
 		Hostname:  r.Hostname,
-		Ports:     recordPorts{UDP: r.Ports.UDP, TCP: r.Ports.TCP, TLS: r.Ports.TLS},
+		Ports:     r.Ports,
 		Capacity:  recordAmount{Allocations: r.Capacity.Allocations, BandwidthBPS: r.Capacity.BandwidthBPS},
 		Load:      recordAmount{Allocations: r.Load.Allocations, BandwidthBPS: r.Load.BandwidthBPS},
 		Draining:  r.Draining,
@@ -66,17 +60,17 @@ func newRecord(r *selector.Relay) record {
 	}
 }
 
-func (rec *record) relay() selector.Relay {
-	return selector.Relay{
+func (rec *record) relay() relay.Relay {
+	return relay.Relay{
 		ID:        rec.ID,
 		Region:    rec.Region,
 		Site:      rec.Site,
-		Location:  selector.Location{Latitude: rec.Latitude, Longitude: rec.Longitude},
+		Location:  relay.Location{Latitude: rec.Latitude, Longitude: rec.Longitude},
 		Addresses: rec.Addresses,
 		Hostname:  rec.Hostname,
-		Ports:     selector.Ports{UDP: rec.Ports.UDP, TCP: rec.Ports.TCP, TLS: rec.Ports.TLS},
-		Capacity:  selector.Capacity{Allocations: rec.Capacity.Allocations, BandwidthBPS: rec.Capacity.BandwidthBPS},
-		Load:      selector.Load{Allocations: rec.Load.Allocations, BandwidthBPS: rec.Load.BandwidthBPS},
+		Ports:     rec.Ports,
+		Capacity:  relay.Capacity{Allocations: rec.Capacity.Allocations, BandwidthBPS: rec.Capacity.BandwidthBPS},
+		Load:      relay.Load{Allocations: rec.Load.Allocations, BandwidthBPS: rec.Load.BandwidthBPS},
 		Draining:  rec.Draining,
 		Version:   rec.Version,
 		LastSeen:  rec.LastSeen.UTC(),

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Redis is a Registry kept in Redis, shared by every gateway that uses the
@@ -24,7 +24,7 @@ type Redis struct {
 	client      redis.UniversalClient
 	now         func() time.Time
 	gcBatch     int
-	agg         selector.AggregateConfig
+	agg         relay.AggregateConfig
 	maxPrefixes int
 	keys        redisKeys
 	probeCursor atomic.Uint64 // where the next probe GC step resumes its HSCAN
@@ -156,7 +156,7 @@ redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[5]), ARGV[3])
 
 // Heartbeat records r, stamping LastSeen and ExpiresAt from the store's clock,
 // and garbage-collects a batch of expired relays in the same script.
-func (s *Redis) Heartbeat(ctx context.Context, r selector.Relay, ttl time.Duration) error {
+func (s *Redis) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error {
 	if err := checkHeartbeat(r.ID, ttl); err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (s *Redis) Collect(ctx context.Context) (int, error) {
 
 // Relay returns the fresh relay with that ID, its drain mark and this
 // replica's probe view, or a NotFoundError.
-func (s *Redis) Relay(ctx context.Context, id string) (selector.Relay, error) {
+func (s *Redis) Relay(ctx context.Context, id string) (relay.Relay, error) {
 	var data, drain, probe *redis.StringCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		data = p.HGet(ctx, s.keys.relays, id)
@@ -198,27 +198,27 @@ func (s *Redis) Relay(ctx context.Context, id string) (selector.Relay, error) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return selector.Relay{}, s.fail(fmt.Sprintf("relay %q", id), err)
+		return relay.Relay{}, s.fail(fmt.Sprintf("relay %q", id), err)
 	}
 	rec, err := s.fresh(fmt.Sprintf("relay %q", id), id, data)
 	if err != nil {
-		return selector.Relay{}, err
+		return relay.Relay{}, err
 	}
 	r := rec.relay()
 	r.Drained = drain.Err() == nil
 	if raw, err := probe.Bytes(); err == nil {
 		if r.Probe, err = s.probeView(id, raw); err != nil {
-			return selector.Relay{}, err
+			return relay.Relay{}, err
 		}
 	}
 	return r, nil
 }
 
 // probeView decodes a stored probe view, zero when older than ProbeMaxAge.
-func (s *Redis) probeView(id string, raw []byte) (selector.Probe, error) {
+func (s *Redis) probeView(id string, raw []byte) (relay.Probe, error) {
 	p, err := decodeProbe(id, raw)
 	if err != nil || !probeFresh(p, stamp(s.now)) {
-		return selector.Probe{}, err
+		return relay.Probe{}, err
 	}
 	return p, nil
 }
@@ -245,7 +245,7 @@ func (s *Redis) fresh(op, id string, cmd *redis.StringCmd) (record, error) {
 // Relays returns every fresh relay with its drain mark and this replica's
 // probe view, sorted by ID, read in one transaction so records, marks and
 // views belong to the same moment.
-func (s *Redis) Relays(ctx context.Context) ([]selector.Relay, error) {
+func (s *Redis) Relays(ctx context.Context) ([]relay.Relay, error) {
 	var data, drain, probes *redis.MapStringStringCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		data = p.HGetAll(ctx, s.keys.relays)
@@ -258,7 +258,7 @@ func (s *Redis) Relays(ctx context.Context) ([]selector.Relay, error) {
 	}
 	now := stamp(s.now)
 	marks, views := drain.Val(), probes.Val()
-	out := make([]selector.Relay, 0, len(data.Val()))
+	out := make([]relay.Relay, 0, len(data.Val()))
 	for id, raw := range data.Val() {
 		rec, err := decodeRecord(id, []byte(raw))
 		if err != nil {
@@ -276,7 +276,7 @@ func (s *Redis) Relays(ctx context.Context) ([]selector.Relay, error) {
 		}
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b selector.Relay) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b relay.Relay) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -290,7 +290,7 @@ const relaysSinceBatch = 1000
 // batches (so they may be newer than the cursor; the next call reads them
 // again). Cursor 0, or a cursor ahead of the sequence (the keys were
 // deleted), reads every stored relay.
-func (s *Redis) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Relay, uint64, error) {
+func (s *Redis) RelaysSince(ctx context.Context, cursor uint64) ([]relay.Relay, uint64, error) {
 	if cursor == 0 {
 		return s.allRelays(ctx)
 	}
@@ -323,7 +323,7 @@ func (s *Redis) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Rela
 			ids = append(ids, id)
 		}
 	}
-	out := make([]selector.Relay, 0, len(ids))
+	out := make([]relay.Relay, 0, len(ids))
 	for len(ids) > 0 {
 		batch := ids[:min(len(ids), relaysSinceBatch)]
 		ids = ids[len(batch):]
@@ -337,7 +337,7 @@ func (s *Redis) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Rela
 // relaysByID appends to out the stored relays (expired or not) among ids,
 // with drain marks and this replica's probe views. IDs with no record are
 // skipped.
-func (s *Redis) relaysByID(ctx context.Context, ids []string, out []selector.Relay) ([]selector.Relay, error) {
+func (s *Redis) relaysByID(ctx context.Context, ids []string, out []relay.Relay) ([]relay.Relay, error) {
 	var data, drain, probes *redis.SliceCmd
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		data = p.HMGet(ctx, s.keys.relays, ids...)
@@ -372,7 +372,7 @@ func (s *Redis) relaysByID(ctx context.Context, ids []string, out []selector.Rel
 
 // allRelays is RelaysSince(0): every stored relay, expired ones included,
 // read in one transaction with the sequence.
-func (s *Redis) allRelays(ctx context.Context) ([]selector.Relay, uint64, error) {
+func (s *Redis) allRelays(ctx context.Context) ([]relay.Relay, uint64, error) {
 	var data, drain, probes *redis.MapStringStringCmd
 	var seq *redis.StringCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -390,7 +390,7 @@ func (s *Redis) allRelays(ctx context.Context) ([]selector.Relay, uint64, error)
 		return nil, 0, s.fail("relays since", err)
 	}
 	marks, views := drain.Val(), probes.Val()
-	out := make([]selector.Relay, 0, len(data.Val()))
+	out := make([]relay.Relay, 0, len(data.Val()))
 	for id, raw := range data.Val() {
 		rec, err := decodeRecord(id, []byte(raw))
 		if err != nil {
@@ -481,7 +481,7 @@ return r[1]
 // RecordProbes stores this replica's probe views in its own hash and, in
 // the same script, garbage-collects a batch of views that are too old or
 // whose relay is gone.
-func (s *Redis) RecordProbes(ctx context.Context, probes map[string]selector.Probe) error {
+func (s *Redis) RecordProbes(ctx context.Context, probes map[string]relay.Probe) error {
 	if err := checkProbes(probes); err != nil {
 		return err
 	}

@@ -9,11 +9,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // addMeasurementsScript folds measurements into one prefix's aggregates in
-// one atomic step, the same arithmetic as selector.Aggregate.Add (the
+// one atomic step, the same arithmetic as relay.Aggregate.Add (the
 // caller has already clamped each RTT and loss through it), then caps the
 // prefix's relays, stamps the prefix in the index and renews both keys'
 // TTL. KEYS: prefixes index, the prefix's hash. ARGV: 1 prefix, 2 now
@@ -124,7 +124,7 @@ return n
 // AddMeasurements folds ms into prefix's aggregates in one script, then,
 // when the script reports stale prefixes or too many, deletes up to
 // GCBatch of the oldest.
-func (s *Redis) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []selector.Measurement) error {
+func (s *Redis) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []relay.Measurement) error {
 	if err := checkMeasurements(prefix, ms); err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (s *Redis) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []s
 	args[0], args[1], args[2], args[3], args[4] = member, now.Unix(), now.Nanosecond(), floorMS(now), int64(s.agg.HalfLife)
 	args[5], args[6], args[7], args[8] = s.agg.MaxAge.Milliseconds(), MaxRelaysPerPrefix, maxAggregateSamples, cutoff
 	for _, m := range ms {
-		c := selector.Aggregate{}.Add(m, now, s.agg) // selector's clamping of RTT and loss
+		c := relay.Aggregate{}.Add(m, now, s.agg) // selector's clamping of RTT and loss
 		args = append(args, m.RelayID, strconv.FormatFloat(c.RTTMillis, 'g', -1, 64), strconv.FormatFloat(c.Loss, 'g', -1, 64))
 	}
 	res, err := addMeasurementsScript.Run(ctx, s.client, []string{s.keys.prefixes, s.keys.prefixKey(member)}, args...).Int64Slice()
@@ -185,7 +185,7 @@ func (s *Redis) trimPrefixes(ctx context.Context, cutoff, n int64) (int, error) 
 
 // Measurements reads the index for prefixes measured at or after since
 // (and within MaxAge), then their hashes in pipelined batches.
-func (s *Redis) Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]selector.Aggregate, time.Time, error) {
+func (s *Redis) Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]relay.Aggregate, time.Time, error) {
 	now := stamp(s.now)
 	lo := now.Add(-s.agg.MaxAge)
 	if since.After(lo) {
@@ -197,7 +197,7 @@ func (s *Redis) Measurements(ctx context.Context, since time.Time) (map[netip.Pr
 	if err != nil {
 		return nil, time.Time{}, s.fail("measurements", err)
 	}
-	out := make(map[netip.Prefix]map[string]selector.Aggregate, len(members))
+	out := make(map[netip.Prefix]map[string]relay.Aggregate, len(members))
 	cmds := make([]*redis.MapStringStringCmd, 0, min(len(members), measureBatch))
 	for start := 0; start < len(members); start += measureBatch {
 		batch := members[start:min(start+measureBatch, len(members))]
@@ -216,7 +216,7 @@ func (s *Redis) Measurements(ctx context.Context, since time.Time) (map[netip.Pr
 			if err != nil {
 				return nil, time.Time{}, fmt.Errorf("redis measurements: %w", errBadPrefixKey)
 			}
-			aggs := make(map[string]selector.Aggregate, len(cmds[i].Val()))
+			aggs := make(map[string]relay.Aggregate, len(cmds[i].Val()))
 			for id, raw := range cmds[i].Val() {
 				a, err := decodeAggregate(id, []byte(raw))
 				if err != nil {

@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
 )
 
-var aggCfg = selector.AggregateConfig{}.WithDefaults()
+var aggCfg = relay.AggregateConfig{}.WithDefaults()
 
 // clientPrefix returns the i-th of many distinct IPv4 client prefixes.
 func clientPrefix(i int) netip.Prefix {
-	return selector.ClientPrefix(netip.AddrFrom4([4]byte{10 + byte(i>>16), byte(i >> 8), byte(i), 1}))
+	return relay.ClientPrefix(netip.AddrFrom4([4]byte{10 + byte(i>>16), byte(i >> 8), byte(i), 1}))
 }
 
 // countPrefixKeys returns the index's size and how many prefix hashes exist.
@@ -48,17 +48,17 @@ func TestRedisReplicasKeepTheirOwnProbes(t *testing.T) {
 	if err := a.Heartbeat(ctx, storetest.Fra1(), storetest.TTL); err != nil {
 		t.Fatal(err)
 	}
-	pa := selector.Probe{Health: selector.HealthUp, RTT: 5 * time.Millisecond, ProbedAt: storetest.T0}
-	pb := selector.Probe{Health: selector.HealthDegraded, RTT: 180 * time.Millisecond, ProbedAt: storetest.T0}
-	if err := a.RecordProbes(ctx, map[string]selector.Probe{"fra-1": pa}); err != nil {
+	pa := relay.Probe{Health: relay.HealthUp, RTT: 5 * time.Millisecond, ProbedAt: storetest.T0}
+	pb := relay.Probe{Health: relay.HealthDegraded, RTT: 180 * time.Millisecond, ProbedAt: storetest.T0}
+	if err := a.RecordProbes(ctx, map[string]relay.Probe{"fra-1": pa}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.RecordProbes(ctx, map[string]selector.Probe{"fra-1": pb}); err != nil {
+	if err := b.RecordProbes(ctx, map[string]relay.Probe{"fra-1": pb}); err != nil {
 		t.Fatal(err)
 	}
 	for name, tt := range map[string]struct {
 		s    *store.Redis
-		want selector.Probe
+		want relay.Probe
 	}{"a": {a, pa}, "b": {b, pb}, "a restarted": {a2, pa}} {
 		r, err := tt.s.Relay(ctx, "fra-1")
 		if err != nil {
@@ -88,8 +88,8 @@ func TestRedisGarbageCollectsProbes(t *testing.T) {
 		return n
 	}
 	heartbeatN(t, s, "relay", 3)
-	p := selector.Probe{Health: selector.HealthUp, ProbedAt: storetest.T0}
-	if err := s.RecordProbes(ctx, map[string]selector.Probe{"relay-000": p, "relay-001": p, "relay-002": p, "ghost": p}); err != nil {
+	p := relay.Probe{Health: relay.HealthUp, ProbedAt: storetest.T0}
+	if err := s.RecordProbes(ctx, map[string]relay.Probe{"relay-000": p, "relay-001": p, "relay-002": p, "ghost": p}); err != nil {
 		t.Fatal(err)
 	}
 	if n := hlen(); n != 3 {
@@ -102,8 +102,8 @@ func TestRedisGarbageCollectsProbes(t *testing.T) {
 	// relay-000 stops being probed: its view ages out; the others are renewed.
 	clock.Advance(store.ProbeMaxAge + time.Second)
 	heartbeatN(t, s, "relay", 3)
-	q := selector.Probe{Health: selector.HealthUp, ProbedAt: clock.Now()}
-	if err := s.RecordProbes(ctx, map[string]selector.Probe{"relay-001": q, "relay-002": q}); err != nil {
+	q := relay.Probe{Health: relay.HealthUp, ProbedAt: clock.Now()}
+	if err := s.RecordProbes(ctx, map[string]relay.Probe{"relay-001": q, "relay-002": q}); err != nil {
 		t.Fatal(err)
 	}
 	if n := hlen(); n != 2 {
@@ -113,7 +113,7 @@ func TestRedisGarbageCollectsProbes(t *testing.T) {
 	if err := c.HDel(ctx, s.KeysForTest()[0], "relay-001").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordProbes(ctx, map[string]selector.Probe{"relay-002": q}); err != nil {
+	if err := s.RecordProbes(ctx, map[string]relay.Probe{"relay-002": q}); err != nil {
 		t.Fatal(err)
 	}
 	if n := hlen(); n != 1 {
@@ -136,7 +136,7 @@ func TestRedisGatewaysAddingConcurrentlyLoseNothing(t *testing.T) {
 		for range perGateway {
 			wg.Go(func() {
 				for range perWorker {
-					if err := gw.AddMeasurements(t.Context(), p, []selector.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}); err != nil {
+					if err := gw.AddMeasurements(t.Context(), p, []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}); err != nil {
 						t.Errorf("AddMeasurements() error = %v", err)
 						return
 					}
@@ -162,7 +162,7 @@ func TestRedisGarbageCollectsStalePrefixes(t *testing.T) {
 	ctx := t.Context()
 	add := func(p netip.Prefix) {
 		t.Helper()
-		if err := s.AddMeasurements(ctx, p, []selector.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}); err != nil {
+		if err := s.AddMeasurements(ctx, p, []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}); err != nil {
 			t.Fatalf("AddMeasurements() error = %v", err)
 		}
 	}
@@ -195,7 +195,7 @@ func TestRedisEvictionDeletesPrefixKeys(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
 	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now, MaxPrefixes: 3})
 	for i := range 5 {
-		if err := s.AddMeasurements(t.Context(), clientPrefix(i), []selector.Measurement{{RelayID: "fra-1"}}); err != nil {
+		if err := s.AddMeasurements(t.Context(), clientPrefix(i), []relay.Measurement{{RelayID: "fra-1"}}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Millisecond)
@@ -211,7 +211,7 @@ func TestRedisMeasurementAndProbeFormat(t *testing.T) {
 	ctx := t.Context()
 	c, keys := s.ClientForTest(), s.KeysForTest()
 	p := netip.MustParsePrefix("2001:db8:7::/48")
-	if err := s.AddMeasurements(ctx, p, []selector.Measurement{{RelayID: "fra-1", RTT: 30 * time.Millisecond, Loss: 0.1}}); err != nil {
+	if err := s.AddMeasurements(ctx, p, []relay.Measurement{{RelayID: "fra-1", RTT: 30 * time.Millisecond, Loss: 0.1}}); err != nil {
 		t.Fatal(err)
 	}
 	hash := strings.TrimSuffix(keys[4], "prefixes") + "prefix:2001:db8:7::/48"
@@ -231,8 +231,8 @@ func TestRedisMeasurementAndProbeFormat(t *testing.T) {
 	if err := s.Heartbeat(ctx, storetest.Fra1(), storetest.TTL); err != nil {
 		t.Fatal(err)
 	}
-	probe := selector.Probe{Health: selector.HealthUp, RTT: 12 * time.Millisecond, MinRTT: 11 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.02, ProbedAt: storetest.T0}
-	if err := s.RecordProbes(ctx, map[string]selector.Probe{"fra-1": probe}); err != nil {
+	probe := relay.Probe{Health: relay.HealthUp, RTT: 12 * time.Millisecond, MinRTT: 11 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.02, ProbedAt: storetest.T0}
+	if err := s.RecordProbes(ctx, map[string]relay.Probe{"fra-1": probe}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasSuffix(keys[3], "{registry}:probes:gw-1") {
@@ -255,7 +255,7 @@ func TestRedisMeasurementAndProbeFormat(t *testing.T) {
 	if _, _, err := s.Measurements(ctx, time.Time{}); !errors.As(err, &re) || re.ID != "fra-1" || re.Version != 2 {
 		t.Errorf("Measurements() error = %v, want a RecordError for fra-1, version 2", err)
 	}
-	if err := s.AddMeasurements(ctx, p, []selector.Measurement{{RelayID: "fra-1"}}); err == nil || strings.Contains(err.Error(), "2001:db8") {
+	if err := s.AddMeasurements(ctx, p, []relay.Measurement{{RelayID: "fra-1"}}); err == nil || strings.Contains(err.Error(), "2001:db8") {
 		t.Errorf("AddMeasurements() onto an unknown version: error = %v, want one not naming the prefix", err)
 	}
 	if err := c.HSet(ctx, keys[3], "fra-1", `{"v":2}`).Err(); err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
 )
@@ -342,9 +342,9 @@ func TestRedisGarbageCollectsChanges(t *testing.T) {
 	ctx := t.Context()
 	heartbeatN(t, s, "old", 5)
 	heartbeatN(t, s, "old", 5) // again: still one member each
-	probes := map[string]selector.Probe{}
+	probes := map[string]relay.Probe{}
 	for i := range 5 {
-		probes[fmt.Sprintf("old-%03d", i)] = selector.Probe{Health: selector.HealthUp, ProbedAt: storetest.T0}
+		probes[fmt.Sprintf("old-%03d", i)] = relay.Probe{Health: relay.HealthUp, ProbedAt: storetest.T0}
 	}
 	if err := s.RecordProbes(ctx, probes); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
 )
 
@@ -23,7 +24,7 @@ import (
 type Snapshots struct {
 	reg      Registry
 	interval time.Duration
-	agg      selector.AggregateConfig
+	agg      relay.AggregateConfig
 	now      func() time.Time
 	log      *slog.Logger
 	cur      atomic.Pointer[selector.Snapshot]
@@ -35,12 +36,12 @@ type Snapshots struct {
 
 	// The relays as of the last refresh, kept up to date incrementally
 	// from relaysAt with RelaysSince; guarded by refresh.
-	relays   map[string]selector.Relay
+	relays   map[string]relay.Relay
 	relaysAt uint64    // RelaysSince cursor
 	fullAt   time.Time // of the last full read; zero: none yet
 	stale    time.Time // when the next relay expires or probe view ages out
 
-	prefixes sync.Map // netip.Prefix → map[string]selector.Aggregate (replaced whole, never mutated)
+	prefixes sync.Map // netip.Prefix → map[string]relay.Aggregate (replaced whole, never mutated)
 	npfx     atomic.Int64
 	cursor   time.Time // of the last measurement read; only Run's goroutine touches it
 	lastGC   time.Time
@@ -48,9 +49,9 @@ type Snapshots struct {
 
 // SnapshotsConfig configures Snapshots. The zero value works.
 type SnapshotsConfig struct {
-	Interval  time.Duration            // between refreshes; default 1s
-	Aggregate selector.AggregateConfig // must match the store's; defaults as selector's
-	Now       func() time.Time         // default time.Now
+	Interval  time.Duration         // between refreshes; default 1s
+	Aggregate relay.AggregateConfig // must match the store's; defaults as selector's
+	Now       func() time.Time      // default time.Now
 }
 
 // NewSnapshots serves an empty snapshot until the first refresh.
@@ -75,13 +76,13 @@ func (s *Snapshots) Load() *selector.Snapshot { return s.cur.Load() }
 
 // PrefixMeasurements returns the trusted aggregates of what clients in
 // prefix measured, as of now: one lock-free map read.
-func (s *Snapshots) PrefixMeasurements(prefix netip.Prefix, now time.Time) []selector.Measurement {
+func (s *Snapshots) PrefixMeasurements(prefix netip.Prefix, now time.Time) []relay.Measurement {
 	v, ok := s.prefixes.Load(prefix)
 	if !ok {
 		return nil
 	}
-	aggs := v.(map[string]selector.Aggregate)
-	out := make([]selector.Measurement, 0, len(aggs))
+	aggs := v.(map[string]relay.Aggregate)
+	out := make([]relay.Measurement, 0, len(aggs))
 	for id, a := range aggs {
 		if m, ok := a.Trusted(id, now, s.agg); ok {
 			out = append(out, m)
@@ -130,7 +131,7 @@ func (s *Snapshots) refreshLocked(ctx context.Context) error {
 		return err
 	}
 	if full {
-		s.relays = make(map[string]selector.Relay, len(rs))
+		s.relays = make(map[string]relay.Relay, len(rs))
 		s.fullAt = now
 	}
 	for _, r := range rs {
@@ -153,11 +154,11 @@ func (s *Snapshots) refreshLocked(ctx context.Context) error {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	out := make([]selector.Relay, len(ids))
+	out := make([]relay.Relay, len(ids))
 	for i, id := range ids {
 		r := s.relays[id]
 		if !r.Probe.ProbedAt.IsZero() && !probeFresh(r.Probe, now) {
-			r.Probe = selector.Probe{} // as the store reads an aged view
+			r.Probe = relay.Probe{} // as the store reads an aged view
 			s.relays[id] = r
 		}
 		s.stale = earliest(s.stale, r.ExpiresAt)
@@ -214,7 +215,7 @@ func (s *Snapshots) RefreshMeasurements(ctx context.Context, now time.Time) erro
 		s.lastGC = now
 		s.prefixes.Range(func(k, v any) bool {
 			fresh := false
-			for _, a := range v.(map[string]selector.Aggregate) {
+			for _, a := range v.(map[string]relay.Aggregate) {
 				fresh = fresh || now.Sub(a.Updated) <= s.agg.MaxAge
 			}
 			if !fresh {

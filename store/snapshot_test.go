@@ -11,8 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
-
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
 )
@@ -67,7 +66,7 @@ func TestSnapshotsPrefixMeasurements(t *testing.T) {
 	ctx := t.Context()
 	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
 	home := netip.MustParsePrefix("198.51.100.0/24")
-	m := []selector.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
+	m := []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
 	for range 2 {
 		if err := reg.AddMeasurements(ctx, home, m); err != nil {
 			t.Fatal(err)
@@ -124,7 +123,7 @@ func (c *countingRegistry) wait(ctx context.Context) error {
 	}
 }
 
-func (c *countingRegistry) Relays(ctx context.Context) ([]selector.Relay, error) {
+func (c *countingRegistry) Relays(ctx context.Context) ([]relay.Relay, error) {
 	c.reads.Add(1)
 	c.full.Add(1)
 	if err := c.wait(ctx); err != nil {
@@ -133,7 +132,7 @@ func (c *countingRegistry) Relays(ctx context.Context) ([]selector.Relay, error)
 	return c.Registry.Relays(ctx)
 }
 
-func (c *countingRegistry) RelaysSince(ctx context.Context, cursor uint64) ([]selector.Relay, uint64, error) {
+func (c *countingRegistry) RelaysSince(ctx context.Context, cursor uint64) ([]relay.Relay, uint64, error) {
 	c.reads.Add(1)
 	if cursor == 0 {
 		c.full.Add(1)
@@ -169,7 +168,7 @@ func TestSnapshotsRefreshIncrementally(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			refresh := func(wantIDs string, wantFull int64) []selector.Relay {
+			refresh := func(wantIDs string, wantFull int64) []relay.Relay {
 				t.Helper()
 				if err := snaps.Refresh(ctx); err != nil {
 					t.Fatalf("Refresh() error = %v", err)

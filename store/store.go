@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Registry is the set of live relays, shared by every gateway replica that
@@ -15,17 +15,17 @@ type Registry interface {
 	// LastSeen with its clock and ExpiresAt = LastSeen + ttl; r.Drained and
 	// r.LastSeen/ExpiresAt as passed in are ignored (the drain mark is the
 	// operator's, kept by SetDrained).
-	Heartbeat(ctx context.Context, r selector.Relay, ttl time.Duration) error
+	Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error
 
 	// Relay returns one fresh relay with its drain mark and this replica's
 	// probe view of it (zero when none is recorded, or none younger than
 	// ProbeMaxAge), or an error that satisfies IsNotFound when no fresh
 	// relay has that ID.
-	Relay(ctx context.Context, id string) (selector.Relay, error)
+	Relay(ctx context.Context, id string) (relay.Relay, error)
 
 	// Relays returns every fresh relay, with drain marks and this
 	// replica's probe views, sorted by ID.
-	Relays(ctx context.Context) ([]selector.Relay, error)
+	Relays(ctx context.Context) ([]relay.Relay, error)
 
 	// RelaysSince returns the relays whose record, drain mark or this
 	// replica's probe view changed after cursor (0: every stored relay),
@@ -38,7 +38,7 @@ type Registry interface {
 	// come back again after an unrelated write, or with a probe view that
 	// has since aged past ProbeMaxAge: a caller keeping a copy judges age
 	// by the timestamps.
-	RelaysSince(ctx context.Context, cursor uint64) (changed []selector.Relay, next uint64, err error)
+	RelaysSince(ctx context.Context, cursor uint64) (changed []relay.Relay, next uint64, err error)
 
 	// SetDrained sets or clears an operator's drain mark on a fresh relay.
 	// A drain mark survives the relay's heartbeats and its expiry: a relay
@@ -52,11 +52,11 @@ type Registry interface {
 	// which decides its age: probes older than ProbeMaxAge read as zero
 	// and are garbage-collected, as are probes of relays that are gone.
 	// An empty relay ID or a zero ProbedAt gives ErrInvalid.
-	RecordProbes(ctx context.Context, probes map[string]selector.Probe) error
+	RecordProbes(ctx context.Context, probes map[string]relay.Probe) error
 
 	// AddMeasurements folds client measurements into the aggregates of
-	// (prefix, relay) with selector.Aggregate.Add at the store's clock.
-	// prefix must be what selector.ClientPrefix returns for some address
+	// (prefix, relay) with relay.Aggregate.Add at the store's clock.
+	// prefix must be what relay.ClientPrefix returns for some address
 	// (a masked /24 or /48); anything else, an empty relay ID, or more
 	// than MaxMeasurementsPerAdd measurements give ErrInvalid. The
 	// measurements of one call are folded atomically, also across
@@ -64,7 +64,7 @@ type Registry interface {
 	// prefix keeps at most MaxRelaysPerPrefix relays (the least recently
 	// measured go), and the store at most its MaxPrefixes prefixes.
 	// Errors never name the prefix: it identifies a client network.
-	AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []selector.Measurement) error
+	AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []relay.Measurement) error
 
 	// Measurements returns the aggregates of every prefix measured at or
 	// after since (the zero time: all), by prefix and relay ID, leaving
@@ -74,7 +74,7 @@ type Registry interface {
 	// a prefix may therefore come back twice. Deletions (expiry,
 	// eviction) are not reported: a caller keeping a copy drops
 	// aggregates past MaxAge itself.
-	Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]selector.Aggregate, time.Time, error)
+	Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]relay.Aggregate, time.Time, error)
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -20,7 +20,7 @@ import (
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/internal/geoiptest"
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -42,25 +42,25 @@ func benchGateway(b *testing.B, n int) http.Handler {
 		b.Fatal(err)
 	}
 	rng := mrand.New(mrand.NewPCG(1, 2))
-	metros := make([]selector.Location, benchMetros)
+	metros := make([]relay.Location, benchMetros)
 	for i := range metros {
-		metros[i] = selector.Location{Latitude: rng.Float64()*120 - 60, Longitude: rng.Float64()*360 - 180}
+		metros[i] = relay.Location{Latitude: rng.Float64()*120 - 60, Longitude: rng.Float64()*360 - 180}
 	}
 	for i := range n {
 		m := metros[i%benchMetros]
-		r := selector.Relay{
+		r := relay.Relay{
 			ID: fmt.Sprintf("r%05d", i), Region: fmt.Sprintf("reg%d", i%benchMetros), Site: fmt.Sprintf("m%d-s%d", i%benchMetros, (i/benchMetros)%4),
-			Location:  selector.Location{Latitude: m.Latitude + (rng.Float64()-0.5)*0.4, Longitude: m.Longitude + (rng.Float64()-0.5)*0.4},
+			Location:  relay.Location{Latitude: m.Latitude + (rng.Float64()-0.5)*0.4, Longitude: m.Longitude + (rng.Float64()-0.5)*0.4},
 			Addresses: []netip.Addr{netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})},
-			Ports:     selector.Ports{UDP: 3478, TCP: 3478},
-			Capacity:  selector.Capacity{Allocations: 20000},
-			Load:      selector.Load{Allocations: rng.Int64N(12000)},
+			Ports:     relay.Ports{relay.UDP: 3478, relay.TCP: 3478},
+			Capacity:  relay.Capacity{Allocations: 20000},
+			Load:      relay.Load{Allocations: rng.Int64N(12000)},
 		}
 		if i%5 == 0 {
 			r.Addresses = append(r.Addresses, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}))
 		}
 		if i%3 == 0 {
-			r.Hostname, r.Ports.TLS = fmt.Sprintf("r%05d.relays.bench.example", i), 5349
+			r.Hostname, r.Ports[relay.TLS] = fmt.Sprintf("r%05d.relays.bench.example", i), 5349
 		}
 		if err := reg.Heartbeat(ctx, r, 10*time.Minute); err != nil {
 			b.Fatal(err)
@@ -84,13 +84,13 @@ func benchGateway(b *testing.B, n int) http.Handler {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { geo.Close() })
-	pk := &picker{snaps: snaps, primaries: store.NewPrimaries(0), geo: geo, now: time.Now, exploreShare: 0.03, rand: mrand.Uint64}
+	pk := &picker{snaps: snaps, primaries: store.NewPrimaries(0), now: time.Now, exploreShare: 0.03, rand: mrand.Uint64}
 	h, err := api.New(api.Config{
 		HeartbeatTTL:   10 * time.Minute,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		User:           api.KeyConfig{Secret: []byte(testUserSecret)},
 		Node:           api.KeyConfig{Secret: []byte(testNodeSecret)},
-	}, api.Deps{Registry: reg, Picker: pk, Minter: credMinter{m: minter}, Log: log, Metrics: api.NewMetrics(nil)})
+	}, api.Deps{Registry: reg, Picker: pk, Minter: credMinter{m: minter}, Locator: geo, Log: log, Metrics: api.NewMetrics(nil)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func benchGateway(b *testing.B, n int) http.Handler {
 
 // benchGeoIPDB writes a GeoLite2-City-layout database placing 10.M.0.0/16
 // at metros[M] and returns its path.
-func benchGeoIPDB(b *testing.B, metros []selector.Location) string {
+func benchGeoIPDB(b *testing.B, metros []relay.Location) string {
 	b.Helper()
 	places := make([]geoiptest.Place, len(metros))
 	for i, m := range metros {

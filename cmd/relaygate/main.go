@@ -87,14 +87,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	measurements := newMeasurementQueue(reg, snaps, promReg, log.With("component", "measurements"))
 	pk := &picker{snaps: snaps, primaries: store.NewPrimaries(0), now: time.Now,
 		exploreShare: cfg.ExploreShare, rand: mrand.Uint64}
+	var loc api.Locator
 	if locator != nil {
-		pk.geo = locator // never a typed nil in the interface
+		loc = locator // never a typed nil in the interface
 	}
 	handler, err := api.New(cfg.API, api.Deps{
 		Registry:       pokingRegistry{Registry: reg, snaps: snaps},
 		Picker:         pk,
 		Minter:         credMinter{m: minter},
 		Measurements:   measurements,
+		Locator:        loc,
 		Log:            log.With("component", "api"),
 		Metrics:        api.NewMetrics(promReg),
 		MetricsHandler: promhttp.HandlerFor(promReg, promhttp.HandlerOpts{}),

@@ -8,9 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/probe"
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 )
 
@@ -21,7 +20,7 @@ const measurementQueueLen = 4096
 
 type measurementBatch struct {
 	prefix netip.Prefix
-	ms     []selector.Measurement
+	ms     []relay.Measurement
 }
 
 // measurementQueue is api.Measurements: Record queues without waiting and
@@ -49,13 +48,13 @@ func newMeasurementQueue(reg store.Registry, snaps *store.Snapshots, promReg pro
 
 // Record keeps the measurements of relays this gateway knows (others would
 // only take space) and queues them for the client's prefix.
-func (q *measurementQueue) Record(c api.Addr, ms []selector.Measurement) {
-	prefix := selector.ClientPrefix(c.IP())
+func (q *measurementQueue) Record(c relay.Client, ms []relay.Measurement) {
+	prefix := c.Prefix
 	if !prefix.IsValid() {
 		return
 	}
 	snap := q.snaps.Load()
-	known := make([]selector.Measurement, 0, len(ms))
+	known := make([]relay.Measurement, 0, len(ms))
 	for _, m := range ms {
 		if _, ok := snap.Relay(m.RelayID); ok {
 			known = append(known, m)
@@ -101,7 +100,7 @@ func probeTargets(snaps *store.Snapshots) func() []probe.Target {
 		relays := snaps.Load().Relays()
 		out := make([]probe.Target, 0, len(relays))
 		for _, r := range relays {
-			if r.Ports.UDP == 0 || len(r.Addresses) == 0 {
+			if r.Ports[relay.UDP] == 0 || len(r.Addresses) == 0 {
 				continue
 			}
 			addr := r.Addresses[0]
@@ -111,7 +110,7 @@ func probeTargets(snaps *store.Snapshots) func() []probe.Target {
 					break
 				}
 			}
-			out = append(out, probe.Target{RelayID: r.ID, Addr: netip.AddrPortFrom(addr, uint16(r.Ports.UDP))})
+			out = append(out, probe.Target{RelayID: r.ID, Addr: netip.AddrPortFrom(addr, uint16(r.Ports[relay.UDP]))})
 		}
 		return out
 	}
@@ -122,10 +121,10 @@ func probeTargets(snaps *store.Snapshots) func() []probe.Target {
 func probeReporter(ctx context.Context, reg store.Registry, snaps *store.Snapshots, log *slog.Logger) func([]probe.Result) {
 	failing := false
 	return func(rs []probe.Result) {
-		m := make(map[string]selector.Probe, len(rs))
+		m := make(map[string]relay.Probe, len(rs))
 		for _, r := range rs {
-			m[r.RelayID] = selector.Probe{
-				Health: selector.Health(r.Health), RTT: r.RTT, MinRTT: r.MinRTT,
+			m[r.RelayID] = relay.Probe{
+				Health: relay.Health(r.Health), RTT: r.RTT, MinRTT: r.MinRTT,
 				Jitter: r.Jitter, Loss: r.Loss, ProbedAt: r.ProbedAt,
 			}
 		}

@@ -2,49 +2,37 @@ package main
 
 import (
 	"context"
-	"net/netip"
 	"time"
 
-	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
-// locator finds a client on the map; geoip.DB implements it.
-type locator interface {
-	Locate(netip.Addr) (selector.Location, bool)
-}
-
-// picker is api.Picker over the current snapshot, the prefix measurements,
-// this replica's memory of previous primaries, and GeoIP.
+// picker is api.Picker over the current snapshot, the prefix measurements
+// and this replica's memory of previous primaries.
 type picker struct {
 	snaps        *store.Snapshots
 	primaries    *store.Primaries
-	geo          locator // nil: no database, every client unlocated
 	now          func() time.Time
 	exploreShare float64       // share of answers whose backup explores, [0, 1)
 	rand         func() uint64 // uniform random bits; injected for tests
 }
 
-func (p *picker) Pick(c api.Addr, want []selector.Transport, measured []selector.Measurement) (selector.Pair, error) {
+func (p *picker) Pick(client relay.Client, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error) {
 	now := p.now()
-	client := selector.Client{Addr: c.IP()}
-	if p.geo != nil && c.IP().IsValid() {
-		client.Location, client.Located = p.geo.Locate(c.IP())
-	}
-	prefix := selector.ClientPrefix(c.IP())
 	req := selector.Request{Client: client, Transports: want, Measurements: measured}
-	if prefix.IsValid() {
-		req.PrefixMeasurements = p.snaps.PrefixMeasurements(prefix, now)
-		req.Previous = p.primaries.Get(prefix)
+	if client.Prefix.IsValid() {
+		req.PrefixMeasurements = p.snaps.PrefixMeasurements(client.Prefix, now)
+		req.Previous = p.primaries.Get(client.Prefix)
 	}
 	if p.exploreShare > 0 && float64(p.rand()>>11)/(1<<53) < p.exploreShare {
 		req.Explore = p.rand() | 1
 	}
 	pair, err := selector.Rank(p.snaps.Load(), req, now)
-	if err == nil && prefix.IsValid() {
-		p.primaries.Set(prefix, pair.Primary.Relay.ID)
+	if err == nil && client.Prefix.IsValid() {
+		p.primaries.Set(client.Prefix, pair.Primary.Relay.ID)
 	}
 	return pair, err
 }
@@ -63,7 +51,7 @@ type pokingRegistry struct {
 	snaps *store.Snapshots
 }
 
-func (r pokingRegistry) Heartbeat(ctx context.Context, rl selector.Relay, ttl time.Duration) error {
+func (r pokingRegistry) Heartbeat(ctx context.Context, rl relay.Relay, ttl time.Duration) error {
 	if err := r.Registry.Heartbeat(ctx, rl, ttl); err != nil {
 		return err
 	}
@@ -84,7 +72,7 @@ func (r pokingRegistry) SetDrained(ctx context.Context, id string, drained bool)
 // credMinter is api.Minter over turncred.
 type credMinter struct{ m *turncred.Minter }
 
-func (c credMinter) Mint(subject string, ttl time.Duration, now time.Time) api.Credential {
+func (c credMinter) Mint(subject string, ttl time.Duration, now time.Time) relay.Credential {
 	cr := c.m.Mint(subject, ttl, now)
-	return api.Credential{Username: cr.Username, Password: cr.Password, Expires: cr.Expires}
+	return relay.Credential{Username: cr.Username, Password: cr.Password, Expires: cr.Expires}
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
 )
 
@@ -42,7 +43,7 @@ type prefixState struct {
 
 type agg struct {
 	relay int
-	a     selector.Aggregate
+	a     relay.Aggregate
 }
 
 // outcome is everything a simulation found.
@@ -98,7 +99,7 @@ func simulate(ctx context.Context, cfg config) (*outcome, error) {
 	n := 0
 	for p := range states {
 		for _, a := range states[p].aggs {
-			if _, ok := a.a.Trusted("", st.now, selector.AggregateConfig{}); ok {
+			if _, ok := a.a.Trusted("", st.now, relay.AggregateConfig{}); ok {
 				n++
 			}
 		}
@@ -111,7 +112,7 @@ func simulate(ctx context.Context, cfg config) (*outcome, error) {
 // scratch is one worker's reusable memory.
 type scratch struct {
 	path []float64 // ms of fibre RTT from the prefix to each relay
-	pm   []selector.Measurement
+	pm   []relay.Measurement
 	ping [pingsPerReport]float64
 }
 
@@ -140,11 +141,11 @@ func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim []
 		cl := &w.clients[ci]
 		sc.pm = sc.pm[:0]
 		for _, a := range ps.aggs {
-			if m, ok := a.a.Trusted(w.relays[a.relay].id, st.now, selector.AggregateConfig{}); ok {
+			if m, ok := a.a.Trusted(w.relays[a.relay].id, st.now, relay.AggregateConfig{}); ok {
 				sc.pm = append(sc.pm, m)
 			}
 		}
-		who := selector.Client{Addr: cl.addr, Location: pf.geo, Located: true}
+		who := relay.Client{Prefix: relay.ClientPrefix(cl.addr), Location: pf.geo, Located: true}
 		live := selector.Request{Client: who, PrefixMeasurements: sc.pm, Previous: ps.prev}
 		if rng.Float64() < cfg.Explore {
 			live.Explore = rng.Uint64() | 1
@@ -163,12 +164,12 @@ func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim []
 			if err != nil {
 				return fmt.Errorf("round %d: rank measured: %w", k, err)
 			}
-			for s, pair := range [nStrategies]selector.Pair{geo, measured, shipped} {
+			for s, pair := range [nStrategies]relay.Pair{geo, measured, shipped} {
 				ri := w.relayIdx[pair.Primary.Relay.ID]
 				a := answer{
 					regret:   float32(sc.path[ri] + st.relays[ri].costMS - best),
 					noBackup: pair.Backup == nil,
-					measured: pair.Primary.Basis == selector.BasisMeasured,
+					measured: pair.Primary.Basis == relay.BasisMeasured,
 				}
 				if pair.Backup != nil {
 					a.sameSite = pair.Backup.Relay.Site == pair.Primary.Relay.Site
@@ -206,16 +207,16 @@ func (w *world) report(rng *rand.Rand, st *roundState, ps *prefixState, cl *clie
 		sc.ping[i] = x
 	}
 	slices.Sort(sc.ping[:])
-	m := selector.Measurement{
+	m := relay.Measurement{
 		RelayID: id,
 		RTT:     ms(sc.ping[pingsPerReport/2]),
 		Loss:    sampleLoss(rng, 1-(1-rs.loss)*(1-pf.accessLoss), packetsPerReport),
 	}
 	for i := range ps.aggs {
 		if ps.aggs[i].relay == ri {
-			ps.aggs[i].a = ps.aggs[i].a.Add(m, st.now, selector.AggregateConfig{})
+			ps.aggs[i].a = ps.aggs[i].a.Add(m, st.now, relay.AggregateConfig{})
 			return
 		}
 	}
-	ps.aggs = append(ps.aggs, agg{relay: ri, a: selector.Aggregate{}.Add(m, st.now, selector.AggregateConfig{})})
+	ps.aggs = append(ps.aggs, agg{relay: ri, a: relay.Aggregate{}.Add(m, st.now, relay.AggregateConfig{})})
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
 )
 
@@ -46,12 +47,12 @@ const (
 	kindDown
 )
 
-// relay is a simulated relay and its hidden truth.
-type relay struct {
+// simRelay is a simulated relay and its hidden truth.
+type simRelay struct {
 	id       string
 	city     int
 	site     int
-	loc      selector.Location
+	loc      relay.Location
 	pos      vec3
 	capacity int64
 	kind     relayKind
@@ -64,7 +65,7 @@ type relay struct {
 type prefix struct {
 	city       int
 	pos        vec3
-	geo        selector.Location // what GeoIP says
+	geo        relay.Location // what GeoIP says
 	geoWrong   bool
 	first, n   int     // clients[first:first+n]
 	accessLoss float64 // loss on the access network, common to every relay
@@ -79,7 +80,7 @@ type client struct {
 // world is everything fixed for a whole simulation.
 type world struct {
 	cfg       config
-	relays    []relay
+	relays    []simRelay
 	relayIdx  map[string]int
 	sites     int
 	relayCity []bool
@@ -167,15 +168,15 @@ func newWorld(cfg config) *world {
 	for hi, ci := range hosts {
 		c := cities[ci]
 		nSites := min(per[hi], 1+rng.IntN(3))
-		siteLoc := make([]selector.Location, nSites)
+		siteLoc := make([]relay.Location, nSites)
 		for s := range siteLoc {
 			lat, lon := offset(c.Lat, c.Lon, 20*rng.Float64(), 2*math.Pi*rng.Float64())
-			siteLoc[s] = selector.Location{Latitude: lat, Longitude: lon}
+			siteLoc[s] = relay.Location{Latitude: lat, Longitude: lon}
 		}
 		for k := range per[hi] {
 			s := k % nSites
 			loc := siteLoc[s]
-			r := relay{
+			r := simRelay{
 				id:       fmt.Sprintf("%s-%c-%02d", c.Code, 'a'+rune(s), k+1),
 				city:     ci,
 				site:     w.sites + s,
@@ -226,13 +227,13 @@ func newWorld(cfg config) *world {
 		// Suburbs: exponentially distributed, mean 40 km, at most 300 km.
 		lat, lon := offset(c.Lat, c.Lon, min(300, 40*rng.ExpFloat64()), 2*math.Pi*rng.Float64())
 		p := prefix{city: ci, pos: unit(lat, lon), first: len(w.clients), n: n,
-			geo: selector.Location{Latitude: c.Lat, Longitude: c.Lon}} // GeoIP knows the city
+			geo: relay.Location{Latitude: c.Lat, Longitude: c.Lon}} // GeoIP knows the city
 		if rng.Float64() < cfg.GeoIPWrong {
 			o := rng.IntN(nc - 1)
 			if o >= ci {
 				o++
 			}
-			p.geo, p.geoWrong = selector.Location{Latitude: cities[o].Lat, Longitude: cities[o].Lon}, true
+			p.geo, p.geoWrong = relay.Location{Latitude: cities[o].Lat, Longitude: cities[o].Lon}, true
 		}
 		if rng.Float64() < 0.05 { // a lossy access network (bad Wi-Fi, mobile)
 			p.accessLoss = 0.005 + 0.035*rng.Float64()
@@ -281,7 +282,7 @@ func (w *world) evolve(k int, prev *roundState) *roundState {
 	rng := rand.New(rand.NewPCG(w.cfg.Seed, 0x72656c6179<<16|uint64(k))) // "relay"
 	now := w.t0.Add(time.Duration(k) * w.cfg.Interval)
 	st := &roundState{now: now, relays: make([]relayState, len(w.relays))}
-	rs := make([]selector.Relay, len(w.relays))
+	rs := make([]relay.Relay, len(w.relays))
 	for i := range w.relays {
 		r := &w.relays[i]
 		var rho float64
@@ -306,7 +307,7 @@ func (w *world) evolve(k int, prev *roundState) *roundState {
 			costMS:   delay + max(0, loss-lossAudible)*100*lossCostMSPerPoint}
 		st.relays[i] = s
 
-		pr := selector.Probe{Health: selector.HealthUp, ProbedAt: now}
+		pr := relay.Probe{Health: relay.HealthUp, ProbedAt: now}
 		pr.Loss = sampleLoss(rng, loss, probesPerWindow)
 		if w.cfg.Gateway != "" {
 			pr.RTT = ms(r.gwRTT + delay + rng.ExpFloat64()*0.5)
@@ -316,18 +317,18 @@ func (w *world) evolve(k int, prev *roundState) *roundState {
 		}
 		switch {
 		case r.kind == kindDown:
-			pr.Health = selector.HealthDown
+			pr.Health = relay.HealthDown
 		case pr.Loss > 0.02 || pr.RTT > 150*time.Millisecond: // the prober's rule
-			pr.Health = selector.HealthDegraded
+			pr.Health = relay.HealthDegraded
 		}
-		rs[i] = selector.Relay{
+		rs[i] = relay.Relay{
 			ID: r.id, Region: cities[r.city].Code, Site: fmt.Sprintf("%s-%d", cities[r.city].Code, r.site),
 			Location:  r.loc,
 			Addresses: []netip.Addr{netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})},
 			Hostname:  r.id + ".relay.example",
-			Ports:     selector.Ports{UDP: 3478, TCP: 3478, TLS: 5349},
-			Capacity:  selector.Capacity{Allocations: r.capacity},
-			Load:      selector.Load{Allocations: alloc},
+			Ports:     relay.Ports{relay.UDP: 3478, relay.TCP: 3478, relay.TLS: 5349},
+			Capacity:  relay.Capacity{Allocations: r.capacity},
+			Load:      relay.Load{Allocations: alloc},
 			LastSeen:  now, ExpiresAt: now.Add(time.Minute),
 			Probe: pr,
 		}

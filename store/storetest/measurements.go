@@ -10,11 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 )
 
-// Client prefixes for the suite, as selector.ClientPrefix returns them.
+// Client prefixes for the suite, as relay.ClientPrefix returns them.
 var (
 	prefixA = netip.MustParsePrefix("203.0.113.0/24")
 	prefixB = netip.MustParsePrefix("2001:db8:7::/48")
@@ -23,26 +23,26 @@ var (
 )
 
 // aggCfg is the aggregate config stores under test use: the defaults.
-var aggCfg = selector.AggregateConfig{}.WithDefaults()
+var aggCfg = relay.AggregateConfig{}.WithDefaults()
 
 // measurement is one client measurement of relayID.
-func measurement(relayID string, rttMS, loss float64) selector.Measurement {
-	return selector.Measurement{RelayID: relayID, RTT: time.Duration(rttMS * float64(time.Millisecond)), Loss: loss}
+func measurement(relayID string, rttMS, loss float64) relay.Measurement {
+	return relay.Measurement{RelayID: relayID, RTT: time.Duration(rttMS * float64(time.Millisecond)), Loss: loss}
 }
 
 // measure is a list of one measurement.
-func measure(relayID string, rttMS, loss float64) []selector.Measurement {
-	return []selector.Measurement{measurement(relayID, rttMS, loss)}
+func measure(relayID string, rttMS, loss float64) []relay.Measurement {
+	return []relay.Measurement{measurement(relayID, rttMS, loss)}
 }
 
-func (e *env) add(p netip.Prefix, ms ...selector.Measurement) {
+func (e *env) add(p netip.Prefix, ms ...relay.Measurement) {
 	e.t.Helper()
 	if err := e.s.AddMeasurements(e.ctx, p, ms); err != nil {
 		e.t.Fatalf("AddMeasurements(%d measurements) error = %v", len(ms), err)
 	}
 }
 
-func (e *env) measurements(since time.Time) (map[netip.Prefix]map[string]selector.Aggregate, time.Time) {
+func (e *env) measurements(since time.Time) (map[netip.Prefix]map[string]relay.Aggregate, time.Time) {
 	e.t.Helper()
 	got, cursor, err := e.s.Measurements(e.ctx, since)
 	if err != nil {
@@ -58,7 +58,7 @@ func (e *env) measurements(since time.Time) (map[netip.Prefix]map[string]selecto
 func wantPrefixes(t interface {
 	Helper()
 	Fatalf(string, ...any)
-}, what string, got map[netip.Prefix]map[string]selector.Aggregate, want ...netip.Prefix) {
+}, what string, got map[netip.Prefix]map[string]relay.Aggregate, want ...netip.Prefix) {
 	t.Helper()
 	var ps []string
 	for p := range got {
@@ -76,7 +76,7 @@ func wantPrefixes(t interface {
 }
 
 // relayIDs returns the sorted keys of one prefix's aggregates.
-func relayIDs(aggs map[string]selector.Aggregate) []string {
+func relayIDs(aggs map[string]relay.Aggregate) []string {
 	ids := make([]string, 0, len(aggs))
 	for id := range aggs {
 		ids = append(ids, id)
@@ -93,7 +93,7 @@ func closeTo(x, y float64) bool {
 
 // wantAggregate fails unless got matches want: floats closely, the sample
 // count and time exactly.
-func (e *env) wantAggregate(what string, got, want selector.Aggregate) {
+func (e *env) wantAggregate(what string, got, want relay.Aggregate) {
 	e.t.Helper()
 	if !closeTo(got.RTTMillis, want.RTTMillis) || !closeTo(got.Loss, want.Loss) || !closeTo(got.Weight, want.Weight) ||
 		got.Samples != want.Samples || !got.Updated.Equal(want.Updated) {
@@ -113,7 +113,7 @@ var measurementTests = []test{
 			{45*time.Minute + 123*time.Nanosecond, 10, 0.5},
 			{time.Hour, -5, 2}, // out of range: clamped as selector clamps
 		}
-		var want selector.Aggregate
+		var want relay.Aggregate
 		for i, st := range steps {
 			e.clock.Advance(st.after)
 			m := measurement("fra-1", st.rtt, st.loss)
@@ -128,10 +128,10 @@ var measurementTests = []test{
 		}
 	}},
 	{name: "one call folds several relays and repeats in order", run: func(e *env) {
-		ms := []selector.Measurement{measurement("fra-1", 30, 0), measurement("ams-2", 50, 0.1), measurement("fra-1", 10, 0)}
+		ms := []relay.Measurement{measurement("fra-1", 30, 0), measurement("ams-2", 50, 0.1), measurement("fra-1", 10, 0)}
 		e.add(prefixB, ms...)
 		now := e.clock.Now()
-		want := map[string]selector.Aggregate{}
+		want := map[string]relay.Aggregate{}
 		for _, m := range ms {
 			want[m.RelayID] = want[m.RelayID].Add(m, now, aggCfg)
 		}
@@ -225,7 +225,7 @@ var measurementTests = []test{
 		}
 
 		// Relays measured at one time: the smallest IDs go.
-		var ms []selector.Measurement
+		var ms []relay.Measurement
 		for i := range store.MaxRelaysPerPrefix + 6 {
 			ms = append(ms, measurement(fmt.Sprintf("b%02d", i), 30, 0))
 		}
@@ -255,7 +255,7 @@ var measurementTests = []test{
 		for w := range workers {
 			wg.Go(func() {
 				for range perWorker {
-					ms := []selector.Measurement{measurement("a", float64(w+1), 0), measurement("b", 10, 0.5)}
+					ms := []relay.Measurement{measurement("a", float64(w+1), 0), measurement("b", 10, 0.5)}
 					if err := e.s.AddMeasurements(e.ctx, prefixA, ms); err != nil {
 						e.t.Errorf("AddMeasurements() error = %v", err)
 						return
@@ -270,18 +270,18 @@ var measurementTests = []test{
 		got, _ := e.measurements(time.Time{})
 		const n = workers * perWorker
 		// The clock stands still, so nothing decays and the means are plain.
-		e.wantAggregate("a", got[prefixA]["a"], selector.Aggregate{RTTMillis: 8.5, Weight: n, Samples: n, Updated: T0})
-		e.wantAggregate("b", got[prefixA]["b"], selector.Aggregate{RTTMillis: 10, Loss: 0.5, Weight: n, Samples: n, Updated: T0})
+		e.wantAggregate("a", got[prefixA]["a"], relay.Aggregate{RTTMillis: 8.5, Weight: n, Samples: n, Updated: T0})
+		e.wantAggregate("b", got[prefixA]["b"], relay.Aggregate{RTTMillis: 10, Loss: 0.5, Weight: n, Samples: n, Updated: T0})
 	}},
 	{name: "invalid measurements are refused without naming the prefix", run: func(e *env) {
-		tooMany := make([]selector.Measurement, store.MaxMeasurementsPerAdd+1)
+		tooMany := make([]relay.Measurement, store.MaxMeasurementsPerAdd+1)
 		for i := range tooMany {
 			tooMany[i] = measurement("fra-1", 30, 0)
 		}
 		tests := []struct {
 			name   string
 			prefix netip.Prefix
-			ms     []selector.Measurement
+			ms     []relay.Measurement
 		}{
 			{"zero prefix", netip.Prefix{}, measure("fra-1", 30, 0)},
 			{"unmasked", netip.MustParsePrefix("203.0.113.77/24"), measure("fra-1", 30, 0)},
@@ -314,7 +314,7 @@ var measurementTests = []test{
 		e.add(prefixA, measurement("fra-1", 30, 0))
 		got, _ := e.measurements(time.Time{})
 		want := got[prefixA]["fra-1"]
-		got[prefixA]["fra-1"] = selector.Aggregate{}
+		got[prefixA]["fra-1"] = relay.Aggregate{}
 		delete(got, prefixA)
 		again, _ := e.measurements(time.Time{})
 		e.wantAggregate("after changing a returned map", again[prefixA]["fra-1"], want)

@@ -4,14 +4,14 @@ import (
 	"errors"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 )
 
 // upProbe returns a healthy probe view taken at at, every field set.
-func upProbe(at time.Time) selector.Probe {
-	return selector.Probe{
-		Health:   selector.HealthUp,
+func upProbe(at time.Time) relay.Probe {
+	return relay.Probe{
+		Health:   relay.HealthUp,
 		RTT:      12_345_678 * time.Nanosecond,
 		MinRTT:   11 * time.Millisecond,
 		Jitter:   1_500 * time.Microsecond,
@@ -20,7 +20,7 @@ func upProbe(at time.Time) selector.Probe {
 	}
 }
 
-func (e *env) recordProbes(probes map[string]selector.Probe) {
+func (e *env) recordProbes(probes map[string]relay.Probe) {
 	e.t.Helper()
 	if err := e.s.RecordProbes(e.ctx, probes); err != nil {
 		e.t.Fatalf("RecordProbes() error = %v", err)
@@ -29,9 +29,9 @@ func (e *env) recordProbes(probes map[string]selector.Probe) {
 
 // wantProbe fails unless relay id, read through Relay and Relays, carries
 // the probe view want.
-func (e *env) wantProbe(id string, want selector.Probe) {
+func (e *env) wantProbe(id string, want relay.Probe) {
 	e.t.Helper()
-	check := func(what string, got selector.Probe) {
+	check := func(what string, got relay.Probe) {
 		e.t.Helper()
 		w := want
 		if !got.ProbedAt.Equal(w.ProbedAt) {
@@ -55,15 +55,15 @@ func (e *env) wantProbe(id string, want selector.Probe) {
 var probeTests = []test{
 	{name: "probe view fills relay and relays", run: func(e *env) {
 		e.heartbeat(Fra1())
-		e.heartbeat(relay("ams-2"))
-		e.wantProbe("fra-1", selector.Probe{})
+		e.heartbeat(smallRelay("ams-2"))
+		e.wantProbe("fra-1", relay.Probe{})
 		p := upProbe(T0.Add(-time.Second))
-		e.recordProbes(map[string]selector.Probe{"fra-1": p})
+		e.recordProbes(map[string]relay.Probe{"fra-1": p})
 		e.wantProbe("fra-1", p)
-		e.wantProbe("ams-2", selector.Probe{})
-		wantRelay(e.t, "Relay without its probe", func() selector.Relay {
+		e.wantProbe("ams-2", relay.Probe{})
+		wantRelay(e.t, "Relay without its probe", func() relay.Relay {
 			r := e.relay("fra-1")
-			r.Probe = selector.Probe{}
+			r.Probe = relay.Probe{}
 			return r
 		}(), stamped(Fra1(), T0, false))
 	}},
@@ -71,22 +71,22 @@ var probeTests = []test{
 		r := Fra1()
 		r.Probe = upProbe(T0) // a relay cannot report its own probe
 		e.heartbeat(r)
-		e.wantProbe("fra-1", selector.Probe{})
+		e.wantProbe("fra-1", relay.Probe{})
 		p := upProbe(T0)
-		e.recordProbes(map[string]selector.Probe{"fra-1": p})
+		e.recordProbes(map[string]relay.Probe{"fra-1": p})
 		e.clock.Advance(time.Second)
 		e.heartbeat(Fra1())
 		e.wantProbe("fra-1", p)
 	}},
 	{name: "record probes replaces only the views it names", run: func(e *env) {
 		e.heartbeat(Fra1())
-		e.heartbeat(relay("ams-2"))
+		e.heartbeat(smallRelay("ams-2"))
 		first, ams := upProbe(T0), upProbe(T0)
-		ams.Health, ams.Loss = selector.HealthDegraded, 0.05
-		e.recordProbes(map[string]selector.Probe{"fra-1": first, "ams-2": ams})
+		ams.Health, ams.Loss = relay.HealthDegraded, 0.05
+		e.recordProbes(map[string]relay.Probe{"fra-1": first, "ams-2": ams})
 		e.clock.Advance(5 * time.Second)
-		second := selector.Probe{Health: selector.HealthDown, Loss: 1, ProbedAt: T0.Add(5 * time.Second)}
-		e.recordProbes(map[string]selector.Probe{"fra-1": second})
+		second := relay.Probe{Health: relay.HealthDown, Loss: 1, ProbedAt: T0.Add(5 * time.Second)}
+		e.recordProbes(map[string]relay.Probe{"fra-1": second})
 		e.wantProbe("fra-1", second)
 		e.wantProbe("ams-2", ams)
 		e.recordProbes(nil) // nothing to record is fine
@@ -95,26 +95,26 @@ var probeTests = []test{
 	{name: "probe views older than the max age read as zero", run: func(e *env) {
 		p := upProbe(T0)
 		e.heartbeat(Fra1())
-		e.recordProbes(map[string]selector.Probe{"fra-1": p})
+		e.recordProbes(map[string]relay.Probe{"fra-1": p})
 		e.clock.Set(T0.Add(store.ProbeMaxAge))
 		e.heartbeat(Fra1())
 		e.wantProbe("fra-1", p)
 		e.clock.Set(T0.Add(store.ProbeMaxAge + time.Nanosecond))
-		e.wantProbe("fra-1", selector.Probe{})
+		e.wantProbe("fra-1", relay.Probe{})
 		fresh := upProbe(T0.Add(store.ProbeMaxAge))
-		e.recordProbes(map[string]selector.Probe{"fra-1": fresh})
+		e.recordProbes(map[string]relay.Probe{"fra-1": fresh})
 		e.wantProbe("fra-1", fresh)
 	}},
 	{name: "invalid probes are rejected", run: func(e *env) {
 		e.heartbeat(Fra1())
-		for name, probes := range map[string]map[string]selector.Probe{
+		for name, probes := range map[string]map[string]relay.Probe{
 			"empty relay id": {"": upProbe(T0)},
-			"no probed-at":   {"fra-1": {Health: selector.HealthUp}},
+			"no probed-at":   {"fra-1": {Health: relay.HealthUp}},
 		} {
 			if err := e.s.RecordProbes(e.ctx, probes); !errors.Is(err, store.ErrInvalid) {
 				e.t.Errorf("RecordProbes(%s) error = %v, want ErrInvalid", name, err)
 			}
 		}
-		e.wantProbe("fra-1", selector.Probe{})
+		e.wantProbe("fra-1", relay.Probe{})
 	}},
 }

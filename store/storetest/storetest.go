@@ -33,7 +33,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 )
 
@@ -46,36 +46,36 @@ const TTL = 15 * time.Second
 
 // Fra1 returns a relay with every field set (IPv4 and IPv6 addresses, all
 // three ports, capacity, load, hostname, version), for tests of any store.
-func Fra1() selector.Relay {
-	return selector.Relay{
+func Fra1() relay.Relay {
+	return relay.Relay{
 		ID:        "fra-1",
 		Region:    "eu-central",
 		Site:      "fra",
-		Location:  selector.Location{Latitude: 50.11, Longitude: 8.68},
+		Location:  relay.Location{Latitude: 50.11, Longitude: 8.68},
 		Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("2001:db8::5")},
 		Hostname:  "fra-1.relay.example",
-		Ports:     selector.Ports{UDP: 3478, TCP: 3478, TLS: 5349},
-		Capacity:  selector.Capacity{Allocations: 10000, BandwidthBPS: 1_000_000_000},
-		Load:      selector.Load{Allocations: 120, BandwidthBPS: 32_000_000},
+		Ports:     relay.Ports{relay.UDP: 3478, relay.TCP: 3478, relay.TLS: 5349},
+		Capacity:  relay.Capacity{Allocations: 10000, BandwidthBPS: 1_000_000_000},
+		Load:      relay.Load{Allocations: 120, BandwidthBPS: 32_000_000},
 		Draining:  true,
 		Version:   "0.1.0",
 	}
 }
 
-// relay returns a small relay with that ID, for tests that need many.
-func relay(id string) selector.Relay {
-	return selector.Relay{
+// smallRelay returns a small relay with that ID, for tests that need many.
+func smallRelay(id string) relay.Relay {
+	return relay.Relay{
 		ID:        id,
 		Region:    "eu-west",
 		Site:      "ams",
-		Location:  selector.Location{Latitude: 52.37, Longitude: 4.9},
+		Location:  relay.Location{Latitude: 52.37, Longitude: 4.9},
 		Addresses: []netip.Addr{netip.MustParseAddr("198.51.100.7")},
-		Ports:     selector.Ports{UDP: 3478},
+		Ports:     relay.Ports{relay.UDP: 3478},
 	}
 }
 
 // stamped is r as a store must return it after a heartbeat at now.
-func stamped(r selector.Relay, now time.Time, drained bool) selector.Relay {
+func stamped(r relay.Relay, now time.Time, drained bool) relay.Relay {
 	r = r.Clone()
 	r.Drained = drained
 	r.LastSeen = now
@@ -91,14 +91,14 @@ type env struct {
 	s     store.Registry
 }
 
-func (e *env) heartbeat(r selector.Relay) {
+func (e *env) heartbeat(r relay.Relay) {
 	e.t.Helper()
 	if err := e.s.Heartbeat(e.ctx, r, TTL); err != nil {
 		e.t.Fatalf("Heartbeat(%q) error = %v", r.ID, err)
 	}
 }
 
-func (e *env) relay(id string) selector.Relay {
+func (e *env) relay(id string) relay.Relay {
 	e.t.Helper()
 	r, err := e.s.Relay(e.ctx, id)
 	if err != nil {
@@ -107,7 +107,7 @@ func (e *env) relay(id string) selector.Relay {
 	return r
 }
 
-func (e *env) relays() []selector.Relay {
+func (e *env) relays() []relay.Relay {
 	e.t.Helper()
 	rs, err := e.s.Relays(e.ctx)
 	if err != nil {
@@ -148,14 +148,14 @@ func (e *env) wantIDs(want ...string) {
 }
 
 // wantRelay fails unless got equals want, times compared with Equal.
-func wantRelay(t *testing.T, what string, got, want selector.Relay) {
+func wantRelay(t *testing.T, what string, got, want relay.Relay) {
 	t.Helper()
 	if d := diff(got, want); d != "" {
 		t.Fatalf("%s: %s", what, d)
 	}
 }
 
-func diff(got, want selector.Relay) string {
+func diff(got, want relay.Relay) string {
 	if !got.LastSeen.Equal(want.LastSeen) {
 		return fmt.Sprintf("LastSeen = %v, want %v", got.LastSeen, want.LastSeen)
 	}
@@ -194,7 +194,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			wantRelay(e.t, "Relays()[0]", rs[0], stamped(Fra1(), T0, false))
 		}},
 		{name: "heartbeat with few fields reads back", run: func(e *env) {
-			r := selector.Relay{ID: "bare"}
+			r := relay.Relay{ID: "bare"}
 			e.heartbeat(r)
 			wantRelay(e.t, "Relay", e.relay("bare"), stamped(r, T0, false))
 		}},
@@ -217,7 +217,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			e.heartbeat(Fra1())
 			e.clock.Advance(10 * time.Second)
 			r := Fra1()
-			r.Load = selector.Load{Allocations: 9000, BandwidthBPS: 900_000_000}
+			r.Load = relay.Load{Allocations: 9000, BandwidthBPS: 900_000_000}
 			r.Addresses = []netip.Addr{netip.MustParseAddr("2001:db8::6")}
 			r.Draining = false
 			r.Version = "0.2.0"
@@ -241,13 +241,13 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 		}},
 		{name: "relays are sorted by id without expired ones", run: func(e *env) {
 			for _, id := range []string{"nyc-1", "ams-2", "fra-1"} {
-				e.heartbeat(relay(id))
+				e.heartbeat(smallRelay(id))
 			}
 			e.clock.Advance(10 * time.Second)
 			for _, id := range []string{"sin-1", "ams-1"} {
-				e.heartbeat(relay(id))
+				e.heartbeat(smallRelay(id))
 			}
-			e.heartbeat(relay("fra-1"))
+			e.heartbeat(smallRelay("fra-1"))
 			e.wantIDs("ams-1", "ams-2", "fra-1", "nyc-1", "sin-1")
 			e.clock.Advance(5 * time.Second) // the first round's nyc-1 and ams-2 expire
 			e.wantIDs("ams-1", "fra-1", "sin-1")
@@ -273,8 +273,8 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			e.setDrained("fra-1", false)
 		}},
 		{name: "drain mark belongs to one relay", run: func(e *env) {
-			e.heartbeat(relay("a"))
-			e.heartbeat(relay("b"))
+			e.heartbeat(smallRelay("a"))
+			e.heartbeat(smallRelay("b"))
 			e.setDrained("b", true)
 			rs := e.relays()
 			if rs[0].Drained || !rs[1].Drained {
@@ -292,7 +292,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			e.heartbeat(Fra1())
 			e.setDrained("fra-1", true)
 			e.clock.Advance(TTL + time.Minute)
-			e.heartbeat(relay("other")) // lets a store garbage-collect fra-1
+			e.heartbeat(smallRelay("other")) // lets a store garbage-collect fra-1
 			e.wantNotFound("fra-1")
 			e.heartbeat(Fra1())
 			if !e.relay("fra-1").Drained {
@@ -320,7 +320,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			e.heartbeat(Fra1())
 			e.clock.Advance(time.Hour)
 			e.wantNotFound("fra-1")
-			e.heartbeat(relay("other"))
+			e.heartbeat(smallRelay("other"))
 			e.wantNotFound("fra-1")
 		}},
 		{name: "returned relays do not alias the store", run: func(e *env) {
@@ -352,7 +352,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 				wg.Go(func() {
 					for round := range rounds {
 						for i := range perWorker {
-							r := relay(fmt.Sprintf("w%02d-r%02d", w, i))
+							r := smallRelay(fmt.Sprintf("w%02d-r%02d", w, i))
 							r.Load.Allocations = int64(round)
 							if err := e.s.Heartbeat(e.ctx, r, TTL); err != nil {
 								e.t.Errorf("Heartbeat(%q) error = %v", r.ID, err)
@@ -385,7 +385,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			if _, err := e.s.Relays(ctx); !errors.Is(err, context.Canceled) {
 				e.t.Fatalf("Relays(cancelled) error = %v, want context.Canceled", err)
 			}
-			if err := e.s.RecordProbes(ctx, map[string]selector.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, context.Canceled) {
+			if err := e.s.RecordProbes(ctx, map[string]relay.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, context.Canceled) {
 				e.t.Fatalf("RecordProbes(cancelled) error = %v, want context.Canceled", err)
 			}
 			if err := e.s.AddMeasurements(ctx, prefixA, measure("fra-1", 20, 0)); !errors.Is(err, context.Canceled) {
@@ -408,7 +408,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			if _, err := e.s.Relays(e.ctx); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("Relays() after Close error = %v, want ErrClosed", err)
 			}
-			if err := e.s.RecordProbes(e.ctx, map[string]selector.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, store.ErrClosed) {
+			if err := e.s.RecordProbes(e.ctx, map[string]relay.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("RecordProbes() after Close error = %v, want ErrClosed", err)
 			}
 			if err := e.s.AddMeasurements(e.ctx, prefixA, measure("fra-1", 20, 0)); !errors.Is(err, store.ErrClosed) {

@@ -1,10 +1,21 @@
-package selector
+package relay
 
 import (
 	"cmp"
 	"math"
 	"time"
 )
+
+// Measurement is one client-reported round trip to a relay.
+type Measurement struct {
+	RelayID string
+	RTT     time.Duration
+	Loss    float64 // fraction lost, [0, 1]
+}
+
+// MaxMeasuredRTT caps a reported RTT wherever it is used: a minute is no
+// longer a round trip, and a cap keeps sums and scores finite.
+const MaxMeasuredRTT = time.Minute
 
 // AggregateConfig says how client measurements are folded together.
 type AggregateConfig struct {
@@ -54,7 +65,7 @@ func decay(dt, halfLife time.Duration) float64 {
 // Add folds one measurement taken at now into a.
 func (a Aggregate) Add(m Measurement, now time.Time, cfg AggregateConfig) Aggregate {
 	cfg = cfg.WithDefaults()
-	rtt := min(max(float64(m.RTT)/float64(time.Millisecond), 0), maxMeasuredRTTMS)
+	rtt := min(max(float64(m.RTT)/float64(time.Millisecond), 0), float64(MaxMeasuredRTT/time.Millisecond))
 	loss := min(max(m.Loss, 0), 1)
 	if math.IsNaN(loss) {
 		loss = 0

@@ -1,4 +1,4 @@
-package selector
+package relay
 
 import (
 	"net/netip"
@@ -6,45 +6,10 @@ import (
 	"time"
 )
 
-// Transport is a way to reach a TURN relay: "udp", "tcp" or "tls" (TURN over
-// TLS over TCP, the turns: scheme).
-type Transport string
-
-// The transports a relay can offer, in the order URLs list them.
-const (
-	UDP Transport = "udp"
-	TCP Transport = "tcp"
-	TLS Transport = "tls"
-)
-
-// Transports lists every transport in URL order.
-var Transports = []Transport{UDP, TCP, TLS}
-
-// Valid reports whether t is one of the known transports.
-func (t Transport) Valid() bool { return t == UDP || t == TCP || t == TLS }
-
 // Location is a point on Earth in decimal degrees (WGS 84).
 type Location struct {
 	Latitude  float64 // [-90, 90]
 	Longitude float64 // [-180, 180]
-}
-
-// Ports are a relay's listening ports; 0 means the transport is not offered.
-type Ports struct {
-	UDP, TCP, TLS int
-}
-
-// Port returns the port for t, 0 when the relay does not offer it.
-func (p Ports) Port(t Transport) int {
-	switch t {
-	case UDP:
-		return p.UDP
-	case TCP:
-		return p.TCP
-	case TLS:
-		return p.TLS
-	}
-	return 0
 }
 
 // Capacity is what a relay can carry. Zero means "not stated": the relay is
@@ -82,32 +47,11 @@ type Relay struct {
 	Probe Probe // what this gateway's STUN probes found; zero when not probed
 }
 
-// Health is a relay's state as STUN probes see it.
-type Health string
-
-// The health states. The zero value, HealthUnknown, means not probed (yet):
-// such a relay is judged by its heartbeats alone.
-const (
-	HealthUnknown  Health = ""
-	HealthUp       Health = "up"
-	HealthDegraded Health = "degraded" // answers, but slowly or lossily
-	HealthDown     Health = "down"     // stopped answering: never selected
-)
-
-// Probe is the gateway's latest view of a relay from STUN probing.
-type Probe struct {
-	Health   Health
-	RTT      time.Duration // smoothed, gateway to relay
-	MinRTT   time.Duration // minimum over the probe window
-	Jitter   time.Duration
-	Loss     float64 // fraction of probes lost over the window
-	ProbedAt time.Time
-}
-
-// Offers reports whether r listens on transport t. TLS also needs a
-// hostname, since turns: URLs must name the certificate's host.
+// Offers reports whether r listens on transport t. A transport that needs a
+// hostname (TLS: turns: URLs must name the certificate's host) is offered
+// only when r has one.
 func (r *Relay) Offers(t Transport) bool {
-	if t == TLS && r.Hostname == "" {
+	if t.NeedsHostname() && r.Hostname == "" {
 		return false
 	}
 	return r.Ports.Port(t) > 0
@@ -128,3 +72,37 @@ func (r Relay) Clone() Relay {
 	r.Addresses = slices.Clone(r.Addresses)
 	return r
 }
+
+// State is a relay's state as operators see it (RelayStatus.state), first
+// match wins: drained (operator's mark), draining (the relay's own), down
+// (probes fail), full, degraded (probes show high RTT or loss), available.
+func (r *Relay) State() State {
+	switch {
+	case r.Drained:
+		return StateDrained
+	case r.Draining:
+		return StateDraining
+	case r.Probe.Health == HealthDown:
+		return StateDown
+	case r.Full():
+		return StateFull
+	case r.Probe.Health == HealthDegraded:
+		return StateDegraded
+	default:
+		return StateAvailable
+	}
+}
+
+// State is a relay's state as operators see it; see Relay.State.
+type State string
+
+// The states of Relay.State. Only available and degraded relays are
+// selected.
+const (
+	StateAvailable State = "available"
+	StateDegraded  State = "degraded"
+	StateFull      State = "full"
+	StateDraining  State = "draining"
+	StateDrained   State = "drained"
+	StateDown      State = "down"
+)

@@ -1,4 +1,4 @@
-package selector
+package relay
 
 import (
 	"net/netip"
