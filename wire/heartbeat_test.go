@@ -19,10 +19,10 @@ func decodeStrict(b []byte, v any) error {
 }
 
 func TestHeartbeatRelay(t *testing.T) {
-	r := fra1()
+	r := ams2()
 	h := wire.NewHeartbeat(r)
 	if fe := h.Validate(); len(fe) > 0 {
-		t.Fatalf("NewHeartbeat(fra1).Validate() = %v", fe)
+		t.Fatalf("NewHeartbeat(ams2).Validate() = %v", fe)
 	}
 	got := h.Relay(r.ID)
 	want := relay.Relay{ID: r.ID, Region: r.Region, Site: r.Site, Location: r.Location, Addresses: r.Addresses,
@@ -30,8 +30,8 @@ func TestHeartbeatRelay(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("NewHeartbeat(r).Relay() = %+v\nwant what a heartbeat carries of r: %+v", got, want)
 	}
-	h.Hostname = "FRA-1.Relay.Example."
-	if got := h.Relay("fra-1").Hostname; got != "fra-1.relay.example" {
+	h.Hostname = "AMS-2.Relay.Example."
+	if got := h.Relay("ams-2").Hostname; got != "ams-2.relay.example" {
 		t.Errorf("Relay().Hostname = %q, want it lower-cased without the trailing dot", got)
 	}
 }

@@ -21,18 +21,15 @@ import (
 
 var t0 = time.Date(2026, 11, 25, 21, 20, 3, 0, time.UTC)
 
-// fra1 is a relay with every field the contract carries set.
-func fra1() relay.Relay {
+// ams2 is a relay with every field the contract carries set.
+func ams2() relay.Relay {
 	return relay.Relay{
-		ID: "fra-1", Region: "eu-central", Site: "fra",
-		Location:  relay.Location{Latitude: 50.11, Longitude: 8.68},
-		Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("2001:db8::5")},
-		Hostname:  "fra-1.relay.example",
-		Ports:     relay.Ports{relay.UDP: 3478, relay.TCP: 3478, relay.TLS: 5349},
-		Capacity:  relay.Capacity{Allocations: 10000, BandwidthBPS: 1_000_000_000},
-		Load:      relay.Load{Allocations: 120, BandwidthBPS: 32_000_000},
-		Draining:  true, Drained: true, Version: "0.1.0",
-		LastSeen: t0, ExpiresAt: t0.Add(15 * time.Second),
+		ID: "ams-2", Region: "eu-west", Site: "ams", Location: relay.Location{Latitude: 52.37, Longitude: 4.9},
+		Addresses: []netip.Addr{netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("2001:db8::7")},
+		Hostname:  "ams-2.relay.example", Ports: relay.Ports{relay.UDP: 3478, relay.TCP: 443, relay.TLS: 5349},
+		Capacity: relay.Capacity{Allocations: 5000, BandwidthBPS: 2_000_000_000},
+		Load:     relay.Load{Allocations: 42, BandwidthBPS: 7_000_000},
+		Draining: true, Drained: true, Version: "0.2.0", LastSeen: t0, ExpiresAt: t0.Add(15 * time.Second),
 		Probe: relay.Probe{Health: relay.HealthUp, RTT: 3200 * time.Microsecond, MinRTT: 3 * time.Millisecond,
 			Jitter: 400 * time.Microsecond, Loss: 0.01, ProbedAt: t0.Add(-2 * time.Second)},
 	}
@@ -53,13 +50,13 @@ type schemaCase struct {
 // exported wire type that implements no schema.
 func contract() map[string]schemaCase {
 	measurement := wire.NewMeasurement(relay.Measurement{RelayID: "fra-1", RTT: 21500 * time.Microsecond, Loss: 0.01})
-	choice := wire.NewRelayChoice(relay.Choice{Relay: fra1(), EstimatedRTT: 14200 * time.Microsecond, HasEstimate: true, Basis: relay.BasisGeo},
-		[]string{"turn:203.0.113.5:3478?transport=udp", "turn:[2001:db8::5]:3478?transport=udp", "turns:fra-1.relay.example:5349?transport=tcp"})
+	choice := wire.NewRelayChoice(relay.Choice{Relay: ams2(), EstimatedRTT: 14200 * time.Microsecond, HasEstimate: true, Basis: relay.BasisGeo},
+		[]string{"turn:198.51.100.7:3478?transport=udp", "turn:[2001:db8::7]:443?transport=tcp", "turns:ams-2.relay.example:5349?transport=tcp"})
 	backup := choice
-	backup.RelayID, backup.Site, backup.Basis, backup.URLs = "ams-2", "ams", relay.BasisMeasured, []string{"turn:198.51.100.7:3478?transport=udp"}
+	backup.RelayID, backup.Site, backup.Basis, backup.URLs = "fra-1", "fra", relay.BasisMeasured, []string{"turn:203.0.113.5:3478?transport=udp"}
 	const username, credential = "1764113400:k2.6q1xkz0d9", "n0Lq4Yp5X2v7m8QmS2k3wYb9Zt4="
-	status := wire.NewRelayStatus(fra1(), t0.Add(1400*time.Millisecond))
-	heartbeat := wire.NewHeartbeat(fra1())
+	status := wire.NewRelayStatus(ams2(), t0.Add(1400*time.Millisecond))
+	heartbeat := wire.NewHeartbeat(ams2())
 	fieldError := wire.FieldError{Field: "measurements[0].rtt_ms", Message: "required: a number in [0, 60000]"}
 	return map[string]schemaCase{
 		"Heartbeat": {full: heartbeat,
