@@ -18,32 +18,8 @@ import (
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
-
-type credentials struct {
-	Username   string    `json:"username"`
-	Credential string    `json:"credential"`
-	TTLSeconds int64     `json:"ttl_seconds"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Primary    choice    `json:"primary"`
-	Backup     *choice   `json:"backup"`
-	ICEServers []struct {
-		URLs       []string `json:"urls"`
-		Username   string   `json:"username"`
-		Credential string   `json:"credential"`
-	} `json:"ice_servers"`
-	ICETransportPolicy string `json:"ice_transport_policy"`
-}
-
-type choice struct {
-	RelayID        string   `json:"relay_id"`
-	Region         string   `json:"region"`
-	Site           string   `json:"site"`
-	Hostname       string   `json:"hostname"`
-	URLs           []string `json:"urls"`
-	EstimatedRTTMs *float64 `json:"estimated_rtt_ms"`
-	Basis          string   `json:"basis"`
-}
 
 func (e *env) credentials(clientIP string, body any) (*http.Response, []byte) {
 	return e.do(req{method: "POST", path: "/v1/credentials", token: e.userToken("alice"), body: body,
@@ -64,7 +40,7 @@ func TestCredentialsEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d, body %s", resp.StatusCode, b)
 	}
-	var c credentials
+	var c wire.Credentials
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +107,7 @@ func TestRelayURLs(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, b)
 			}
-			var c credentials
+			var c wire.Credentials
 			json.Unmarshal(b, &c)
 			if !slices.Equal(c.Primary.URLs, tt.primary) {
 				t.Errorf("primary urls = %v, want %v", c.Primary.URLs, tt.primary)
@@ -167,7 +143,7 @@ func TestUnlocatedClientFallback(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d: %s", resp.StatusCode, b)
 		}
-		var c credentials
+		var c wire.Credentials
 		json.Unmarshal(b, &c)
 		if c.Primary.Basis != "fallback" || c.Primary.EstimatedRTTMs != nil {
 			t.Errorf("basis %q estimate %v, want fallback without estimate", c.Primary.Basis, c.Primary.EstimatedRTTMs)
@@ -208,7 +184,7 @@ func TestCredentialsTTL(t *testing.T) {
 				}
 				return
 			}
-			var c credentials
+			var c wire.Credentials
 			json.Unmarshal(b, &c)
 			if c.TTLSeconds != tt.ttl {
 				t.Errorf("ttl_seconds = %d, want %d", c.TTLSeconds, tt.ttl)
@@ -225,11 +201,7 @@ func TestGetTURN(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
 	}
-	var got struct {
-		Username, Password string
-		TTL                int64
-		URIs               []string
-	}
+	var got wire.TurnServer
 	json.Unmarshal(b, &got)
 	if got.TTL != 3600 || got.Username == "" || got.Password == "" || len(got.URIs) == 0 {
 		t.Errorf("GET /v1/turn = %+v", got)
@@ -258,20 +230,12 @@ func TestRegistryAndDrain(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /v1/relays: %d %s", resp.StatusCode, b)
 	}
-	var list struct {
-		Relays []struct {
-			ID        string   `json:"id"`
-			Addresses []string `json:"addresses"`
-			State     string   `json:"state"`
-			Drained   bool     `json:"drained"`
-			Age       float64  `json:"heartbeat_age_seconds"`
-		} `json:"relays"`
-	}
+	var list wire.RelayList
 	json.Unmarshal(b, &list)
 	if len(list.Relays) != 2 || list.Relays[0].ID != "ams-2" || list.Relays[1].ID != "fra-1" {
 		t.Fatalf("relays = %+v, want ams-2, fra-1", list.Relays)
 	}
-	if r := list.Relays[1]; !slices.Equal(r.Addresses, []string{"203.0.113.5", "2001:db8::5"}) || r.State != "available" || r.Age != 2 {
+	if r := list.Relays[1]; !slices.Equal(r.Addresses, []string{"203.0.113.5", "2001:db8::5"}) || r.State != "available" || r.HeartbeatAgeSeconds != 2 {
 		t.Errorf("fra-1 = %+v", r)
 	}
 
@@ -283,7 +247,7 @@ func TestRegistryAndDrain(t *testing.T) {
 	e.register("ams-2", ams2()) // the drain mark survives the relay's heartbeats
 	for range 5 {
 		_, b := e.credentials(berlinIP, nil)
-		var c credentials
+		var c wire.Credentials
 		json.Unmarshal(b, &c)
 		if c.Primary.RelayID == "ams-2" || (c.Backup != nil && c.Backup.RelayID == "ams-2") {
 			t.Fatalf("drained relay selected: %s", b)
@@ -358,7 +322,7 @@ func TestMeasurements(t *testing.T) {
 	inline := map[string]any{"measurements": []any{map[string]any{"relay_id": "ams-2", "rtt_ms": 3}}}
 	resp, b = e.do(req{method: "POST", path: "/v1/credentials", token: user, body: inline,
 		header: map[string]string{"X-Forwarded-For": berlinIP}})
-	var c credentials
+	var c wire.Credentials
 	json.Unmarshal(b, &c)
 	if resp.StatusCode != 200 || c.Primary.RelayID != "ams-2" || c.Primary.Basis != "measured" || *c.Primary.EstimatedRTTMs != 3 {
 		t.Fatalf("credentials with an inline measurement = %d %s", resp.StatusCode, b)

@@ -6,21 +6,21 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/relaygate/relaygate/wire"
 )
 
 // Limits on what a client may ask for.
 const (
-	// MinCredentialTTL: shorter credentials expire before a call has set up
-	// on a slow network.
-	MinCredentialTTL = 60 * time.Second
-	// MaxCredentialTTL: two days covers any call; longer-lived credentials are
-	// a standing key to the relays if they leak.
-	MaxCredentialTTL = 48 * time.Hour
+	// MinCredentialTTL is the shortest credential lifetime, the contract's
+	// (wire.MinCredentialTTL).
+	MinCredentialTTL = wire.MinCredentialTTL
+	// MaxCredentialTTL is the longest credential lifetime, the contract's
+	// (wire.MaxCredentialTTL).
+	MaxCredentialTTL = wire.MaxCredentialTTL
 	// MaxBodyBytes caps request bodies: the largest legitimate one (a heartbeat
 	// with 16 addresses, or 64 measurements) is a few KiB.
 	MaxBodyBytes = 64 << 10
-	// maxMeasurements bounds the measurements one request may carry.
-	maxMeasurements = 64
 )
 
 // Config configures the API. The zero value works: every role is then

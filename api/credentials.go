@@ -1,167 +1,16 @@
 package api
 
 import (
-	"fmt"
-	"math"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
-
-// maxRTTMillis bounds reported RTTs: a minute is no longer a round trip.
-const maxRTTMillis = 60000
-
-type measurementJSON struct {
-	RelayID string   `json:"relay_id"`
-	RTTMs   *float64 `json:"rtt_ms"`
-	Loss    *float64 `json:"loss,omitempty"`
-}
-
-// credentialsRequest is POST /v1/credentials' optional body.
-type credentialsRequest struct {
-	TTLSeconds   *int64            `json:"ttl_seconds,omitempty"`
-	Transports   []string          `json:"transports,omitempty"`
-	Measurements []measurementJSON `json:"measurements,omitempty"`
-}
-
-func (c credentialsRequest) validate() []fieldError {
-	var fe []fieldError
-	add := func(field, msg string) { fe = append(fe, fieldError{Field: field, Message: msg}) }
-	if c.TTLSeconds != nil && !ttlInRange(*c.TTLSeconds) {
-		add("ttl_seconds", ttlRangeMsg)
-	}
-	if c.Transports != nil {
-		if f := checkTransports(c.Transports); f != "" {
-			add("transports", f)
-		}
-	}
-	return append(fe, validateMeasurements(c.Measurements, false)...)
-}
-
-// validateMeasurements checks a measurement list; required makes an empty
-// list an error.
-func validateMeasurements(ms []measurementJSON, required bool) []fieldError {
-	var fe []fieldError
-	add := func(field, msg string) { fe = append(fe, fieldError{Field: field, Message: msg}) }
-	switch {
-	case required && len(ms) == 0:
-		add("measurements", fmt.Sprintf("required: 1 to %d measurements", maxMeasurements))
-	case len(ms) > maxMeasurements:
-		add("measurements", fmt.Sprintf("at most %d measurements", maxMeasurements))
-	default:
-		for i, m := range ms {
-			field := fmt.Sprintf("measurements[%d]", i)
-			if !slugRE.MatchString(m.RelayID) {
-				add(field+".relay_id", "required: a relay id")
-			}
-			if m.RTTMs == nil || math.IsNaN(*m.RTTMs) || *m.RTTMs < 0 || *m.RTTMs > maxRTTMillis {
-				add(field+".rtt_ms", "required: a number in [0, 60000]")
-			}
-			if m.Loss != nil && (math.IsNaN(*m.Loss) || *m.Loss < 0 || *m.Loss > 1) {
-				add(field+".loss", "must be a fraction in [0, 1]")
-			}
-		}
-	}
-	return fe
-}
-
-const ttlRangeMsg = "must be between 60 and 172800 seconds"
-
-func ttlInRange(s int64) bool {
-	return s >= int64(MinCredentialTTL/time.Second) && s <= int64(MaxCredentialTTL/time.Second)
-}
-
-// transportNames lists the transports for messages: "udp, tcp, tls".
-var transportNames = func() string {
-	var names []string
-	for _, t := range relay.Transports() {
-		names = append(names, t.String())
-	}
-	return strings.Join(names, ", ")
-}()
-
-// checkTransports returns what is wrong with a transport list, "" if nothing.
-func checkTransports(ts []string) string {
-	if len(ts) == 0 || len(ts) > relay.NumTransports {
-		return fmt.Sprintf("1 to %d of %s", relay.NumTransports, transportNames)
-	}
-	for i, t := range ts {
-		if _, ok := relay.ParseTransport(t); !ok {
-			return "each must be one of " + transportNames
-		}
-		if slices.Contains(ts[:i], t) {
-			return "each transport at most once"
-		}
-	}
-	return ""
-}
-
-// toTransports converts a list checkTransports accepted.
-func toTransports(ts []string) []relay.Transport {
-	out := make([]relay.Transport, len(ts))
-	for i, t := range ts {
-		out[i], _ = relay.ParseTransport(t)
-	}
-	return out
-}
-
-func (c credentialsRequest) measurements() []relay.Measurement {
-	return toMeasurements(c.Measurements)
-}
-
-func toMeasurements(ms []measurementJSON) []relay.Measurement {
-	out := make([]relay.Measurement, 0, len(ms))
-	for _, m := range ms {
-		sm := relay.Measurement{RelayID: m.RelayID, RTT: time.Duration(*m.RTTMs * float64(time.Millisecond))}
-		if m.Loss != nil {
-			sm.Loss = *m.Loss
-		}
-		out = append(out, sm)
-	}
-	return out
-}
-
-type relayChoiceJSON struct {
-	RelayID        string   `json:"relay_id"`
-	Region         string   `json:"region"`
-	Site           string   `json:"site"`
-	Hostname       string   `json:"hostname,omitempty"`
-	URLs           []string `json:"urls"`
-	EstimatedRTTMs *float64 `json:"estimated_rtt_ms,omitempty"`
-	Basis          string   `json:"basis"`
-}
-
-type iceServerJSON struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username"`
-	Credential string   `json:"credential"`
-}
-
-type credentialsResponse struct {
-	Username           string           `json:"username"`
-	Credential         string           `json:"credential"`
-	TTLSeconds         int64            `json:"ttl_seconds"`
-	ExpiresAt          time.Time        `json:"expires_at"`
-	Primary            relayChoiceJSON  `json:"primary"`
-	Backup             *relayChoiceJSON `json:"backup,omitempty"`
-	ICEServers         []iceServerJSON  `json:"ice_servers"`
-	ICETransportPolicy string           `json:"ice_transport_policy"`
-}
-
-// turnResponse is GET /v1/turn's answer, the shape TURN REST clients (the
-// IETF draft, Matrix's /voip/turnServer) already parse.
-type turnResponse struct {
-	Username string   `json:"username"`
-	Password string   `json:"password"`
-	TTL      int64    `json:"ttl"`
-	URIs     []string `json:"uris"`
-}
 
 // relayURLs lists the TURN URIs for r, transport by transport in the
 // table's order: for a transport that names addresses, one URI per
@@ -192,16 +41,10 @@ func relayURLs(r relay.Relay, want []relay.Transport) []string {
 	return urls
 }
 
-func (s *server) newRelayChoice(c relay.Choice, want []relay.Transport) relayChoiceJSON {
-	rc := relayChoiceJSON{
-		RelayID: c.Relay.ID, Region: c.Relay.Region, Site: c.Relay.Site, Hostname: c.Relay.Hostname,
-		URLs: s.urls.urls(c.Relay, want), Basis: string(c.Basis),
-	}
-	if c.HasEstimate {
-		ms := math.Round(c.EstimatedRTT.Seconds()*1e4) / 10 // 0.1 ms
-		rc.EstimatedRTTMs = &ms
-	}
-	return rc
+// newRelayChoice is c with its URLs, from the cache when all transports
+// are wanted.
+func (s *server) newRelayChoice(c relay.Choice, want []relay.Transport) wire.RelayChoice {
+	return wire.NewRelayChoice(c, s.urls.urls(c.Relay, want))
 }
 
 // issue picks relays and mints the credential both credential endpoints hand out.
@@ -216,17 +59,14 @@ func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transpor
 }
 
 func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeValid[credentialsRequest](w, r, true)
+	req, err := decodeValid[wire.CredentialsRequest](w, r, true)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
-	ttl := s.cfg.CredentialTTL
-	if req.TTLSeconds != nil {
-		ttl = time.Duration(*req.TTLSeconds) * time.Second
-	}
-	want := toTransports(req.Transports)
-	measured := req.measurements()
+	ttl := req.TTL(s.cfg.CredentialTTL)
+	want := req.RelayTransports()
+	measured := req.RelayMeasurements()
 	pair, cred, err := s.issue(r, ttl, want, measured)
 	if err != nil {
 		s.problem(w, r, err)
@@ -235,11 +75,11 @@ func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
 	s.record(r, measured)
 	a := answers.Get().(*credentialsAnswer)
 	defer a.release()
-	a.resp = credentialsResponse{
+	a.resp = wire.Credentials{
 		Username: cred.Username, Credential: cred.Password,
 		TTLSeconds: int64(ttl / time.Second), ExpiresAt: cred.Expires.UTC(),
 		Primary:            s.newRelayChoice(pair.Primary, want),
-		ICETransportPolicy: "relay",
+		ICETransportPolicy: wire.ICETransportPolicyRelay,
 	}
 	a.urls = append(a.urls[:0], a.resp.Primary.URLs...)
 	if pair.Backup != nil {
@@ -247,7 +87,7 @@ func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
 		a.resp.Backup = &a.backup
 		a.urls = append(a.urls, a.backup.URLs...)
 	}
-	a.ice[0] = iceServerJSON{URLs: a.urls, Username: cred.Username, Credential: cred.Password}
+	a.ice[0] = wire.ICEServer{URLs: a.urls, Username: cred.Username, Credential: cred.Password}
 	a.resp.ICEServers = a.ice[:]
 	writeJSON(w, http.StatusOK, &a.resp)
 }
@@ -256,9 +96,9 @@ func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
 // to, reused across requests (it is done with once encoded): five
 // allocations and about 600 bytes less per request.
 type credentialsAnswer struct {
-	resp   credentialsResponse
-	backup relayChoiceJSON
-	ice    [1]iceServerJSON
+	resp   wire.Credentials
+	backup wire.RelayChoice
+	ice    [1]wire.ICEServer
 	urls   []string
 }
 
@@ -276,19 +116,19 @@ func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {
 	ttl := s.cfg.CredentialTTL
 	if v := q.Get("ttl"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || !ttlInRange(n) {
-			s.problem(w, r, errInvalidParam("ttl "+ttlRangeMsg, fieldError{Field: "ttl", Message: ttlRangeMsg}))
+		if err != nil || !wire.ValidTTLSeconds(n) {
+			s.problem(w, r, errInvalidParam("ttl "+wire.TTLRangeMessage, wire.FieldError{Field: "ttl", Message: wire.TTLRangeMessage}))
 			return
 		}
 		ttl = time.Duration(n) * time.Second
 	}
 	var want []relay.Transport
 	if ts := q["transport"]; len(ts) > 0 {
-		if f := checkTransports(ts); f != "" {
-			s.problem(w, r, errInvalidParam("transport: "+f, fieldError{Field: "transport", Message: f}))
+		if f := wire.CheckTransports(ts); f != "" {
+			s.problem(w, r, errInvalidParam("transport: "+f, wire.FieldError{Field: "transport", Message: f}))
 			return
 		}
-		want = toTransports(ts)
+		want = wire.ParseTransports(ts)
 	}
 	pair, cred, err := s.issue(r, ttl, want, nil)
 	if err != nil {
@@ -299,5 +139,5 @@ func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {
 	if pair.Backup != nil {
 		uris = slices.Concat(uris, s.urls.urls(pair.Backup.Relay, want))
 	}
-	writeJSON(w, http.StatusOK, turnResponse{Username: cred.Username, Password: cred.Password, TTL: int64(ttl / time.Second), URIs: uris})
+	writeJSON(w, http.StatusOK, wire.TurnServer{Username: cred.Username, Password: cred.Password, TTL: int64(ttl / time.Second), URIs: uris})
 }

@@ -8,11 +8,14 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/relaygate/relaygate/wire"
 )
 
-// validator is a request body that can check its own fields.
+// validator is a request body that can check its own fields (package
+// wire's request types).
 type validator interface {
-	validate() []fieldError
+	Validate() []wire.FieldError
 }
 
 // decodeValid reads one JSON object of type T from r's body and validates
@@ -84,7 +87,7 @@ func decodeBody[T validator](w http.ResponseWriter, r *http.Request, optional bo
 // validated is v's validation as an error; generic so that v is not boxed
 // into an interface (which would put it on the heap).
 func validated[T validator](v T) error {
-	if fe := v.validate(); len(fe) > 0 {
+	if fe := v.Validate(); len(fe) > 0 {
 		return errInvalidBody("request body has invalid fields", fe...)
 	}
 	return nil
@@ -126,10 +129,10 @@ func decodeError(err error) error {
 			field = "(body)"
 		}
 		return errInvalidBody("a field has the wrong type",
-			fieldError{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())})
+			wire.FieldError{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return errInvalidBody("unknown field", fieldError{Field: truncate(name, 64), Message: "is not a known field"})
+		return errInvalidBody("unknown field", wire.FieldError{Field: truncate(name, 64), Message: "is not a known field"})
 	}
 	return errInvalidBody("malformed JSON")
 }

@@ -9,5 +9,5 @@ import (
 // TestDeps keeps api off the implementations: it declares interfaces and
 // cmd/relaygate wires store, probe and turnrelay to them.
 func TestDeps(t *testing.T) {
-	depstest.Check(t, depstest.Rules{InternalOnly: true, Allow: []string{depstest.Module + "relay", depstest.Module + "openapi", depstest.Module + "client"}})
+	depstest.Check(t, depstest.Rules{InternalOnly: true, Allow: []string{depstest.Module + "relay", depstest.Module + "wire", depstest.Module + "openapi", depstest.Module + "client"}})
 }

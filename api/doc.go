@@ -5,8 +5,10 @@
 // Handlers are thin: decode, validate, call one dependency, encode. The
 // dependencies are interfaces declared here (Registry, Picker, Minter) and
 // implemented over store, selector and turncred by cmd/relaygate; api imports
-// none of those implementations. openapi/openapi.yaml is the contract every
-// response is tested against.
+// none of those implementations. The bodies it reads and writes are package
+// wire's types, with wire's field rules; api adds HTTP: routes, auth,
+// decoding limits, status codes and problem mapping. openapi/openapi.yaml is
+// the contract every response is tested against.
 //
 // Privacy: nothing here logs or echoes a client address, a token, a TURN
 // username or credential, a request body or a query string. The client

@@ -26,6 +26,7 @@ import (
 	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
+	"github.com/relaygate/relaygate/wire"
 )
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -272,24 +273,12 @@ func (e *env) register(id string, body map[string]any) {
 }
 
 // problemOf decodes a problem+json body.
-type problemBody struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	RequestID string `json:"request_id"`
-	Errors    []struct {
-		Field   string `json:"field"`
-		Message string `json:"message"`
-	} `json:"errors"`
-}
-
-func problemOf(t *testing.T, resp *http.Response, b []byte) problemBody {
+func problemOf(t *testing.T, resp *http.Response, b []byte) wire.Problem {
 	t.Helper()
 	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("Content-Type = %q, want application/problem+json (body %s)", ct, b)
 	}
-	var p problemBody
+	var p wire.Problem
 	if err := json.Unmarshal(b, &p); err != nil {
 		t.Fatalf("problem body %s: %v", b, err)
 	}

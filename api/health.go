@@ -9,15 +9,12 @@ import (
 	"github.com/swaggest/swgui/v5emb"
 
 	"github.com/relaygate/relaygate/openapi"
+	"github.com/relaygate/relaygate/wire"
 )
 
 // readyTimeout bounds the store ping behind /readyz, so a hung backend makes
 // the probe fail rather than hang.
 const readyTimeout = 2 * time.Second
-
-type statusResponse struct {
-	Status string `json:"status"`
-}
 
 // writeJSON encodes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -25,7 +22,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *server) getHealthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, statusResponse{Status: "ok"})
+	writeJSON(w, http.StatusOK, wire.Health{Status: "ok"})
 }
 
 func (s *server) getReadyz(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +37,7 @@ func (s *server) getReadyz(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, &httpError{status: http.StatusServiceUnavailable, typ: "not-ready", detail: "registry store unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, statusResponse{Status: "ready"})
+	writeJSON(w, http.StatusOK, wire.Readiness{Status: "ready"})
 }
 
 func (s *server) getSpec(w http.ResponseWriter, _ *http.Request) {

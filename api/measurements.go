@@ -4,32 +4,20 @@ import (
 	"net/http"
 
 	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
-
-// measurementsRequest is POST /v1/measurements' body.
-type measurementsRequest struct {
-	Measurements []measurementJSON `json:"measurements"`
-}
-
-func (m measurementsRequest) validate() []fieldError {
-	return validateMeasurements(m.Measurements, true)
-}
-
-type measurementsResponse struct {
-	Accepted int `json:"accepted"`
-}
 
 // postMeasurements takes RTTs a client measured to relays. They are folded
 // into its prefix's figures in the background, so the answer is 202.
 func (s *server) postMeasurements(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeValid[measurementsRequest](w, r, false)
+	req, err := decodeValid[wire.MeasurementsRequest](w, r, false)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
-	ms := toMeasurements(req.Measurements)
+	ms := req.RelayMeasurements()
 	s.record(r, ms)
-	writeJSON(w, http.StatusAccepted, measurementsResponse{Accepted: len(ms)})
+	writeJSON(w, http.StatusAccepted, wire.MeasurementsAccepted{Accepted: len(ms)})
 }
 
 // record hands measurements to the aggregator, if there is one.

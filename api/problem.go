@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
 
 // problemTypePrefix makes problem types stable URIs (RFC 9457 §3.1.1) that
@@ -27,28 +28,22 @@ var titles = map[string]string{
 	"internal":               "Internal error",
 }
 
-// fieldError names one invalid field of a request.
-type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
 // httpError is an error that already knows its problem+json answer.
 type httpError struct {
 	status int
 	typ    string
 	detail string
-	fields []fieldError
+	fields []wire.FieldError
 	allow  string // Allow header for 405
 }
 
 func (e *httpError) Error() string { return "api: " + e.typ + ": " + e.detail }
 
-func errInvalidBody(detail string, fields ...fieldError) error {
+func errInvalidBody(detail string, fields ...wire.FieldError) error {
 	return &httpError{status: http.StatusBadRequest, typ: "invalid-body", detail: detail, fields: fields}
 }
 
-func errInvalidParam(detail string, fields ...fieldError) error {
+func errInvalidParam(detail string, fields ...wire.FieldError) error {
 	return &httpError{status: http.StatusBadRequest, typ: "invalid-parameter", detail: detail, fields: fields}
 }
 
@@ -63,16 +58,6 @@ func errForbidden(detail string) error {
 // notFound is satisfied by any error that means "no such thing" (store's,
 // for one), so api needs no import to recognise it.
 type notFound interface{ NotFound() bool }
-
-// problem is the RFC 9457 body.
-type problem struct {
-	Type      string       `json:"type"`
-	Title     string       `json:"title"`
-	Status    int          `json:"status"`
-	Detail    string       `json:"detail,omitempty"`
-	RequestID string       `json:"request_id,omitempty"`
-	Errors    []fieldError `json:"errors,omitempty"`
-}
 
 // problemFor maps any error to its answer, in this one place.
 func problemFor(err error) *httpError {
@@ -109,7 +94,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, he *httpError) {
 	if he.allow != "" {
 		h.Set("Allow", he.allow)
 	}
-	writeBody(w, he.status, contentTypeProblem, &problem{
+	writeBody(w, he.status, contentTypeProblem, &wire.Problem{
 		Type:      problemTypePrefix + he.typ,
 		Title:     titles[he.typ],
 		Status:    he.status,

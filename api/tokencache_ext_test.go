@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/relaygate/relaygate/wire"
 )
 
 // TestRememberedTokens checks that a token the gateway remembers is held
@@ -16,9 +18,7 @@ import (
 func TestRememberedTokens(t *testing.T) {
 	pseudonym := func(t *testing.T, b []byte) string {
 		t.Helper()
-		var cr struct {
-			Username string `json:"username"`
-		}
+		var cr wire.Credentials
 		if err := json.Unmarshal(b, &cr); err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/wire"
 )
 
 const (
@@ -189,14 +190,7 @@ func (e *env) pick() (primary, backup string, ok bool) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var a struct {
-		Primary struct {
-			RelayID string `json:"relay_id"`
-		} `json:"primary"`
-		Backup *struct {
-			RelayID string `json:"relay_id"`
-		} `json:"backup"`
-	}
+	var a wire.Credentials
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &a) != nil || a.Backup == nil {
 		return a.Primary.RelayID, "", false
 	}

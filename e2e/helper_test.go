@@ -17,6 +17,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/relaygate/relaygate/wire"
 )
 
 // helperTimeout bounds a helper's whole life, whatever the test does.
@@ -77,7 +79,7 @@ func expect(ctx context.Context, in <-chan signalMsg, want string) (signalMsg, e
 
 // getCredentials asks the gateway until it names a relay (the relay's
 // first heartbeat may still be on its way), bounded by ctx.
-func getCredentials(ctx context.Context, gateway, userToken string) (credentials, error) {
+func getCredentials(ctx context.Context, gateway, userToken string) (wire.Credentials, error) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()

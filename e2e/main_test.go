@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/wire"
 )
 
 // helperEnv selects a helper mode when the test binary is re-executed
@@ -201,25 +202,9 @@ const (
 	nodeJWTSecret = "e2e-node-jwt-secret-0123456789abcdef"
 )
 
-// credentials is the part of POST /v1/credentials' answer the tests read.
-type credentials struct {
-	Username   string `json:"username"`
-	Credential string `json:"credential"`
-	Primary    struct {
-		RelayID string   `json:"relay_id"`
-		URLs    []string `json:"urls"`
-	} `json:"primary"`
-	ICEServers []struct {
-		URLs       []string `json:"urls"`
-		Username   string   `json:"username"`
-		Credential string   `json:"credential"`
-	} `json:"ice_servers"`
-	ICETransportPolicy string `json:"ice_transport_policy"`
-}
-
 // fetchCredentials POSTs /v1/credentials on gateway with a user token.
-func fetchCredentials(ctx context.Context, client *http.Client, gateway, userToken string) (credentials, error) {
-	var c credentials
+func fetchCredentials(ctx context.Context, client *http.Client, gateway, userToken string) (wire.Credentials, error) {
+	var c wire.Credentials
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gateway+"/v1/credentials", strings.NewReader(`{"ttl_seconds": 600}`))
 	if err != nil {
 		return c, err

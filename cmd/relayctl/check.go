@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaygate/relaygate/cmd/relayctl/internal/turncheck"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
+	"github.com/relaygate/relaygate/wire"
 )
 
 // maxParallelChecks bounds the TURN checks run at once.
@@ -83,8 +84,8 @@ Exit status 1 when no URI works (with --strict: when any fails).`,
 					return err
 				}
 			} else {
-				if *ttl < minCredentialTTL || *ttl > maxCredentialTTL {
-					return usagef("--ttl %v out of range %v..%v for credentials from the gateway", *ttl, minCredentialTTL, maxCredentialTTL)
+				if *ttl < wire.MinCredentialTTL || *ttl > wire.MaxCredentialTTL {
+					return usagef("--ttl %v out of range %v..%v for credentials from the gateway", *ttl, wire.MinCredentialTTL, wire.MaxCredentialTTL)
 				}
 				g, err := c.gatewayClient("a user token (or --secret)")
 				if err != nil {
@@ -92,14 +93,14 @@ Exit status 1 when no URI works (with --strict: when any fails).`,
 				}
 				// Any relay will do: credentials are valid on every relay that
 				// shares the gateway's secret, whichever it picks.
-				req := credentialsRequest{TTLSeconds: int(*ttl / time.Second)}
-				cr, _, err := g.fetchCredentials(c.ctx, req)
+				secs := int64(*ttl / time.Second)
+				cr, _, err := g.fetchCredentials(c.ctx, wire.CredentialsRequest{TTLSeconds: &secs})
 				if err != nil {
 					return err
 				}
 				cfg.Username, cfg.Password = cr.Username, cr.Credential
 				if len(urls) == 0 {
-					for _, r := range cr.relays() {
+					for _, r := range cr.Choices() {
 						for _, s := range r.URLs {
 							u, err := turncheck.ParseURL(s)
 							if err != nil {

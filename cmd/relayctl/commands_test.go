@@ -19,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/wire"
 )
 
 func TestHelpAndUsage(t *testing.T) {
@@ -114,14 +115,14 @@ func TestCredentials(t *testing.T) {
 	t.Run("json", func(t *testing.T) {
 		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--ttl", "10m", "--transport", "udp,tcp", "--json")
 		wantCode(t, "credentials --json", code, exitOK, stdout, stderr)
-		var cr credentials
+		var cr wire.Credentials
 		if err := json.Unmarshal([]byte(stdout), &cr); err != nil {
 			t.Fatalf("--json output is not the credentials answer: %v\n%s", err, stdout)
 		}
 		if cr.TTLSeconds != 600 || cr.Primary.RelayID == "" || cr.Backup == nil || cr.Primary.Site == cr.Backup.Site {
 			t.Errorf("answer = %+v, want ttl 600 and primary and backup on two sites", cr)
 		}
-		for _, r := range cr.relays() {
+		for _, r := range cr.Choices() {
 			for _, u := range r.URLs {
 				if strings.HasPrefix(u, "turns:") {
 					t.Errorf("--transport udp,tcp gave %s", u)
@@ -284,11 +285,11 @@ func TestRelaysAndDrain(t *testing.T) {
 
 	code, stdout, stderr = relayctl(t, env, "relays", "--json")
 	wantCode(t, "relays --json", code, exitOK, stdout, stderr)
-	var list relayList
+	var list wire.RelayList
 	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
 		t.Fatalf("relays --json: %v\n%s", err, stdout)
 	}
-	states := map[string]string{}
+	states := map[string]wire.RelayState{}
 	for _, r := range list.Relays {
 		states[r.ID] = r.State
 	}
@@ -298,7 +299,7 @@ func TestRelaysAndDrain(t *testing.T) {
 
 	code, stdout, stderr = relayctl(t, env, "undrain", "loop-b", "--json")
 	wantCode(t, "undrain", code, exitOK, stdout, stderr)
-	var st relayStatus
+	var st wire.RelayStatus
 	if err := json.Unmarshal([]byte(stdout), &st); err != nil || st.Drained || st.ID != "loop-b" {
 		t.Errorf("undrain --json = %s (%v), want loop-b not drained", stdout, err)
 	}

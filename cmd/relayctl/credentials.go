@@ -9,13 +9,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-)
 
-// Bounds of a credential's lifetime the gateway accepts (openapi.yaml's
-// CredentialsRequest.ttl_seconds).
-const (
-	minCredentialTTL = 60 * time.Second
-	maxCredentialTTL = 48 * time.Hour
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
 
 var credentialsCmd = &command{
@@ -62,18 +58,19 @@ a web app:
 
 // rtcConfiguration is the W3C RTCConfiguration subset a web app needs.
 type rtcConfiguration struct {
-	ICEServers         []iceServer `json:"iceServers"`
-	ICETransportPolicy string      `json:"iceTransportPolicy"`
+	ICEServers         []wire.ICEServer `json:"iceServers"`
+	ICETransportPolicy string           `json:"iceTransportPolicy"`
 }
 
 // credentialsBody checks --ttl and --transport and builds the request.
-func credentialsBody(ttl time.Duration, transports string) (credentialsRequest, error) {
-	var req credentialsRequest
+func credentialsBody(ttl time.Duration, transports string) (wire.CredentialsRequest, error) {
+	var req wire.CredentialsRequest
 	if ttl != 0 {
-		if ttl < minCredentialTTL || ttl > maxCredentialTTL {
-			return req, usagef("--ttl %v out of range %v..%v", ttl, minCredentialTTL, maxCredentialTTL)
+		if ttl < wire.MinCredentialTTL || ttl > wire.MaxCredentialTTL {
+			return req, usagef("--ttl %v out of range %v..%v", ttl, wire.MinCredentialTTL, wire.MaxCredentialTTL)
 		}
-		req.TTLSeconds = int((ttl + time.Second - 1) / time.Second)
+		secs := int64((ttl + time.Second - 1) / time.Second)
+		req.TTLSeconds = &secs
 	}
 	ts, err := parseTransports(transports)
 	if err != nil {
@@ -91,7 +88,7 @@ func parseTransports(list string) ([]string, error) {
 		if t == "" {
 			continue
 		}
-		if t != "udp" && t != "tcp" && t != "tls" {
+		if _, ok := relay.ParseTransport(t); !ok {
 			return nil, usagef("--transport %q: want udp, tcp or tls", t)
 		}
 		if !seen[t] {
@@ -102,7 +99,7 @@ func parseTransports(list string) ([]string, error) {
 	return out, nil
 }
 
-func printCredentials(w io.Writer, cr credentials, now time.Time) {
+func printCredentials(w io.Writer, cr wire.Credentials, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "username\t%s\n", cr.Username)
 	fmt.Fprintf(tw, "credential\t%s\n", cr.Credential)
@@ -112,14 +109,14 @@ func printCredentials(w io.Writer, cr credentials, now time.Time) {
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tRELAY\tREGION\tSITE\tEST. RTT\tBASIS\tURLS")
-	for i, r := range cr.relays() {
+	for i, r := range cr.Choices() {
 		role := "primary"
 		if i == 1 {
 			role = "backup"
 		}
 		est := "-"
-		if r.EstimatedRTTMS != nil {
-			est = fmt.Sprintf("%.1f ms", *r.EstimatedRTTMS)
+		if r.EstimatedRTTMs != nil {
+			est = fmt.Sprintf("%.1f ms", *r.EstimatedRTTMs)
 		}
 		for j, u := range r.URLs {
 			if j == 0 {

@@ -6,12 +6,15 @@ import (
 	"github.com/relaygate/relaygate/internal/depstest"
 )
 
-// TestDeps: relayctl is a client. It speaks the API over HTTP with its own
-// wire types and never links the gateway's or the relay's implementation
-// (api, store, selector, turnrelay); of ours it uses probe, the credential
-// scheme and its own turncheck.
+// TestDeps: relayctl is a client. It speaks the API over HTTP with the
+// contract's types (wire, over relay's vocabulary) and never links the
+// gateway's or the relay's implementation (api, store, selector,
+// turnrelay); of ours it uses probe, the credential scheme and its own
+// turncheck.
 func TestDeps(t *testing.T) {
 	depstest.Check(t, depstest.Rules{InternalOnly: true, Allow: []string{
+		depstest.Module + "wire",
+		depstest.Module + "relay",
 		depstest.Module + "probe",
 		depstest.Module + "turnrelay/turncred",
 		depstest.Module + "cmd/relayctl/internal/turncheck",

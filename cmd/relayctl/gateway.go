@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/relaygate/relaygate/wire"
 )
 
 // maxAnswerBytes bounds what we read from the gateway; its largest answer
@@ -23,12 +25,7 @@ type apiError struct {
 	Type   string
 	Title  string
 	Detail string
-	Errors []fieldError
-}
-
-type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Errors []wire.FieldError
 }
 
 func (e *apiError) Error() string {
@@ -136,12 +133,7 @@ func (g *gatewayClient) do(ctx context.Context, method, path string, body, out a
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		ae := &apiError{Status: resp.StatusCode}
-		var p struct {
-			Type   string       `json:"type"`
-			Title  string       `json:"title"`
-			Detail string       `json:"detail"`
-			Errors []fieldError `json:"errors"`
-		}
+		var p wire.Problem
 		if json.Unmarshal(data, &p) == nil {
 			ae.Type, ae.Title, ae.Detail, ae.Errors = p.Type, p.Title, p.Detail, p.Errors
 		}
@@ -155,101 +147,9 @@ func (g *gatewayClient) do(ctx context.Context, method, path string, body, out a
 	return data, nil
 }
 
-// Wire types, with the names of openapi.yaml.
-
-type credentialsRequest struct {
-	TTLSeconds int      `json:"ttl_seconds,omitempty"`
-	Transports []string `json:"transports,omitempty"`
-}
-
-type relayChoice struct {
-	RelayID        string   `json:"relay_id"`
-	Region         string   `json:"region"`
-	Site           string   `json:"site"`
-	Hostname       string   `json:"hostname,omitempty"`
-	URLs           []string `json:"urls"`
-	EstimatedRTTMS *float64 `json:"estimated_rtt_ms,omitempty"`
-	Basis          string   `json:"basis"`
-}
-
-type iceServer struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username"`
-	Credential string   `json:"credential"`
-}
-
-type credentials struct {
-	Username           string       `json:"username"`
-	Credential         string       `json:"credential"`
-	TTLSeconds         int          `json:"ttl_seconds"`
-	ExpiresAt          time.Time    `json:"expires_at"`
-	Primary            relayChoice  `json:"primary"`
-	Backup             *relayChoice `json:"backup,omitempty"`
-	ICEServers         []iceServer  `json:"ice_servers"`
-	ICETransportPolicy string       `json:"ice_transport_policy"`
-}
-
-func (c credentials) relays() []relayChoice {
-	out := []relayChoice{c.Primary}
-	if c.Backup != nil {
-		out = append(out, *c.Backup)
-	}
-	return out
-}
-
-type measurement struct {
-	RelayID string  `json:"relay_id"`
-	RTTMS   float64 `json:"rtt_ms"`
-	Loss    float64 `json:"loss"`
-}
-
-type measurementsRequest struct {
-	Measurements []measurement `json:"measurements"`
-}
-
-type measurementsAnswer struct {
-	Accepted int `json:"accepted"`
-}
-
-type resources struct {
-	Allocations  int64 `json:"allocations"`
-	BandwidthBPS int64 `json:"bandwidth_bps"`
-}
-
-type probeFigures struct {
-	RTTMS    *float64  `json:"rtt_ms,omitempty"`
-	MinRTTMS *float64  `json:"min_rtt_ms,omitempty"`
-	JitterMS *float64  `json:"jitter_ms,omitempty"`
-	Loss     *float64  `json:"loss,omitempty"`
-	Health   string    `json:"health,omitempty"`
-	ProbedAt time.Time `json:"probed_at"`
-}
-
-type relayStatus struct {
-	ID                  string         `json:"id"`
-	Region              string         `json:"region"`
-	Site                string         `json:"site"`
-	Addresses           []string       `json:"addresses"`
-	Hostname            string         `json:"hostname,omitempty"`
-	Ports               map[string]int `json:"ports"`
-	Capacity            resources      `json:"capacity"`
-	Load                resources      `json:"load"`
-	Draining            bool           `json:"draining"`
-	Drained             bool           `json:"drained"`
-	Version             string         `json:"version,omitempty"`
-	LastSeen            time.Time      `json:"last_seen"`
-	HeartbeatAgeSeconds float64        `json:"heartbeat_age_seconds"`
-	State               string         `json:"state"`
-	Probe               *probeFigures  `json:"probe,omitempty"`
-}
-
-type relayList struct {
-	Relays []relayStatus `json:"relays"`
-}
-
 // fetchCredentials asks the gateway for credentials.
-func (g *gatewayClient) fetchCredentials(ctx context.Context, req credentialsRequest) (credentials, []byte, error) {
-	var cr credentials
+func (g *gatewayClient) fetchCredentials(ctx context.Context, req wire.CredentialsRequest) (wire.Credentials, []byte, error) {
+	var cr wire.Credentials
 	raw, err := g.do(ctx, http.MethodPost, "/v1/credentials", req, &cr)
 	return cr, raw, err
 }

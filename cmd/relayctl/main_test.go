@@ -20,6 +20,7 @@ import (
 
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
+	"github.com/relaygate/relaygate/wire"
 )
 
 // Secrets of the test deployment. They are long enough for every check and
@@ -230,7 +231,7 @@ func (w *world) start(gwBin, rnBin string) error {
 	// Both gateway relays registered, and probed up.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var list relayList
+		var list wire.RelayList
 		code, body := httpCall(w.gateway+"/v1/relays", w.admin)
 		if code == 200 && json.Unmarshal(body, &list) == nil {
 			up := 0

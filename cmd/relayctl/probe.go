@@ -20,6 +20,8 @@ import (
 
 	"github.com/relaygate/relaygate/cmd/relayctl/internal/turncheck"
 	"github.com/relaygate/relaygate/probe"
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
 
 var probeCmd = &command{
@@ -66,7 +68,7 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 				if g, err = c.gatewayClient("a user token (or relay addresses as arguments)"); err != nil {
 					return err
 				}
-				cr, _, err := g.fetchCredentials(c.ctx, credentialsRequest{Transports: []string{"udp"}})
+				cr, _, err := g.fetchCredentials(c.ctx, wire.CredentialsRequest{Transports: []string{relay.UDP.String()}})
 				if err != nil {
 					return err
 				}
@@ -117,8 +119,8 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 			if *report {
 				ms := measurementsOf(rows)
 				if len(ms) > 0 {
-					var ans measurementsAnswer
-					if _, err := g.do(c.ctx, http.MethodPost, "/v1/measurements", measurementsRequest{Measurements: ms}, &ans); err != nil {
+					var ans wire.MeasurementsAccepted
+					if _, err := g.do(c.ctx, http.MethodPost, "/v1/measurements", wire.MeasurementsRequest{Measurements: ms}, &ans); err != nil {
 						// Print what was measured before failing on the report.
 						printProbe(c.stdout, *asJSON, out)
 						return err
@@ -183,10 +185,10 @@ func targetsFromArgs(ctx context.Context, args []string) ([]probeTarget, error) 
 	return out, nil
 }
 
-func targetsFromGateway(ctx context.Context, cr credentials) ([]probeTarget, error) {
+func targetsFromGateway(ctx context.Context, cr wire.Credentials) ([]probeTarget, error) {
 	var out []probeTarget
 	seen := map[string]bool{}
-	for _, r := range cr.relays() {
+	for _, r := range cr.Choices() {
 		for _, s := range r.URLs {
 			u, err := turncheck.ParseURL(s)
 			if err != nil || u.Transport != turncheck.UDP {
@@ -246,7 +248,7 @@ func choose(rows []probeRow) (primary, backup *probeRow) {
 
 // measurementsOf is one measurement per gateway relay that answered: its
 // best address.
-func measurementsOf(rows []probeRow) []measurement {
+func measurementsOf(rows []probeRow) []wire.Measurement {
 	best := map[string]probe.Result{}
 	var order []string
 	for _, r := range rows {
@@ -261,10 +263,10 @@ func measurementsOf(rows []probeRow) []measurement {
 			best[r.RelayID] = r.res
 		}
 	}
-	out := make([]measurement, 0, len(order))
+	out := make([]wire.Measurement, 0, len(order))
 	for _, id := range order {
 		b := best[id]
-		out = append(out, measurement{RelayID: id, RTTMS: min(durMS(b.RTT), 60000), Loss: b.Loss})
+		out = append(out, wire.NewMeasurement(relay.Measurement{RelayID: id, RTT: b.RTT, Loss: b.Loss}))
 	}
 	return out
 }

@@ -6,9 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"text/tabwriter"
 	"time"
+
+	"github.com/relaygate/relaygate/wire"
 )
 
 var relaysCmd = &command{
@@ -28,7 +29,7 @@ relay declares no limit) and the age of its last heartbeat.`,
 			if err != nil {
 				return err
 			}
-			var list relayList
+			var list wire.RelayList
 			raw, err := g.do(c.ctx, http.MethodGet, "/v1/relays", nil, &list)
 			if err != nil {
 				return err
@@ -42,7 +43,7 @@ relay declares no limit) and the age of its last heartbeat.`,
 	},
 }
 
-func printRelays(w io.Writer, relays []relayStatus) {
+func printRelays(w io.Writer, relays []wire.RelayStatus) {
 	if len(relays) == 0 {
 		fmt.Fprintln(w, "no relays in the registry")
 		return
@@ -51,16 +52,12 @@ func printRelays(w io.Writer, relays []relayStatus) {
 	fmt.Fprintln(tw, "ID\tREGION\tSITE\tSTATE\tHEALTH\tRTT\tLOSS\tLOAD\tHEARTBEAT")
 	for _, r := range relays {
 		health, rtt, loss := "-", "-", "-"
-		if p := r.Probe; p != nil {
+		if p := r.Probe; p != nil { // the gateway states every figure of a probe
 			if p.Health != "" {
-				health = p.Health
+				health = string(p.Health)
 			}
-			if p.RTTMS != nil {
-				rtt = ms(time.Duration(*p.RTTMS * float64(time.Millisecond)))
-			}
-			if p.Loss != nil {
-				loss = percent(*p.Loss)
-			}
+			rtt = ms(time.Duration(p.RTTMs * float64(time.Millisecond)))
+			loss = percent(p.Loss)
 		}
 		capacity := "-"
 		if r.Capacity.Allocations > 0 {
@@ -72,9 +69,6 @@ func printRelays(w io.Writer, relays []relayStatus) {
 	}
 	_ = tw.Flush()
 }
-
-// relayIDPattern is openapi.yaml's RelayID (Slug).
-var relayIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 var drainCmd = &command{
 	name:    "drain",
@@ -107,7 +101,7 @@ func setDrain(c *cli, args []string, drain, asJSON bool) error {
 		return usagef("%s takes one relay id, got %d arguments", name, len(args))
 	}
 	id := args[0]
-	if !relayIDPattern.MatchString(id) {
+	if !wire.ValidSlug(id) {
 		return usagef("%s: relay id %q: want lowercase letters, digits and '-', 1 to 63 characters", name, id)
 	}
 	g, err := c.gatewayClient("an admin token")
@@ -118,7 +112,7 @@ func setDrain(c *cli, args []string, drain, asJSON bool) error {
 	if !drain {
 		method = http.MethodDelete
 	}
-	var st relayStatus
+	var st wire.RelayStatus
 	raw, err := g.do(c.ctx, method, "/v1/relays/"+url.PathEscape(id)+"/drain", nil, &st)
 	if err != nil {
 		return err

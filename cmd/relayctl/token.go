@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/relaygate/relaygate/wire"
 )
 
 // minHS256Secret is what the gateway demands of HS256 keys (RFC 7518 §3.2:
@@ -53,7 +55,7 @@ Prefer the environment for the secret: RELAYCTL_TOKEN_SECRET.`,
 			switch *role {
 			case "user", "admin":
 			case "node":
-				if !relayIDPattern.MatchString(*sub) {
+				if !wire.ValidSlug(*sub) {
 					return usagef("--sub %q: a node token's subject is its relay id (lowercase letters, digits, '-')", *sub)
 				}
 			case "":

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaygate/relaygate/wire"
 )
 
 func TestProbeFromGatewayAndReport(t *testing.T) {
@@ -43,7 +45,7 @@ func TestProbeFromGatewayAndReport(t *testing.T) {
 	for {
 		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--json")
 		wantCode(t, "credentials", code, exitOK, stdout, stderr)
-		var cr credentials
+		var cr wire.Credentials
 		if err := json.Unmarshal([]byte(stdout), &cr); err != nil {
 			t.Fatal(err)
 		}

@@ -10,15 +10,17 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/wire"
 )
 
-type pickAnswer struct {
-	Primary struct {
-		RelayID string `json:"relay_id"`
-	} `json:"primary"`
-	Backup *struct {
-		RelayID string `json:"relay_id"`
-	} `json:"backup"`
+// picked names the relays of a credentials answer, and nothing of its
+// credentials.
+func picked(a wire.Credentials) string {
+	var ids []string
+	for _, c := range a.Choices() {
+		ids = append(ids, c.RelayID)
+	}
+	return fmt.Sprint(ids)
 }
 
 // TestFailoverWithinTwoProbeIntervals kills a real relaynode process
@@ -71,16 +73,16 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 	}
 
 	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
-	pick := func() (pickAnswer, int) {
+	pick := func() (wire.Credentials, int) {
 		code, body := call(t, "POST", gw+"/v1/credentials", user, nil)
-		var a pickAnswer
+		var a wire.Credentials
 		json.Unmarshal(body, &a)
 		return a, code
 	}
 	// Wait until all three are registered and probed up.
 	admin := testenv.Token(t, testAdminSecret, "ops", time.Hour)
 	deadline := time.Now().Add(15 * time.Second)
-	var before pickAnswer
+	var before wire.Credentials
 	for {
 		a, code := pick()
 		if code == 200 && a.Backup != nil {
@@ -90,7 +92,7 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("relays never became selectable and probed: last %d %+v", code, a)
+			t.Fatalf("relays never became selectable and probed: last %d %s", code, picked(a))
 		}
 		time.Sleep(100 * time.Millisecond) // polling, bounded by the deadline
 	}
@@ -108,7 +110,7 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s still selected %v after it was killed (%+v): want out within two probe intervals", victim, time.Since(killed), a)
+			t.Fatalf("%s still selected %v after it was killed (%s): want out within two probe intervals", victim, time.Since(killed), picked(a))
 		}
 		time.Sleep(50 * time.Millisecond) // polling, bounded by the deadline
 	}
@@ -120,13 +122,7 @@ func probedUp(t *testing.T, gw, admin string) int {
 	if code != 200 {
 		t.Fatalf("GET /v1/relays = %d %s", code, body)
 	}
-	var list struct {
-		Relays []struct {
-			Probe *struct {
-				Health string `json:"health"`
-			} `json:"probe"`
-		} `json:"relays"`
-	}
+	var list wire.RelayList
 	if err := json.Unmarshal(body, &list); err != nil {
 		t.Fatal(err)
 	}

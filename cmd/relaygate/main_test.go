@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/wire"
 )
 
 const (
@@ -137,7 +138,7 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 		t.Fatalf("heartbeat into A = %d %s", code, body)
 	}
 	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
-	var got struct{ Username, Credential string }
+	var got wire.Credentials
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		code, body := call(t, "POST", b+"/v1/credentials", user, nil)

@@ -1,8 +1,9 @@
 // Package openapitest checks HTTP traffic against relaygate's API contract,
 // openapi.yaml, the way net/http/httptest helps test handlers: load the spec
 // once per test with Load, then check each response (CheckResponse), each
-// request a client builds (CheckRequest), or every response an http.Client
-// receives (Transport).
+// request a client builds (CheckRequest), every response an http.Client
+// receives (Transport), or one Go value against its component schema
+// (CheckSchema).
 //
 // A failed check is reported with t.Errorf, never t.Fatalf, so the checks are
 // safe to run from any goroutine (Transport's in particular). The package is
@@ -14,6 +15,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -157,6 +159,59 @@ func (s *Spec) Operations() []Operation {
 		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Method, b.Method))
 	})
 	return ops
+}
+
+// CheckSchema fails t unless v, marshalled with encoding/json, is a valid
+// instance of components/schemas/<component>, string formats included: the
+// way to hold a Go type of the contract (package wire's) to its schema.
+func (s *Spec) CheckSchema(t testing.TB, component string, v any) {
+	t.Helper()
+	if err := s.SchemaError(component, v); err != nil {
+		t.Errorf("openapitest: %T as %s: %v", v, component, err)
+	}
+}
+
+// SchemaError is CheckSchema's verdict as an error, nil when v is valid, so
+// a test can also require that an invalid value fails. A value that does
+// not marshal, and a component the spec lacks, are errors too.
+func (s *Spec) SchemaError(component string, v any) error {
+	ref := s.doc.Components.Schemas[component]
+	if ref == nil || ref.Value == nil {
+		return fmt.Errorf("the spec has no components/schemas/%s", component)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("marshal %T: %w", v, err)
+	}
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("unmarshal %T's JSON: %w", v, err)
+	}
+	opts := append(slices.Clone(s.schemas), openapi3.EnableJSONSchema2020(), openapi3.MultiErrors())
+	return ref.Value.VisitJSON(doc, opts...)
+}
+
+// Object is an object schema of components/schemas: the members it
+// defines and those it requires, each sorted.
+type Object struct {
+	Properties []string
+	Required   []string
+}
+
+// Objects lists the object schemas of components/schemas by name, so a test
+// can match them with the Go types that implement them.
+func (s *Spec) Objects() map[string]Object {
+	out := map[string]Object{}
+	for name, ref := range s.doc.Components.Schemas {
+		if ref.Value == nil || !ref.Value.Type.Is(openapi3.TypeObject) {
+			continue
+		}
+		out[name] = Object{
+			Properties: slices.Sorted(maps.Keys(ref.Value.Properties)),
+			Required:   slices.Sorted(slices.Values(ref.Value.Required)),
+		}
+	}
+	return out
 }
 
 // CheckResponse fails t unless the response (status, header, body) is one the

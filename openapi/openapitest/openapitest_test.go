@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -441,6 +442,51 @@ func TestOperations(t *testing.T) {
 	}
 	if got := Load(t).Operations(); !slices.Equal(got, want) {
 		t.Errorf("Operations() = %v, want %v", got, want)
+	}
+}
+
+func TestCheckSchema(t *testing.T) {
+	s := Load(t)
+	valid := map[string]any{"field": "ports.udp", "message": "must be a port in 1-65535"}
+	tests := []struct {
+		name      string
+		component string
+		v         any
+		ok        bool
+	}{
+		{name: "valid object", component: "FieldError", v: valid, ok: true},
+		{name: "Go struct by its JSON", component: "HeartbeatAck", v: struct {
+			TTL      int `json:"ttl_seconds"`
+			Interval int `json:"heartbeat_interval_seconds"`
+		}{15, 5}, ok: true},
+		{name: "required member missing", component: "FieldError", v: map[string]any{"field": "x"}},
+		{name: "unknown member", component: "FieldError", v: map[string]any{"field": "x", "message": "y", "hint": "z"}},
+		{name: "string format", component: "IPAddress", v: "203.0.113.500"},
+		{name: "enum", component: "Transport", v: "quic"},
+		{name: "no such component", component: "Heartbeet", v: valid},
+		{name: "does not marshal", component: "FieldError", v: func() {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.SchemaError(tt.component, tt.v); (err == nil) != tt.ok {
+				t.Errorf("SchemaError(%s, %v) = %v, want ok %t", tt.component, tt.v, err, tt.ok)
+			}
+			r := &recorder{}
+			s.CheckSchema(r, tt.component, tt.v)
+			if failed := len(r.failures()) > 0; failed == tt.ok {
+				t.Errorf("CheckSchema(%s, %v) failures %v, want ok %t", tt.component, tt.v, r.failures(), tt.ok)
+			}
+		})
+	}
+}
+
+func TestObjects(t *testing.T) {
+	objs := Load(t).Objects()
+	if got, want := objs["Resources"], (Object{Properties: []string{"allocations", "bandwidth_bps"}, Required: []string{"allocations", "bandwidth_bps"}}); !reflect.DeepEqual(got, want) {
+		t.Errorf("Objects()[Resources] = %+v, want %+v", got, want)
+	}
+	if _, ok := objs["Transport"]; ok {
+		t.Error("Objects() lists Transport, a string schema")
 	}
 }
 

@@ -41,6 +41,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
 
 type options struct {
@@ -342,58 +345,35 @@ var cities = []city{
 
 const sitesPerCity = 4
 
-type heartbeat struct {
-	Region    string     `json:"region"`
-	Site      string     `json:"site"`
-	Latitude  float64    `json:"latitude"`
-	Longitude float64    `json:"longitude"`
-	Addresses []string   `json:"addresses"`
-	Hostname  string     `json:"hostname,omitempty"`
-	Ports     hbPorts    `json:"ports"`
-	Capacity  *hbAmounts `json:"capacity,omitempty"`
-	Load      *hbAmounts `json:"load,omitempty"`
-	Version   string     `json:"version,omitempty"`
-}
-
-type hbPorts struct {
-	UDP int `json:"udp,omitempty"`
-	TCP int `json:"tcp,omitempty"`
-	TLS int `json:"tls,omitempty"`
-}
-
-type hbAmounts struct {
-	Allocations  int64 `json:"allocations"`
-	BandwidthBPS int64 `json:"bandwidth_bps"`
-}
-
 // relayHeartbeat describes relay i: city i mod len(cities), one of
 // sitesPerCity sites there, an address in 198.18.0.0/15 (RFC 2544
 // benchmarking; 131072 of them, one per relay) and for every fifth relay
 // one in 2001:db8::/32 (RFC 3849 documentation). Nothing is ever sent to
 // them.
-func relayHeartbeat(i int, rng *rand.Rand) (string, heartbeat) {
+func relayHeartbeat(i int, rng *rand.Rand) (string, wire.Heartbeat) {
 	c := cities[i%len(cities)]
 	site := (i / len(cities)) % sitesPerCity
 	id := fmt.Sprintf("r%05d-%s", i, c.slug)
-	v4 := netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})
-	hb := heartbeat{
+	r := relay.Relay{
 		Region: c.region, Site: fmt.Sprintf("%s-%d", c.slug, site+1),
-		Latitude:  c.lat + (rng.Float64()-0.5)*0.4,
-		Longitude: c.lon + (rng.Float64()-0.5)*0.4,
-		Addresses: []string{v4.String()},
-		Ports:     hbPorts{UDP: 3478, TCP: 3478},
-		Capacity:  &hbAmounts{Allocations: 20000, BandwidthBPS: 10_000_000_000},
-		Load:      &hbAmounts{Allocations: rng.Int64N(12000), BandwidthBPS: rng.Int64N(6_000_000_000)},
+		Location: relay.Location{
+			Latitude:  c.lat + (rng.Float64()-0.5)*0.4,
+			Longitude: c.lon + (rng.Float64()-0.5)*0.4,
+		},
+		Addresses: []netip.Addr{netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})},
+		Ports:     relay.Ports{relay.UDP: 3478, relay.TCP: 3478},
+		Capacity:  relay.Capacity{Allocations: 20000, BandwidthBPS: 10_000_000_000},
+		Load:      relay.Load{Allocations: rng.Int64N(12000), BandwidthBPS: rng.Int64N(6_000_000_000)},
 		Version:   "bench",
 	}
 	if i%5 == 0 {
-		hb.Addresses = append(hb.Addresses, fmt.Sprintf("2001:db8:%x::%x", i>>16, i&0xffff))
+		r.Addresses = append(r.Addresses, netip.MustParseAddr(fmt.Sprintf("2001:db8:%x::%x", i>>16, i&0xffff)))
 	}
 	if i%3 == 0 {
-		hb.Hostname = id + ".relays.bench.example"
-		hb.Ports.TLS = 5349
+		r.Hostname = id + ".relays.bench.example"
+		r.Ports[relay.TLS] = 5349
 	}
-	return id, hb
+	return id, wire.NewHeartbeat(r)
 }
 
 func register(hc *http.Client, base string, n, conns int, secret []byte) error {
@@ -458,11 +438,7 @@ func checkRegistered(hc *http.Client, base string, n int, adminSecret []byte) er
 		if err != nil {
 			return err
 		}
-		var body struct {
-			Relays []struct {
-				State string `json:"state"`
-			} `json:"relays"`
-		}
+		var body wire.RelayList
 		err = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
 		if err != nil {
@@ -495,17 +471,7 @@ func sampleCredentials(hc *http.Client, base, tok, xff string) (string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("POST /v1/credentials: %s: %s", resp.Status, bytes.TrimSpace(b))
 	}
-	var cr struct {
-		Primary struct {
-			RelayID string   `json:"relay_id"`
-			Basis   string   `json:"basis"`
-			RTT     *float64 `json:"estimated_rtt_ms"`
-			URLs    []string `json:"urls"`
-		} `json:"primary"`
-		Backup *struct {
-			RelayID string `json:"relay_id"`
-		} `json:"backup"`
-	}
+	var cr wire.Credentials
 	if err := json.Unmarshal(b, &cr); err != nil {
 		return "", err
 	}
@@ -514,8 +480,8 @@ func sampleCredentials(hc *http.Client, base, tok, xff string) (string, error) {
 		backup = cr.Backup.RelayID
 	}
 	rtt := ""
-	if cr.Primary.RTT != nil {
-		rtt = fmt.Sprintf(", estimated RTT %.1f ms", *cr.Primary.RTT)
+	if cr.Primary.EstimatedRTTMs != nil {
+		rtt = fmt.Sprintf(", estimated RTT %.1f ms", *cr.Primary.EstimatedRTTMs)
 	}
 	return fmt.Sprintf("%d bytes, primary %s (basis %s%s, urls %v), backup %s",
 		len(b), cr.Primary.RelayID, cr.Primary.Basis, rtt, cr.Primary.URLs, backup), nil
