@@ -28,7 +28,7 @@ func benchStoresAt(b *testing.B, now func() time.Time, bench func(b *testing.B, 
 		bench(b, mustMemory(b, store.MemoryConfig{Now: now}))
 	})
 	b.Run("redis", func(b *testing.B) {
-		bench(b, openRedis(b, store.RedisConfig{Prefix: testPrefix(b), Now: now}))
+		bench(b, storetest.OpenRedis(b, store.RedisConfig{Prefix: storetest.KeyPrefix(b), Now: now}))
 	})
 }
 
@@ -168,7 +168,7 @@ func (f fixedCursor) RelaysSince(ctx context.Context, cursor uint64) ([]relay.Re
 // it was before RelaysSince: Relays and a new snapshot.
 func BenchmarkSnapshotRefresh(b *testing.B) {
 	clock := storetest.NewClock(storetest.T0)
-	s := openRedis(b, store.RedisConfig{Prefix: testPrefix(b), Now: clock.Now})
+	s := storetest.OpenRedis(b, store.RedisConfig{Prefix: storetest.KeyPrefix(b), Now: clock.Now})
 	ctx := b.Context()
 	heartbeatRange := func(from, to int) {
 		const workers = 32

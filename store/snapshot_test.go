@@ -152,7 +152,7 @@ func TestSnapshotsRefreshIncrementally(t *testing.T) {
 			return mustMemory(t, store.MemoryConfig{Now: now})
 		},
 		"redis": func(t *testing.T, now func() time.Time) store.Registry {
-			return openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: now})
+			return storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: now})
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
