@@ -25,7 +25,7 @@ func benchStores(b *testing.B, bench func(b *testing.B, s store.Registry)) {
 // benchStoresAt is benchStores on the clock now.
 func benchStoresAt(b *testing.B, now func() time.Time, bench func(b *testing.B, s store.Registry)) {
 	b.Run("memory", func(b *testing.B) {
-		bench(b, mustMemory(b, store.MemoryConfig{Now: now}))
+		bench(b, storetest.NewMemory(b, store.MemoryConfig{Now: now}))
 	})
 	b.Run("redis", func(b *testing.B) {
 		bench(b, storetest.OpenRedis(b, store.RedisConfig{Prefix: storetest.KeyPrefix(b), Now: now}))

@@ -149,7 +149,7 @@ func (c *countingRegistry) RelaysSince(ctx context.Context, cursor uint64) ([]re
 func TestSnapshotsRefreshIncrementally(t *testing.T) {
 	for name, open := range map[string]func(t *testing.T, now func() time.Time) store.Registry{
 		"memory": func(t *testing.T, now func() time.Time) store.Registry {
-			return mustMemory(t, store.MemoryConfig{Now: now})
+			return storetest.NewMemory(t, store.MemoryConfig{Now: now})
 		},
 		"redis": func(t *testing.T, now func() time.Time) store.Registry {
 			return storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: now})
