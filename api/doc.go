@@ -3,10 +3,10 @@
 // request decoding and validation, and problem+json errors (RFC 9457).
 //
 // Handlers are thin: decode, validate, call one dependency, encode. The
-// dependencies are interfaces declared here (Registry, Picker, Minter) and
-// implemented over store, selector and turncred by cmd/relaygate; api imports
-// none of those implementations. openapi/openapi.yaml is the contract every
-// response is tested against.
+// dependencies are interfaces declared here (Registry, Picker, Minter,
+// Measurements, Locator), implemented by package gateway (and geoip) and
+// wired by cmd/relaygate; api imports none of those implementations.
+// openapi/openapi.yaml is the contract every response is tested against.
 //
 // Privacy: nothing here logs or echoes a client address, a token, a TURN
 // username or credential, a request body or a query string. The client
