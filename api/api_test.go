@@ -346,3 +346,58 @@ func TestMeasurements(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasurementsReachSelection: what clients of a prefix report goes
+// through the gateway's queue into the store and, once the snapshot has it,
+// steers that prefix's answers without inline measurements.
+func TestMeasurementsReachSelection(t *testing.T) {
+	e := newEnv(t, trustLoopback)
+	e.run()
+	e.register("fra-1", fra1())
+	e.register("ams-2", ams2())
+	user := e.userToken("alice")
+	pick := func() wire.Credentials {
+		t.Helper()
+		resp, b := e.credentials(berlinIP, nil)
+		var c wire.Credentials
+		if err := json.Unmarshal(b, &c); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("credentials = %d %s", resp.StatusCode, b)
+		}
+		return c
+	}
+	if c := pick(); c.Primary.RelayID != "fra-1" || c.Primary.Basis != "geo" {
+		t.Fatalf("before any report: primary %s (%s), want fra-1 (geo)", c.Primary.RelayID, c.Primary.Basis)
+	}
+	// fra-1 measured far slower: clearly worse, so the primary changes
+	// despite hysteresis.
+	body := map[string]any{"measurements": []any{map[string]any{"relay_id": "ams-2", "rtt_ms": 3},
+		map[string]any{"relay_id": "fra-1", "rtt_ms": 40}}}
+	for range 3 { // three samples: the floor before a prefix's aggregate is trusted
+		resp, b := e.do(req{method: "POST", path: "/v1/measurements", token: user, body: body,
+			header: map[string]string{"X-Forwarded-For": berlinIP}})
+		if resp.StatusCode != 202 {
+			t.Fatalf("POST /v1/measurements = %d %s", resp.StatusCode, b)
+		}
+	}
+	berlin := relay.ClientPrefix(netip.MustParseAddr(berlinIP))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ms, _, err := e.reg.Measurements(t.Context(), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ms[berlin]["ams-2"].Samples == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reports never reached the store: %+v", ms)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the queue's writer, bounded by the deadline
+	}
+	if err := e.gw.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if c := pick(); c.Primary.RelayID != "ams-2" || c.Primary.Basis != "measured" || *c.Primary.EstimatedRTTMs != 3 {
+		t.Errorf("after the reports: primary %s (%s, %v ms), want ams-2 (measured, 3 ms)", c.Primary.RelayID, c.Primary.Basis, c.Primary.EstimatedRTTMs)
+	}
+}

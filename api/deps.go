@@ -10,8 +10,8 @@ import (
 	"github.com/relaygate/relaygate/relay"
 )
 
-// Registry is the relay registry as the handlers need it. store.Memory and
-// store.Redis satisfy it.
+// Registry is the relay registry as the handlers need it; gateway.Gateway
+// satisfies it, making each replica see its own writes at once.
 type Registry interface {
 	Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error
 	Relay(ctx context.Context, id string) (relay.Relay, error)

@@ -3,12 +3,13 @@
 // request decoding and validation, and problem+json errors (RFC 9457).
 //
 // Handlers are thin: decode, validate, call one dependency, encode. The
-// dependencies are interfaces declared here (Registry, Picker, Minter) and
-// implemented over store, selector and turncred by cmd/relaygate; api imports
-// none of those implementations. The bodies it reads and writes are package
-// wire's types, with wire's field rules; api adds HTTP: routes, auth,
-// decoding limits, status codes and problem mapping. openapi/openapi.yaml is
-// the contract every response is tested against.
+// dependencies are interfaces declared here (Registry, Picker, Minter,
+// Measurements, Locator), implemented by package gateway (and geoip) and
+// wired by cmd/relaygate; api imports none of those implementations. The
+// bodies it reads and writes are package wire's types, with wire's field
+// rules; api adds HTTP: routes, auth, decoding limits, status codes and
+// problem mapping. openapi/openapi.yaml is the contract every response is
+// tested against.
 //
 // Privacy: nothing here logs or echoes a client address, a token, a TURN
 // username or credential, a request body or a query string. The client

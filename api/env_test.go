@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -13,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +22,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/gateway"
+	"github.com/relaygate/relaygate/geoip"
+	"github.com/relaygate/relaygate/internal/geoiptest"
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/openapi/openapitest"
-	"github.com/relaygate/relaygate/relay"
-	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 	"github.com/relaygate/relaygate/wire"
@@ -52,45 +55,44 @@ func (c *clock) Advance(d time.Duration)      { c.mu.Lock(); c.t = c.t.Add(d); c
 func newClock() *clock                        { return &clock{t: t0} }
 func (c *clock) In(d time.Duration) time.Time { return c.Now().Add(d) }
 
-// staticGeo locates the test clients; everything else is unlocated.
-var staticGeo = map[netip.Addr]relay.Location{
-	netip.MustParseAddr(berlinIP):  {Latitude: 52.52, Longitude: 13.40},
-	netip.MustParseAddr(newYorkIP): {Latitude: 40.71, Longitude: -74.01},
-}
+// geoDB is a GeoLite2-City-layout database that locates the test clients
+// (Berlin, New York) and nothing else.
+var geoDB = sync.OnceValues(func() ([]byte, error) {
+	return geoiptest.DB("GeoLite2-City",
+		geoiptest.Place{Network: netip.MustParsePrefix(berlinIP + "/32"), Lat: 52.52, Lon: 13.40, City: "Berlin"},
+		geoiptest.Place{Network: netip.MustParsePrefix(newYorkIP + "/32"), Lat: 40.71, Lon: -74.01, City: "New York"},
+	)
+})
 
-// testPicker is the same wiring cmd/relaygate does, over the fake store,
-// reading the store directly (tests need no snapshot refresh loop).
-type testPicker struct {
-	reg *store.Memory
-	now func() time.Time
-}
-
-func (p testPicker) Pick(c relay.Client, want []relay.Transport, m []relay.Measurement) (relay.Pair, error) {
-	rs, err := p.reg.Relays(context.Background())
+// openGeoIP opens geoDB as the gateway does its --geoip-db.
+func openGeoIP(t *testing.T, log *slog.Logger) *geoip.DB {
+	t.Helper()
+	data, err := geoDB()
 	if err != nil {
-		return relay.Pair{}, err
+		t.Fatal(err)
 	}
-	return selector.Rank(selector.NewSnapshot(rs), selector.Request{Client: c, Transports: want, Measurements: m}, p.now())
+	path := filepath.Join(t.TempDir(), "city.mmdb")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := geoip.Open(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
-// mapLocator locates the test clients in staticGeo.
-type mapLocator map[netip.Addr]relay.Location
-
-func (m mapLocator) Locate(a netip.Addr) (relay.Location, bool) { l, ok := m[a]; return l, ok }
-
-type testMinter struct{ m *turncred.Minter }
-
-func (t testMinter) Mint(sub string, ttl time.Duration, now time.Time) relay.Credential {
-	c := t.m.Mint(sub, ttl, now)
-	return relay.Credential{Username: c.Username, Password: c.Password, Expires: c.Expires}
-}
-
-// env is one gateway under test behind an httptest server; every response
-// its client receives is checked against openapi.yaml.
+// env is one gateway under test behind an httptest server: the API over
+// the real gateway (probing off: the relays sit at documentation
+// addresses) on an in-memory store and a real GeoIP database, as
+// cmd/relaygate wires them. Every response its client receives is checked
+// against openapi.yaml.
 type env struct {
 	t        *testing.T
 	clock    *clock
 	reg      *store.Memory
+	gw       *gateway.Gateway
 	srv      *httptest.Server
 	api      *api.Server
 	client   *http.Client
@@ -148,13 +150,19 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	}
 	secrets, _ := turncred.ParseSecrets("k1:" + turnSecret)
 	m, _ := turncred.NewMinter(secrets, []byte("pseudonym-key-0123456789"))
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.gw, err = gateway.New(gateway.Config{ProbeOff: true}, gateway.Deps{Store: e.reg, Minter: m, Log: log, Now: e.clock.Now})
+	if err != nil {
+		t.Fatalf("gateway.New() error = %v", err)
+	}
 	e.deps = api.Deps{
-		Registry: e.reg,
-		Picker:   testPicker{reg: e.reg, now: e.clock.Now},
-		Minter:   testMinter{m: m},
-		Locator:  mapLocator(staticGeo),
-		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:      e.clock.Now,
+		Registry:     e.gw,
+		Picker:       e.gw,
+		Minter:       e.gw,
+		Measurements: e.gw,
+		Locator:      openGeoIP(t, log.With("component", "geoip")),
+		Log:          log,
+		Now:          e.clock.Now,
 		MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			io.WriteString(w, "# metrics\n")
@@ -170,6 +178,10 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	e.client = &http.Client{Transport: openapitest.Load(t).Transport(t, nil)}
 	return e
 }
+
+// run runs the gateway's background work (snapshot refresh, measurement
+// queue) until the test ends.
+func (e *env) run() { testenv.RunUntilCleanup(e.t, "gateway Run()", e.gw.Run) }
 
 func (e *env) hsToken(secret, sub string, claims ...func(jwt.MapClaims)) string {
 	c := jwt.MapClaims{"sub": sub, "exp": e.clock.In(time.Hour).Unix(), "iat": e.clock.Now().Unix()}

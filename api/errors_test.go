@@ -134,7 +134,7 @@ func TestConfigRejections(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			_, err := api.New(tt.cfg, api.Deps{Registry: e.reg, Picker: testPicker{reg: e.reg}, Minter: testMinter{}})
+			_, err := api.New(tt.cfg, api.Deps{Registry: e.gw, Picker: e.gw, Minter: e.gw})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New() error = %v, want it to mention %q", err, tt.want)
 			}

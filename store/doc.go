@@ -97,6 +97,6 @@
 // prefixes in measurement order so that incremental reads, expiry and
 // eviction never walk every prefix.
 //
-// The package does not rank or know about HTTP; Snapshots, the one piece
-// that runs a loop, logs only through the logger it is given.
+// The package is persistence only: it does not rank, keep in-memory
+// snapshots for selection (package gateway does) or know about HTTP.
 package store

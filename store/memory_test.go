@@ -14,19 +14,8 @@ import (
 	"github.com/relaygate/relaygate/store/storetest"
 )
 
-// mustMemory returns a Memory store closed when the test ends.
-func mustMemory(tb testing.TB, cfg store.MemoryConfig) *store.Memory {
-	tb.Helper()
-	m, err := store.NewMemory(cfg)
-	if err != nil {
-		tb.Fatalf("NewMemory() error = %v", err)
-	}
-	tb.Cleanup(func() { _ = m.Close() })
-	return m
-}
-
 func newMemory(t *testing.T, cfg storetest.Config) store.Registry {
-	return mustMemory(t, store.MemoryConfig{Now: cfg.Now, MaxPrefixes: cfg.MaxPrefixes})
+	return storetest.NewMemory(t, store.MemoryConfig{Now: cfg.Now, MaxPrefixes: cfg.MaxPrefixes})
 }
 
 func TestMemory(t *testing.T) {
@@ -34,7 +23,7 @@ func TestMemory(t *testing.T) {
 }
 
 func TestMemoryDefaultsToWallClock(t *testing.T) {
-	m := mustMemory(t, store.MemoryConfig{})
+	m := storetest.NewMemory(t, store.MemoryConfig{})
 	before := time.Now()
 	if err := m.Heartbeat(t.Context(), storetest.Fra1(), time.Minute); err != nil {
 		t.Fatalf("Heartbeat() error = %v", err)
@@ -50,7 +39,7 @@ func TestMemoryDefaultsToWallClock(t *testing.T) {
 
 func TestMemoryCollectsExpiredRelays(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	m := mustMemory(t, store.MemoryConfig{Now: clock.Now})
+	m := storetest.NewMemory(t, store.MemoryConfig{Now: clock.Now})
 	ctx := t.Context()
 	for i := range 100 {
 		r := storetest.Fra1()
@@ -84,7 +73,7 @@ func TestMemoryCollectsExpiredRelays(t *testing.T) {
 
 func TestMemoryCollectsProbes(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	m := mustMemory(t, store.MemoryConfig{Now: clock.Now})
+	m := storetest.NewMemory(t, store.MemoryConfig{Now: clock.Now})
 	ctx := t.Context()
 	if err := m.Heartbeat(ctx, storetest.Fra1(), time.Hour); err != nil {
 		t.Fatal(err)
@@ -107,7 +96,7 @@ func TestMemoryCollectsProbes(t *testing.T) {
 
 func TestMemoryBoundsPrefixes(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	m := mustMemory(t, store.MemoryConfig{Now: clock.Now, MaxPrefixes: 100})
+	m := storetest.NewMemory(t, store.MemoryConfig{Now: clock.Now, MaxPrefixes: 100})
 	ctx := t.Context()
 	ms := []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
 	for i := range 10_000 { // a few prefixes measured often, and many once

@@ -40,10 +40,10 @@ func countPrefixKeys(t *testing.T, s *store.Redis) (index, hashes int) {
 
 func TestRedisReplicasKeepTheirOwnProbes(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	prefix := testPrefix(t)
-	a := openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-a"})
-	b := openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-b"})
-	a2 := openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-a"}) // gw-a restarted
+	prefix := storetest.KeyPrefix(t)
+	a := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-a"})
+	b := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-b"})
+	a2 := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-a"}) // gw-a restarted
 	ctx := t.Context()
 	if err := a.Heartbeat(ctx, storetest.Fra1(), storetest.TTL); err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestRedisReplicasKeepTheirOwnProbes(t *testing.T) {
 
 func TestRedisGarbageCollectsProbes(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now, Replica: "gw-1"})
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now, Replica: "gw-1"})
 	ctx := t.Context()
 	c, probes := s.ClientForTest(), s.KeysForTest()[3]
 	hlen := func() int64 {
@@ -124,10 +124,10 @@ func TestRedisGarbageCollectsProbes(t *testing.T) {
 // Two gateways folding into one prefix at once lose nothing.
 func TestRedisGatewaysAddingConcurrentlyLoseNothing(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	prefix := testPrefix(t)
+	prefix := storetest.KeyPrefix(t)
 	gws := []*store.Redis{
-		openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-a"}),
-		openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-b"}),
+		storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-a"}),
+		storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now, Replica: "gw-b"}),
 	}
 	const perGateway, perWorker = 8, 40
 	p := netip.MustParsePrefix("203.0.113.0/24")
@@ -158,7 +158,7 @@ func TestRedisGatewaysAddingConcurrentlyLoseNothing(t *testing.T) {
 
 func TestRedisGarbageCollectsStalePrefixes(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now, GCBatch: 10})
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now, GCBatch: 10})
 	ctx := t.Context()
 	add := func(p netip.Prefix) {
 		t.Helper()
@@ -193,7 +193,7 @@ func TestRedisGarbageCollectsStalePrefixes(t *testing.T) {
 
 func TestRedisEvictionDeletesPrefixKeys(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now, MaxPrefixes: 3})
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now, MaxPrefixes: 3})
 	for i := range 5 {
 		if err := s.AddMeasurements(t.Context(), clientPrefix(i), []relay.Measurement{{RelayID: "fra-1"}}); err != nil {
 			t.Fatal(err)
@@ -207,7 +207,7 @@ func TestRedisEvictionDeletesPrefixKeys(t *testing.T) {
 
 func TestRedisMeasurementAndProbeFormat(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now, Replica: "gw-1"})
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now, Replica: "gw-1"})
 	ctx := t.Context()
 	c, keys := s.ClientForTest(), s.KeysForTest()
 	p := netip.MustParsePrefix("2001:db8:7::/48")

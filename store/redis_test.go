@@ -1,102 +1,34 @@
 package store_test
 
 import (
-	"cmp"
-	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
 )
 
-// redisURL returns the test Redis, skipping the test when none is set.
-func redisURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("RELAYGATE_TEST_REDIS_URL")
-	if u == "" {
-		tb.Skip("RELAYGATE_TEST_REDIS_URL is not set")
-	}
-	return u
-}
-
-// testPrefix is a key prefix no other test uses.
-func testPrefix(tb testing.TB) string {
-	name := strings.NewReplacer("{", "(", "}", ")", " ", "_").Replace(tb.Name())
-	return "relaygate-test:" + name + ":" + rand.Text()[:8] + ":"
-}
-
-// openRedis opens a store on prefix and deletes the prefix's keys when the
-// test ends, through a client of its own so that it works even after the
-// test has closed the store.
-func openRedis(tb testing.TB, cfg store.RedisConfig) *store.Redis {
-	tb.Helper()
-	cfg.URL = redisURL(tb)
-	s, err := store.OpenRedis(tb.Context(), cfg)
-	if err != nil {
-		tb.Fatalf("OpenRedis() error = %v", err)
-	}
-	tb.Cleanup(func() { _ = s.Close() })
-	opts, err := redis.ParseURL(cfg.URL)
-	if err != nil {
-		tb.Fatalf("ParseURL() error = %v", err)
-	}
-	prefix := cmp.Or(cfg.Prefix, store.DefaultPrefix)
-	tb.Cleanup(func() {
-		c := redis.NewClient(opts)
-		defer c.Close()
-		if err := deletePrefix(context.Background(), c, prefix); err != nil {
-			tb.Errorf("delete test keys: %v", err)
-		}
-	})
-	return s
-}
-
-// deletePrefix deletes every key that starts with prefix.
-func deletePrefix(ctx context.Context, c *redis.Client, prefix string) error {
-	pattern := globEscaper.Replace(prefix) + "*"
-	var cursor uint64
-	for {
-		keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
-		if err != nil {
-			return err
-		}
-		if len(keys) > 0 {
-			if err := c.Unlink(ctx, keys...).Err(); err != nil {
-				return err
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
-}
-
-// globEscaper quotes the characters SCAN's MATCH treats specially.
+// globEscaper quotes the characters KEYS' and SCAN's MATCH treat specially.
 var globEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`)
 
 func TestRedis(t *testing.T) {
-	redisURL(t)
+	storetest.RedisURL(t)
 	storetest.Run(t, func(t *testing.T, cfg storetest.Config) store.Registry {
-		return openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: cfg.Now, MaxPrefixes: cfg.MaxPrefixes})
+		return storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: cfg.Now, MaxPrefixes: cfg.MaxPrefixes})
 	})
 }
 
 // Two gateways on one Redis and prefix share one registry.
 func TestRedisStoresOnOnePrefixShareRelays(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	prefix := testPrefix(t)
-	a := openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now})
-	b := openRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now})
-	other := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now})
+	prefix := storetest.KeyPrefix(t)
+	a := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now})
+	b := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now})
+	other := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now})
 	ctx := t.Context()
 
 	fra := storetest.Fra1()
@@ -154,7 +86,7 @@ func heartbeatN(t *testing.T, s *store.Redis, prefix string, n int) {
 
 func TestRedisGarbageCollectsExpiredRelays(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now, GCBatch: 10})
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now, GCBatch: 10})
 	heartbeatN(t, s, "old", 25)
 	clock.Advance(storetest.TTL - time.Nanosecond)
 	heartbeatN(t, s, "new", 1)
@@ -185,11 +117,11 @@ func TestRedisGarbageCollectsExpiredRelays(t *testing.T) {
 // A gateway whose clock says a relay expired must not collect it once
 // another gateway has heard from it again.
 func TestRedisGarbageCollectionSparesFreshHeartbeats(t *testing.T) {
-	prefix := testPrefix(t)
+	prefix := storetest.KeyPrefix(t)
 	late := storetest.NewClock(storetest.T0.Add(storetest.TTL + time.Millisecond))
 	early := storetest.NewClock(storetest.T0)
-	collector := openRedis(t, store.RedisConfig{Prefix: prefix, Now: late.Now})
-	writer := openRedis(t, store.RedisConfig{Prefix: prefix, Now: early.Now})
+	collector := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: late.Now})
+	writer := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: early.Now})
 	heartbeatN(t, writer, "relay", 3)
 	early.Advance(time.Second)
 	heartbeatN(t, writer, "relay", 1) // relay-000 now expires a second after the others
@@ -205,7 +137,7 @@ func TestRedisGarbageCollectionSparesFreshHeartbeats(t *testing.T) {
 
 func TestRedisRecordFormat(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now})
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now})
 	ctx := t.Context()
 	if err := s.Heartbeat(ctx, storetest.Fra1(), storetest.TTL); err != nil {
 		t.Fatalf("Heartbeat() error = %v", err)
@@ -338,7 +270,7 @@ func TestNewRedisRejectsNilClient(t *testing.T) {
 // thus hold one member per stored relay.
 func TestRedisGarbageCollectsChanges(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
-	s := openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: clock.Now})
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now})
 	ctx := t.Context()
 	heartbeatN(t, s, "old", 5)
 	heartbeatN(t, s, "old", 5) // again: still one member each

@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/internal/geoiptest"
 	"github.com/relaygate/relaygate/relay"
@@ -28,12 +29,12 @@ import (
 // benchMetros is the bench's world: relays and clients in these metros.
 const benchMetros = 50
 
-// benchGateway wires the API as run() does (memory store, snapshot, picker,
-// minter, GeoIP, JSON access log at info, discarded) over n fresh relays in
-// benchMetros metros (four sites each, every relay within about 20 km of
-// its metro's centre, loads up to 60 %, every fifth with an IPv6 address,
-// every third with TLS), with a GeoIP database placing 10.M.0.0/16 at metro
-// M, and 127.0.0.1 as a trusted proxy.
+// benchGateway wires the API as run() does (memory store, the gateway with
+// the flags' defaults, GeoIP, JSON access log at info, discarded) over n
+// fresh relays in benchMetros metros (four sites each, every relay within
+// about 20 km of its metro's centre, loads up to 60 %, every fifth with an
+// IPv6 address, every third with TLS), with a GeoIP database placing
+// 10.M.0.0/16 at metro M, and 127.0.0.1 as a trusted proxy.
 func benchGateway(b *testing.B, n int) http.Handler {
 	b.Helper()
 	ctx := context.Background()
@@ -66,10 +67,6 @@ func benchGateway(b *testing.B, n int) http.Handler {
 			b.Fatal(err)
 		}
 	}
-	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{}, nil)
-	if err := snaps.Refresh(ctx); err != nil {
-		b.Fatal(err)
-	}
 	sec, err := turncred.NewSecret("r0", testTURNSecret)
 	if err != nil {
 		b.Fatal(err)
@@ -84,13 +81,25 @@ func benchGateway(b *testing.B, n int) http.Handler {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { geo.Close() })
-	pk := &picker{snaps: snaps, primaries: store.NewPrimaries(0), now: time.Now, exploreShare: 0.03, rand: mrand.Uint64}
+	defaults, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gw, err := gateway.New(gatewayConfig(defaults), gateway.Deps{
+		Store: reg, Minter: minter, Log: log, Now: time.Now, Rand: mrand.Uint64,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := gw.Refresh(ctx); err != nil { // the relays were written to the store directly
+		b.Fatal(err)
+	}
 	h, err := api.New(api.Config{
 		HeartbeatTTL:   10 * time.Minute,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		User:           api.KeyConfig{Secret: []byte(testUserSecret)},
 		Node:           api.KeyConfig{Secret: []byte(testNodeSecret)},
-	}, api.Deps{Registry: reg, Picker: pk, Minter: credMinter{m: minter}, Locator: geo, Log: log, Metrics: api.NewMetrics(nil)})
+	}, api.Deps{Registry: gw, Picker: gw, Minter: gw, Measurements: gw, Locator: geo, Log: log, Metrics: api.NewMetrics(nil)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 		"RELAYGATE_PROBE_INTERVAL": interval.String(), "RELAYGATE_HEARTBEAT_TTL": "60s",
 		"RELAYGATE_ADMIN_JWT_SECRET": testAdminSecret,
 	}
-	gw, _ := gateway(t, env)
+	gw, _ := startGateway(t, env)
 	bins, err := testenv.BuildCommands(t.TempDir(), false, "../relaynode")
 	if err != nil {
 		t.Fatalf("go build relaynode: %v", err)

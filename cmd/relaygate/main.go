@@ -26,8 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relaygate/relaygate/api"
-	"github.com/relaygate/relaygate/probe"
-	"github.com/relaygate/relaygate/store"
+	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -76,7 +75,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
-	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{}, log.With("component", "snapshot"))
 	locator, err := openGeoIP(cfg, log)
 	if err != nil {
 		return err
@@ -84,18 +82,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	measurements := newMeasurementQueue(reg, snaps, promReg, log.With("component", "measurements"))
-	pk := &picker{snaps: snaps, primaries: store.NewPrimaries(0), now: time.Now,
-		exploreShare: cfg.ExploreShare, rand: mrand.Uint64}
+	gwCfg := gatewayConfig(cfg)
+	gw, err := gateway.New(gwCfg, gateway.Deps{
+		Store: reg, Minter: minter, Log: log, Metrics: promReg, Now: time.Now, Rand: mrand.Uint64,
+	})
+	if err != nil {
+		return err
+	}
 	var loc api.Locator
 	if locator != nil {
 		loc = locator // never a typed nil in the interface
 	}
 	handler, err := api.New(cfg.API, api.Deps{
-		Registry:       pokingRegistry{Registry: reg, snaps: snaps},
-		Picker:         pk,
-		Minter:         credMinter{m: minter},
-		Measurements:   measurements,
+		Registry:       gw,
+		Picker:         gw,
+		Minter:         gw,
+		Measurements:   gw,
 		Locator:        loc,
 		Log:            log.With("component", "api"),
 		Metrics:        api.NewMetrics(promReg),
@@ -120,19 +122,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		ready <- ln.Addr().String()
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return snaps.Run(gctx) })
-	g.Go(func() error { return measurements.Run(gctx) })
-	if cfg.Probe.Interval > 0 {
-		prober, err := probe.New(cfg.Probe, probeTargets(snaps),
-			probeReporter(gctx, reg, snaps, log.With("component", "probe")), log.With("component", "probe"))
-		if err != nil {
-			return fmt.Errorf("prober: %w", err)
-		}
-		g.Go(func() error { return prober.Run(gctx) })
-	} else {
+	if gwCfg.ProbeOff {
 		log.Info("probing off (--probe-interval 0): relays are judged by heartbeats alone")
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return gw.Run(gctx) })
 	if locator != nil {
 		g.Go(func() error { return locator.Run(gctx) })
 	}
@@ -162,6 +156,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log.Info("relaygate stopped")
 	return err
+}
+
+// gatewayConfig is the gateway's part of the flags.
+func gatewayConfig(cfg config) gateway.Config {
+	return gateway.Config{
+		ExploreShare: cfg.ExploreShare,
+		Probe:        cfg.Probe,
+		ProbeOff:     cfg.Probe.Interval == 0,
+	}
 }
 
 // serve answers HTTP on ln until ctx is done, then turns /readyz red, keeps

@@ -29,9 +29,9 @@ const (
 	testAdminSecret = "admin-secret-0123456789abcdef012345678"
 )
 
-// gateway runs relaygate's run() on 127.0.0.1:0 with env and returns its
+// startGateway runs relaygate's run() on 127.0.0.1:0 with env and returns its
 // base URL; it stops when the test ends and must stop cleanly.
-func gateway(t *testing.T, env map[string]string) (string, *testenv.Buffer) {
+func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &testenv.Buffer{}
@@ -97,7 +97,7 @@ func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 }
 
 func TestStartsWithNoConfiguration(t *testing.T) {
-	url, logs := gateway(t, nil)
+	url, logs := startGateway(t, nil)
 	if code, b := call(t, "GET", url+"/readyz", "", nil); code != 200 {
 		t.Fatalf("readyz = %d %s", code, b)
 	}
@@ -129,8 +129,8 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 		"RELAYGATE_TURN_SECRETS": "k1:" + testTURNSecret, "RELAYGATE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
 		"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_USER_JWT_SECRET": testUserSecret,
 	}
-	a, _ := gateway(t, env)
-	b, _ := gateway(t, env)
+	a, _ := startGateway(t, env)
+	b, _ := startGateway(t, env)
 
 	hb := map[string]any{"region": "eu-central", "site": "fra", "latitude": 50.11, "longitude": 8.68,
 		"addresses": []string{"203.0.113.5"}, "ports": map[string]any{"udp": 3478}}
@@ -272,7 +272,7 @@ func TestOwnHeartbeatSelectableAtOnce(t *testing.T) {
 		"RELAYGATE_TURN_SECRETS": "k1:" + testTURNSecret, "RELAYGATE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
 		"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_USER_JWT_SECRET": testUserSecret,
 	}
-	gw, _ := gateway(t, env)
+	gw, _ := startGateway(t, env)
 	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
 	for i := range 20 {
 		id := fmt.Sprintf("r%d-1", i)

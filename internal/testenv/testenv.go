@@ -189,3 +189,18 @@ func GatewayAddr(logs *Buffer, exited <-chan struct{}, timeout time.Duration) (s
 	addr, _ := m["addr"].(string)
 	return addr, nil
 }
+
+// RunUntilCleanup runs run (a Run method: long-lived work that returns nil
+// once its ctx is done) in a goroutine until the test ends, then cancels
+// its ctx, waits for it, and fails the test unless it returned nil.
+func RunUntilCleanup(tb testing.TB, name string, run func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("%s = %v, want nil once ctx ends", name, err)
+		}
+	})
+}

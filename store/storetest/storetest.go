@@ -20,6 +20,11 @@
 //
 // The suite drives time with a fake Clock, never sleeps, and closes nothing
 // it did not open: the constructor registers the store's cleanup itself.
+//
+// The package also serves tests of whatever uses a store: Clock, Fra1,
+// NewMemory, and OpenRedis, a store on the test Redis
+// (RELAYGATE_TEST_REDIS_URL) under a key prefix of the test's own that is
+// deleted when the test ends.
 package storetest
 
 import (

@@ -1,4 +1,4 @@
-package store_test
+package gateway
 
 import (
 	"context"
@@ -19,11 +19,8 @@ import (
 func TestSnapshotsFollowTheRegistry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := storetest.NewClock(storetest.T0)
-		reg, err := store.NewMemory(store.MemoryConfig{Now: clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
+		reg := storetest.NewMemory(t, store.MemoryConfig{Now: clk.Now})
+		snaps := testSnapshots(reg, clk.Now)
 		if n := snaps.Load().Len(); n != 0 {
 			t.Fatalf("before the first refresh: %d relays, want 0", n)
 		}
@@ -59,12 +56,9 @@ func TestSnapshotsFollowTheRegistry(t *testing.T) {
 
 func TestSnapshotsPrefixMeasurements(t *testing.T) {
 	clk := storetest.NewClock(storetest.T0)
-	reg, err := store.NewMemory(store.MemoryConfig{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := storetest.NewMemory(t, store.MemoryConfig{Now: clk.Now})
 	ctx := t.Context()
-	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
+	snaps := testSnapshots(reg, clk.Now)
 	home := netip.MustParsePrefix("198.51.100.0/24")
 	m := []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
 	for range 2 {
@@ -100,6 +94,12 @@ func TestSnapshotsPrefixMeasurements(t *testing.T) {
 	if got := snaps.PrefixMeasurements(home, clk.Now()); len(got) != 0 || snaps.Prefixes() != 0 {
 		t.Errorf("after MaxAge: %+v, %d prefixes held", got, snaps.Prefixes())
 	}
+}
+
+// testSnapshots is snapshots over reg with the default Config, on the clock
+// now.
+func testSnapshots(reg store.Registry, now func() time.Time) *snapshots {
+	return newSnapshots(reg, Config{}.withDefaults(), now, nil)
 }
 
 // countingRegistry counts reads of the relays, and full ones apart. With a
@@ -149,17 +149,17 @@ func (c *countingRegistry) RelaysSince(ctx context.Context, cursor uint64) ([]re
 func TestSnapshotsRefreshIncrementally(t *testing.T) {
 	for name, open := range map[string]func(t *testing.T, now func() time.Time) store.Registry{
 		"memory": func(t *testing.T, now func() time.Time) store.Registry {
-			return mustMemory(t, store.MemoryConfig{Now: now})
+			return storetest.NewMemory(t, store.MemoryConfig{Now: now})
 		},
 		"redis": func(t *testing.T, now func() time.Time) store.Registry {
-			return openRedis(t, store.RedisConfig{Prefix: testPrefix(t), Now: now})
+			return storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: now})
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			clk := storetest.NewClock(storetest.T0)
 			reg := &countingRegistry{Registry: open(t, clk.Now)}
 			ctx := t.Context()
-			snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
+			snaps := testSnapshots(reg, clk.Now)
 			heartbeat := func(id string) {
 				t.Helper()
 				r := storetest.Fra1()
@@ -225,12 +225,8 @@ func TestSnapshotsRefreshIncrementally(t *testing.T) {
 // was up to the scheduler: on a fast machine without -race they did not).
 func TestSyncSeesTheWriteAndCoalesces(t *testing.T) {
 	clk := storetest.NewClock(storetest.T0)
-	mem, err := store.NewMemory(store.MemoryConfig{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &countingRegistry{Registry: mem, gate: make(chan struct{})}
-	snaps := store.NewSnapshots(reg, store.SnapshotsConfig{Now: clk.Now}, nil)
+	reg := &countingRegistry{Registry: storetest.NewMemory(t, store.MemoryConfig{Now: clk.Now}), gate: make(chan struct{})}
+	snaps := testSnapshots(reg, clk.Now)
 	const n = 200
 	var wg, written sync.WaitGroup
 	written.Add(n)

@@ -1,11 +1,9 @@
-package store_test
+package gateway
 
 import (
 	"fmt"
 	"net/netip"
 	"testing"
-
-	"github.com/relaygate/relaygate/store"
 )
 
 func prefix(i int) netip.Prefix {
@@ -13,7 +11,7 @@ func prefix(i int) netip.Prefix {
 }
 
 func TestPrimaries(t *testing.T) {
-	p := store.NewPrimaries(100)
+	p := newPrimaries(100)
 	if got := p.Get(prefix(1)); got != "" {
 		t.Fatalf("Get(unknown) = %q", got)
 	}

@@ -1,4 +1,4 @@
-package store
+package gateway
 
 import (
 	"cmp"
@@ -12,24 +12,24 @@ import (
 
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/store"
 )
 
-// Snapshots keeps in-memory copies of a Registry fresh, so the request path
-// never waits on the store: the relays as an immutable selector.Snapshot
-// behind an atomic pointer, and the client-prefix measurement aggregates in
-// a concurrent map updated incrementally. Run refreshes both every Interval,
-// and the relays at once after Poke (a local heartbeat, say), so a relay
-// registered on any gateway replica is selectable on every replica within
-// one Interval.
-type Snapshots struct {
-	reg      Registry
+// snapshots keeps in-memory copies of a store.Registry fresh, so the
+// request path never waits on the store: the relays as an immutable
+// selector.Snapshot behind an atomic pointer, and the client-prefix
+// measurement aggregates in a concurrent map updated incrementally. Run
+// refreshes both every Config.RefreshInterval, and the relays at once after
+// Poke (a local heartbeat, say), so a relay registered on any gateway
+// replica is selectable on every replica within one interval.
+type snapshots struct {
+	reg      store.Registry
 	interval time.Duration
 	agg      relay.AggregateConfig
 	now      func() time.Time
 	log      *slog.Logger
 	cur      atomic.Pointer[selector.Snapshot]
 	poke     chan struct{}
-	failing  atomic.Bool
 	refresh  sync.Mutex    // serialises Refresh, so an older read never replaces a newer one
 	writes   atomic.Uint64 // Sync calls so far: each follows a write the caller needs to see
 	covered  atomic.Uint64 // writes counted before the last completed refresh began its read
@@ -43,40 +43,33 @@ type Snapshots struct {
 
 	prefixes sync.Map // netip.Prefix → map[string]relay.Aggregate (replaced whole, never mutated)
 	npfx     atomic.Int64
-	cursor   time.Time // of the last measurement read; only Run's goroutine touches it
-	lastGC   time.Time
+
+	meas   sync.Mutex // serialises RefreshMeasurements; guards below
+	cursor time.Time  // of the last measurement read
+	lastGC time.Time
 }
 
-// SnapshotsConfig configures Snapshots. The zero value works.
-type SnapshotsConfig struct {
-	Interval  time.Duration         // between refreshes; default 1s
-	Aggregate relay.AggregateConfig // must match the store's; defaults as selector's
-	Now       func() time.Time      // default time.Now
-}
-
-// NewSnapshots serves an empty snapshot until the first refresh.
-func NewSnapshots(reg Registry, cfg SnapshotsConfig, log *slog.Logger) *Snapshots {
-	s := &Snapshots{
+// newSnapshots serves an empty snapshot until the first refresh. cfg must
+// have its defaults applied; a nil log discards.
+func newSnapshots(reg store.Registry, cfg Config, now func() time.Time, log *slog.Logger) *snapshots {
+	s := &snapshots{
 		reg:      reg,
-		interval: cmp.Or(cfg.Interval, time.Second),
-		agg:      cfg.Aggregate.WithDefaults(),
-		now:      cfg.Now,
+		interval: cfg.RefreshInterval,
+		agg:      cfg.Aggregate,
+		now:      now,
 		log:      cmp.Or(log, slog.New(slog.DiscardHandler)),
 		poke:     make(chan struct{}, 1),
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	s.cur.Store(selector.NewSnapshot(nil))
 	return s
 }
 
 // Load returns the current relay snapshot. It never blocks.
-func (s *Snapshots) Load() *selector.Snapshot { return s.cur.Load() }
+func (s *snapshots) Load() *selector.Snapshot { return s.cur.Load() }
 
 // PrefixMeasurements returns the trusted aggregates of what clients in
 // prefix measured, as of now: one lock-free map read.
-func (s *Snapshots) PrefixMeasurements(prefix netip.Prefix, now time.Time) []relay.Measurement {
+func (s *snapshots) PrefixMeasurements(prefix netip.Prefix, now time.Time) []relay.Measurement {
 	v, ok := s.prefixes.Load(prefix)
 	if !ok {
 		return nil
@@ -92,10 +85,10 @@ func (s *Snapshots) PrefixMeasurements(prefix netip.Prefix, now time.Time) []rel
 }
 
 // Prefixes is the number of prefixes with measurements held in memory.
-func (s *Snapshots) Prefixes() int { return int(s.npfx.Load()) }
+func (s *snapshots) Prefixes() int { return int(s.npfx.Load()) }
 
 // Poke asks Run for a refresh now. It never blocks; pokes coalesce.
-func (s *Snapshots) Poke() {
+func (s *snapshots) Poke() {
 	select {
 	case s.poke <- struct{}{}:
 	default:
@@ -112,13 +105,13 @@ const fullReadEvery = time.Minute
 // drops relays that have expired by the clock, and swaps in a new snapshot.
 // On error the old snapshot stays: stale relays still expire by their
 // timestamps, which selection checks against the clock.
-func (s *Snapshots) Refresh(ctx context.Context) error {
+func (s *snapshots) Refresh(ctx context.Context) error {
 	s.refresh.Lock()
 	defer s.refresh.Unlock()
 	return s.refreshLocked(ctx)
 }
 
-func (s *Snapshots) refreshLocked(ctx context.Context) error {
+func (s *snapshots) refreshLocked(ctx context.Context) error {
 	reading := s.writes.Load() // every write counted so far is in the store before this read
 	now := s.now()
 	full := s.relays == nil || now.Sub(s.fullAt) >= fullReadEvery || now.Before(s.fullAt)
@@ -157,13 +150,13 @@ func (s *Snapshots) refreshLocked(ctx context.Context) error {
 	out := make([]relay.Relay, len(ids))
 	for i, id := range ids {
 		r := s.relays[id]
-		if !r.Probe.ProbedAt.IsZero() && !probeFresh(r.Probe, now) {
+		if !r.Probe.ProbedAt.IsZero() && now.Sub(r.Probe.ProbedAt) > store.ProbeMaxAge {
 			r.Probe = relay.Probe{} // as the store reads an aged view
 			s.relays[id] = r
 		}
 		s.stale = earliest(s.stale, r.ExpiresAt)
 		if !r.Probe.ProbedAt.IsZero() {
-			s.stale = earliest(s.stale, r.Probe.ProbedAt.Add(ProbeMaxAge+time.Nanosecond))
+			s.stale = earliest(s.stale, r.Probe.ProbedAt.Add(store.ProbeMaxAge+time.Nanosecond))
 		}
 		out[i] = r
 	}
@@ -186,7 +179,7 @@ func earliest(a, b time.Time) time.Time {
 // see. Concurrent calls share refreshes: a burst of N writes (a fleet of
 // relays registering with a restarted gateway) costs about two refreshes,
 // not N.
-func (s *Snapshots) Sync(ctx context.Context) error {
+func (s *snapshots) Sync(ctx context.Context) error {
 	mine := s.writes.Add(1)
 	s.refresh.Lock()
 	defer s.refresh.Unlock()
@@ -199,8 +192,10 @@ func (s *Snapshots) Sync(ctx context.Context) error {
 // RefreshMeasurements reads the prefixes measured since the last call and
 // replaces their entries; every minute it drops prefixes whose newest
 // aggregate is past MaxAge (the store expires them too, but does not report
-// deletions). Only one goroutine may call it at a time (Run does).
-func (s *Snapshots) RefreshMeasurements(ctx context.Context, now time.Time) error {
+// deletions). Concurrent calls take turns.
+func (s *snapshots) RefreshMeasurements(ctx context.Context, now time.Time) error {
+	s.meas.Lock()
+	defer s.meas.Unlock()
 	ms, cursor, err := s.reg.Measurements(ctx, s.cursor)
 	if err != nil {
 		return err
@@ -219,7 +214,7 @@ func (s *Snapshots) RefreshMeasurements(ctx context.Context, now time.Time) erro
 				fresh = fresh || now.Sub(a.Updated) <= s.agg.MaxAge
 			}
 			if !fresh {
-				s.prefixes.Delete(k) // only this goroutine writes
+				s.prefixes.Delete(k) // only under s.meas
 				s.npfx.Add(-1)
 			}
 			return true
@@ -229,9 +224,12 @@ func (s *Snapshots) RefreshMeasurements(ctx context.Context, now time.Time) erro
 }
 
 // Run refreshes until ctx is done. Failures are logged once per outage.
-func (s *Snapshots) Run(ctx context.Context) error {
+func (s *snapshots) Run(ctx context.Context) error {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
+	outage := outageLog{log: s.log,
+		failed:    "snapshot refresh failing; serving the last snapshot",
+		recovered: "snapshot refresh recovered"}
 	for {
 		ctx2, cancel := context.WithTimeout(ctx, s.interval*2)
 		err := s.Refresh(ctx2)
@@ -239,12 +237,7 @@ func (s *Snapshots) Run(ctx context.Context) error {
 			err = s.RefreshMeasurements(ctx2, s.now())
 		}
 		cancel()
-		switch {
-		case err != nil && ctx.Err() == nil && !s.failing.Swap(true):
-			s.log.Warn("snapshot refresh failing; serving the last snapshot", "err", err)
-		case err == nil && s.failing.Swap(false):
-			s.log.Info("snapshot refresh recovered")
-		}
+		outage.note(ctx, err)
 		select {
 		case <-ctx.Done():
 			return nil

@@ -1,0 +1,28 @@
+// Package gateway is relaygate's application layer, between the HTTP edge
+// (package api) and persistence (package store). A Gateway owns:
+//
+//   - picking: selector.Rank over the current snapshot, with this replica's
+//     memory of each client prefix's last primary (hysteresis) and a share
+//     of answers whose backup explores;
+//   - the snapshot and its refresh: the relays and the client-prefix
+//     measurement aggregates, copied from the store every refresh interval
+//     so that the request path never waits on it;
+//   - read-your-writes: a heartbeat that changes what selection depends on,
+//     and an operator's drain mark, are in the snapshot before the call
+//     returns;
+//   - the measurement queue, which folds what clients report into the store
+//     without making a request wait on it;
+//   - the probe bridge: the STUN prober's targets come from the snapshot and
+//     its results go to the store, as this replica's probe view;
+//   - minting TURN credentials with turncred;
+//   - its own metrics.
+//
+// It refuses to know HTTP: it does not import api, which declares the
+// interfaces (Registry, Picker, Minter, Measurements) that *Gateway
+// satisfies. It never sees a client's address, only relay.Client (a prefix
+// and a location), and never logs a prefix, a token or a credential.
+//
+// New starts nothing; Run runs the long-lived parts (snapshot refresh,
+// measurement queue, prober) and waits for every goroutine it starts.
+// Time comes from Deps.Now alone.
+package gateway

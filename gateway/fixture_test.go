@@ -1,0 +1,117 @@
+package gateway_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/relaygate/relaygate/gateway"
+	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/store"
+	"github.com/relaygate/relaygate/store/storetest"
+	"github.com/relaygate/relaygate/turnrelay/turncred"
+)
+
+// turnSecret is the TURN REST secret the fixture's minter uses.
+const turnSecret = "turn-secret-0123456789abcdef"
+
+// berlin is a located client in a Berlin /24.
+var berlin = relay.Client{
+	Prefix:   netip.MustParsePrefix("198.51.100.0/24"),
+	Location: relay.Location{Latitude: 52.52, Longitude: 13.40},
+	Located:  true,
+}
+
+// relayAt is storetest.Fra1, not draining, as relay id at site and (lat, lon).
+func relayAt(id, site string, lat, lon float64) relay.Relay {
+	r := storetest.Fra1()
+	r.ID, r.Site, r.Draining = id, site, false
+	r.Location = relay.Location{Latitude: lat, Longitude: lon}
+	return r
+}
+
+func fra1() relay.Relay { return relayAt("fra-1", "fra", 50.11, 8.68) }
+func ams2() relay.Relay { return relayAt("ams-2", "ams", 52.37, 4.90) }
+func nyc1() relay.Relay { return relayAt("nyc-1", "nyc", 40.71, -74.0) }
+
+// fixture is a Gateway over a Memory store, probing off (the relays sit at
+// documentation addresses), with its metrics in a registry of its own.
+type fixture struct {
+	t       *testing.T
+	gw      *gateway.Gateway
+	store   *store.Memory
+	metrics *prometheus.Registry
+}
+
+// newFixture builds the fixture on the clock now (storetest.Clock.Now, or
+// time.Now inside a synctest bubble). deps' Store, Minter, Metrics and Now
+// are the fixture's.
+func newFixture(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.Deps) *fixture {
+	t.Helper()
+	mem := storetest.NewMemory(t, store.MemoryConfig{Now: now})
+	f := &fixture{t: t, store: mem, metrics: prometheus.NewRegistry()}
+	cfg.ProbeOff = true
+	deps.Store, deps.Minter, deps.Metrics, deps.Now = mem, testMinter(t), f.metrics, now
+	var err error
+	if f.gw, err = gateway.New(cfg, deps); err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	return f
+}
+
+func testMinter(t *testing.T) *turncred.Minter {
+	t.Helper()
+	secrets, err := turncred.ParseSecrets("k1:" + turnSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := turncred.NewMinter(secrets, []byte("pseudonym-key-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// run runs the Gateway until the test ends, then requires a clean stop.
+func (f *fixture) run() { testenv.RunUntilCleanup(f.t, "Run()", f.gw.Run) }
+
+// heartbeat writes r through the Gateway.
+func (f *fixture) heartbeat(r relay.Relay) {
+	f.t.Helper()
+	if err := f.gw.Heartbeat(f.t.Context(), r, storetest.TTL); err != nil {
+		f.t.Fatalf("Heartbeat(%s) error = %v", r.ID, err)
+	}
+}
+
+// pick picks for c and returns the primary's and the backup's IDs ("" for
+// none), failing the test on error.
+func (f *fixture) pick(c relay.Client, measured ...relay.Measurement) (primary, backup string) {
+	f.t.Helper()
+	p, err := f.gw.Pick(c, nil, measured)
+	if err != nil {
+		f.t.Fatalf("Pick() error = %v", err)
+	}
+	if p.Backup != nil {
+		backup = p.Backup.Relay.ID
+	}
+	return p.Primary.Relay.ID, backup
+}
+
+// counter returns the value of the counter name in the fixture's metrics.
+func (f *fixture) counter(name string) float64 {
+	f.t.Helper()
+	mfs, err := f.metrics.Gather()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	f.t.Fatalf("metric %s not registered", name)
+	return 0
+}

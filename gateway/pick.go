@@ -1,0 +1,27 @@
+package gateway
+
+import (
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/selector"
+)
+
+// Pick chooses the primary and backup relay for client from the current
+// snapshot, its prefix's measurements and the primary its prefix was last
+// given, and remembers the new primary. A share of answers
+// (Config.ExploreShare) get an exploring backup. It does no I/O.
+func (g *Gateway) Pick(client relay.Client, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error) {
+	now := g.now()
+	req := selector.Request{Client: client, Transports: want, Measurements: measured}
+	if client.Prefix.IsValid() {
+		req.PrefixMeasurements = g.snaps.PrefixMeasurements(client.Prefix, now)
+		req.Previous = g.primaries.Get(client.Prefix)
+	}
+	if g.cfg.ExploreShare > 0 && float64(g.rand()>>11)/(1<<53) < g.cfg.ExploreShare {
+		req.Explore = g.rand() | 1
+	}
+	pair, err := selector.Rank(g.snaps.Load(), req, now)
+	if err == nil && client.Prefix.IsValid() {
+		g.primaries.Set(client.Prefix, pair.Primary.Relay.ID)
+	}
+	return pair, err
+}

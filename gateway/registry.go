@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/relaygate/relaygate/relay"
+)
+
+// Heartbeat records r in the store (see store.Registry.Heartbeat; its
+// errors come back as they are) and makes this replica see its own write.
+// A heartbeat that changes what selection depends on (a relay new to the
+// snapshot, expired from it, or starting or stopping to drain) is in the
+// snapshot before Heartbeat returns (concurrent ones share refreshes), so
+// a relay that registers can be selected by the very next request. Routine
+// heartbeats (load figures) only ask Run for an early refresh: rebuilding
+// the snapshot per heartbeat would cost O(relays) each, thousands of times
+// a second in a large deployment. Other replicas see every write within a
+// refresh interval.
+func (g *Gateway) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error {
+	if err := g.store.Heartbeat(ctx, r, ttl); err != nil {
+		return err
+	}
+	if old, ok := g.snaps.Load().Relay(r.ID); !ok || old.Draining != r.Draining || !old.Fresh(g.now()) {
+		return g.sync(ctx)
+	}
+	g.snaps.Poke()
+	return nil
+}
+
+// SetDrained sets or clears an operator's drain mark in the store (see
+// store.Registry.SetDrained; its errors, not-found among them, come back as
+// they are) and returns once the snapshot has it.
+func (g *Gateway) SetDrained(ctx context.Context, id string, drained bool) error {
+	if err := g.store.SetDrained(ctx, id, drained); err != nil {
+		return err
+	}
+	return g.sync(ctx)
+}
+
+// sync returns once the snapshot reflects every write completed before the
+// call.
+func (g *Gateway) sync(ctx context.Context) error {
+	if err := g.snaps.Sync(ctx); err != nil {
+		return fmt.Errorf("gateway: refresh relays after a write: %w", err)
+	}
+	return nil
+}
+
+// Relay returns one fresh relay from the store, as store.Registry.Relay.
+func (g *Gateway) Relay(ctx context.Context, id string) (relay.Relay, error) {
+	return g.store.Relay(ctx, id)
+}
+
+// Relays returns every fresh relay from the store, as
+// store.Registry.Relays.
+func (g *Gateway) Relays(ctx context.Context) ([]relay.Relay, error) {
+	return g.store.Relays(ctx)
+}
+
+// Ping reports whether the store is reachable.
+func (g *Gateway) Ping(ctx context.Context) error {
+	return g.store.Ping(ctx)
+}
