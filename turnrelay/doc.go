@@ -1,7 +1,7 @@
 // Package turnrelay is relaygate's relay node: a TURN server (RFC 8656 over
 // UDP, TCP and TLS, on pion/turn) that verifies the gateway's TURN REST
 // credentials (turncred), refuses peers outside the public Internet (the
-// TURN SSRF hole; see PeerFilter), enforces allocation and bandwidth quotas,
+// TURN SSRF hole; see package peerfilter), enforces allocation and bandwidth quotas,
 // exports Prometheus metrics without per-user labels, heartbeats its load
 // into the gateway and drains on shutdown.
 //

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/turnrelay/peerfilter"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -30,7 +31,7 @@ type Server struct {
 	log      *slog.Logger
 	verifier *turncred.Verifier
 	secrets  []turncred.Secret
-	filter   *PeerFilter
+	filter   *peerfilter.Filter
 	limiter  *limiter
 	metrics  *metrics
 	ctr      counters
@@ -75,7 +76,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("turnrelay: %w", err)
 	}
-	filter, err := NewPeerFilter(cfg.AllowPeers, cfg.DenyPeers)
+	filter, err := peerfilter.New(cfg.AllowPeers, cfg.DenyPeers)
 	if err != nil {
 		return nil, fmt.Errorf("turnrelay: peer filter: %w", err)
 	}

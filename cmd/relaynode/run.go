@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/turnrelay"
+	"github.com/relaygate/relaygate/turnrelay/peerfilter"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -132,10 +133,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		r.RelayPorts = pr
 	}
 	var err error
-	if r.AllowPeers, err = turnrelay.ParsePrefixes(*allowPeers); err != nil {
+	if r.AllowPeers, err = peerfilter.ParsePrefixes(*allowPeers); err != nil {
 		errs = append(errs, fmt.Errorf("--allow-peers: %w", err))
 	}
-	if r.DenyPeers, err = turnrelay.ParsePrefixes(*denyPeers); err != nil {
+	if r.DenyPeers, err = peerfilter.ParsePrefixes(*denyPeers); err != nil {
 		errs = append(errs, fmt.Errorf("--deny-peers: %w", err))
 	}
 	if c.metricsListen != "" {
