@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -74,6 +75,11 @@ func ParsePortRange(s string) (PortRange, error) {
 	return PortRange{Min: uint16(a), Max: uint16(b)}, nil
 }
 
+// quota is the part of c the allocation ledger enforces.
+func (c Config) quota() quota.Config {
+	return quota.Config{MaxAllocations: c.MaxAllocations, UserQuota: c.UserQuota, MaxBPS: c.MaxBPS}
+}
+
 func (c Config) withDefaults() Config {
 	c.Realm = cmp.Or(c.Realm, "relaygate")
 	if c.RelayPorts == (PortRange{}) {
@@ -125,14 +131,8 @@ func (c Config) validate() error {
 	if c.RelayPorts.Min == 0 || c.RelayPorts.Min > c.RelayPorts.Max {
 		errs = append(errs, fmt.Errorf("relay-ports %v must be min-max with 1 <= min <= max", c.RelayPorts))
 	}
-	if c.MaxAllocations < 0 {
-		errs = append(errs, fmt.Errorf("max-allocations %d must be >= 0", c.MaxAllocations))
-	}
-	if c.UserQuota < 0 {
-		errs = append(errs, fmt.Errorf("user-quota %d must be >= 0", c.UserQuota))
-	}
-	if c.MaxBPS < 0 {
-		errs = append(errs, fmt.Errorf("max-bps %d must be >= 0", c.MaxBPS))
+	if err := c.quota().Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.AllocationLifetime < time.Second || c.AllocationLifetime > time.Hour {
 		errs = append(errs, fmt.Errorf("allocation lifetime %v out of range 1s..1h", c.AllocationLifetime))

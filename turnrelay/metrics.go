@@ -1,11 +1,14 @@
 package turnrelay
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/relaygate/relaygate/turnrelay/quota"
 )
 
 // Label values are fixed sets: no metric carries a user, a username or an
@@ -80,6 +83,20 @@ func newMetrics(s *Server) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// quotaKind is the quota_rejections_total label of a quota refusal.
+func quotaKind(err error) string {
+	switch {
+	case errors.Is(err, quota.ErrDraining):
+		return quotaDraining
+	case errors.Is(err, quota.ErrBandwidth):
+		return quotaBandwidth
+	case errors.Is(err, quota.ErrUserQuota):
+		return quotaUser
+	default:
+		return quotaAllocations
+	}
 }
 
 // MetricsHandler serves the node's Prometheus metrics (its own registry).

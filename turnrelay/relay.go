@@ -7,75 +7,22 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/turn/v5"
 )
 
-// Allocation refusals. pion answers an error from the relay address
-// generator with 508 (Insufficient Capacity), which RFC 8656 §7.2 gives for
-// a server out of relay resources; 486 (Allocation Quota Reached) is for
-// one username's quota and comes from the QuotaHandler.
+// Allocation refusals of the relay address generator besides quota's.
+// pion answers an error from the generator with 508 (Insufficient
+// Capacity), which RFC 8656 §7.2 gives for a server out of relay resources
+// (quota.ErrDraining, ErrFull, ErrBandwidth and ErrUserQuota included: a
+// user's quota raced past the QuotaHandler's 486 check); 486 (Allocation
+// Quota Reached) is for one username's quota and comes from the
+// QuotaHandler.
 var (
-	errDraining     = errors.New("turnrelay: draining, no new allocations")
-	errFull         = errors.New("turnrelay: max allocations reached")
-	errBandwidth    = errors.New("turnrelay: bandwidth budget exhausted")
-	errUserQuota    = errors.New("turnrelay: user quota reached")
 	errNoFamily     = errors.New("turnrelay: no relay address for this address family")
 	errNoPort       = errors.New("turnrelay: no free relay port")
 	errTCPAllocsOff = errors.New("turnrelay: TCP allocations (RFC 6062) are not offered")
 )
-
-// limiter is a lock-free GCRA token bucket over relayed bytes: tat is the
-// theoretical arrival time of the next byte in ns since base. One atomic
-// CAS per packet, no allocation.
-type limiter struct {
-	bps   int64
-	burst int64 // ns of credit a burst may use
-	base  time.Time
-	tat   atomic.Int64
-}
-
-func newLimiter(bps int64) *limiter {
-	if bps <= 0 {
-		return nil
-	}
-	l := &limiter{bps: bps, base: time.Now()}
-	l.burst = max(int64(200*time.Millisecond), l.cost(2048)) // at least one full datagram
-	return l
-}
-
-// cost is the time n bytes take at the budget, in ns.
-func (l *limiter) cost(n int) int64 { return int64(n) * 8e9 / l.bps }
-
-// allow takes n bytes from the budget, or reports that they do not fit.
-func (l *limiter) allow(n int) bool {
-	if l == nil {
-		return true
-	}
-	now := int64(time.Since(l.base))
-	c := l.cost(n)
-	for range 16 { // bounded CAS retries; losing them all drops one packet
-		tat := l.tat.Load()
-		next := max(tat, now) + c
-		if next-now > l.burst {
-			return false
-		}
-		if l.tat.CompareAndSwap(tat, next) {
-			return true
-		}
-	}
-	return false
-}
-
-// saturated reports that more than half of the burst is in use: the node is
-// at its bandwidth budget and takes no new allocations.
-func (l *limiter) saturated() bool {
-	if l == nil {
-		return false
-	}
-	return l.tat.Load()-int64(time.Since(l.base)) > l.burst/2
-}
 
 // counters are the relay's hot-path counters, read by metrics and
 // heartbeats.
@@ -116,7 +63,7 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		c.s.metrics.peerDenied.Inc()
 		return len(p), nil
 	}
-	if !c.s.limiter.allow(len(p)) {
+	if !c.s.allowBytes(len(p)) {
 		c.s.ctr.droppedBandwidth.Add(1)
 		return len(p), nil
 	}
@@ -136,7 +83,7 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, addr, err
 		}
-		if !c.s.limiter.allow(n) {
+		if !c.s.allowBytes(n) {
 			c.s.ctr.droppedBandwidth.Add(1)
 			continue
 		}
@@ -150,9 +97,15 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 func (c *relayConn) Close() error {
 	if c.closed.CompareAndSwap(false, true) {
 		c.s.fast.unregister(c)
-		c.s.release(c.user)
+		c.s.ledger.Release(c.user)
 	}
 	return c.PacketConn.Close()
+}
+
+// allowBytes takes n bytes from the bandwidth budget, if there is one.
+func (s *Server) allowBytes(n int) bool {
+	bw := s.ledger.Bandwidth()
+	return bw == nil || bw.Allow(n, s.cfg.Now())
 }
 
 // generator is the RelayAddressGenerator: it reserves capacity, binds a
@@ -178,7 +131,7 @@ func (g generator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.Pack
 	}
 	conn, port, err := s.bindRelay(cfg.Network, bind, cfg.RequestedPort)
 	if err != nil {
-		s.release(cfg.UserID)
+		s.ledger.Release(cfg.UserID)
 		return nil, nil, err
 	}
 	rc := &relayConn{PacketConn: conn, s: s, user: cfg.UserID, addr: netip.AddrPortFrom(public, uint16(port))}

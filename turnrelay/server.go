@@ -8,13 +8,13 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
 	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -32,7 +32,7 @@ type Server struct {
 	verifier *turncred.Verifier
 	secrets  []turncred.Secret
 	filter   *peerfilter.Filter
-	limiter  *limiter
+	ledger   *quota.Ledger
 	metrics  *metrics
 	ctr      counters
 	hb       *heartbeater
@@ -46,18 +46,11 @@ type Server struct {
 	tlsLn    net.Listener
 	addrs    Addrs
 
-	allocs   atomic.Int64
-	draining atomic.Bool
-	idle     chan struct{} // poked when allocations reach zero
+	load quota.Meter // relayed bit rate between heartbeats
 
 	mu      sync.Mutex // guards below
-	perUser map[string]int
 	started bool
 	closed  bool
-
-	loadMu    sync.Mutex // guards below
-	lastBytes uint64
-	lastAt    time.Time
 }
 
 // New validates cfg and binds the listeners; it starts no goroutine. Call
@@ -80,15 +73,17 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("turnrelay: peer filter: %w", err)
 	}
+	ledger, err := quota.New(cfg.quota(), cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("turnrelay: config: %w", err)
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      log,
 		verifier: verifier,
 		secrets:  verifier.Secrets(),
 		filter:   filter,
-		limiter:  newLimiter(cfg.MaxBPS),
-		idle:     make(chan struct{}, 1),
-		perUser:  map[string]int{},
+		ledger:   ledger,
 		fast:     newFastPath(),
 	}
 	s.metrics = newMetrics(s)
@@ -190,16 +185,16 @@ func tcpNetwork(a netip.Addr) string {
 func (s *Server) Addrs() Addrs { return s.addrs }
 
 // Allocations is the number of live allocations.
-func (s *Server) Allocations() int { return int(s.allocs.Load()) }
+func (s *Server) Allocations() int { return s.ledger.Allocations() }
 
 // Draining reports whether the node has stopped taking allocations.
-func (s *Server) Draining() bool { return s.draining.Load() }
+func (s *Server) Draining() bool { return s.ledger.Draining() }
 
 // StartDrain stops taking new allocations (they get 508) and tells the
 // gateway at once; live allocations keep relaying. Run calls it when its
 // context ends; operators may call it earlier.
 func (s *Server) StartDrain() {
-	if s.draining.CompareAndSwap(false, true) {
+	if s.ledger.Drain() {
 		s.log.Info("draining", "allocations", s.Allocations())
 		if s.hb != nil {
 			s.hb.kick()
@@ -222,7 +217,7 @@ func (s *Server) Run(ctx context.Context) error {
 	sc := turn.ServerConfig{
 		Realm:              s.cfg.Realm,
 		AuthHandler:        s.authenticate,
-		QuotaHandler:       s.quota,
+		QuotaHandler:       s.withinQuota,
 		EventHandler:       s.eventHandler(),
 		AllocationLifetime: s.cfg.AllocationLifetime,
 		LoggerFactory:      newPionLogs(s.log.With("component", "pion")),
@@ -298,7 +293,7 @@ func (s *Server) waitIdle(d time.Duration) bool {
 	for s.Allocations() > 0 {
 		waited = true
 		select {
-		case <-s.idle:
+		case <-s.ledger.Idle():
 		case <-t.C:
 			return false
 		}
@@ -415,95 +410,30 @@ func (s *Server) permit(_ net.Addr, peer net.IP) bool {
 	return false
 }
 
-// quota is pion's QuotaHandler: 486 when the user already holds UserQuota
+// withinQuota is pion's QuotaHandler: 486 when the user already holds UserQuota
 // allocations. The count is re-checked and reserved when the relay socket
 // is bound, so concurrent allocations cannot overshoot (they get 508).
-func (s *Server) quota(userID, _ string, _ net.Addr) bool {
-	if s.cfg.UserQuota == 0 {
-		return true
-	}
-	s.mu.Lock()
-	n := s.perUser[userID]
-	s.mu.Unlock()
-	if n >= s.cfg.UserQuota {
+func (s *Server) withinQuota(userID, _ string, _ net.Addr) bool {
+	if s.ledger.UserFull(userID) {
 		s.metrics.quotaRejections.WithLabelValues(quotaUser).Inc()
 		return false
 	}
 	return true
 }
 
-// reserve takes one allocation from the node's capacity and user's quota.
+// reserve takes one allocation from the node's capacity and user's quota,
+// counting a refusal by its kind.
 func (s *Server) reserve(user string) error {
-	switch {
-	case s.draining.Load():
-		s.metrics.quotaRejections.WithLabelValues(quotaDraining).Inc()
-		return errDraining
-	case s.limiter.saturated():
-		s.metrics.quotaRejections.WithLabelValues(quotaBandwidth).Inc()
-		return errBandwidth
+	err := s.ledger.Reserve(user, s.cfg.Now())
+	if err != nil {
+		s.metrics.quotaRejections.WithLabelValues(quotaKind(err)).Inc()
 	}
-	reserved := false
-	for range 64 {
-		n := s.allocs.Load()
-		if s.cfg.MaxAllocations > 0 && n >= int64(s.cfg.MaxAllocations) {
-			break
-		}
-		if s.allocs.CompareAndSwap(n, n+1) {
-			reserved = true
-			break
-		}
-	}
-	if !reserved {
-		s.metrics.quotaRejections.WithLabelValues(quotaAllocations).Inc()
-		return errFull
-	}
-	if s.cfg.UserQuota > 0 && user != "" {
-		s.mu.Lock()
-		if s.perUser[user] >= s.cfg.UserQuota {
-			s.mu.Unlock()
-			s.releaseTotal()
-			s.metrics.quotaRejections.WithLabelValues(quotaUser).Inc()
-			return errUserQuota
-		}
-		s.perUser[user]++
-		s.mu.Unlock()
-	}
-	return nil
-}
-
-// release returns what reserve took, when an allocation's socket closes
-// (deleted, expired, its TCP connection gone, or the server closing).
-func (s *Server) release(user string) {
-	if s.cfg.UserQuota > 0 && user != "" {
-		s.mu.Lock()
-		if s.perUser[user]--; s.perUser[user] <= 0 {
-			delete(s.perUser, user)
-		}
-		s.mu.Unlock()
-	}
-	s.releaseTotal()
-}
-
-func (s *Server) releaseTotal() {
-	if s.allocs.Add(-1) <= 0 {
-		select {
-		case s.idle <- struct{}{}:
-		default:
-		}
-	}
+	return err
 }
 
 // heartbeatStatus is the live part of a heartbeat: load since the last one.
 func (s *Server) heartbeatStatus() heartbeatStatus {
-	now := time.Now()
-	total := s.ctr.bytesToPeer.Load() + s.ctr.bytesFromPeer.Load()
-	s.loadMu.Lock()
-	var bps int64
-	if el := now.Sub(s.lastAt); !s.lastAt.IsZero() && el > 0 {
-		bps = int64(float64(total-s.lastBytes) * 8 / el.Seconds())
-	}
-	s.lastBytes, s.lastAt = total, now
-	s.loadMu.Unlock()
+	bps := s.load.BPS(s.ctr.bytesToPeer.Load()+s.ctr.bytesFromPeer.Load(), s.cfg.Now())
 	return heartbeatStatus{Allocations: int64(s.Allocations()), BandwidthBPS: bps, Draining: s.Draining()}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -91,36 +92,13 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	l := newLimiter(8_000_000) // 1 MB/s: burst 200ms = 200 kB
-	if l.saturated() {
-		t.Fatal("fresh limiter saturated")
-	}
-	n := 0
-	for range 1000 {
-		if l.allow(1000) {
-			n++
-		}
-	}
-	if n < 190 || n > 210 {
-		t.Errorf("allowed %d kB in an instant, want about the 200 kB burst", n)
-	}
-	if !l.saturated() {
-		t.Error("limiter after its burst is not saturated")
-	}
-	var nilL *limiter
-	if !nilL.allow(1<<16) || nilL.saturated() {
-		t.Error("nil limiter (no budget) limits")
-	}
-}
-
 func BenchmarkRelayHotPath(b *testing.B) {
 	f, _ := peerfilter.New(nil, nil)
-	l := newLimiter(1e12)
+	l := quota.NewLimiter(1e12, time.Now())
 	ip := netip.MustParseAddr("::ffff:8.8.8.8")
 	b.ReportAllocs()
 	for b.Loop() {
-		if !f.Allowed(ip) || !l.allow(200) {
+		if !f.Allowed(ip) || !l.Allow(200, time.Now()) {
 			b.Fatal("refused")
 		}
 	}
