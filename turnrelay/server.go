@@ -13,6 +13,7 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/turnrelay/dataplane"
 	"github.com/relaygate/relaygate/turnrelay/peerfilter"
 	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -33,15 +34,14 @@ type Server struct {
 	secrets  []turncred.Secret
 	filter   *peerfilter.Filter
 	ledger   *quota.Ledger
+	data     *dataplane.Plane
 	metrics  *metrics
-	ctr      counters
 	hb       *heartbeater
-	fast     *fastPath
 
 	bind4, public4 netip.Addr
 	bind6, public6 netip.Addr
 
-	udp      []*net.UDPConn // sockets sharing the UDP listener's port
+	udp      *dataplane.Listener
 	tcp, tls *trackingListener
 	tlsLn    net.Listener
 	addrs    Addrs
@@ -84,7 +84,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		secrets:  verifier.Secrets(),
 		filter:   filter,
 		ledger:   ledger,
-		fast:     newFastPath(),
+		data:     dataplane.New(dataplane.Config{Filter: filter, Bandwidth: ledger.Bandwidth(), Now: cfg.Now}),
 	}
 	s.metrics = newMetrics(s)
 	if err := s.resolveRelayIPs(); err != nil {
@@ -135,12 +135,12 @@ func (s *Server) resolveRelayIPs() error {
 
 func (s *Server) listen() error {
 	if a := s.cfg.ListenUDP; a != "" {
-		conns, err := listenUDP(netip.MustParseAddrPort(a), udpSocketCount())
+		l, err := s.data.ListenUDP(netip.MustParseAddrPort(a))
 		if err != nil {
 			return fmt.Errorf("listen-udp: %w", err)
 		}
-		s.udp = conns
-		s.addrs.UDP = conns[0].LocalAddr().(*net.UDPAddr).AddrPort()
+		s.udp = l
+		s.addrs.UDP = l.Addr()
 	}
 	listenTCP := func(name, a string) (*trackingListener, netip.AddrPort, error) {
 		ap := netip.MustParseAddrPort(a)
@@ -165,13 +165,6 @@ func (s *Server) listen() error {
 		s.tlsLn = tlsListener(s.tls, tc)
 	}
 	return nil
-}
-
-func udpNetwork(a netip.Addr) string {
-	if a.Is4() {
-		return "udp4"
-	}
-	return "udp"
 }
 
 func tcpNetwork(a netip.Addr) string {
@@ -223,10 +216,12 @@ func (s *Server) Run(ctx context.Context) error {
 		LoggerFactory:      newPionLogs(s.log.With("component", "pion")),
 	}
 	gen := generator{s: s}
-	for _, c := range s.udp { // one pion read loop per socket
-		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: newBatchReader(c, s.fast), RelayAddressGenerator: gen, PermissionHandler: s.permit,
-		})
+	if s.udp != nil {
+		for _, pc := range s.udp.PacketConns() { // one pion read loop per socket
+			sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
+				PacketConn: pc, RelayAddressGenerator: gen, PermissionHandler: s.permit,
+			})
+		}
 	}
 	if s.tcp != nil {
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
@@ -316,8 +311,8 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeSockets() {
-	for _, c := range s.udp {
-		_ = c.Close()
+	if s.udp != nil {
+		_ = s.udp.Close()
 	}
 	if s.tcp != nil {
 		s.tcp.closeAll()
@@ -378,22 +373,22 @@ func (s *Server) onAuth(_, _ net.Addr, _, _, _ string, _ string, verdict bool) {
 // eventHandler counts allocations and keeps the ChannelData fast path in
 // step with pion's allocations, channels and permissions.
 func (s *Server) eventHandler() turn.EventHandler {
-	f := s.fast
+	d := s.data
 	return turn.EventHandler{
 		OnAuth: s.onAuth,
 		OnAllocationCreated: func(src, dst net.Addr, _, _, _ string, relay net.Addr, _ int) {
 			s.metrics.allocationsTotal.Inc()
-			f.onAllocationCreated(src, dst, relay)
+			d.AllocationCreated(src, dst, relay)
 		},
-		OnAllocationDeleted: func(src, dst net.Addr, _, _, _ string) { f.onAllocationDeleted(src, dst) },
+		OnAllocationDeleted: func(src, dst net.Addr, _, _, _ string) { d.AllocationDeleted(src, dst) },
 		OnChannelCreated: func(src, dst net.Addr, _, _, _ string, relay, peer net.Addr, n uint16) {
-			f.onChannelCreated(src, dst, relay, peer, n)
+			d.ChannelCreated(src, dst, relay, peer, n)
 		},
 		OnChannelDeleted: func(src, dst net.Addr, _, _, _ string, relay, _ net.Addr, n uint16) {
-			f.onChannelDeleted(src, dst, relay, n)
+			d.ChannelDeleted(src, dst, relay, n)
 		},
 		OnPermissionDeleted: func(src, dst net.Addr, _, _, _ string, relay net.Addr, peer net.IP) {
-			f.onPermissionDeleted(src, dst, relay, peer)
+			d.PermissionDeleted(src, dst, relay, peer)
 		},
 	}
 }
@@ -406,7 +401,7 @@ func (s *Server) permit(_ net.Addr, peer net.IP) bool {
 	if ok && s.filter.Allowed(ip) {
 		return true
 	}
-	s.metrics.peerDenied.Inc()
+	s.metrics.permitDenied.Add(1)
 	return false
 }
 
@@ -433,7 +428,8 @@ func (s *Server) reserve(user string) error {
 
 // heartbeatStatus is the live part of a heartbeat: load since the last one.
 func (s *Server) heartbeatStatus() heartbeatStatus {
-	bps := s.load.BPS(s.ctr.bytesToPeer.Load()+s.ctr.bytesFromPeer.Load(), s.cfg.Now())
+	st := s.data.Stats()
+	bps := s.load.BPS(st.BytesToPeer+st.BytesFromPeer, s.cfg.Now())
 	return heartbeatStatus{Allocations: int64(s.Allocations()), BandwidthBPS: bps, Draining: s.Draining()}
 }
 

@@ -15,8 +15,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/relaygate/relaygate/turnrelay/peerfilter"
-	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -89,18 +87,6 @@ func TestConfigValidation(t *testing.T) {
 				t.Errorf("error leaks the secret: %v", err)
 			}
 		})
-	}
-}
-
-func BenchmarkRelayHotPath(b *testing.B) {
-	f, _ := peerfilter.New(nil, nil)
-	l := quota.NewLimiter(1e12, time.Now())
-	ip := netip.MustParseAddr("::ffff:8.8.8.8")
-	b.ReportAllocs()
-	for b.Loop() {
-		if !f.Allowed(ip) || !l.Allow(200, time.Now()) {
-			b.Fatal("refused")
-		}
 	}
 }
 
