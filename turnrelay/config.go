@@ -5,14 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -47,9 +45,9 @@ type Config struct {
 	DrainTimeout       time.Duration // longest wait for live allocations on shutdown; default 30s
 	MaxConns           int           // concurrent TCP+TLS client connections; default 4096
 
-	Heartbeat HeartbeatConfig // GatewayURL "" turns heartbeats off
+	Heartbeat heartbeat.Config // GatewayURL "" turns heartbeats off; Now defaults to this Config's
 
-	Now func() time.Time // clock for credential expiry; default time.Now
+	Now func() time.Time // the one clock: credential expiry, bandwidth budget, load, log rate limits; default time.Now
 }
 
 // PortRange is an inclusive range of ports.
@@ -91,7 +89,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	c.Heartbeat = c.Heartbeat.withDefaults()
+	if c.Heartbeat.Now == nil {
+		c.Heartbeat.Now = c.Now
+	}
 	return c
 }
 
@@ -143,90 +143,8 @@ func (c Config) validate() error {
 	if c.MaxConns < 1 {
 		errs = append(errs, fmt.Errorf("max conns %d must be >= 1", c.MaxConns))
 	}
-	if err := c.Heartbeat.validate(); err != nil {
+	if err := c.Heartbeat.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// HeartbeatConfig configures the heartbeat client.
-type HeartbeatConfig struct {
-	GatewayURL string // base URL of relaygate; "" turns heartbeats off
-	NodeToken  string // node JWT presented as Bearer; never logged
-	RelayID    string
-	Region     string
-	Site       string
-	Latitude   float64
-	Longitude  float64
-	Hostname   string // for turns: URLs; omitted when empty
-	Version    string
-
-	Interval    time.Duration // until the gateway says otherwise; default 5s
-	MaxBackoff  time.Duration // longest wait between failing attempts; default 30s
-	HTTPTimeout time.Duration // one PUT; default 5s
-
-	HTTPClient *http.Client   // default: a client with HTTPTimeout
-	Rand       func() float64 // jitter source in [0,1); default math/rand/v2
-	LogEvery   time.Duration  // at most one failure log per this period; default 1m
-}
-
-func (h HeartbeatConfig) withDefaults() HeartbeatConfig {
-	h.Interval = cmp.Or(h.Interval, 5*time.Second)
-	h.MaxBackoff = cmp.Or(h.MaxBackoff, 30*time.Second)
-	h.HTTPTimeout = cmp.Or(h.HTTPTimeout, 5*time.Second)
-	h.LogEvery = cmp.Or(h.LogEvery, time.Minute)
-	if h.Rand == nil {
-		h.Rand = rand.Float64
-	}
-	if h.HTTPClient == nil {
-		h.HTTPClient = &http.Client{Timeout: h.HTTPTimeout}
-	}
-	return h
-}
-
-func (h HeartbeatConfig) validate() error {
-	if h.GatewayURL == "" {
-		return nil
-	}
-	var errs []error
-	u, err := url.Parse(h.GatewayURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, errors.New("gateway-url must be an http or https URL without query or fragment"))
-	}
-	if h.NodeToken == "" {
-		errs = append(errs, errors.New("node-token is required with gateway-url"))
-	}
-	if h.RelayID == "" || !slugRE(h.RelayID) {
-		errs = append(errs, fmt.Errorf("id %q must be 1-63 of a-z, 0-9, '-' (required with gateway-url)", h.RelayID))
-	}
-	if h.Region == "" || !slugRE(h.Region) {
-		errs = append(errs, fmt.Errorf("region %q must be 1-63 of a-z, 0-9, '-' (required with gateway-url)", h.Region))
-	}
-	if h.Site == "" || !slugRE(h.Site) {
-		errs = append(errs, fmt.Errorf("site %q must be 1-63 of a-z, 0-9, '-' (required with gateway-url)", h.Site))
-	}
-	if h.Latitude < -90 || h.Latitude > 90 {
-		errs = append(errs, fmt.Errorf("lat %v out of range -90..90", h.Latitude))
-	}
-	if h.Longitude < -180 || h.Longitude > 180 {
-		errs = append(errs, fmt.Errorf("lon %v out of range -180..180", h.Longitude))
-	}
-	if h.Interval < time.Second || h.Interval > 5*time.Minute {
-		errs = append(errs, fmt.Errorf("heartbeat-interval %v out of range 1s..5m", h.Interval))
-	}
-	return errors.Join(errs...)
-}
-
-// slugRE matches the gateway's Slug: lowercase letters, digits and '-',
-// not starting with '-'.
-func slugRE(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

@@ -13,7 +13,9 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/dataplane"
+	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/peerfilter"
 	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -36,7 +38,7 @@ type Server struct {
 	ledger   *quota.Ledger
 	data     *dataplane.Plane
 	metrics  *metrics
-	hb       *heartbeater
+	hb       *heartbeat.Client // nil: no gateway
 
 	bind4, public4 netip.Addr
 	bind6, public6 netip.Addr
@@ -95,7 +97,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("turnrelay: %w", err)
 	}
 	if cfg.Heartbeat.GatewayURL != "" {
-		s.hb = newHeartbeater(cfg.Heartbeat, s.staticHeartbeat(), s.heartbeatStatus, log.With("component", "heartbeat"))
+		if s.hb, err = heartbeat.New(cfg.Heartbeat, s.heartbeatNode(), s.heartbeatStatus, log.With("component", "heartbeat")); err != nil {
+			s.closeSockets()
+			return nil, fmt.Errorf("turnrelay: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -190,7 +195,7 @@ func (s *Server) StartDrain() {
 	if s.ledger.Drain() {
 		s.log.Info("draining", "allocations", s.Allocations())
 		if s.hb != nil {
-			s.hb.kick()
+			s.hb.Kick()
 		}
 	}
 }
@@ -246,7 +251,7 @@ func (s *Server) Run(ctx context.Context) error {
 	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHB()
 	if s.hb != nil {
-		wg.Go(func() { s.hb.run(hbCtx) })
+		wg.Go(func() { _ = s.hb.Run(hbCtx) })
 	}
 
 	<-ctx.Done()
@@ -258,12 +263,7 @@ func (s *Server) Run(ctx context.Context) error {
 		<-t.C
 	}
 	if s.hb != nil { // the gateway hears draining before we go
-		t := time.NewTimer(s.cfg.Heartbeat.HTTPTimeout)
-		select {
-		case <-s.hb.drainSent:
-		case <-t.C:
-		}
-		t.Stop()
+		s.hb.WaitDrainReported(hbCtx)
 	}
 	s.log.Info("relay closing", "allocations_left", s.Allocations())
 	err = ts.Close()
@@ -427,30 +427,24 @@ func (s *Server) reserve(user string) error {
 }
 
 // heartbeatStatus is the live part of a heartbeat: load since the last one.
-func (s *Server) heartbeatStatus() heartbeatStatus {
+func (s *Server) heartbeatStatus() heartbeat.Status {
 	st := s.data.Stats()
 	bps := s.load.BPS(st.BytesToPeer+st.BytesFromPeer, s.cfg.Now())
-	return heartbeatStatus{Allocations: int64(s.Allocations()), BandwidthBPS: bps, Draining: s.Draining()}
+	return heartbeat.Status{Allocations: int64(s.Allocations()), BandwidthBPS: bps, Draining: s.Draining()}
 }
 
-// staticHeartbeat is the part of the heartbeat that does not change.
-func (s *Server) staticHeartbeat() heartbeatBody {
-	h := s.cfg.Heartbeat
-	b := heartbeatBody{
-		Region: h.Region, Site: h.Site, Latitude: h.Latitude, Longitude: h.Longitude,
-		Hostname: h.Hostname, Version: h.Version,
-		Capacity:  resources{Allocations: int64(s.cfg.MaxAllocations), BandwidthBPS: s.cfg.MaxBPS},
-		Addresses: []string{},
-	}
+// heartbeatNode is what heartbeats say about the node that does not change.
+func (s *Server) heartbeatNode() heartbeat.Node {
+	n := heartbeat.Node{MaxAllocations: int64(s.cfg.MaxAllocations), MaxBPS: s.cfg.MaxBPS}
 	for _, ip := range []netip.Addr{s.public4, s.public6} {
 		if ip.IsValid() {
-			b.Addresses = append(b.Addresses, ip.String())
+			n.Addresses = append(n.Addresses, ip)
 		}
 	}
-	b.Ports.UDP = int(s.addrs.UDP.Port())
-	b.Ports.TCP = int(s.addrs.TCP.Port())
-	b.Ports.TLS = int(s.addrs.TLS.Port())
-	return b
+	n.Ports[relay.UDP] = s.addrs.UDP.Port()
+	n.Ports[relay.TCP] = s.addrs.TCP.Port()
+	n.Ports[relay.TLS] = s.addrs.TLS.Port()
+	return n
 }
 
 // orOff renders a listener address for the start-up log, "off" when unset.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/turnrelay"
+	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/peerfilter"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -150,7 +151,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if *hostname != "" && !validHostname(*hostname) {
 		errs = append(errs, fmt.Errorf("--hostname %q is not a DNS name", *hostname))
 	}
-	r.Heartbeat = turnrelay.HeartbeatConfig{
+	r.Heartbeat = heartbeat.Config{
 		GatewayURL: *gatewayURL, NodeToken: *nodeToken, RelayID: *id, Region: *region, Site: *site,
 		Latitude: *lat, Longitude: *lon, Hostname: *hostname, Version: version, Interval: *hbInterval,
 	}
