@@ -2,7 +2,6 @@ package turnrelay
 
 import (
 	"cmp"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -22,11 +22,8 @@ type Config struct {
 	Secrets      []turncred.Secret // TURN REST secrets accepted, newest first; required
 	StrictExpiry bool              // refuse refreshes, permissions and channel binds once the credential expired
 
-	// Listeners: host:port, "" is off. Port 0 picks a free port (tests).
-	ListenUDP string
-	ListenTCP string
-	ListenTLS string
-	TLS       *tls.Config // certificate for ListenTLS; required when it is set
+	// Listeners are the TURN listeners, at most one per transport.
+	Listeners []Listener
 
 	// PublicIPs are advertised as relayed addresses (one per family at
 	// most). Empty: the listeners' IP when it is a specific address.
@@ -100,20 +97,7 @@ func (c Config) validate() error {
 	if len(c.Secrets) == 0 {
 		errs = append(errs, errors.New("secrets: at least one id:secret is required"))
 	}
-	if c.ListenUDP == "" && c.ListenTCP == "" && c.ListenTLS == "" {
-		errs = append(errs, errors.New("listeners: at least one of listen-udp, listen-tcp, listen-tls is required"))
-	}
-	for name, addr := range map[string]string{"listen-udp": c.ListenUDP, "listen-tcp": c.ListenTCP, "listen-tls": c.ListenTLS} {
-		if addr == "" {
-			continue
-		}
-		if _, err := netip.ParseAddrPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q must be ip:port: %w", name, addr, err))
-		}
-	}
-	if c.ListenTLS != "" && (c.TLS == nil || (len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil)) {
-		errs = append(errs, errors.New("listen-tls needs a certificate (tls-cert and tls-key)"))
-	}
+	errs = append(errs, c.validateListeners()...)
 	var v4, v6 int
 	for _, ip := range c.PublicIPs {
 		switch {
@@ -147,4 +131,34 @@ func (c Config) validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// validateListeners reports every listener that cannot be served: none at
+// all, a transport without a listener kind or given twice, an address that
+// is not ip:port, a missing certificate.
+func (c Config) validateListeners() []error {
+	if len(c.Listeners) == 0 {
+		return []error{fmt.Errorf("listeners: at least one of %s is required", listenFlags())}
+	}
+	var errs []error
+	var seen [relay.NumTransports]bool
+	for _, l := range c.Listeners {
+		name := listenFlag(l.Transport)
+		switch {
+		case !l.Transport.Valid() || listenerKinds[l.Transport].listen == nil:
+			errs = append(errs, fmt.Errorf("listeners: transport %d is not served", l.Transport))
+			continue
+		case seen[l.Transport]:
+			errs = append(errs, fmt.Errorf("%s: given twice", name))
+			continue
+		}
+		seen[l.Transport] = true
+		if _, err := netip.ParseAddrPort(l.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q must be ip:port: %w", name, l.Addr, err))
+		}
+		if NeedsCertificate(l.Transport) && (l.TLS == nil || (len(l.TLS.Certificates) == 0 && l.TLS.GetCertificate == nil)) {
+			errs = append(errs, fmt.Errorf("%s needs a certificate (tls-cert and tls-key)", name))
+		}
+	}
+	return errs
 }

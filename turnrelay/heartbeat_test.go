@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 )
 
@@ -50,7 +51,8 @@ func TestHeartbeatBody(t *testing.T) {
 	srv := httptest.NewServer(gw)
 	defer srv.Close()
 	cfg := Config{
-		Secrets: testSecrets(t), ListenUDP: "127.0.0.1:0", ListenTCP: "127.0.0.1:0",
+		Secrets:        testSecrets(t),
+		Listeners:      []Listener{{Transport: relay.UDP, Addr: "127.0.0.1:0"}, {Transport: relay.TCP, Addr: "127.0.0.1:0"}},
 		PublicIPs:      []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("2001:db8::5")},
 		MaxAllocations: 100, MaxBPS: 1e9, DrainTimeout: 10 * time.Millisecond,
 		Heartbeat: heartbeat.Config{GatewayURL: srv.URL, NodeToken: "node-token-xyz", RelayID: "fra-1", Region: "eu-central",
@@ -81,7 +83,7 @@ func TestHeartbeatBody(t *testing.T) {
 	got, _ := json.Marshal(gw.puts[0].body)
 	want := `{"addresses":["203.0.113.5","2001:db8::5"],"capacity":{"allocations":100,"bandwidth_bps":1000000000},` +
 		`"draining":false,"latitude":50.11,"load":{"allocations":0,"bandwidth_bps":0},"longitude":8.68,` +
-		`"ports":{"tcp":` + itoa(s.Addrs().TCP.Port()) + `,"udp":` + itoa(s.Addrs().UDP.Port()) + `},"region":"eu-central","site":"fra","version":"0.1.0"}`
+		`"ports":{"tcp":` + itoa(s.Addrs()[relay.TCP].Port()) + `,"udp":` + itoa(s.Addrs()[relay.UDP].Port()) + `},"region":"eu-central","site":"fra","version":"0.1.0"}`
 	if string(got) != want {
 		t.Errorf("heartbeat body =\n%s\nwant\n%s", got, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -29,7 +30,8 @@ func testSecrets(t *testing.T) []turncred.Secret {
 }
 
 func TestConfigValidation(t *testing.T) {
-	ok := Config{Secrets: testSecrets(t), ListenUDP: "127.0.0.1:0"}
+	udp := Listener{Transport: relay.UDP, Addr: "127.0.0.1:0"}
+	ok := Config{Secrets: testSecrets(t), Listeners: []Listener{udp}}
 	tests := []struct {
 		name string
 		edit func(*Config)
@@ -37,14 +39,24 @@ func TestConfigValidation(t *testing.T) {
 	}{
 		{name: "minimal", edit: func(*Config) {}},
 		{name: "no secrets", edit: func(c *Config) { c.Secrets = nil }, want: "secrets"},
-		{name: "no listener", edit: func(c *Config) { c.ListenUDP = "" }, want: "listeners"},
-		{name: "bad listen", edit: func(c *Config) { c.ListenUDP = "localhost:3478" }, want: "listen-udp"},
-		{name: "tls without cert", edit: func(c *Config) { c.ListenTLS = "127.0.0.1:0" }, want: "listen-tls needs a certificate"},
+		{name: "no listener", edit: func(c *Config) { c.Listeners = nil }, want: "listeners"},
+		{name: "bad listen", edit: func(c *Config) {
+			c.Listeners = []Listener{{Transport: relay.UDP, Addr: "localhost:3478"}}
+		}, want: "listen-udp"},
+		{name: "tls without cert", edit: func(c *Config) {
+			c.Listeners = []Listener{udp, {Transport: relay.TLS, Addr: "127.0.0.1:0"}}
+		}, want: "listen-tls needs a certificate"},
+		{name: "listener given twice", edit: func(c *Config) { c.Listeners = []Listener{udp, udp} }, want: "listen-udp: given twice"},
+		{name: "unknown transport", edit: func(c *Config) {
+			c.Listeners = []Listener{{Transport: relay.Transport(relay.NumTransports), Addr: "127.0.0.1:0"}}
+		}, want: "not served"},
 		{name: "two ipv4 public", edit: func(c *Config) {
 			c.PublicIPs = []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")}
 		}, want: "at most one IPv4"},
 		{name: "unspecified public", edit: func(c *Config) { c.PublicIPs = []netip.Addr{netip.IPv4Unspecified()} }, want: "public-ip"},
-		{name: "wildcard without public", edit: func(c *Config) { c.ListenUDP = "0.0.0.0:0" }, want: "public-ip is required"},
+		{name: "wildcard without public", edit: func(c *Config) {
+			c.Listeners = []Listener{{Transport: relay.UDP, Addr: "0.0.0.0:0"}}
+		}, want: "public-ip is required"},
 		{name: "bad port range", edit: func(c *Config) { c.RelayPorts = PortRange{Min: 10, Max: 5} }, want: "relay-ports"},
 		{name: "negative quota", edit: func(c *Config) { c.UserQuota = -1 }, want: "user-quota"},
 		{name: "negative max-allocations", edit: func(c *Config) { c.MaxAllocations = -1 }, want: "max-allocations"},

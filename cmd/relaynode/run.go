@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/peerfilter"
@@ -44,9 +45,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		hostname              = fs.String("hostname", "", "name on the TLS certificate, advertised for turns: URLs")
 		lat                   = fs.Float64("lat", 0, "latitude reported in heartbeats")
 		lon                   = fs.Float64("lon", 0, "longitude reported in heartbeats")
-		listenUDP             = fs.String("listen-udp", "0.0.0.0:3478", "TURN over UDP ip:port, or off")
-		listenTCP             = fs.String("listen-tcp", "0.0.0.0:3478", "TURN over TCP ip:port, or off")
-		listenTLS             = fs.String("listen-tls", "off", "TURN over TLS ip:port, or off")
 		tlsCert, tlsKey       = fs.String("tls-cert", "", "PEM certificate chain for --listen-tls"), fs.String("tls-key", "", "PEM private key for --listen-tls")
 		publicIP              = fs.String("public-ip", "", "advertised addresses, at most one IPv4 and one IPv6 (default: the listeners' IP when specific)")
 		relayPorts            = fs.String("relay-ports", "49152-65535", "port range for relayed addresses")
@@ -65,6 +63,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		logLevel              = fs.String("log-level", "info", "debug, info, warn or error")
 		cpuProfile            = fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (benchmarks)")
 	)
+	listen := listenFlags(fs)
 	// Environment first, so the command line wins.
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -101,20 +100,29 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	} else {
 		r.Secrets = s
 	}
-	off := func(s string) string {
-		if s == "off" {
-			return ""
+	var needCert []string
+	for _, t := range relay.Transports() {
+		addr := *listen[t]
+		if addr == "off" || addr == "" {
+			continue
 		}
-		return s
+		if turnrelay.NeedsCertificate(t) {
+			needCert = append(needCert, "--listen-"+t.String())
+		}
+		r.Listeners = append(r.Listeners, turnrelay.Listener{Transport: t, Addr: addr})
 	}
-	r.ListenUDP, r.ListenTCP, r.ListenTLS = off(*listenUDP), off(*listenTCP), off(*listenTLS)
-	if r.ListenTLS != "" {
+	if len(needCert) > 0 {
 		if *tlsCert == "" || *tlsKey == "" {
-			errs = append(errs, errors.New("--listen-tls needs --tls-cert and --tls-key"))
+			errs = append(errs, fmt.Errorf("%s needs --tls-cert and --tls-key", strings.Join(needCert, ", ")))
 		} else if cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
 			errs = append(errs, fmt.Errorf("--tls-cert/--tls-key: %w", err))
 		} else {
-			r.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			for i, l := range r.Listeners {
+				if turnrelay.NeedsCertificate(l.Transport) {
+					r.Listeners[i].TLS = tc
+				}
+			}
 		}
 	}
 	for _, s := range strings.Split(*publicIP, ",") {
@@ -156,6 +164,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		Latitude: *lat, Longitude: *lon, Hostname: *hostname, Version: version, Interval: *hbInterval,
 	}
 	return c, errors.Join(errs...)
+}
+
+// listenFlags defines --listen-<transport> for every transport of relay's
+// table: ip:port or "off", on 0.0.0.0:3478 by default except for
+// transports that need a certificate, which are off until given one.
+func listenFlags(fs *flag.FlagSet) [relay.NumTransports]*string {
+	var listen [relay.NumTransports]*string
+	for _, t := range relay.Transports() {
+		def := "0.0.0.0:3478"
+		if turnrelay.NeedsCertificate(t) {
+			def = "off"
+		}
+		listen[t] = fs.String("listen-"+t.String(), def, fmt.Sprintf("TURN over %s ip:port, or off", strings.ToUpper(t.String())))
+	}
+	return listen
 }
 
 func validHostname(h string) bool {

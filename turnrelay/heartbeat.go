@@ -1,0 +1,16 @@
+package turnrelay
+
+import "github.com/relaygate/relaygate/turnrelay/heartbeat"
+
+// heartbeatStatus is the live part of a heartbeat: load since the last one.
+func (s *Server) heartbeatStatus() heartbeat.Status {
+	st := s.data.Stats()
+	bps := s.load.BPS(st.BytesToPeer+st.BytesFromPeer, s.cfg.Now())
+	return heartbeat.Status{Allocations: int64(s.Allocations()), BandwidthBPS: bps, Draining: s.Draining()}
+}
+
+// heartbeatNode is what heartbeats say about the node that does not change.
+func (s *Server) heartbeatNode() heartbeat.Node {
+	return heartbeat.Node{Addresses: s.ips.advertised(), Ports: s.Addrs().Ports(),
+		MaxAllocations: int64(s.cfg.MaxAllocations), MaxBPS: s.cfg.MaxBPS}
+}
