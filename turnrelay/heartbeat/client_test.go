@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
@@ -16,57 +13,8 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/turnrelay/heartbeat/heartbeattest"
 )
-
-// fakeGateway records heartbeats and answers with its scripted statuses.
-type fakeGateway struct {
-	mu      sync.Mutex // guards below
-	bodies  []map[string]any
-	auth    []string
-	paths   []string
-	at      []time.Time
-	answers []int // status per call; past the end 200
-}
-
-func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	g.mu.Lock()
-	n := len(g.bodies)
-	g.bodies = append(g.bodies, m)
-	g.auth = append(g.auth, r.Header.Get("Authorization"))
-	g.paths = append(g.paths, r.Method+" "+r.URL.Path)
-	g.at = append(g.at, time.Now())
-	status := http.StatusOK
-	if n < len(g.answers) {
-		status = g.answers[n]
-	}
-	g.mu.Unlock()
-	if status != http.StatusOK {
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, `{"type":"https://relaygate.dev/problems/unavailable","status":503}`)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"ttl_seconds":15,"heartbeat_interval_seconds":7}`)
-}
-
-func (g *fakeGateway) calls() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.bodies)
-}
-
-// handlerTransport calls an http.Handler in-process (for synctest).
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
-}
 
 func hbConfig(url string) Config {
 	return Config{GatewayURL: url, NodeToken: "node-token-xyz", RelayID: "fra-1", Region: "eu-central",
@@ -77,9 +25,9 @@ func hbConfig(url string) Config {
 // success resets it, and the gateway's interval is obeyed.
 func TestHeartbeatBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		gw := &fakeGateway{answers: []int{503, 503, 503, 200}}
+		gw := &heartbeattest.Gateway{Answers: []int{503, 503, 503, 200}}
 		cfg := hbConfig("http://gateway.test")
-		cfg.HTTPClient = &http.Client{Transport: handlerTransport{gw}}
+		cfg.HTTPClient = gw.Client()
 		cfg.Rand = func() float64 { return 0.5 } // 75% of each backoff step
 		h := mustNew(t, cfg, Node{}, func() Status { return Status{} })
 		ctx, cancel := context.WithCancel(t.Context())
@@ -88,11 +36,9 @@ func TestHeartbeatBackoff(t *testing.T) {
 		time.Sleep(30 * time.Second) // fake time inside the bubble
 		synctest.Wait()
 		cancel()
-		gw.mu.Lock()
-		defer gw.mu.Unlock()
 		var offs []time.Duration
-		for _, at := range gw.at {
-			offs = append(offs, at.Sub(start))
+		for _, p := range gw.Puts() {
+			offs = append(offs, p.At.Sub(start))
 		}
 		// 0; +0.75s (1s step); +1.5s (2s); +3s (4s) = success; then +7s, +7s...
 		want := []time.Duration{0, 750 * time.Millisecond, 2250 * time.Millisecond, 5250 * time.Millisecond,
@@ -112,9 +58,9 @@ func TestHeartbeatBackoff(t *testing.T) {
 // and a gateway that never answers does not block the caller.
 func TestHeartbeatKick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		gw := &fakeGateway{}
+		gw := &heartbeattest.Gateway{}
 		cfg := hbConfig("http://gateway.test")
-		cfg.HTTPClient = &http.Client{Transport: handlerTransport{gw}}
+		cfg.HTTPClient = gw.Client()
 		var draining bool
 		var mu sync.Mutex
 		status := func() Status {
@@ -132,10 +78,9 @@ func TestHeartbeatKick(t *testing.T) {
 		mu.Unlock()
 		h.Kick()
 		synctest.Wait()
-		gw.mu.Lock()
-		defer gw.mu.Unlock()
-		if len(gw.bodies) != 2 || gw.bodies[1]["draining"] != true {
-			t.Fatalf("heartbeats = %v, want a second one with draining at once", gw.bodies)
+		puts := gw.Puts()
+		if len(puts) != 2 || puts[1].Body["draining"] != true {
+			t.Fatalf("heartbeats = %v, want a second one with draining at once", puts)
 		}
 	})
 }
@@ -162,9 +107,9 @@ func mustNew(t *testing.T, cfg Config, node Node, status func() Status) *Client 
 // status, ports keyed by transport name, unset fields omitted.
 func TestBody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		gw := &fakeGateway{}
+		gw := &heartbeattest.Gateway{}
 		cfg := hbConfig("http://gateway.test")
-		cfg.HTTPClient = &http.Client{Transport: handlerTransport{gw}}
+		cfg.HTTPClient = gw.Client()
 		node := Node{
 			Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("2001:db8::5")},
 			Ports:     relay.Ports{relay.UDP: 3478, relay.TLS: 5349}, MaxAllocations: 100, MaxBPS: 1e9,
@@ -174,12 +119,11 @@ func TestBody(t *testing.T) {
 		go h.Run(ctx)
 		synctest.Wait()
 		cancel()
-		gw.mu.Lock()
-		defer gw.mu.Unlock()
-		if len(gw.bodies) != 1 || gw.paths[0] != "PUT /v1/relays/fra-1" || gw.auth[0] != "Bearer node-token-xyz" {
-			t.Fatalf("requests = %v with %v, want one PUT /v1/relays/fra-1 with the token", gw.paths, gw.auth)
+		puts := gw.Puts()
+		if len(puts) != 1 || puts[0].Request != "PUT /v1/relays/fra-1" || puts[0].Auth != "Bearer node-token-xyz" {
+			t.Fatalf("requests = %+v, want one PUT /v1/relays/fra-1 with the token", puts)
 		}
-		got, _ := json.Marshal(gw.bodies[0])
+		got, _ := json.Marshal(puts[0].Body)
 		want := `{"addresses":["203.0.113.5","2001:db8::5"],"capacity":{"allocations":100,"bandwidth_bps":1000000000},` +
 			`"draining":true,"latitude":50.11,"load":{"allocations":3,"bandwidth_bps":4000},"longitude":8.68,` +
 			`"ports":{"tls":5349,"udp":3478},"region":"eu-central","site":"fra","version":"0.1.0"}`
@@ -193,10 +137,10 @@ func TestBody(t *testing.T) {
 // once per LogEvery on the injected clock, and never the node token.
 func TestFailureLogs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		gw := &fakeGateway{answers: []int{503, 503, 503, 503, 503, 503}}
+		gw := &heartbeattest.Gateway{Answers: []int{503, 503, 503, 503, 503, 503}}
 		var logs bytes.Buffer
 		cfg := hbConfig("http://gateway.test")
-		cfg.HTTPClient = &http.Client{Transport: handlerTransport{gw}}
+		cfg.HTTPClient = gw.Client()
 		cfg.Rand = func() float64 { return 0 } // backoffs 0.5s, 1s, 2s, 4s, 8s
 		cfg.LogEvery = 5 * time.Second
 		h, err := New(cfg, Node{}, func() Status { return Status{} }, slog.New(slog.NewJSONHandler(&logs, nil)))
