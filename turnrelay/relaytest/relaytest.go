@@ -60,6 +60,9 @@ func Start(t testing.TB, opts ...func(*turnrelay.Config)) *Relay {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := turnrelay.New(cfg, log)
@@ -99,9 +102,10 @@ func NewSecret(t testing.TB, id string) turncred.Secret {
 	return s
 }
 
-// Credential mints a credential for subject valid for ttl from now.
+// Credential mints a credential for subject valid for ttl from now on the
+// relay's clock.
 func (r *Relay) Credential(subject string, ttl time.Duration) turncred.Credential {
-	return r.Minter.Mint(subject, ttl, time.Now())
+	return r.Minter.Mint(subject, ttl, r.Config.Now())
 }
 
 // Addr is the listener of transport t, "127.0.0.1:port" (UDP and TCP
