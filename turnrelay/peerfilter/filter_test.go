@@ -1,6 +1,7 @@
 package peerfilter_test
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 
@@ -8,17 +9,11 @@ import (
 )
 
 func TestPeerFilter(t *testing.T) {
-	pfx := func(s ...string) []netip.Prefix {
-		var out []netip.Prefix
-		for _, x := range s {
-			out = append(out, netip.MustParsePrefix(x))
-		}
-		return out
-	}
 	def, _ := peerfilter.New(nil, nil)
-	ops, err := peerfilter.New(pfx("127.0.0.1/32", "10.0.0.0/8", "::ffff:192.168.1.0/120", "fd00::/8"),
-		pfx("10.1.0.0/16", "8.8.8.0/24", "10.2.0.0/16", "2001:4860::/32"))
-	if err != nil {
+	allow, errAllow := peerfilter.ParsePrefixes("127.0.0.1/32, 10.0.0.0/8, ::ffff:192.168.1.0/120, fd00::/8")
+	deny, errDeny := peerfilter.ParsePrefixes("10.1.0.0/16, 8.8.8.0/24, 10.2.0.0/16, 2001:4860::/32")
+	ops, err := peerfilter.New(allow, deny)
+	if err := errors.Join(errAllow, errDeny, err); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
