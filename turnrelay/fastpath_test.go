@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/stun/v4"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
 )
@@ -30,7 +31,7 @@ func channelData(n uint16, l int, payload []byte) []byte {
 func boundClient(t *testing.T, r *relaytest.Relay) (*rawClient, *net.UDPConn, *net.UDPAddr) {
 	t.Helper()
 	cred := r.Credential("gina", time.Hour)
-	c := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+	c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 	res := c.allocate()
 	if errCode(res) != 0 {
 		t.Fatalf("Allocate = %d", errCode(res))
@@ -120,7 +121,7 @@ func TestChannelDataAfterDelete(t *testing.T) {
 func TestChannelDataRefusedPeer(t *testing.T) {
 	r := relaytest.Start(t, func(c *turnrelay.Config) { c.AllowPeers = nil })
 	cred := r.Credential("hank", time.Hour)
-	c := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+	c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 	if got := errCode(c.allocate()); got != 0 {
 		t.Fatalf("Allocate = %d", got)
 	}
@@ -150,7 +151,7 @@ func TestPionClientChannels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	c := pionClient(t, conn, r.UDPAddr(), r.Credential("ivan", time.Hour))
+	c := pionClient(t, conn, r.Addr(relay.UDP), r.Credential("ivan", time.Hour))
 	relayed, err := c.Allocate()
 	if err != nil {
 		t.Fatalf("Allocate: %v", err)

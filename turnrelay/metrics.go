@@ -1,11 +1,16 @@
 package turnrelay
 
 import (
+	"errors"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/relaygate/relaygate/turnrelay/dataplane"
+	"github.com/relaygate/relaygate/turnrelay/quota"
 )
 
 // Label values are fixed sets: no metric carries a user, a username or an
@@ -25,7 +30,7 @@ const (
 type metrics struct {
 	reg              *prometheus.Registry
 	allocationsTotal prometheus.Counter
-	peerDenied       prometheus.Counter
+	permitDenied     atomic.Uint64 // permissions and channel binds refused; datagrams are the data plane's
 	authFailures     *prometheus.CounterVec
 	quotaRejections  *prometheus.CounterVec
 }
@@ -36,9 +41,6 @@ func newMetrics(s *Server) *metrics {
 		reg: reg,
 		allocationsTotal: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relaynode_allocations_total", Help: "TURN allocations created.",
-		}),
-		peerDenied: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "relaynode_peer_denied_total", Help: "Permissions, channel binds and datagrams refused by the peer filter.",
 		}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaynode_auth_failures_total", Help: "TURN requests refused for their credentials, by reason.",
@@ -53,13 +55,16 @@ func newMetrics(s *Server) *metrics {
 	for _, k := range []string{quotaAllocations, quotaUser, quotaBandwidth, quotaDraining} {
 		m.quotaRejections.WithLabelValues(k)
 	}
-	counterFunc := func(name, help, label, value string, f func() uint64) prometheus.Collector {
+	counterFunc := func(name, help, label, value string, f func(dataplane.Stats) uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: name, Help: help, ConstLabels: prometheus.Labels{label: value},
-		}, func() float64 { return float64(f()) })
+		}, func() float64 { return float64(f(s.data.Stats())) })
 	}
 	reg.MustRegister(
-		m.allocationsTotal, m.peerDenied, m.authFailures, m.quotaRejections,
+		m.allocationsTotal, m.authFailures, m.quotaRejections,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "relaynode_peer_denied_total", Help: "Permissions, channel binds and datagrams refused by the peer filter.",
+		}, func() float64 { return float64(m.permitDenied.Load() + s.data.Stats().DroppedPeer) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "relaynode_allocations", Help: "Live TURN allocations.",
 		}, func() float64 { return float64(s.Allocations()) }),
@@ -71,15 +76,29 @@ func newMetrics(s *Server) *metrics {
 			}
 			return 0
 		}),
-		counterFunc("relaynode_relayed_bytes_total", "Payload bytes relayed.", "direction", "to_peer", s.ctr.bytesToPeer.Load),
-		counterFunc("relaynode_relayed_bytes_total", "Payload bytes relayed.", "direction", "from_peer", s.ctr.bytesFromPeer.Load),
-		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "to_peer", s.ctr.packetsToPeer.Load),
-		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "from_peer", s.ctr.packetsFromPeer.Load),
-		counterFunc("relaynode_dropped_packets_total", "Datagrams dropped by the relay.", "reason", "bandwidth", s.ctr.droppedBandwidth.Load),
+		counterFunc("relaynode_relayed_bytes_total", "Payload bytes relayed.", "direction", "to_peer", func(st dataplane.Stats) uint64 { return st.BytesToPeer }),
+		counterFunc("relaynode_relayed_bytes_total", "Payload bytes relayed.", "direction", "from_peer", func(st dataplane.Stats) uint64 { return st.BytesFromPeer }),
+		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "to_peer", func(st dataplane.Stats) uint64 { return st.PacketsToPeer }),
+		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "from_peer", func(st dataplane.Stats) uint64 { return st.PacketsFromPeer }),
+		counterFunc("relaynode_dropped_packets_total", "Datagrams dropped by the relay.", "reason", "bandwidth", func(st dataplane.Stats) uint64 { return st.DroppedBandwidth }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// quotaKind is the quota_rejections_total label of a quota refusal.
+func quotaKind(err error) string {
+	switch {
+	case errors.Is(err, quota.ErrDraining):
+		return quotaDraining
+	case errors.Is(err, quota.ErrBandwidth):
+		return quotaBandwidth
+	case errors.Is(err, quota.ErrUserQuota):
+		return quotaUser
+	default:
+		return quotaAllocations
+	}
 }
 
 // MetricsHandler serves the node's Prometheus metrics (its own registry).

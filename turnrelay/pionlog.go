@@ -15,13 +15,14 @@ import (
 // once a minute. Everything else is dropped.
 type pionLogs struct {
 	log *slog.Logger
+	now func() time.Time
 
 	mu   sync.Mutex // guards below
 	last map[string]time.Time
 }
 
-func newPionLogs(log *slog.Logger) *pionLogs {
-	return &pionLogs{log: log, last: map[string]time.Time{}}
+func newPionLogs(log *slog.Logger, now func() time.Time) *pionLogs {
+	return &pionLogs{log: log, now: now, last: map[string]time.Time{}}
 }
 
 func (p *pionLogs) NewLogger(scope string) logging.LeveledLogger {
@@ -29,7 +30,7 @@ func (p *pionLogs) NewLogger(scope string) logging.LeveledLogger {
 }
 
 func (p *pionLogs) emit(level slog.Level, scope, format string) {
-	now := time.Now()
+	now := p.now()
 	p.mu.Lock()
 	if t, ok := p.last[format]; ok && now.Sub(t) < time.Minute {
 		p.mu.Unlock()

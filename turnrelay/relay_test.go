@@ -17,6 +17,7 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -77,7 +78,7 @@ func TestRelayUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	c := pionClient(t, conn, r.UDPAddr(), r.Credential("alice", time.Hour))
+	c := pionClient(t, conn, r.Addr(relay.UDP), r.Credential("alice", time.Hour))
 
 	mapped, err := c.SendBindingRequest()
 	if err != nil || mapped.String() != conn.LocalAddr().String() {
@@ -101,14 +102,13 @@ func TestRelayUDP(t *testing.T) {
 func TestRelayTCPAndTLS(t *testing.T) {
 	srvTLS, roots := relaytest.TLSConfig(t, "relay.test", "127.0.0.1")
 	r := relaytest.Start(t, func(c *turnrelay.Config) {
-		c.ListenTLS = "127.0.0.1:0"
-		c.TLS = srvTLS
+		c.Listeners = append(c.Listeners, turnrelay.Listener{Transport: relay.TLS, Addr: "127.0.0.1:0", TLS: srvTLS})
 	})
 	dials := map[string]func() (net.Conn, error){
-		"tcp": func() (net.Conn, error) { return net.DialTimeout("tcp", r.TCPAddr(), 3*time.Second) },
+		"tcp": func() (net.Conn, error) { return net.DialTimeout("tcp", r.Addr(relay.TCP), 3*time.Second) },
 		"tls": func() (net.Conn, error) {
 			d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 3 * time.Second}, Config: &tls.Config{RootCAs: roots, ServerName: "relay.test"}}
-			return d.DialContext(context.Background(), "tcp", r.TLSAddr())
+			return d.DialContext(context.Background(), "tcp", r.Addr(relay.TLS))
 		},
 	}
 	for name, dial := range dials {
@@ -152,9 +152,9 @@ func TestRefreshAndExpiry(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			var c *rawClient
 			if tr == "udp" {
-				c = newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+				c = newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 			} else {
-				c = newRawTCP(t, r.TCPAddr(), cred.Username, cred.Password)
+				c = newRawTCP(t, r.Addr(relay.TCP), cred.Username, cred.Password)
 			}
 			if res := c.allocate(lifetime(time.Minute)); errCode(res) != 0 {
 				t.Fatalf("Allocate = %d, want success", errCode(res))
@@ -175,7 +175,7 @@ func TestRefreshAndExpiry(t *testing.T) {
 		})
 	}
 	t.Run("expiry", func(t *testing.T) {
-		c := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+		c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 		if res := c.allocate(lifetime(time.Second)); errCode(res) != 0 {
 			t.Fatalf("Allocate = %d, want success", errCode(res))
 		}
@@ -215,7 +215,7 @@ func TestCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := authFailures(tt.relay, tt.reason)
-			c := newRawUDP(t, tt.relay.UDPAddr(), tt.user, tt.pass)
+			c := newRawUDP(t, tt.relay.Addr(relay.UDP), tt.user, tt.pass)
 			if got := errCode(c.allocate()); got != tt.want {
 				t.Fatalf("Allocate = %d, want %d", got, tt.want)
 			}
@@ -277,7 +277,7 @@ func TestExpiryByMethod(t *testing.T) {
 				c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 			})
 			cred := r.Credential("erin", time.Minute)
-			c := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+			c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 			if got := errCode(c.allocate()); got != 0 {
 				t.Fatalf("Allocate = %d, want success", got)
 			}
@@ -296,7 +296,7 @@ func TestExpiryByMethod(t *testing.T) {
 			if got := errCode(c.do(stun.MethodChannelBind, channelNumber(0x4000), peer(p.IP, p.Port))); got != want {
 				t.Errorf("ChannelBind = %d, want %d", got, want)
 			}
-			fresh := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+			fresh := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 			if got := errCode(fresh.allocate()); got != 401 {
 				t.Errorf("Allocate with expired credential = %d, want 401", got)
 			}
@@ -328,7 +328,7 @@ func TestPeerFilterOnTheWire(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := relaytest.Start(t, func(c *turnrelay.Config) { c.AllowPeers, c.DenyPeers = tt.allow, tt.deny })
 			cred := r.Credential("frank", time.Hour)
-			c := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+			c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 			if got := errCode(c.allocate()); got != 0 {
 				t.Fatalf("Allocate = %d", got)
 			}
@@ -367,7 +367,7 @@ func TestPeerFilterClasses(t *testing.T) {
 		"198.51.100.1", "203.0.113.1", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255"}
 	r := relaytest.Start(t, func(c *turnrelay.Config) { c.AllowPeers = nil })
 	cred := r.Credential("gina", time.Hour)
-	c := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+	c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 	if got := errCode(c.allocate()); got != 0 {
 		t.Fatalf("Allocate = %d", got)
 	}
@@ -382,7 +382,7 @@ func TestPeerFilterClasses(t *testing.T) {
 
 	r6 := relaytest.Start(t, func(c *turnrelay.Config) {
 		c.AllowPeers = nil
-		c.ListenUDP, c.ListenTCP = "[::1]:0", ""
+		c.Listeners = []turnrelay.Listener{{Transport: relay.UDP, Addr: "[::1]:0"}}
 	})
 	cred6 := r6.Credential("gina", time.Hour)
 	c6 := &rawClient{t: t, user: cred6.Username, pass: cred6.Password}
@@ -391,7 +391,7 @@ func TestPeerFilterClasses(t *testing.T) {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
 	defer conn.Close()
-	c6.conn, c6.server = conn, net.UDPAddrFromAddrPort(r6.Addrs().UDP)
+	c6.conn, c6.server = conn, net.UDPAddrFromAddrPort(r6.Addrs()[relay.UDP])
 	if got := errCode(c6.allocate()); got != 0 {
 		t.Fatalf("Allocate over ::1 = %d", got)
 	}
@@ -413,7 +413,7 @@ func TestQuotas(t *testing.T) {
 		var cs []*rawClient
 		for i := range 3 {
 			cred := r.Credential(fmt.Sprintf("u%d", i), time.Hour)
-			cs = append(cs, newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password))
+			cs = append(cs, newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password))
 		}
 		for i, want := range []int{0, 0, 508} {
 			if got := errCode(cs[i].allocate()); got != want {
@@ -434,16 +434,16 @@ func TestQuotas(t *testing.T) {
 		hank := r.Credential("hank", time.Hour)
 		hank2 := r.Credential("hank", 2*time.Hour) // another credential, same user
 		ivy := r.Credential("ivy", time.Hour)
-		if got := errCode(newRawUDP(t, r.UDPAddr(), hank.Username, hank.Password).allocate()); got != 0 {
+		if got := errCode(newRawUDP(t, r.Addr(relay.UDP), hank.Username, hank.Password).allocate()); got != 0 {
 			t.Fatalf("first Allocate = %d", got)
 		}
-		if got := errCode(newRawUDP(t, r.UDPAddr(), hank2.Username, hank2.Password).allocate()); got != 486 {
+		if got := errCode(newRawUDP(t, r.Addr(relay.UDP), hank2.Username, hank2.Password).allocate()); got != 486 {
 			t.Errorf("second Allocate of one user = %d, want 486", got)
 		}
-		if got := errCode(newRawTCP(t, r.TCPAddr(), hank.Username, hank.Password).allocate()); got != 486 {
+		if got := errCode(newRawTCP(t, r.Addr(relay.TCP), hank.Username, hank.Password).allocate()); got != 486 {
 			t.Errorf("Allocate of one user over TCP = %d, want 486", got)
 		}
-		if got := errCode(newRawUDP(t, r.UDPAddr(), ivy.Username, ivy.Password).allocate()); got != 0 {
+		if got := errCode(newRawUDP(t, r.Addr(relay.UDP), ivy.Username, ivy.Password).allocate()); got != 0 {
 			t.Errorf("another user's Allocate = %d, want success", got)
 		}
 		if got := metricValue(r, "relaynode_quota_rejections_total", "kind", "user"); got != 2 {
@@ -454,7 +454,7 @@ func TestQuotas(t *testing.T) {
 		const bps = 400_000 // 50 kB/s, 200ms burst = 10 kB
 		r := relaytest.Start(t, func(c *turnrelay.Config) { c.MaxBPS = bps })
 		cred := r.Credential("jack", time.Hour)
-		c := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+		c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 		if got := errCode(c.allocate()); got != 0 {
 			t.Fatalf("Allocate = %d", got)
 		}
@@ -490,14 +490,14 @@ func TestQuotas(t *testing.T) {
 func TestDrain(t *testing.T) {
 	r := relaytest.Start(t, func(c *turnrelay.Config) { c.DrainTimeout = 20 * time.Second })
 	cred := r.Credential("kim", time.Hour)
-	live := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+	live := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 	if got := errCode(live.allocate()); got != 0 {
 		t.Fatalf("Allocate = %d", got)
 	}
 	start := time.Now()
 	r.Shutdown()
 	waitFor(t, "draining", r.Draining)
-	if got := errCode(newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password).allocate()); got != 508 {
+	if got := errCode(newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password).allocate()); got != 508 {
 		t.Errorf("Allocate while draining = %d, want 508", got)
 	}
 	// The live allocation keeps working while the node drains.
@@ -526,7 +526,7 @@ func TestDrain(t *testing.T) {
 func TestDrainTimeout(t *testing.T) {
 	r := relaytest.Start(t, func(c *turnrelay.Config) { c.DrainTimeout = 300 * time.Millisecond })
 	cred := r.Credential("lee", time.Hour)
-	if got := errCode(newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password).allocate()); got != 0 {
+	if got := errCode(newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password).allocate()); got != 0 {
 		t.Fatalf("Allocate = %d", got)
 	}
 	r.Shutdown()
@@ -545,11 +545,11 @@ func TestDrainTimeout(t *testing.T) {
 func TestMetricsAndPrivacy(t *testing.T) {
 	r := relaytest.Start(t, func(c *turnrelay.Config) { c.AllowPeers = nil })
 	cred := r.Credential("mallory", time.Hour)
-	c := newRawUDP(t, r.UDPAddr(), cred.Username, cred.Password)
+	c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
 	c.allocate()
 	c.do(stun.MethodCreatePermission, peer(net.IPv4(10, 9, 8, 7), 9)) // denied, pion logs it
-	newRawUDP(t, r.UDPAddr(), cred.Username, "wrong").allocate()
-	newRawUDP(t, r.UDPAddr(), "1:bad", "x").allocate()
+	newRawUDP(t, r.Addr(relay.UDP), cred.Username, "wrong").allocate()
+	newRawUDP(t, r.Addr(relay.UDP), "1:bad", "x").allocate()
 
 	srv := httptest.NewServer(r.MetricsHandler())
 	defer srv.Close()

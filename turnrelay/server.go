@@ -5,59 +5,49 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/turnrelay/dataplane"
+	"github.com/relaygate/relaygate/turnrelay/heartbeat"
+	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
-// Addrs are the addresses a Server listens on; a zero AddrPort is a
-// listener that is off.
-type Addrs struct {
-	UDP, TCP, TLS netip.AddrPort
-}
-
 // Server is one relay node: a TURN server with the credential check, peer
-// filter, quotas, metrics and heartbeats of relaygate.
+// filter, quotas, metrics and heartbeats of relaygate. It owns the node's
+// lifecycle and drain; its parts are the pion control plane (control.go),
+// the data plane (package dataplane), the allocation ledger and bandwidth
+// budget (package quota), the peer filter (package peerfilter) and the
+// heartbeat client (package heartbeat).
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	verifier *turncred.Verifier
-	secrets  []turncred.Secret
-	filter   *PeerFilter
-	limiter  *limiter
+	secrets  []turncred.Secret // verifier's, newest first: pseudonyms of any key id
+	filter   *peerfilter.Filter
+	ledger   *quota.Ledger
+	data     *dataplane.Plane
 	metrics  *metrics
-	ctr      counters
-	hb       *heartbeater
-	fast     *fastPath
-
-	bind4, public4 netip.Addr
-	bind6, public6 netip.Addr
-
-	udp      []*net.UDPConn // sockets sharing the UDP listener's port
-	tcp, tls *trackingListener
-	tlsLn    net.Listener
-	addrs    Addrs
-
-	allocs   atomic.Int64
-	draining atomic.Bool
-	idle     chan struct{} // poked when allocations reach zero
-
-	mu      sync.Mutex // guards below
-	perUser map[string]int
-	started bool
-	closed  bool
-
-	loadMu    sync.Mutex // guards below
-	lastBytes uint64
-	lastAt    time.Time
+	hb       *heartbeat.Client          // nil: no gateway
+	load     quota.Meter                // relayed bit rate between heartbeats
+	ips      relayIPs                   // where relay sockets bind, what they advertise
+	lns      [relay.NumTransports]bound // by transport; zero: not offered
+	state    atomic.Int32               // stateNew, stateRunning or stateClosed
 }
+
+// Server states: Run and Close each move a new Server on, once.
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateClosed
+)
 
 // New validates cfg and binds the listeners; it starts no goroutine. Call
 // Run to serve, or Close to release the sockets without serving. Every
@@ -75,9 +65,17 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("turnrelay: %w", err)
 	}
-	filter, err := NewPeerFilter(cfg.AllowPeers, cfg.DenyPeers)
+	filter, err := peerfilter.New(cfg.AllowPeers, cfg.DenyPeers)
 	if err != nil {
 		return nil, fmt.Errorf("turnrelay: peer filter: %w", err)
+	}
+	ledger, err := quota.New(cfg.quota(), cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("turnrelay: config: %w", err)
+	}
+	ips, err := newRelayIPs(cfg.Listeners, cfg.PublicIPs)
+	if err != nil {
+		return nil, fmt.Errorf("turnrelay: config: %w", err)
 	}
 	s := &Server{
 		cfg:      cfg,
@@ -85,123 +83,47 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		verifier: verifier,
 		secrets:  verifier.Secrets(),
 		filter:   filter,
-		limiter:  newLimiter(cfg.MaxBPS),
-		idle:     make(chan struct{}, 1),
-		perUser:  map[string]int{},
-		fast:     newFastPath(),
+		ledger:   ledger,
+		data:     dataplane.New(dataplane.Config{Filter: filter, Bandwidth: ledger.Bandwidth(), Now: cfg.Now}),
+		ips:      ips,
 	}
 	s.metrics = newMetrics(s)
-	if err := s.resolveRelayIPs(); err != nil {
-		return nil, fmt.Errorf("turnrelay: config: %w", err)
-	}
 	if err := s.listen(); err != nil {
 		s.closeSockets()
 		return nil, fmt.Errorf("turnrelay: %w", err)
 	}
 	if cfg.Heartbeat.GatewayURL != "" {
-		s.hb = newHeartbeater(cfg.Heartbeat, s.staticHeartbeat(), s.heartbeatStatus, log.With("component", "heartbeat"))
+		if s.hb, err = heartbeat.New(cfg.Heartbeat, s.heartbeatNode(), s.heartbeatStatus, log.With("component", "heartbeat")); err != nil {
+			s.closeSockets()
+			return nil, fmt.Errorf("turnrelay: %w", err)
+		}
 	}
 	return s, nil
 }
 
-// resolveRelayIPs picks, per family, the socket address relay ports bind on
-// (the listener's IP when specific, else the wildcard) and the address
-// advertised in XOR-RELAYED-ADDRESS (--public-ip, else the listener's IP).
-func (s *Server) resolveRelayIPs() error {
-	s.bind4, s.bind6 = netip.IPv4Unspecified(), netip.IPv6Unspecified()
-	for _, a := range []string{s.cfg.ListenUDP, s.cfg.ListenTCP, s.cfg.ListenTLS} {
-		if a == "" {
-			continue
-		}
-		ip := netip.MustParseAddrPort(a).Addr().Unmap()
-		if ip.IsUnspecified() {
-			continue
-		}
-		if ip.Is4() && s.bind4.IsUnspecified() {
-			s.bind4, s.public4 = ip, ip
-		}
-		if ip.Is6() && s.bind6.IsUnspecified() {
-			s.bind6, s.public6 = ip, ip
-		}
+// Addrs returns the bound listener addresses by transport.
+func (s *Server) Addrs() Addrs {
+	var a Addrs
+	for t, b := range s.lns {
+		a[t] = b.addr
 	}
-	for _, ip := range s.cfg.PublicIPs {
-		if ip = ip.Unmap(); ip.Is4() {
-			s.public4 = ip
-		} else {
-			s.public6 = ip
-		}
-	}
-	if !s.public4.IsValid() && !s.public6.IsValid() {
-		return errors.New("public-ip is required when the listeners bind a wildcard address")
-	}
-	return nil
+	return a
 }
-
-func (s *Server) listen() error {
-	if a := s.cfg.ListenUDP; a != "" {
-		conns, err := listenUDP(netip.MustParseAddrPort(a), udpSocketCount())
-		if err != nil {
-			return fmt.Errorf("listen-udp: %w", err)
-		}
-		s.udp = conns
-		s.addrs.UDP = conns[0].LocalAddr().(*net.UDPAddr).AddrPort()
-	}
-	listenTCP := func(name, a string) (*trackingListener, netip.AddrPort, error) {
-		ap := netip.MustParseAddrPort(a)
-		l, err := net.ListenTCP(tcpNetwork(ap.Addr()), net.TCPAddrFromAddrPort(ap))
-		if err != nil {
-			return nil, netip.AddrPort{}, fmt.Errorf("%s: %w", name, err)
-		}
-		return newTrackingListener(l, s.cfg.MaxConns), l.Addr().(*net.TCPAddr).AddrPort(), nil
-	}
-	var err error
-	if a := s.cfg.ListenTCP; a != "" {
-		if s.tcp, s.addrs.TCP, err = listenTCP("listen-tcp", a); err != nil {
-			return err
-		}
-	}
-	if a := s.cfg.ListenTLS; a != "" {
-		if s.tls, s.addrs.TLS, err = listenTCP("listen-tls", a); err != nil {
-			return err
-		}
-		tc := s.cfg.TLS.Clone()
-		tc.MinVersion = max(tc.MinVersion, 0x0303) // TLS 1.2
-		s.tlsLn = tlsListener(s.tls, tc)
-	}
-	return nil
-}
-
-func udpNetwork(a netip.Addr) string {
-	if a.Is4() {
-		return "udp4"
-	}
-	return "udp"
-}
-
-func tcpNetwork(a netip.Addr) string {
-	if a.Is4() {
-		return "tcp4"
-	}
-	return "tcp"
-}
-
-// Addrs returns the bound listener addresses.
-func (s *Server) Addrs() Addrs { return s.addrs }
 
 // Allocations is the number of live allocations.
-func (s *Server) Allocations() int { return int(s.allocs.Load()) }
+func (s *Server) Allocations() int { return s.ledger.Allocations() }
 
 // Draining reports whether the node has stopped taking allocations.
-func (s *Server) Draining() bool { return s.draining.Load() }
+func (s *Server) Draining() bool { return s.ledger.Draining() }
 
 // StartDrain stops taking new allocations (they get 508) and tells the
 // gateway at once; live allocations keep relaying. Run calls it when its
 // context ends; operators may call it earlier.
 func (s *Server) StartDrain() {
-	if s.draining.CompareAndSwap(false, true) {
+	if s.ledger.Drain() {
 		s.log.Info("draining", "allocations", s.Allocations())
 		if s.hb != nil {
-			s.hb.kick()
+			s.hb.Kick()
 		}
 	}
 }
@@ -210,52 +132,21 @@ func (s *Server) StartDrain() {
 // refuses new allocations, waits until live ones end or DrainTimeout
 // passes, and closes everything. It returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
-	s.mu.Lock()
-	if s.started || s.closed {
-		s.mu.Unlock()
+	if !s.state.CompareAndSwap(stateNew, stateRunning) {
 		return errors.New("turnrelay: Run called twice or after Close")
 	}
-	s.started = true
-	s.mu.Unlock()
-
-	sc := turn.ServerConfig{
-		Realm:              s.cfg.Realm,
-		AuthHandler:        s.authenticate,
-		QuotaHandler:       s.quota,
-		EventHandler:       s.eventHandler(),
-		AllocationLifetime: s.cfg.AllocationLifetime,
-		LoggerFactory:      newPionLogs(s.log.With("component", "pion")),
-	}
-	gen := generator{s: s}
-	for _, c := range s.udp { // one pion read loop per socket
-		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: newBatchReader(c, s.fast), RelayAddressGenerator: gen, PermissionHandler: s.permit,
-		})
-	}
-	if s.tcp != nil {
-		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
-			Listener: s.tcp, RelayAddressGenerator: gen, PermissionHandler: s.permit,
-		})
-	}
-	if s.tlsLn != nil {
-		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
-			Listener: s.tlsLn, RelayAddressGenerator: gen, PermissionHandler: s.permit,
-		})
-	}
-	ts, err := turn.NewServer(sc)
+	ts, err := turn.NewServer(s.turnConfig())
 	if err != nil {
 		s.closeSockets()
 		return fmt.Errorf("turnrelay: start TURN server: %w", err)
 	}
-	s.log.Info("relay started", "udp", orOff(s.addrs.UDP), "tcp", orOff(s.addrs.TCP), "tls", orOff(s.addrs.TLS),
-		"public_ipv4", orNone(s.public4), "public_ipv6", orNone(s.public6), "relay_ports", s.cfg.RelayPorts.String(),
-		"heartbeat", s.hb != nil)
+	s.logStarted()
 
 	var wg sync.WaitGroup
 	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHB()
 	if s.hb != nil {
-		wg.Go(func() { s.hb.run(hbCtx) })
+		wg.Go(func() { _ = s.hb.Run(hbCtx) })
 	}
 
 	<-ctx.Done()
@@ -267,12 +158,7 @@ func (s *Server) Run(ctx context.Context) error {
 		<-t.C
 	}
 	if s.hb != nil { // the gateway hears draining before we go
-		t := time.NewTimer(s.cfg.Heartbeat.HTTPTimeout)
-		select {
-		case <-s.hb.drainSent:
-		case <-t.C:
-		}
-		t.Stop()
+		s.hb.WaitDrainReported(hbCtx)
 	}
 	s.log.Info("relay closing", "allocations_left", s.Allocations())
 	err = ts.Close()
@@ -288,6 +174,19 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// logStarted logs the listeners by transport ("off" when not offered), the
+// advertised addresses and the relay port range.
+func (s *Server) logStarted() {
+	var attrs []any
+	addrs := s.Addrs()
+	for _, t := range relay.Transports() {
+		attrs = append(attrs, t.String(), orOff(addrs[t]))
+	}
+	attrs = append(attrs, "public_ipv4", orNone(s.ips.public4), "public_ipv6", orNone(s.ips.public6),
+		"relay_ports", s.cfg.RelayPorts.String(), "heartbeat", s.hb != nil)
+	s.log.Info("relay started", attrs...)
+}
+
 // waitIdle waits until no allocation is left, at most d. It reports
 // whether it waited for allocations that then ended.
 func (s *Server) waitIdle(d time.Duration) bool {
@@ -297,7 +196,7 @@ func (s *Server) waitIdle(d time.Duration) bool {
 	for s.Allocations() > 0 {
 		waited = true
 		select {
-		case <-s.idle:
+		case <-s.ledger.Idle():
 		case <-t.C:
 			return false
 		}
@@ -308,222 +207,22 @@ func (s *Server) waitIdle(d time.Duration) bool {
 // Close releases the sockets of a Server that is not running. A running
 // Server is closed by ending Run's context.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	running := s.started
-	s.closed = true
-	s.mu.Unlock()
-	if running {
+	if s.state.CompareAndSwap(stateNew, stateClosed) {
+		s.closeSockets()
+		return nil
+	}
+	if s.state.Load() == stateRunning {
 		return errors.New("turnrelay: Close on a running server; cancel Run's context")
 	}
-	s.closeSockets()
 	return nil
 }
 
 func (s *Server) closeSockets() {
-	for _, c := range s.udp {
-		_ = c.Close()
-	}
-	if s.tcp != nil {
-		s.tcp.closeAll()
-	}
-	if s.tls != nil {
-		s.tls.closeAll()
-	}
-}
-
-// authenticate is pion's AuthHandler: it returns the long-term key for the
-// TURN REST username, and the pseudonym as the allocation's user id (so a
-// client may refresh with a newly minted credential of the same user).
-//
-// Expiry, by method:
-//   - Allocate, and any method not listed below: an expired credential is
-//     refused (401), so it can never start relaying.
-//   - Refresh, CreatePermission, ChannelBind: refused only under
-//     StrictExpiry. Without it a live call keeps its allocation and may
-//     still add peers (ICE restarts, new candidates) until it ends; the
-//     allocation exists only because a valid credential created it.
-//
-// Send indications and ChannelData carry no credential; they are bound to
-// the allocation's 5-tuple.
-func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
-	if ra.Realm != s.cfg.Realm {
-		s.metrics.authFailures.WithLabelValues(authRealm).Inc()
-		return "", nil, false
-	}
-	password, u, err := s.verifier.Password(ra.Username)
-	if err != nil {
-		s.metrics.authFailures.WithLabelValues(authMalformed).Inc()
-		return "", nil, false
-	}
-	if s.expiryApplies(ra.Method) && u.Expired(s.cfg.Now()) {
-		s.metrics.authFailures.WithLabelValues(authExpired).Inc()
-		return "", nil, false
-	}
-	return u.Pseudonym(s.secrets), turn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
-}
-
-func (s *Server) expiryApplies(m stun.Method) bool {
-	switch m {
-	case stun.MethodRefresh, stun.MethodCreatePermission, stun.MethodChannelBind:
-		return s.cfg.StrictExpiry
-	default:
-		return true
-	}
-}
-
-// onAuth counts integrity failures: pion calls it after checking
-// MESSAGE-INTEGRITY with the key authenticate returned.
-func (s *Server) onAuth(_, _ net.Addr, _, _, _ string, _ string, verdict bool) {
-	if !verdict {
-		s.metrics.authFailures.WithLabelValues(authMismatch).Inc()
-	}
-}
-
-// eventHandler counts allocations and keeps the ChannelData fast path in
-// step with pion's allocations, channels and permissions.
-func (s *Server) eventHandler() turn.EventHandler {
-	f := s.fast
-	return turn.EventHandler{
-		OnAuth: s.onAuth,
-		OnAllocationCreated: func(src, dst net.Addr, _, _, _ string, relay net.Addr, _ int) {
-			s.metrics.allocationsTotal.Inc()
-			f.onAllocationCreated(src, dst, relay)
-		},
-		OnAllocationDeleted: func(src, dst net.Addr, _, _, _ string) { f.onAllocationDeleted(src, dst) },
-		OnChannelCreated: func(src, dst net.Addr, _, _, _ string, relay, peer net.Addr, n uint16) {
-			f.onChannelCreated(src, dst, relay, peer, n)
-		},
-		OnChannelDeleted: func(src, dst net.Addr, _, _, _ string, relay, _ net.Addr, n uint16) {
-			f.onChannelDeleted(src, dst, relay, n)
-		},
-		OnPermissionDeleted: func(src, dst net.Addr, _, _, _ string, relay net.Addr, peer net.IP) {
-			f.onPermissionDeleted(src, dst, relay, peer)
-		},
-	}
-}
-
-// permit is pion's PermissionHandler for CreatePermission, ChannelBind and
-// Connect. pion answers a refusal with 403 to CreatePermission and Connect,
-// and with 401 to ChannelBind (pion/turn v5.1.3's choice).
-func (s *Server) permit(_ net.Addr, peer net.IP) bool {
-	ip, ok := netip.AddrFromSlice(peer)
-	if ok && s.filter.Allowed(ip) {
-		return true
-	}
-	s.metrics.peerDenied.Inc()
-	return false
-}
-
-// quota is pion's QuotaHandler: 486 when the user already holds UserQuota
-// allocations. The count is re-checked and reserved when the relay socket
-// is bound, so concurrent allocations cannot overshoot (they get 508).
-func (s *Server) quota(userID, _ string, _ net.Addr) bool {
-	if s.cfg.UserQuota == 0 {
-		return true
-	}
-	s.mu.Lock()
-	n := s.perUser[userID]
-	s.mu.Unlock()
-	if n >= s.cfg.UserQuota {
-		s.metrics.quotaRejections.WithLabelValues(quotaUser).Inc()
-		return false
-	}
-	return true
-}
-
-// reserve takes one allocation from the node's capacity and user's quota.
-func (s *Server) reserve(user string) error {
-	switch {
-	case s.draining.Load():
-		s.metrics.quotaRejections.WithLabelValues(quotaDraining).Inc()
-		return errDraining
-	case s.limiter.saturated():
-		s.metrics.quotaRejections.WithLabelValues(quotaBandwidth).Inc()
-		return errBandwidth
-	}
-	reserved := false
-	for range 64 {
-		n := s.allocs.Load()
-		if s.cfg.MaxAllocations > 0 && n >= int64(s.cfg.MaxAllocations) {
-			break
-		}
-		if s.allocs.CompareAndSwap(n, n+1) {
-			reserved = true
-			break
+	for _, b := range s.lns {
+		if b.close != nil {
+			b.close()
 		}
 	}
-	if !reserved {
-		s.metrics.quotaRejections.WithLabelValues(quotaAllocations).Inc()
-		return errFull
-	}
-	if s.cfg.UserQuota > 0 && user != "" {
-		s.mu.Lock()
-		if s.perUser[user] >= s.cfg.UserQuota {
-			s.mu.Unlock()
-			s.releaseTotal()
-			s.metrics.quotaRejections.WithLabelValues(quotaUser).Inc()
-			return errUserQuota
-		}
-		s.perUser[user]++
-		s.mu.Unlock()
-	}
-	return nil
-}
-
-// release returns what reserve took, when an allocation's socket closes
-// (deleted, expired, its TCP connection gone, or the server closing).
-func (s *Server) release(user string) {
-	if s.cfg.UserQuota > 0 && user != "" {
-		s.mu.Lock()
-		if s.perUser[user]--; s.perUser[user] <= 0 {
-			delete(s.perUser, user)
-		}
-		s.mu.Unlock()
-	}
-	s.releaseTotal()
-}
-
-func (s *Server) releaseTotal() {
-	if s.allocs.Add(-1) <= 0 {
-		select {
-		case s.idle <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// heartbeatStatus is the live part of a heartbeat: load since the last one.
-func (s *Server) heartbeatStatus() heartbeatStatus {
-	now := time.Now()
-	total := s.ctr.bytesToPeer.Load() + s.ctr.bytesFromPeer.Load()
-	s.loadMu.Lock()
-	var bps int64
-	if el := now.Sub(s.lastAt); !s.lastAt.IsZero() && el > 0 {
-		bps = int64(float64(total-s.lastBytes) * 8 / el.Seconds())
-	}
-	s.lastBytes, s.lastAt = total, now
-	s.loadMu.Unlock()
-	return heartbeatStatus{Allocations: int64(s.Allocations()), BandwidthBPS: bps, Draining: s.Draining()}
-}
-
-// staticHeartbeat is the part of the heartbeat that does not change.
-func (s *Server) staticHeartbeat() heartbeatBody {
-	h := s.cfg.Heartbeat
-	b := heartbeatBody{
-		Region: h.Region, Site: h.Site, Latitude: h.Latitude, Longitude: h.Longitude,
-		Hostname: h.Hostname, Version: h.Version,
-		Capacity:  resources{Allocations: int64(s.cfg.MaxAllocations), BandwidthBPS: s.cfg.MaxBPS},
-		Addresses: []string{},
-	}
-	for _, ip := range []netip.Addr{s.public4, s.public6} {
-		if ip.IsValid() {
-			b.Addresses = append(b.Addresses, ip.String())
-		}
-	}
-	b.Ports.UDP = int(s.addrs.UDP.Port())
-	b.Ports.TCP = int(s.addrs.TCP.Port())
-	b.Ports.TLS = int(s.addrs.TLS.Port())
-	return b
 }
 
 // orOff renders a listener address for the start-up log, "off" when unset.

@@ -1,157 +1,17 @@
 package turnrelay
 
 import (
-	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
-
-func TestPeerFilter(t *testing.T) {
-	pfx := func(s ...string) []netip.Prefix {
-		var out []netip.Prefix
-		for _, x := range s {
-			out = append(out, netip.MustParsePrefix(x))
-		}
-		return out
-	}
-	def, _ := NewPeerFilter(nil, nil)
-	ops, err := NewPeerFilter(pfx("127.0.0.1/32", "10.0.0.0/8", "::ffff:192.168.1.0/120", "fd00::/8"),
-		pfx("10.1.0.0/16", "8.8.8.0/24", "10.2.0.0/16", "2001:4860::/32"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		f    *PeerFilter
-		ip   string
-		want bool
-	}{
-		{def, "8.8.8.8", true},
-		{def, "1.1.1.1", true},
-		{def, "2606:4700::1111", true},
-		{def, "0.0.0.0", false},
-		{def, "0.255.0.1", false},
-		{def, "10.0.0.1", false},
-		{def, "100.64.0.1", false},
-		{def, "100.127.255.255", false},
-		{def, "100.128.0.1", true},
-		{def, "127.0.0.1", false},
-		{def, "169.254.169.254", false},
-		{def, "172.16.0.1", false},
-		{def, "172.32.0.1", true},
-		{def, "192.0.0.1", false},
-		{def, "192.0.2.1", false},
-		{def, "192.168.0.1", false},
-		{def, "198.18.0.1", false},
-		{def, "198.19.255.255", false},
-		{def, "198.20.0.1", true},
-		{def, "224.0.0.251", false},
-		{def, "240.0.0.1", false},
-		{def, "255.255.255.255", false},
-		{def, "::", false},
-		{def, "::1", false},
-		{def, "::ffff:127.0.0.1", false},
-		{def, "::ffff:10.0.0.1", false},
-		{def, "::ffff:8.8.8.8", true},
-		{def, "64:ff9b::7f00:1", false},    // NAT64 of 127.0.0.1
-		{def, "64:ff9b::a9fe:a9fe", false}, // NAT64 of 169.254.169.254
-		{def, "64:ff9b::808:808", true},    // NAT64 of 8.8.8.8
-		{def, "64:ff9b:1::1", false},
-		{def, "2002:c0a8:101::1", false}, // 6to4 of 192.168.1.1
-		{def, "2002:808:808::1", true},   // 6to4 of 8.8.8.8
-		{def, "2001::1", false},
-		{def, "2001:db8::1", false},
-		{def, "fc00::1", false},
-		{def, "fd00::1", false},
-		{def, "fe80::1", false},
-		{def, "fe80::1%eth0", false},
-		{def, "fec0::1", false},
-		{def, "ff02::1", false},
-		{def, "100::1", false},
-		{ops, "127.0.0.1", true},
-		{ops, "127.0.0.2", false},
-		{ops, "::ffff:127.0.0.1", true},
-		{ops, "10.3.0.1", true},  // allowed /8 beats nothing else
-		{ops, "10.1.2.3", false}, // deny /16 inside allow /8
-		{ops, "192.168.1.9", true},
-		{ops, "192.168.2.9", false},
-		{ops, "8.8.8.8", false},
-		{ops, "8.8.4.4", true},
-		{ops, "fd00::1", true},
-		{ops, "fc00::1", false},
-		{ops, "2001:4860::8888", false},
-	}
-	for _, tt := range tests {
-		name := "default"
-		if tt.f == ops {
-			name = "operator"
-		}
-		if got := tt.f.Allowed(netip.MustParseAddr(tt.ip)); got != tt.want {
-			t.Errorf("%s.Allowed(%s) = %v, want %v", name, tt.ip, got, tt.want)
-		}
-	}
-	if def.Allowed(netip.Addr{}) {
-		t.Error("Allowed(invalid) = true")
-	}
-}
-
-func TestParsePrefixes(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    int
-		wantErr bool
-	}{
-		{in: "", want: 0},
-		{in: "10.0.0.0/8, 2001:db8::/32", want: 2},
-		{in: "127.0.0.1", want: 1},
-		{in: "::1", want: 1},
-		{in: "10.0.0.0/33", wantErr: true},
-		{in: "10.0.0.1/8", wantErr: true},
-		{in: "ten/8", wantErr: true},
-		{in: "10.0.0.0/8,bogus", wantErr: true},
-		{in: "fe80::1%eth0", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := ParsePrefixes(tt.in)
-		if (err != nil) != tt.wantErr || (err == nil && len(got) != tt.want) {
-			t.Errorf("ParsePrefixes(%q) = %v, %v; want %d prefixes, err %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
-func FuzzPeerFilter(f *testing.F) {
-	for _, s := range []string{"127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2002:c0a8:101::1", "8.8.8.8", "fe80::1%lo"} {
-		f.Add(s)
-	}
-	def, _ := NewPeerFilter(nil, nil)
-	f.Fuzz(func(t *testing.T, s string) {
-		ip, err := netip.ParseAddr(s)
-		if err != nil {
-			return
-		}
-		got := def.Allowed(ip)
-		// Invariants: mapped and unmapped forms agree; never a private,
-		// loopback, link-local, multicast or unspecified address.
-		if ip.Is4() && got != def.Allowed(netip.AddrFrom16(ip.As16())) {
-			t.Fatalf("Allowed(%v) differs from its IPv4-mapped form", ip)
-		}
-		u := ip.Unmap()
-		if got && (u.IsLoopback() || u.IsPrivate() || u.IsLinkLocalUnicast() || u.IsMulticast() || u.IsUnspecified() || u.IsInterfaceLocalMulticast()) {
-			t.Fatalf("Allowed(%v) = true", ip)
-		}
-	})
-}
 
 func TestParsePortRange(t *testing.T) {
 	for in, ok := range map[string]bool{"49152-65535": true, "3478-3478": true, "0-10": false, "10-5": false, "1-65536": false, "abc": false, "5": false} {
@@ -170,7 +30,8 @@ func testSecrets(t *testing.T) []turncred.Secret {
 }
 
 func TestConfigValidation(t *testing.T) {
-	ok := Config{Secrets: testSecrets(t), ListenUDP: "127.0.0.1:0"}
+	udp := Listener{Transport: relay.UDP, Addr: "127.0.0.1:0"}
+	ok := Config{Secrets: testSecrets(t), Listeners: []Listener{udp}}
 	tests := []struct {
 		name string
 		edit func(*Config)
@@ -178,30 +39,40 @@ func TestConfigValidation(t *testing.T) {
 	}{
 		{name: "minimal", edit: func(*Config) {}},
 		{name: "no secrets", edit: func(c *Config) { c.Secrets = nil }, want: "secrets"},
-		{name: "no listener", edit: func(c *Config) { c.ListenUDP = "" }, want: "listeners"},
-		{name: "bad listen", edit: func(c *Config) { c.ListenUDP = "localhost:3478" }, want: "listen-udp"},
-		{name: "tls without cert", edit: func(c *Config) { c.ListenTLS = "127.0.0.1:0" }, want: "listen-tls needs a certificate"},
+		{name: "no listener", edit: func(c *Config) { c.Listeners = nil }, want: "listeners"},
+		{name: "bad listen", edit: func(c *Config) {
+			c.Listeners = []Listener{{Transport: relay.UDP, Addr: "localhost:3478"}}
+		}, want: "listen-udp"},
+		{name: "tls without cert", edit: func(c *Config) {
+			c.Listeners = []Listener{udp, {Transport: relay.TLS, Addr: "127.0.0.1:0"}}
+		}, want: "listen-tls needs a certificate"},
+		{name: "listener given twice", edit: func(c *Config) { c.Listeners = []Listener{udp, udp} }, want: "listen-udp: given twice"},
+		{name: "unknown transport", edit: func(c *Config) {
+			c.Listeners = []Listener{{Transport: relay.Transport(relay.NumTransports), Addr: "127.0.0.1:0"}}
+		}, want: "not served"},
 		{name: "two ipv4 public", edit: func(c *Config) {
 			c.PublicIPs = []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")}
 		}, want: "at most one IPv4"},
 		{name: "unspecified public", edit: func(c *Config) { c.PublicIPs = []netip.Addr{netip.IPv4Unspecified()} }, want: "public-ip"},
-		{name: "wildcard without public", edit: func(c *Config) { c.ListenUDP = "0.0.0.0:0" }, want: "public-ip is required"},
+		{name: "wildcard without public", edit: func(c *Config) {
+			c.Listeners = []Listener{{Transport: relay.UDP, Addr: "0.0.0.0:0"}}
+		}, want: "public-ip is required"},
 		{name: "bad port range", edit: func(c *Config) { c.RelayPorts = PortRange{Min: 10, Max: 5} }, want: "relay-ports"},
 		{name: "negative quota", edit: func(c *Config) { c.UserQuota = -1 }, want: "user-quota"},
 		{name: "negative max-allocations", edit: func(c *Config) { c.MaxAllocations = -1 }, want: "max-allocations"},
 		{name: "negative bps", edit: func(c *Config) { c.MaxBPS = -1 }, want: "max-bps"},
 		{name: "invalid allow prefix", edit: func(c *Config) { c.AllowPeers = []netip.Prefix{{}} }, want: "allow-peers"},
 		{name: "gateway without token", edit: func(c *Config) {
-			c.Heartbeat = HeartbeatConfig{GatewayURL: "http://gw", RelayID: "fra-1", Region: "eu", Site: "fra"}
+			c.Heartbeat = heartbeat.Config{GatewayURL: "http://gw", RelayID: "fra-1", Region: "eu", Site: "fra"}
 		}, want: "node-token"},
 		{name: "gateway bad url", edit: func(c *Config) {
-			c.Heartbeat = HeartbeatConfig{GatewayURL: "ftp://gw", NodeToken: "t", RelayID: "fra-1", Region: "eu", Site: "fra"}
+			c.Heartbeat = heartbeat.Config{GatewayURL: "ftp://gw", NodeToken: "t", RelayID: "fra-1", Region: "eu", Site: "fra"}
 		}, want: "gateway-url"},
 		{name: "gateway bad id", edit: func(c *Config) {
-			c.Heartbeat = HeartbeatConfig{GatewayURL: "http://gw", NodeToken: "t", RelayID: "Fra/1", Region: "eu", Site: "fra"}
+			c.Heartbeat = heartbeat.Config{GatewayURL: "http://gw", NodeToken: "t", RelayID: "Fra/1", Region: "eu", Site: "fra"}
 		}, want: "id"},
 		{name: "gateway bad lat", edit: func(c *Config) {
-			c.Heartbeat = HeartbeatConfig{GatewayURL: "http://gw", NodeToken: "t", RelayID: "fra-1", Region: "eu", Site: "fra", Latitude: 91}
+			c.Heartbeat = heartbeat.Config{GatewayURL: "http://gw", NodeToken: "t", RelayID: "fra-1", Region: "eu", Site: "fra", Latitude: 91}
 		}, want: "lat"},
 	}
 	for _, tt := range tests {
@@ -222,218 +93,6 @@ func TestConfigValidation(t *testing.T) {
 				t.Errorf("error leaks the secret: %v", err)
 			}
 		})
-	}
-}
-
-func TestLimiter(t *testing.T) {
-	l := newLimiter(8_000_000) // 1 MB/s: burst 200ms = 200 kB
-	if l.saturated() {
-		t.Fatal("fresh limiter saturated")
-	}
-	n := 0
-	for range 1000 {
-		if l.allow(1000) {
-			n++
-		}
-	}
-	if n < 190 || n > 210 {
-		t.Errorf("allowed %d kB in an instant, want about the 200 kB burst", n)
-	}
-	if !l.saturated() {
-		t.Error("limiter after its burst is not saturated")
-	}
-	var nilL *limiter
-	if !nilL.allow(1<<16) || nilL.saturated() {
-		t.Error("nil limiter (no budget) limits")
-	}
-}
-
-func BenchmarkRelayHotPath(b *testing.B) {
-	f, _ := NewPeerFilter(nil, nil)
-	l := newLimiter(1e12)
-	ip := netip.MustParseAddr("::ffff:8.8.8.8")
-	b.ReportAllocs()
-	for b.Loop() {
-		if !f.Allowed(ip) || !l.allow(200) {
-			b.Fatal("refused")
-		}
-	}
-}
-
-// fakeGateway records heartbeats and answers with its scripted statuses.
-type fakeGateway struct {
-	mu      sync.Mutex // guards below
-	bodies  []map[string]any
-	auth    []string
-	paths   []string
-	at      []time.Time
-	answers []int // status per call; past the end 200
-}
-
-func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	g.mu.Lock()
-	n := len(g.bodies)
-	g.bodies = append(g.bodies, m)
-	g.auth = append(g.auth, r.Header.Get("Authorization"))
-	g.paths = append(g.paths, r.Method+" "+r.URL.Path)
-	g.at = append(g.at, time.Now())
-	status := http.StatusOK
-	if n < len(g.answers) {
-		status = g.answers[n]
-	}
-	g.mu.Unlock()
-	if status != http.StatusOK {
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, `{"type":"https://relaygate.dev/problems/unavailable","status":503}`)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"ttl_seconds":15,"heartbeat_interval_seconds":7}`)
-}
-
-func (g *fakeGateway) calls() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.bodies)
-}
-
-// handlerTransport calls an http.Handler in-process (for synctest).
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
-}
-
-func hbConfig(url string) HeartbeatConfig {
-	return HeartbeatConfig{GatewayURL: url, NodeToken: "node-token-xyz", RelayID: "fra-1", Region: "eu-central",
-		Site: "fra", Latitude: 50.11, Longitude: 8.68, Version: "0.1.0"}
-}
-
-// TestHeartbeatBody runs a real relay against an httptest gateway and
-// checks the wire body field by field.
-func TestHeartbeatBody(t *testing.T) {
-	gw := &fakeGateway{}
-	srv := httptest.NewServer(gw)
-	defer srv.Close()
-	cfg := Config{
-		Secrets: testSecrets(t), ListenUDP: "127.0.0.1:0", ListenTCP: "127.0.0.1:0",
-		PublicIPs:      []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("2001:db8::5")},
-		MaxAllocations: 100, MaxBPS: 1e9, DrainTimeout: 10 * time.Millisecond,
-		Heartbeat: hbConfig(srv.URL),
-	}
-	s, err := New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	if !pollUntil(5*time.Second, func() bool { return gw.calls() >= 1 }) {
-		t.Error("no heartbeat within 5s")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	gw.mu.Lock()
-	defer gw.mu.Unlock()
-	if len(gw.bodies) < 2 {
-		t.Fatalf("gateway got %d heartbeats, want a first one and a draining one", len(gw.bodies))
-	}
-	if gw.paths[0] != "PUT /v1/relays/fra-1" || gw.auth[0] != "Bearer node-token-xyz" {
-		t.Errorf("request = %s with %q", gw.paths[0], gw.auth[0])
-	}
-	got, _ := json.Marshal(gw.bodies[0])
-	want := `{"addresses":["203.0.113.5","2001:db8::5"],"capacity":{"allocations":100,"bandwidth_bps":1000000000},` +
-		`"draining":false,"latitude":50.11,"load":{"allocations":0,"bandwidth_bps":0},"longitude":8.68,` +
-		`"ports":{"tcp":` + itoa(s.Addrs().TCP.Port()) + `,"udp":` + itoa(s.Addrs().UDP.Port()) + `},"region":"eu-central","site":"fra","version":"0.1.0"}`
-	if string(got) != want {
-		t.Errorf("heartbeat body =\n%s\nwant\n%s", got, want)
-	}
-	if last := gw.bodies[len(gw.bodies)-1]; last["draining"] != true {
-		t.Errorf("last heartbeat draining = %v, want true", last["draining"])
-	}
-}
-
-// TestHeartbeatBackoff: failures back off exponentially with jitter, a
-// success resets it, and the gateway's interval is obeyed.
-func TestHeartbeatBackoff(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		gw := &fakeGateway{answers: []int{503, 503, 503, 200}}
-		cfg := hbConfig("http://gateway.test")
-		cfg.HTTPClient = &http.Client{Transport: handlerTransport{gw}}
-		cfg.Rand = func() float64 { return 0.5 } // 75% of each backoff step
-		h := newHeartbeater(cfg, heartbeatBody{}, func() heartbeatStatus { return heartbeatStatus{} }, slog.New(slog.DiscardHandler))
-		ctx, cancel := context.WithCancel(t.Context())
-		start := time.Now()
-		go h.run(ctx)
-		time.Sleep(30 * time.Second) // fake time inside the bubble
-		synctest.Wait()
-		cancel()
-		gw.mu.Lock()
-		defer gw.mu.Unlock()
-		var offs []time.Duration
-		for _, at := range gw.at {
-			offs = append(offs, at.Sub(start))
-		}
-		// 0; +0.75s (1s step); +1.5s (2s); +3s (4s) = success; then +7s, +7s...
-		want := []time.Duration{0, 750 * time.Millisecond, 2250 * time.Millisecond, 5250 * time.Millisecond,
-			12250 * time.Millisecond, 19250 * time.Millisecond, 26250 * time.Millisecond}
-		if len(offs) != len(want) {
-			t.Fatalf("heartbeats at %v, want %v", offs, want)
-		}
-		for i := range want {
-			if offs[i] != want[i] {
-				t.Fatalf("heartbeats at %v, want %v", offs, want)
-			}
-		}
-	})
-}
-
-// TestHeartbeatKick: draining is reported at once, not at the next tick,
-// and a gateway that never answers does not block the caller.
-func TestHeartbeatKick(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		gw := &fakeGateway{}
-		cfg := hbConfig("http://gateway.test")
-		cfg.HTTPClient = &http.Client{Transport: handlerTransport{gw}}
-		var draining bool
-		var mu sync.Mutex
-		status := func() heartbeatStatus {
-			mu.Lock()
-			defer mu.Unlock()
-			return heartbeatStatus{Draining: draining}
-		}
-		h := newHeartbeater(cfg, heartbeatBody{}, status, slog.New(slog.DiscardHandler))
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		go h.run(ctx)
-		synctest.Wait()
-		mu.Lock()
-		draining = true
-		mu.Unlock()
-		h.kick()
-		synctest.Wait()
-		gw.mu.Lock()
-		defer gw.mu.Unlock()
-		if len(gw.bodies) != 2 || gw.bodies[1]["draining"] != true {
-			t.Fatalf("heartbeats = %v, want a second one with draining at once", gw.bodies)
-		}
-	})
-}
-
-func TestBackoffBounds(t *testing.T) {
-	h := &heartbeater{cfg: HeartbeatConfig{MaxBackoff: 30 * time.Second, Rand: func() float64 { return 0.999 }}}
-	for n := 1; n < 100; n++ {
-		if d := h.backoff(n); d <= 0 || d > 30*time.Second {
-			t.Fatalf("backoff(%d) = %v, want in (0, 30s]", n, d)
-		}
 	}
 }
 

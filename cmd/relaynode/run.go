@@ -16,7 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
+	"github.com/relaygate/relaygate/turnrelay/heartbeat"
+	"github.com/relaygate/relaygate/turnrelay/peerfilter"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -42,9 +45,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		hostname              = fs.String("hostname", "", "name on the TLS certificate, advertised for turns: URLs")
 		lat                   = fs.Float64("lat", 0, "latitude reported in heartbeats")
 		lon                   = fs.Float64("lon", 0, "longitude reported in heartbeats")
-		listenUDP             = fs.String("listen-udp", "0.0.0.0:3478", "TURN over UDP ip:port, or off")
-		listenTCP             = fs.String("listen-tcp", "0.0.0.0:3478", "TURN over TCP ip:port, or off")
-		listenTLS             = fs.String("listen-tls", "off", "TURN over TLS ip:port, or off")
 		tlsCert, tlsKey       = fs.String("tls-cert", "", "PEM certificate chain for --listen-tls"), fs.String("tls-key", "", "PEM private key for --listen-tls")
 		publicIP              = fs.String("public-ip", "", "advertised addresses, at most one IPv4 and one IPv6 (default: the listeners' IP when specific)")
 		relayPorts            = fs.String("relay-ports", "49152-65535", "port range for relayed addresses")
@@ -63,6 +63,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		logLevel              = fs.String("log-level", "info", "debug, info, warn or error")
 		cpuProfile            = fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (benchmarks)")
 	)
+	listen := listenFlags(fs)
 	// Environment first, so the command line wins.
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -99,20 +100,29 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	} else {
 		r.Secrets = s
 	}
-	off := func(s string) string {
-		if s == "off" {
-			return ""
+	var needCert []string
+	for _, t := range relay.Transports() {
+		addr := *listen[t]
+		if addr == "off" || addr == "" {
+			continue
 		}
-		return s
+		if turnrelay.NeedsCertificate(t) {
+			needCert = append(needCert, "--listen-"+t.String())
+		}
+		r.Listeners = append(r.Listeners, turnrelay.Listener{Transport: t, Addr: addr})
 	}
-	r.ListenUDP, r.ListenTCP, r.ListenTLS = off(*listenUDP), off(*listenTCP), off(*listenTLS)
-	if r.ListenTLS != "" {
+	if len(needCert) > 0 {
 		if *tlsCert == "" || *tlsKey == "" {
-			errs = append(errs, errors.New("--listen-tls needs --tls-cert and --tls-key"))
+			errs = append(errs, fmt.Errorf("%s needs --tls-cert and --tls-key", strings.Join(needCert, ", ")))
 		} else if cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
 			errs = append(errs, fmt.Errorf("--tls-cert/--tls-key: %w", err))
 		} else {
-			r.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			for i, l := range r.Listeners {
+				if turnrelay.NeedsCertificate(l.Transport) {
+					r.Listeners[i].TLS = tc
+				}
+			}
 		}
 	}
 	for _, s := range strings.Split(*publicIP, ",") {
@@ -132,10 +142,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		r.RelayPorts = pr
 	}
 	var err error
-	if r.AllowPeers, err = turnrelay.ParsePrefixes(*allowPeers); err != nil {
+	if r.AllowPeers, err = peerfilter.ParsePrefixes(*allowPeers); err != nil {
 		errs = append(errs, fmt.Errorf("--allow-peers: %w", err))
 	}
-	if r.DenyPeers, err = turnrelay.ParsePrefixes(*denyPeers); err != nil {
+	if r.DenyPeers, err = peerfilter.ParsePrefixes(*denyPeers); err != nil {
 		errs = append(errs, fmt.Errorf("--deny-peers: %w", err))
 	}
 	if c.metricsListen != "" {
@@ -149,11 +159,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if *hostname != "" && !validHostname(*hostname) {
 		errs = append(errs, fmt.Errorf("--hostname %q is not a DNS name", *hostname))
 	}
-	r.Heartbeat = turnrelay.HeartbeatConfig{
+	r.Heartbeat = heartbeat.Config{
 		GatewayURL: *gatewayURL, NodeToken: *nodeToken, RelayID: *id, Region: *region, Site: *site,
 		Latitude: *lat, Longitude: *lon, Hostname: *hostname, Version: version, Interval: *hbInterval,
 	}
 	return c, errors.Join(errs...)
+}
+
+// listenFlags defines --listen-<transport> for every transport of relay's
+// table: ip:port or "off", on 0.0.0.0:3478 by default except for
+// transports that need a certificate, which are off until given one.
+func listenFlags(fs *flag.FlagSet) [relay.NumTransports]*string {
+	var listen [relay.NumTransports]*string
+	for _, t := range relay.Transports() {
+		def := "0.0.0.0:3478"
+		if turnrelay.NeedsCertificate(t) {
+			def = "off"
+		}
+		listen[t] = fs.String("listen-"+t.String(), def, fmt.Sprintf("TURN over %s ip:port, or off", strings.ToUpper(t.String())))
+	}
+	return listen
 }
 
 func validHostname(h string) bool {

@@ -13,11 +13,24 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/turnrelay"
 )
 
 const testSecret = "k1:0123456789abcdef0123"
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// listenAddr is the address of c's listener for t, "" when it is off.
+func listenAddr(c turnrelay.Config, t relay.Transport) string {
+	for _, l := range c.Listeners {
+		if l.Transport == t {
+			return l.Addr
+		}
+	}
+	return ""
+}
 
 func TestParseConfig(t *testing.T) {
 	base := map[string]string{"RELAYNODE_SECRETS": testSecret}
@@ -30,7 +43,7 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{name: "defaults", env: base, chk: func(t *testing.T, c config) {
 			r := c.relay
-			if r.ListenUDP != "0.0.0.0:3478" || r.ListenTCP != "0.0.0.0:3478" || r.ListenTLS != "" || r.Realm != "relaygate" ||
+			if listenAddr(r, relay.UDP) != "0.0.0.0:3478" || listenAddr(r, relay.TCP) != "0.0.0.0:3478" || listenAddr(r, relay.TLS) != "" || r.Realm != "relaygate" ||
 				r.RelayPorts.String() != "49152-65535" || len(r.Secrets) != 1 || r.DrainTimeout != 30*time.Second {
 				t.Errorf("defaults = %+v", r)
 			}
@@ -48,8 +61,8 @@ func TestParseConfig(t *testing.T) {
 		{name: "flag beats env", args: []string{"--max-allocations=9", "--listen-tcp=off"}, env: map[string]string{
 			"RELAYNODE_SECRETS": testSecret, "RELAYNODE_MAX_ALLOCATIONS": "7"},
 			chk: func(t *testing.T, c config) {
-				if c.relay.MaxAllocations != 9 || c.relay.ListenTCP != "" {
-					t.Errorf("MaxAllocations = %d, ListenTCP = %q", c.relay.MaxAllocations, c.relay.ListenTCP)
+				if c.relay.MaxAllocations != 9 || listenAddr(c.relay, relay.TCP) != "" {
+					t.Errorf("MaxAllocations = %d, TCP listener = %q", c.relay.MaxAllocations, listenAddr(c.relay, relay.TCP))
 				}
 			}},
 		{name: "no secrets", env: map[string]string{}, want: "--secrets"},

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -47,15 +48,20 @@ func Start(t testing.TB, opts ...func(*turnrelay.Config)) *Relay {
 	t.Helper()
 	secrets := []turncred.Secret{NewSecret(t, "k1")}
 	cfg := turnrelay.Config{
-		Realm:        Realm,
-		Secrets:      secrets,
-		ListenUDP:    "127.0.0.1:0",
-		ListenTCP:    "127.0.0.1:0",
+		Realm:   Realm,
+		Secrets: secrets,
+		Listeners: []turnrelay.Listener{
+			{Transport: relay.UDP, Addr: "127.0.0.1:0"},
+			{Transport: relay.TCP, Addr: "127.0.0.1:0"},
+		},
 		AllowPeers:   []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")},
 		DrainTimeout: 100 * time.Millisecond,
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -96,19 +102,15 @@ func NewSecret(t testing.TB, id string) turncred.Secret {
 	return s
 }
 
-// Credential mints a credential for subject valid for ttl from now.
+// Credential mints a credential for subject valid for ttl from now on the
+// relay's clock.
 func (r *Relay) Credential(subject string, ttl time.Duration) turncred.Credential {
-	return r.Minter.Mint(subject, ttl, time.Now())
+	return r.Minter.Mint(subject, ttl, r.Config.Now())
 }
 
-// UDPAddr is the UDP listener, "127.0.0.1:port".
-func (r *Relay) UDPAddr() string { return r.Addrs().UDP.String() }
-
-// TCPAddr is the TCP listener.
-func (r *Relay) TCPAddr() string { return r.Addrs().TCP.String() }
-
-// TLSAddr is the TLS listener, when configured.
-func (r *Relay) TLSAddr() string { return r.Addrs().TLS.String() }
+// Addr is the listener of transport t, "127.0.0.1:port" (UDP and TCP
+// always; others when the test configured them).
+func (r *Relay) Addr(t relay.Transport) string { return r.Addrs()[t].String() }
 
 // Logs returns everything the relay logged so far (JSON lines).
 func (r *Relay) Logs() string { return r.logs.String() }

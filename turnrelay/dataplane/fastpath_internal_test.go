@@ -1,4 +1,4 @@
-package turnrelay
+package dataplane
 
 import (
 	"net"
@@ -23,10 +23,10 @@ func TestFastPathRoutes(t *testing.T) {
 	setup := func() (*fastPath, *relayConn) {
 		f := newFastPath()
 		rc := newRC(f, "203.0.113.1:50000")
-		f.onAllocationCreated(client, local, udp("203.0.113.1:50000"))
-		f.onChannelCreated(client, local, udp("203.0.113.1:50000"), peerA, 0x4001)
-		f.onChannelCreated(client, local, udp("203.0.113.1:50000"), peerB, 0x4002)
-		if n := f.routeCount(); n != 2 {
+		f.AllocationCreated(client, local, udp("203.0.113.1:50000"))
+		f.ChannelCreated(client, local, udp("203.0.113.1:50000"), peerA, 0x4001)
+		f.ChannelCreated(client, local, udp("203.0.113.1:50000"), peerB, 0x4002)
+		if n := f.Routes(); n != 2 {
 			t.Fatalf("routes = %d, want 2", n)
 		}
 		return f, rc
@@ -34,25 +34,25 @@ func TestFastPathRoutes(t *testing.T) {
 	relay := udp("203.0.113.1:50000")
 
 	f, _ := setup()
-	f.onChannelDeleted(client, local, relay, 0x4001)
-	if n := f.routeCount(); n != 1 {
+	f.ChannelDeleted(client, local, relay, 0x4001)
+	if n := f.Routes(); n != 1 {
 		t.Errorf("after OnChannelDeleted: routes = %d, want 1", n)
 	}
 
 	f, _ = setup()
-	f.onPermissionDeleted(client, local, relay, peerA.IP)
-	if n := f.routeCount(); n != 1 {
+	f.PermissionDeleted(client, local, relay, peerA.IP)
+	if n := f.Routes(); n != 1 {
 		t.Errorf("after OnPermissionDeleted: routes = %d, want 1", n)
 	}
-	f.onChannelDeleted(client, local, udp("203.0.113.1:50001"), 0x4002) // another relay's event
-	if n := f.routeCount(); n != 1 {
+	f.ChannelDeleted(client, local, udp("203.0.113.1:50001"), 0x4002) // another relay's event
+	if n := f.Routes(); n != 1 {
 		t.Errorf("another relay's OnChannelDeleted removed a route: routes = %d, want 1", n)
 	}
 
 	f, rc := setup()
 	_ = rc.closed.Swap(true)
 	f.unregister(rc)
-	if n := f.routeCount(); n != 0 {
+	if n := f.Routes(); n != 0 {
 		t.Errorf("after the relay socket closed: routes = %d, want 0", n)
 	}
 	if ok := f.relay(netip.MustParseAddrPort("127.0.0.1:3478"), client, []byte{0x40, 0x01, 0, 1, 'x', 0, 0, 0}); ok {
@@ -65,11 +65,11 @@ func TestFastPathRoutes(t *testing.T) {
 	_ = rc.closed.Swap(true)
 	f.unregister(rc)
 	newRC(f, "203.0.113.1:50002")
-	f.onAllocationCreated(client, local, udp("203.0.113.1:50002"))
-	f.onChannelCreated(client, local, udp("203.0.113.1:50002"), peerA, 0x4001)
-	f.onAllocationDeleted(client, local)
-	f.onChannelDeleted(client, local, relay, 0x4001) // the old one's, late
-	if n := f.routeCount(); n != 1 {
+	f.AllocationCreated(client, local, udp("203.0.113.1:50002"))
+	f.ChannelCreated(client, local, udp("203.0.113.1:50002"), peerA, 0x4001)
+	f.AllocationDeleted(client, local)
+	f.ChannelDeleted(client, local, relay, 0x4001) // the old one's, late
+	if n := f.Routes(); n != 1 {
 		t.Errorf("the old allocation's events removed the new one's route: routes = %d, want 1", n)
 	}
 
@@ -77,9 +77,9 @@ func TestFastPathRoutes(t *testing.T) {
 	f = newFastPath()
 	newRC(f, "203.0.113.1:50000")
 	tcpClient := &net.TCPAddr{IP: client.IP, Port: client.Port}
-	f.onAllocationCreated(tcpClient, local, relay)
-	f.onChannelCreated(tcpClient, local, relay, peerA, 0x4001)
-	if n := f.routeCount(); n != 0 {
+	f.AllocationCreated(tcpClient, local, relay)
+	f.ChannelCreated(tcpClient, local, relay, peerA, 0x4001)
+	if n := f.Routes(); n != 0 {
 		t.Errorf("TCP client got %d routes, want 0", n)
 	}
 }

@@ -1,7 +1,6 @@
 package turnrelay
 
 import (
-	"crypto/tls"
 	"net"
 	"sync"
 )
@@ -70,5 +69,3 @@ func (c *trackedConn) Close() error {
 	})
 	return c.Conn.Close()
 }
-
-func tlsListener(l net.Listener, cfg *tls.Config) net.Listener { return tls.NewListener(l, cfg) }

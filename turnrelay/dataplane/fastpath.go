@@ -1,4 +1,4 @@
-package turnrelay
+package dataplane
 
 import (
 	"encoding/binary"
@@ -11,7 +11,10 @@ import (
 // listener's batch reader, without a trip through pion's request handler
 // (5-tuple fingerprint, allocation and channel lookups under their locks,
 // per-datagram request set-up). It is a cache of pion's state, fed by
-// pion's EventHandler callbacks, and it only ever narrows what is relayed:
+// pion's EventHandler callbacks through its exported methods (the server
+// passes their addresses on unchanged: client is pion's src, local its dst,
+// the listener address the client reached), and it only ever narrows what
+// is relayed:
 //
 //   - A route (client 5-tuple, channel number) → (relay socket, peer)
 //     exists only between OnChannelCreated and the first of
@@ -24,7 +27,7 @@ import (
 //     permissions, Send indications and all STUN traffic, TCP and TLS
 //     clients.
 //   - The datagram is written through the relayConn, so the per-datagram
-//     peer filter, the bandwidth budget and the metrics apply unchanged.
+//     peer filter, the bandwidth budget and the counters apply unchanged.
 type fastPath struct {
 	mu     sync.RWMutex                  // guards below, and relayConn.ft
 	relays map[netip.AddrPort]*relayConn // by advertised relayed address
@@ -124,14 +127,16 @@ func (f *fastPath) unregister(rc *relayConn) {
 	}
 }
 
-func (f *fastPath) onAllocationCreated(src, dst net.Addr, relay net.Addr) {
-	client, ok1 := udpAddrPort(src) // TCP and TLS clients stay with pion
-	local, ok2 := udpAddrPort(dst)
-	ra, ok3 := udpAddrPort(relay)
+// AllocationCreated is pion's OnAllocationCreated: a UDP client's
+// allocation on the relay socket advertised as relayed.
+func (f *fastPath) AllocationCreated(client, local, relayed net.Addr) {
+	ca, ok1 := udpAddrPort(client) // TCP and TLS clients stay with pion
+	la, ok2 := udpAddrPort(local)
+	ra, ok3 := udpAddrPort(relayed)
 	if !ok1 || !ok2 || !ok3 {
 		return
 	}
-	ft := fiveTuple{client, local}
+	ft := fiveTuple{ca, la}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if rc, ok := f.relays[ra]; ok && !rc.closed.Load() {
@@ -140,13 +145,14 @@ func (f *fastPath) onAllocationCreated(src, dst net.Addr, relay net.Addr) {
 	}
 }
 
-func (f *fastPath) onAllocationDeleted(src, dst net.Addr) {
-	client, ok1 := udpAddrPort(src)
-	local, ok2 := udpAddrPort(dst)
+// AllocationDeleted is pion's OnAllocationDeleted.
+func (f *fastPath) AllocationDeleted(client, local net.Addr) {
+	ca, ok1 := udpAddrPort(client)
+	la, ok2 := udpAddrPort(local)
 	if !ok1 || !ok2 {
 		return
 	}
-	ft := fiveTuple{client, local}
+	ft := fiveTuple{ca, la}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	// Only a closed one: a new allocation of the same 5-tuple may already
@@ -156,44 +162,47 @@ func (f *fastPath) onAllocationDeleted(src, dst net.Addr) {
 	}
 }
 
-// alloc is ft's allocation when it is relayAddr's, under f.mu.
-func (f *fastPath) alloc(src, dst, relay net.Addr) *fastAlloc {
-	client, ok1 := udpAddrPort(src)
-	local, ok2 := udpAddrPort(dst)
-	ra, ok3 := udpAddrPort(relay)
+// alloc is the client's allocation when it is relayed's, under f.mu.
+func (f *fastPath) alloc(client, local, relayed net.Addr) *fastAlloc {
+	ca, ok1 := udpAddrPort(client)
+	la, ok2 := udpAddrPort(local)
+	ra, ok3 := udpAddrPort(relayed)
 	if !ok1 || !ok2 || !ok3 {
 		return nil
 	}
-	a := f.allocs[fiveTuple{client, local}]
+	a := f.allocs[fiveTuple{ca, la}]
 	if a == nil || a.rc.addr != ra {
 		return nil
 	}
 	return a
 }
 
-func (f *fastPath) onChannelCreated(src, dst, relay, peer net.Addr, number uint16) {
+// ChannelCreated is pion's OnChannelCreated: channel number of the
+// allocation on relayed now leads to peer.
+func (f *fastPath) ChannelCreated(client, local, relayed, peer net.Addr, number uint16) {
 	pa, ok := udpAddrPort(peer)
 	if !ok {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if a := f.alloc(src, dst, relay); a != nil && !a.rc.closed.Load() {
+	if a := f.alloc(client, local, relayed); a != nil && !a.rc.closed.Load() {
 		a.chans[number] = chanRoute{peer: net.UDPAddrFromAddrPort(pa), peerIP: pa.Addr()}
 	} // else unsure: pion keeps this channel
 }
 
-func (f *fastPath) onChannelDeleted(src, dst, relay net.Addr, number uint16) {
+// ChannelDeleted is pion's OnChannelDeleted.
+func (f *fastPath) ChannelDeleted(client, local, relayed net.Addr, number uint16) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if a := f.alloc(src, dst, relay); a != nil {
+	if a := f.alloc(client, local, relayed); a != nil {
 		delete(a.chans, number)
 	}
 }
 
-// onPermissionDeleted drops the routes to peer's IP: the channel, if pion
-// still has it, is pion's to relay again.
-func (f *fastPath) onPermissionDeleted(src, dst, relay net.Addr, peer net.IP) {
+// PermissionDeleted is pion's OnPermissionDeleted: it drops the routes to
+// peer's IP; the channel, if pion still has it, is pion's to relay again.
+func (f *fastPath) PermissionDeleted(client, local, relayed net.Addr, peer net.IP) {
 	ip, ok := netip.AddrFromSlice(peer)
 	if !ok {
 		return
@@ -201,7 +210,7 @@ func (f *fastPath) onPermissionDeleted(src, dst, relay net.Addr, peer net.IP) {
 	ip = ip.Unmap()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if a := f.alloc(src, dst, relay); a != nil {
+	if a := f.alloc(client, local, relayed); a != nil {
 		for n, r := range a.chans {
 			if r.peerIP == ip {
 				delete(a.chans, n)
@@ -210,8 +219,8 @@ func (f *fastPath) onPermissionDeleted(src, dst, relay net.Addr, peer net.IP) {
 	}
 }
 
-// routeCount is the number of live routes (tests).
-func (f *fastPath) routeCount() int {
+// Routes is the number of live ChannelData routes.
+func (f *fastPath) Routes() int {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	n := 0

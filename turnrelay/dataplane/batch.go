@@ -1,64 +1,12 @@
-package turnrelay
+package dataplane
 
 import (
-	"context"
 	"net"
 	"net/netip"
-	"runtime"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 )
-
-// The UDP listener is where every client's datagrams converge, so it gets
-// the relay's throughput work:
-//
-//   - Several sockets share the port with SO_REUSEPORT (one per CPU, as
-//     coturn does). The kernel hashes each client's 5-tuple onto one of
-//     them, so a client always reaches the same socket and so the same pion
-//     allocation manager, and the sockets are drained by parallel read
-//     loops: one stalled reader no longer stalls every client.
-//   - Large socket buffers absorb scheduling hiccups on a busy machine
-//     instead of dropping datagrams (the kernel caps them at
-//     net.core.rmem_max / wmem_max).
-//   - Reads are batched with recvmmsg: one system call returns every
-//     datagram already queued, up to udpBatch.
-const (
-	udpSocketBuffer = 4 << 20
-	udpBatch        = 32
-	udpMaxDatagram  = 1600 // pion's inbound MTU; larger datagrams are dropped by pion
-)
-
-// udpSocketCount is how many sockets share the UDP listener's port.
-func udpSocketCount() int { return min(max(runtime.GOMAXPROCS(0), 1), 8) }
-
-// listenUDP binds n sockets on ap (n > 1 only where SO_REUSEPORT exists).
-// With port 0 the first socket picks the port and the others join it.
-func listenUDP(ap netip.AddrPort, n int) ([]*net.UDPConn, error) {
-	network := udpNetwork(ap.Addr())
-	if !reusePortSupported {
-		n = 1
-	}
-	lc := net.ListenConfig{Control: controlReusePort(n > 1)}
-	var conns []*net.UDPConn
-	for i := range n {
-		pc, err := lc.ListenPacket(context.Background(), network, ap.String())
-		if err != nil {
-			for _, c := range conns {
-				_ = c.Close()
-			}
-			return nil, err
-		}
-		c := pc.(*net.UDPConn)
-		_ = c.SetReadBuffer(udpSocketBuffer) // best effort: capped by the kernel
-		_ = c.SetWriteBuffer(udpSocketBuffer)
-		conns = append(conns, c)
-		if i == 0 {
-			ap = c.LocalAddr().(*net.UDPAddr).AddrPort()
-		}
-	}
-	return conns, nil
-}
 
 // batchSource reads datagrams in batches: ipv4.PacketConn or
 // ipv6.PacketConn over the socket (recvmmsg where the system has it).

@@ -1,0 +1,112 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+)
+
+// serve reads every PacketConn of l until it is closed, handing what the
+// fast path does not take to got.
+func serve(t *testing.T, l *Listener, got chan<- string) *sync.WaitGroup {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, pc := range l.PacketConns() {
+		wg.Go(func() {
+			buf := make([]byte, 2048)
+			for {
+				n, _, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				got <- string(buf[:n])
+			}
+		})
+	}
+	return &wg
+}
+
+// TestListenerFastPath: the UDP listener shares one port across its
+// sockets; a bound channel's ChannelData goes from the client to the peer
+// through the relay socket without reaching the control plane, and
+// anything else reaches it.
+func TestListenerFastPath(t *testing.T) {
+	filter, err := peerfilter.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := New(Config{Filter: filter})
+	l, err := p.ListenUDP(netip.MustParseAddrPort("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(l.PacketConns()); reusePortSupported && n != SocketCount() {
+		t.Errorf("listener has %d sockets, want SocketCount() = %d", n, SocketCount())
+	}
+	toControl := make(chan string, 16)
+	wg := serve(t, l, toControl)
+	defer func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		wg.Wait()
+	}()
+
+	client, relaySock, peer := udpSocket(t), udpSocket(t), udpSocket(t)
+	relayed := relaySock.LocalAddr().(*net.UDPAddr).AddrPort()
+	p.Wrap(relaySock, relayed, nil)
+	local := net.UDPAddrFromAddrPort(l.Addr())
+	p.AllocationCreated(client.LocalAddr(), local, relaySock.LocalAddr())
+	p.ChannelCreated(client.LocalAddr(), local, relaySock.LocalAddr(), peer.LocalAddr(), 0x4001)
+	if p.Routes() != 1 {
+		t.Fatalf("Routes() = %d, want 1", p.Routes())
+	}
+
+	frame := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, 0x4001), 5)
+	if _, err := client.WriteTo(append(frame, "hello"...), local); err != nil {
+		t.Fatal(err)
+	}
+	if got, from := readOne(t, peer); got != "hello" || from != relayed {
+		t.Errorf("peer got %q from %v, want \"hello\" from the relayed address %v", got, from, relayed)
+	}
+	if _, err := client.WriteTo([]byte("not channel data"), local); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-toControl:
+		if got != "not channel data" {
+			t.Errorf("control plane got %q", got)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("a datagram that is no ChannelData did not reach the control plane")
+	}
+	if s := p.Stats(); s.PacketsToPeer != 1 || s.BytesToPeer != 5 {
+		t.Errorf("Stats() = %+v, want one 5-byte datagram to the peer", s)
+	}
+}
+
+func udpSocket(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func readOne(t *testing.T, c *net.UDPConn) (string, netip.AddrPort) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 2048)
+	n, from, err := c.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(buf[:n]), from
+}

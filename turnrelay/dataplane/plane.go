@@ -1,0 +1,71 @@
+package dataplane
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+	"github.com/relaygate/relaygate/turnrelay/quota"
+)
+
+// Config wires a Plane to the node's policy. Its zero value relays to the
+// public Internet only, without a bandwidth budget.
+type Config struct {
+	Filter    *peerfilter.Filter // peers relay sockets exchange datagrams with; default peerfilter.New(nil, nil)
+	Bandwidth *quota.Limiter     // budget every relayed datagram draws on; nil is none
+	Now       func() time.Time   // clock of the budget; default time.Now
+}
+
+// Plane is the data plane one relay node shares across its listener
+// sockets and allocations: the fast path's routes, the policy every relay
+// socket applies and the counters they keep. It is safe for concurrent use.
+type Plane struct {
+	*fastPath // pion's events feed it through its exported methods
+
+	filter    *peerfilter.Filter
+	bandwidth *quota.Limiter
+	now       func() time.Time
+	ctr       counters
+}
+
+// New returns a Plane with no listener, allocation or route yet.
+func New(cfg Config) *Plane {
+	if cfg.Filter == nil {
+		cfg.Filter, _ = peerfilter.New(nil, nil) // cannot fail without prefixes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Plane{fastPath: newFastPath(), filter: cfg.Filter, bandwidth: cfg.Bandwidth, now: cfg.Now}
+}
+
+// counters are the data plane's hot-path counters.
+type counters struct {
+	bytesToPeer, bytesFromPeer     atomic.Uint64
+	packetsToPeer, packetsFromPeer atomic.Uint64
+	droppedBandwidth               atomic.Uint64
+	droppedPeer                    atomic.Uint64
+}
+
+// Stats are what a Plane relayed and dropped since it was created.
+type Stats struct {
+	BytesToPeer, BytesFromPeer     uint64 // payload bytes relayed, client to peer and back
+	PacketsToPeer, PacketsFromPeer uint64 // datagrams relayed
+	DroppedBandwidth               uint64 // datagrams dropped over the bandwidth budget
+	DroppedPeer                    uint64 // datagrams dropped for a peer the filter refuses
+}
+
+// Stats reads the counters (each atomically, not all at one instant).
+func (p *Plane) Stats() Stats {
+	return Stats{
+		BytesToPeer: p.ctr.bytesToPeer.Load(), BytesFromPeer: p.ctr.bytesFromPeer.Load(),
+		PacketsToPeer: p.ctr.packetsToPeer.Load(), PacketsFromPeer: p.ctr.packetsFromPeer.Load(),
+		DroppedBandwidth: p.ctr.droppedBandwidth.Load(), DroppedPeer: p.ctr.droppedPeer.Load(),
+	}
+}
+
+// allow takes n bytes from the bandwidth budget, reading the clock only
+// when there is a budget.
+func (p *Plane) allow(n int) bool {
+	return p.bandwidth == nil || p.bandwidth.Allow(n, p.now())
+}

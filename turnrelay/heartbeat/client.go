@@ -1,0 +1,215 @@
+package heartbeat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/relaygate/relaygate/relay"
+)
+
+// Node is what a heartbeat says about the relay that does not change while
+// it runs.
+type Node struct {
+	Addresses      []netip.Addr // advertised relayed addresses, at most one per family
+	Ports          relay.Ports  // listening port per transport; 0 is not offered
+	MaxAllocations int64        // capacity in allocations; 0 is no limit
+	MaxBPS         int64        // capacity in relayed bits per second; 0 is no limit
+}
+
+// Status is the live part of a heartbeat.
+type Status struct {
+	Allocations  int64 // live allocations
+	BandwidthBPS int64 // relayed bits per second since the previous heartbeat
+	Draining     bool  // the node takes no new allocations
+}
+
+// Bounds on the gateway's heartbeat_interval_seconds: obeyed inside them.
+const (
+	minInterval  = time.Second
+	maxInterval  = 5 * time.Minute
+	firstBackoff = time.Second
+)
+
+// Client PUTs the node's state to the gateway until its Run ends.
+type Client struct {
+	cfg    Config
+	url    string
+	static body
+	status func() Status
+	log    *slog.Logger
+	kickCh chan struct{}
+	// drainSent is closed once a heartbeat saying draining was attempted.
+	drainSent chan struct{}
+
+	// used by Run's goroutine only
+	failures   int
+	lastLog    time.Time
+	suppressed int
+	drainShown bool
+}
+
+// New returns a client that reports node and what status returns at each
+// heartbeat. It starts nothing; call Run.
+func New(cfg Config, node Node, status func() Status, log *slog.Logger) (*Client, error) {
+	switch {
+	case cfg.GatewayURL == "":
+		return nil, errors.New("heartbeat: no gateway-url")
+	case status == nil || log == nil:
+		return nil, errors.New("heartbeat: nil status func or logger")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("heartbeat: config: %w", err)
+	}
+	u, err := url.JoinPath(cfg.GatewayURL, "v1", "relays", cfg.RelayID)
+	if err != nil {
+		return nil, fmt.Errorf("heartbeat: gateway-url: %w", err)
+	}
+	return &Client{cfg: cfg, url: u, static: newBody(cfg, node), status: status, log: log,
+		kickCh: make(chan struct{}, 1), drainSent: make(chan struct{})}, nil
+}
+
+// Kick asks for a heartbeat now (draining started); it never blocks.
+func (c *Client) Kick() {
+	select {
+	case c.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+// WaitDrainReported waits until a heartbeat saying draining was attempted,
+// at most one HTTPTimeout or until ctx ends, so the gateway hears of a
+// drain before the node goes.
+func (c *Client) WaitDrainReported(ctx context.Context) {
+	t := time.NewTimer(c.cfg.HTTPTimeout)
+	defer t.Stop()
+	select {
+	case <-c.drainSent:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// Run heartbeats until ctx ends, then returns nil: at once, then every
+// interval (the gateway's heartbeat_interval_seconds once it has said so);
+// after a failure, again after an exponential backoff with jitter.
+func (c *Client) Run(ctx context.Context) error {
+	interval := c.cfg.Interval
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-c.kickCh:
+		}
+		asked, err := c.send(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		next := interval
+		if err != nil {
+			c.failures++
+			next = c.backoff(c.failures)
+			c.logFailure(err, next)
+		} else {
+			if c.failures > 0 {
+				c.log.Info("gateway reachable again", "failed_attempts", c.failures)
+			}
+			c.failures, c.suppressed = 0, 0
+			if asked > 0 {
+				interval = min(max(asked, minInterval), maxInterval)
+			}
+			next = interval
+		}
+		t.Reset(next)
+	}
+}
+
+// backoff is the wait after the n-th consecutive failure: 1s doubling up to
+// MaxBackoff, uniformly jittered over its upper half so relays that lost the
+// gateway together do not return in step.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.cfg.MaxBackoff
+	if n < 32 {
+		d = min(firstBackoff<<(n-1), c.cfg.MaxBackoff)
+	}
+	return d/2 + time.Duration(c.cfg.Rand()*float64(d/2))
+}
+
+// logFailure logs the first failure of a streak at Warn, then at most once
+// per LogEvery with the count of attempts it did not log.
+func (c *Client) logFailure(err error, retry time.Duration) {
+	now := c.cfg.Now()
+	if c.failures > 1 && now.Sub(c.lastLog) < c.cfg.LogEvery {
+		c.suppressed++
+		return
+	}
+	c.lastLog = now
+	c.log.Warn("heartbeat failed", "err", err.Error(), "failed_attempts", c.failures,
+		"unlogged_attempts", c.suppressed, "retry_in_ms", retry.Milliseconds())
+	c.suppressed = 0
+}
+
+// send PUTs one heartbeat and returns the interval the gateway asks for (0
+// when it names none).
+func (c *Client) send(ctx context.Context) (time.Duration, error) {
+	st := c.status()
+	if st.Draining && !c.drainShown {
+		c.drainShown = true
+		defer close(c.drainSent)
+	}
+	buf, err := c.static.encode(st)
+	if err != nil {
+		return 0, fmt.Errorf("encode heartbeat: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.HTTPTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.url, bytes.NewReader(buf))
+	if err != nil {
+		return 0, fmt.Errorf("build heartbeat request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	req.Header.Set("Authorization", "Bearer "+c.cfg.NodeToken)
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		// *url.Error names the URL: ours, no secret in it.
+		return 0, fmt.Errorf("put heartbeat: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return 0, fmt.Errorf("read heartbeat answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, gatewayError(resp, data)
+	}
+	asked, err := decodeAck(data)
+	if err != nil {
+		return 0, fmt.Errorf("decode heartbeat answer: %w", err)
+	}
+	return asked, nil
+}
+
+// gatewayError describes a refused heartbeat by status and problem type.
+func gatewayError(resp *http.Response, data []byte) error {
+	msg := fmt.Sprintf("gateway answered %d", resp.StatusCode)
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/problem+json" {
+		if p := problemType(data); p != "" && len(p) <= 200 && !strings.ContainsAny(p, "\r\n") {
+			msg += " type " + p
+		}
+	}
+	return errors.New(msg)
+}

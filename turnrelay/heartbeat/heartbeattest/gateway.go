@@ -1,0 +1,85 @@
+// Package heartbeattest is a fake gateway for tests of the heartbeat
+// client and of relays that heartbeat: it records every heartbeat and
+// answers with scripted statuses. It is for tests only.
+package heartbeattest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+)
+
+// Gateway records heartbeats. It answers the n-th with Answers[n] (200
+// past the end): 200 carries an ack asking for a 7 s interval, any other
+// status a problem+json body of type .../unavailable. Set Answers and Now
+// before the first heartbeat.
+type Gateway struct {
+	Answers []int            // status per heartbeat; past the end 200
+	Now     func() time.Time // arrival clock; default time.Now (fake time inside synctest)
+
+	mu   sync.Mutex // guards below
+	puts []Put
+}
+
+// Put is one recorded heartbeat.
+type Put struct {
+	Request string         // method and path, "PUT /v1/relays/fra-1"
+	Auth    string         // the Authorization header
+	Body    map[string]any // the JSON body, nil when it did not parse
+	At      time.Time      // arrival, on Now
+}
+
+// ServeHTTP records r and answers it.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := Put{Request: r.Method + " " + r.URL.Path, Auth: r.Header.Get("Authorization"), At: g.now()}
+	data, _ := io.ReadAll(r.Body)
+	_ = json.Unmarshal(data, &p.Body)
+	g.mu.Lock()
+	n := len(g.puts)
+	g.puts = append(g.puts, p)
+	g.mu.Unlock()
+	if n < len(g.Answers) && g.Answers[n] != http.StatusOK {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(g.Answers[n])
+		_, _ = io.WriteString(w, `{"type":"https://relaygate.dev/problems/unavailable","status":503}`)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"ttl_seconds":15,"heartbeat_interval_seconds":7}`)
+}
+
+func (g *Gateway) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+// Puts returns the heartbeats recorded so far, oldest first.
+func (g *Gateway) Puts() []Put {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]Put(nil), g.puts...)
+}
+
+// Count is the number of heartbeats recorded so far.
+func (g *Gateway) Count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.puts)
+}
+
+// Client is an HTTP client that calls g in-process, without sockets, so a
+// heartbeat client can run inside a synctest bubble.
+func (g *Gateway) Client() *http.Client { return &http.Client{Transport: inProcess{g}} }
+
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
