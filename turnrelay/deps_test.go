@@ -14,7 +14,7 @@ func TestDeps(t *testing.T) {
 	depstest.Check(t, depstest.Rules{
 		Packages: []string{".", "./relaytest"},
 		Allow: []string{
-			depstest.Module + "relay", depstest.Module + "turnrelay/...",
+			depstest.Module + "relay", depstest.Module + "wire", depstest.Module + "turnrelay/...",
 			"github.com/pion/...", "github.com/prometheus/...", "golang.org/x/...",
 			"google.golang.org/protobuf/...", "github.com/beorn7/perks/...", "github.com/cespare/xxhash/...",
 			"github.com/munnerz/goautoneg", "go.yaml.in/yaml/...", "github.com/wlynxg/anet", "github.com/kylelemons/godebug/...",

@@ -29,7 +29,7 @@ type Heartbeat struct {
 	Ports     Ports      `json:"ports"`
 	Capacity  *Resources `json:"capacity,omitempty"`
 	Load      *Resources `json:"load,omitempty"`
-	Draining  bool       `json:"draining,omitempty"`
+	Draining  bool       `json:"draining"`
 	Version   string     `json:"version,omitempty"`
 }
 

@@ -5,66 +5,35 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
 
-// The JSON of PUT /v1/relays/{id}: the shapes of openapi.yaml's Heartbeat,
-// HeartbeatAck and Problem, as own copies. This file is the only one that
-// names their fields, so moving to shared wire types changes it alone.
+// body is the part of every heartbeat that does not change, in the shape
+// of the contract's Heartbeat (package wire).
+type body struct{ h wire.Heartbeat }
 
-type body struct {
-	Region    string      `json:"region"`
-	Site      string      `json:"site"`
-	Latitude  float64     `json:"latitude"`
-	Longitude float64     `json:"longitude"`
-	Addresses []string    `json:"addresses"`
-	Hostname  string      `json:"hostname,omitempty"`
-	Ports     relay.Ports `json:"ports"`
-	Capacity  resources   `json:"capacity"`
-	Load      resources   `json:"load"`
-	Draining  bool        `json:"draining"`
-	Version   string      `json:"version"`
-}
-
-type resources struct {
-	Allocations  int64 `json:"allocations"`
-	BandwidthBPS int64 `json:"bandwidth_bps"`
-}
-
-type ack struct {
-	TTLSeconds               int `json:"ttl_seconds"`
-	HeartbeatIntervalSeconds int `json:"heartbeat_interval_seconds"`
-}
-
-type problem struct {
-	Type   string `json:"type"`
-	Status int    `json:"status"`
-}
-
-// newBody is the part of every heartbeat that does not change.
+// newBody builds the heartbeat of the relay c and n describe.
 func newBody(c Config, n Node) body {
-	b := body{
-		Region: c.Region, Site: c.Site, Latitude: c.Latitude, Longitude: c.Longitude,
-		Hostname: c.Hostname, Version: c.Version, Ports: n.Ports,
-		Capacity:  resources{Allocations: n.MaxAllocations, BandwidthBPS: n.MaxBPS},
-		Addresses: []string{},
-	}
-	for _, ip := range n.Addresses {
-		b.Addresses = append(b.Addresses, ip.String())
-	}
-	return b
+	return body{h: wire.NewHeartbeat(relay.Relay{
+		Region: c.Region, Site: c.Site,
+		Location:  relay.Location{Latitude: c.Latitude, Longitude: c.Longitude},
+		Addresses: n.Addresses, Hostname: c.Hostname, Ports: n.Ports, Version: c.Version,
+		Capacity: relay.Capacity{Allocations: n.MaxAllocations, BandwidthBPS: n.MaxBPS},
+	})}
 }
 
 // encode is b with st's live fields, as JSON.
 func (b body) encode(st Status) ([]byte, error) {
-	b.Load = resources{Allocations: st.Allocations, BandwidthBPS: st.BandwidthBPS}
-	b.Draining = st.Draining
-	return json.Marshal(b)
+	h := b.h
+	h.Load = &wire.Resources{Allocations: st.Allocations, BandwidthBPS: st.BandwidthBPS}
+	h.Draining = st.Draining
+	return json.Marshal(h)
 }
 
 // decodeAck returns the heartbeat interval the gateway asks for, 0 when it
 // names none.
 func decodeAck(data []byte) (time.Duration, error) {
-	var a ack
+	var a wire.HeartbeatAck
 	if err := json.Unmarshal(data, &a); err != nil {
 		return 0, err
 	}
@@ -73,7 +42,7 @@ func decodeAck(data []byte) (time.Duration, error) {
 
 // problemType is the type of a problem+json body, "" when it has none.
 func problemType(data []byte) string {
-	var p problem
+	var p wire.Problem
 	if json.Unmarshal(data, &p) != nil {
 		return ""
 	}

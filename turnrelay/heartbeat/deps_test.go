@@ -6,8 +6,8 @@ import (
 	"github.com/relaygate/relaygate/internal/depstest"
 )
 
-// TestDeps: the heartbeat client needs the standard library and the shared
-// vocabulary (the transport table) only.
+// TestDeps: the heartbeat client needs the standard library, the shared
+// vocabulary and the wire contract only.
 func TestDeps(t *testing.T) {
-	depstest.Check(t, depstest.Rules{Allow: []string{depstest.Module + "relay"}})
+	depstest.Check(t, depstest.Rules{Allow: []string{depstest.Module + "relay", depstest.Module + "wire"}})
 }
