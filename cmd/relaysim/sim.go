@@ -124,7 +124,7 @@ func newScratch(relays int) *scratch { return &scratch{path: make([]float64, rel
 func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim [][nStrategies]int32, out *outcome, sc *scratch) error {
 	cfg := w.cfg
 	pf := &w.prefixes[p]
-	rng := rand.New(rand.NewPCG(cfg.Seed^0x636c69656e74, uint64(k)<<32|uint64(p))) // "client"
+	rng := seeded(cfg.Seed^0x636c69656e74, uint64(k)<<32|uint64(p)) //nolint:gosec // G115: round k and prefix p count from 0 (0x636c69656e74: "client")
 	nc := len(cities)
 	best := math.Inf(1)
 	for i := range w.relays {
@@ -174,10 +174,11 @@ func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim []
 				if pair.Backup != nil {
 					a.sameSite = pair.Backup.Relay.Site == pair.Primary.Relay.Site
 				}
+				r32 := int32(ri) //nolint:gosec // G115: a relay index, below --relays' maximum of 30000
 				if e > 0 {
-					a.changed = prevPrim[ci][s] != int32(ri)
+					a.changed = prevPrim[ci][s] != r32
 				}
-				prevPrim[ci][s] = int32(ri)
+				prevPrim[ci][s] = r32
 				out.answers[s][e*len(w.clients)+ci] = a
 			}
 		}
