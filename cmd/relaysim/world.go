@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
@@ -342,6 +343,35 @@ func (w *world) evolve(k int, prev *roundState) *roundState {
 	}
 	st.snap = selector.NewSnapshot(rs)
 	return st
+}
+
+// report folds one client measurement of relay id into the prefix's
+// aggregates: the median of a few noisy pings (jitter grows with the path,
+// and now and then a ping meets a queue) and the loss seen over a call.
+func (w *world) report(rng *rand.Rand, st *roundState, ps *prefixState, cl *client, pf *prefix, sc *scratch, id string) {
+	ri := w.relayIdx[id]
+	rs := &st.relays[ri]
+	base := sc.path[ri] + cl.lastMile + rs.delayMS
+	for i := range sc.ping {
+		x := base + rng.ExpFloat64()*(0.5+0.03*base)
+		if rng.Float64() < 0.05 {
+			x += 5 + 45*rng.Float64()
+		}
+		sc.ping[i] = x
+	}
+	slices.Sort(sc.ping[:])
+	m := relay.Measurement{
+		RelayID: id,
+		RTT:     ms(sc.ping[pingsPerReport/2]),
+		Loss:    sampleLoss(rng, 1-(1-rs.loss)*(1-pf.accessLoss), packetsPerReport),
+	}
+	for i := range ps.aggs {
+		if ps.aggs[i].relay == ri {
+			ps.aggs[i].a = ps.aggs[i].a.Add(m, st.now, relay.AggregateConfig{})
+			return
+		}
+	}
+	ps.aggs = append(ps.aggs, agg{relay: ri, a: relay.Aggregate{}.Add(m, st.now, relay.AggregateConfig{})})
 }
 
 // sampleLoss is the loss fraction observed over n packets when the true
