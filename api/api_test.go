@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // the TURN REST scheme under test
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -13,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/relay"
@@ -40,10 +37,7 @@ func TestCredentialsEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d, body %s", resp.StatusCode, b)
 	}
-	var c wire.Credentials
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
+	c := decodeAs[wire.Credentials](t, b)
 	if c.Primary.RelayID != "ams-2" && c.Primary.RelayID != "fra-1" {
 		t.Errorf("primary = %s, want a European relay for a Berlin client", c.Primary.RelayID)
 	}
@@ -107,8 +101,7 @@ func TestRelayURLs(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, b)
 			}
-			var c wire.Credentials
-			json.Unmarshal(b, &c)
+			c := decodeAs[wire.Credentials](t, b)
 			if !slices.Equal(c.Primary.URLs, tt.primary) {
 				t.Errorf("primary urls = %v, want %v", c.Primary.URLs, tt.primary)
 			}
@@ -143,8 +136,7 @@ func TestUnlocatedClientFallback(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d: %s", resp.StatusCode, b)
 		}
-		var c wire.Credentials
-		json.Unmarshal(b, &c)
+		c := decodeAs[wire.Credentials](t, b)
 		if c.Primary.Basis != "fallback" || c.Primary.EstimatedRTTMs != nil {
 			t.Errorf("basis %q estimate %v, want fallback without estimate", c.Primary.Basis, c.Primary.EstimatedRTTMs)
 		}
@@ -184,8 +176,7 @@ func TestCredentialsTTL(t *testing.T) {
 				}
 				return
 			}
-			var c wire.Credentials
-			json.Unmarshal(b, &c)
+			c := decodeAs[wire.Credentials](t, b)
 			if c.TTLSeconds != tt.ttl {
 				t.Errorf("ttl_seconds = %d, want %d", c.TTLSeconds, tt.ttl)
 			}
@@ -201,8 +192,7 @@ func TestGetTURN(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
 	}
-	var got wire.TurnServer
-	json.Unmarshal(b, &got)
+	got := decodeAs[wire.TurnServer](t, b)
 	if got.TTL != 3600 || got.Username == "" || got.Password == "" || len(got.URIs) == 0 {
 		t.Errorf("GET /v1/turn = %+v", got)
 	}
@@ -230,8 +220,7 @@ func TestRegistryAndDrain(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /v1/relays: %d %s", resp.StatusCode, b)
 	}
-	var list wire.RelayList
-	json.Unmarshal(b, &list)
+	list := decodeAs[wire.RelayList](t, b)
 	if len(list.Relays) != 2 || list.Relays[0].ID != "ams-2" || list.Relays[1].ID != "fra-1" {
 		t.Fatalf("relays = %+v, want ams-2, fra-1", list.Relays)
 	}
@@ -247,8 +236,7 @@ func TestRegistryAndDrain(t *testing.T) {
 	e.register("ams-2", ams2()) // the drain mark survives the relay's heartbeats
 	for range 5 {
 		_, b := e.credentials(berlinIP, nil)
-		var c wire.Credentials
-		json.Unmarshal(b, &c)
+		c := decodeAs[wire.Credentials](t, b)
 		if c.Primary.RelayID == "ams-2" || (c.Backup != nil && c.Backup.RelayID == "ams-2") {
 			t.Fatalf("drained relay selected: %s", b)
 		}
@@ -282,15 +270,6 @@ func TestHeartbeatResponse(t *testing.T) {
 	}
 }
 
-func mustJWT(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
-	t.Helper()
-	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // recorder is a Measurements that keeps what it is given.
 type recorder struct {
 	mu    sync.Mutex
@@ -322,8 +301,7 @@ func TestMeasurements(t *testing.T) {
 	inline := map[string]any{"measurements": []any{map[string]any{"relay_id": "ams-2", "rtt_ms": 3}}}
 	resp, b = e.do(req{method: "POST", path: "/v1/credentials", token: user, body: inline,
 		header: map[string]string{"X-Forwarded-For": berlinIP}})
-	var c wire.Credentials
-	json.Unmarshal(b, &c)
+	c := decodeAs[wire.Credentials](t, b)
 	if resp.StatusCode != 200 || c.Primary.RelayID != "ams-2" || c.Primary.Basis != "measured" || *c.Primary.EstimatedRTTMs != 3 {
 		t.Fatalf("credentials with an inline measurement = %d %s", resp.StatusCode, b)
 	}
@@ -359,11 +337,10 @@ func TestMeasurementsReachSelection(t *testing.T) {
 	pick := func() wire.Credentials {
 		t.Helper()
 		resp, b := e.credentials(berlinIP, nil)
-		var c wire.Credentials
-		if err := json.Unmarshal(b, &c); err != nil || resp.StatusCode != 200 {
+		if resp.StatusCode != 200 {
 			t.Fatalf("credentials = %d %s", resp.StatusCode, b)
 		}
-		return c
+		return decodeAs[wire.Credentials](t, b)
 	}
 	if c := pick(); c.Primary.RelayID != "fra-1" || c.Primary.Basis != "geo" {
 		t.Fatalf("before any report: primary %s (%s), want fra-1 (geo)", c.Primary.RelayID, c.Primary.Basis)
@@ -380,20 +357,13 @@ func TestMeasurementsReachSelection(t *testing.T) {
 		}
 	}
 	berlin := relay.ClientPrefix(netip.MustParseAddr(berlinIP))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, "the reports reach the store", func() bool {
 		ms, _, err := e.reg.Measurements(t.Context(), time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ms[berlin]["ams-2"].Samples == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reports never reached the store: %+v", ms)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the queue's writer, bounded by the deadline
-	}
+		return ms[berlin]["ams-2"].Samples == 3
+	})
 	if err := e.gw.Refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,8 @@ func clientAddress(remoteAddr string, xff []string, trusted []netip.Prefix) neti
 	for i := len(xff) - 1; i >= 0; i-- {
 		// Right to left through "a, b, c" without splitting (no allocation).
 		for rest := xff[i]; ; {
-			if hops++; hops > maxForwardedHops {
+			hops++
+			if hops > maxForwardedHops {
 				return last
 			}
 			j := strings.LastIndexByte(rest, ',')

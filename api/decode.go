@@ -24,26 +24,26 @@ type validator interface {
 // for anything but application/json, 400 for malformed JSON, unknown fields,
 // wrong types, trailing data and invalid values.
 func decodeValid[T validator](w http.ResponseWriter, r *http.Request, optional bool) (T, error) {
+	var zero T
 	switch {
 	case r.ContentLength > MaxBodyBytes:
-		var zero T
 		return zero, errTooLarge()
 	case r.ContentLength == 0: // known to be empty: nothing to read
-		return emptyBody[T](optional)
+		return zero, emptyBody[T](optional)
 	}
 	return decodeBody[T](w, r, optional)
 }
 
-// emptyBody is decodeValid's answer for a body known to be empty. It is a
-// function of its own because decodeBody's v escapes (the decoder takes its
-// address): here nothing does, so the usual request, with no body,
-// allocates nothing.
-func emptyBody[T validator](optional bool) (T, error) {
-	var v T
+// emptyBody is decodeValid's error for a body known to be empty: none when
+// the body is optional and T's zero value is valid. It is a function of its
+// own because decodeBody's v escapes (the decoder takes its address): here
+// nothing does, so the usual request, with no body, allocates nothing.
+func emptyBody[T validator](optional bool) error {
 	if !optional {
-		return v, errInvalidBody("request body is required")
+		return errInvalidBody("request body is required")
 	}
-	return v, validated(v)
+	var v T
+	return validated(v)
 }
 
 // decodeBody reads and validates a body that may be present.

@@ -10,14 +10,23 @@ import (
 	"github.com/relaygate/relaygate/relay"
 )
 
-// Registry is the relay registry as the handlers need it; gateway.Gateway
-// satisfies it, making each replica see its own writes at once.
+// Registry is the relay registry as the handlers need it, in the order of
+// routes.go; gateway.Gateway satisfies it, making each replica see its own
+// writes at once. Errors that mean "no such relay" have a NotFound() bool
+// method that reports true (404).
 type Registry interface {
-	Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error
-	Relay(ctx context.Context, id string) (relay.Relay, error)
-	Relays(ctx context.Context) ([]relay.Relay, error)
-	SetDrained(ctx context.Context, id string, drained bool) error
+	// Ping answers GET /readyz: can the registry be reached?
 	Ping(ctx context.Context) error
+	// Heartbeat answers PUT /v1/relays/{id}: r, as the relay reported
+	// itself, stays fresh for ttl.
+	Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error
+	// Relays answers GET /v1/relays: every fresh relay, by ID.
+	Relays(ctx context.Context) ([]relay.Relay, error)
+	// Relay answers GET /v1/relays/{id}, and the drain routes with the
+	// relay as it now stands.
+	Relay(ctx context.Context, id string) (relay.Relay, error)
+	// SetDrained answers POST and DELETE /v1/relays/{id}/drain.
+	SetDrained(ctx context.Context, id string, drained bool) error
 }
 
 // Locator places a client address on the map; geoip.DB implements it. It

@@ -11,11 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +19,10 @@ import (
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/gateway"
-	"github.com/relaygate/relaygate/geoip"
-	"github.com/relaygate/relaygate/internal/geoiptest"
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/openapi/openapitest"
 	"github.com/relaygate/relaygate/store"
+	"github.com/relaygate/relaygate/store/storetest"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 	"github.com/relaygate/relaygate/wire"
 )
@@ -44,45 +39,6 @@ const (
 	unlocatedIP = "192.0.2.9"
 )
 
-// clock is a settable fake clock shared by the store, the API and the picker.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time               { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration)      { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-func newClock() *clock                        { return &clock{t: t0} }
-func (c *clock) In(d time.Duration) time.Time { return c.Now().Add(d) }
-
-// geoDB is a GeoLite2-City-layout database that locates the test clients
-// (Berlin, New York) and nothing else.
-var geoDB = sync.OnceValues(func() ([]byte, error) {
-	return geoiptest.DB("GeoLite2-City",
-		geoiptest.Place{Network: netip.MustParsePrefix(berlinIP + "/32"), Lat: 52.52, Lon: 13.40, City: "Berlin"},
-		geoiptest.Place{Network: netip.MustParsePrefix(newYorkIP + "/32"), Lat: 40.71, Lon: -74.01, City: "New York"},
-	)
-})
-
-// openGeoIP opens geoDB as the gateway does its --geoip-db.
-func openGeoIP(t *testing.T, log *slog.Logger) *geoip.DB {
-	t.Helper()
-	data, err := geoDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "city.mmdb")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	db, err := geoip.Open(path, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // env is one gateway under test behind an httptest server: the API over
 // the real gateway (probing off: the relays sit at documentation
 // addresses) on an in-memory store and a real GeoIP database, as
@@ -90,13 +46,13 @@ func openGeoIP(t *testing.T, log *slog.Logger) *geoip.DB {
 // against openapi.yaml.
 type env struct {
 	t        *testing.T
-	clock    *clock
+	clock    *storetest.Clock // shared by the store, the gateway and the API
 	reg      *store.Memory
 	gw       *gateway.Gateway
 	srv      *httptest.Server
 	api      *api.Server
 	client   *http.Client
-	logs     *syncBuffer
+	logs     *testenv.Buffer
 	adminKey ed25519.PrivateKey
 	cfg      api.Config
 	deps     api.Deps
@@ -114,21 +70,9 @@ func (e *env) setMeasurements(m api.Measurements) {
 	e.srv.Config.Handler = a
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: newClock(), logs: &syncBuffer{}}
+	e := &env{t: t, clock: storetest.NewClock(t0), logs: &testenv.Buffer{}}
 	reg, err := store.NewMemory(store.MemoryConfig{Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +83,10 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 		t.Fatal(err)
 	}
 	e.adminKey = priv
-	der, _ := x509.MarshalPKIXPublicKey(pub)
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := api.Config{
 		User:  api.KeyConfig{Secret: []byte(userSecret)},
 		Node:  api.KeyConfig{Secret: []byte(nodeSecret)},
@@ -148,8 +95,10 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	secrets, _ := turncred.ParseSecrets("k1:" + turnSecret)
-	m, _ := turncred.NewMinter(secrets, []byte("pseudonym-key-0123456789"))
+	m, err := newMinter()
+	if err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.gw, err = gateway.New(gateway.Config{ProbeOff: true}, gateway.Deps{Store: e.reg, Minter: m, Log: log, Now: e.clock.Now})
 	if err != nil {
@@ -165,7 +114,9 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 		Now:          e.clock.Now,
 		MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			io.WriteString(w, "# metrics\n")
+			if _, err := io.WriteString(w, "# metrics\n"); err != nil {
+				t.Errorf("GET /metrics: write: %v", err)
+			}
 		}),
 	}
 	e.cfg = cfg
@@ -179,31 +130,44 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	return e
 }
 
+// newMinter mints with turnSecret under the key id k1.
+func newMinter() (*turncred.Minter, error) {
+	secret, err := turncred.NewSecret("k1", turnSecret)
+	if err != nil {
+		return nil, err
+	}
+	return turncred.NewMinter([]turncred.Secret{secret}, []byte("pseudonym-key-0123456789"))
+}
+
 // run runs the gateway's background work (snapshot refresh, measurement
 // queue) until the test ends.
 func (e *env) run() { testenv.RunUntilCleanup(e.t, "gateway Run()", e.gw.Run) }
 
+// mustJWT signs claims with key by method, failing t on an error.
+func mustJWT(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// hsToken is an HS256 token for sub, valid for an hour, with claims
+// tweaked.
 func (e *env) hsToken(secret, sub string, claims ...func(jwt.MapClaims)) string {
-	c := jwt.MapClaims{"sub": sub, "exp": e.clock.In(time.Hour).Unix(), "iat": e.clock.Now().Unix()}
+	now := e.clock.Now()
+	c := jwt.MapClaims{"sub": sub, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
 	for _, f := range claims {
 		f(c)
 	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return s
+	return mustJWT(e.t, jwt.SigningMethodHS256, []byte(secret), c)
 }
 
 func (e *env) userToken(sub string) string { return e.hsToken(userSecret, sub) }
 func (e *env) nodeToken(id string) string  { return e.hsToken(nodeSecret, id) }
 func (e *env) adminToken() string {
-	c := jwt.MapClaims{"sub": "ops", "exp": e.clock.In(time.Hour).Unix()}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(e.adminKey)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return s
+	return mustJWT(e.t, jwt.SigningMethodEdDSA, e.adminKey, jwt.MapClaims{"sub": "ops", "exp": e.clock.Now().Add(time.Hour).Unix()})
 }
 
 // req describes one request.
@@ -235,7 +199,7 @@ func (e *env) do(r req) (*http.Response, []byte) {
 			ct = "application/json"
 		}
 	}
-	hr, err := http.NewRequest(r.method, e.srv.URL+r.path, body)
+	hr, err := http.NewRequestWithContext(e.t.Context(), r.method, e.srv.URL+r.path, body)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -253,8 +217,34 @@ func (e *env) do(r req) (*http.Response, []byte) {
 		e.t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: read body: %v", r.method, r.path, err)
+	}
 	return resp, b
+}
+
+// decodeAs decodes an answer's JSON body, failing t unless it is a T.
+func decodeAs[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("answer %s is not a %T: %v", b, v, err)
+	}
+	return v
+}
+
+// eventually polls cond, which reads what the gateway's background work
+// changes, until it holds, and fails t once 5s have passed without.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // a poll, bounded by the deadline
+	}
 }
 
 // heartbeat is a valid heartbeat body for a relay; tweak it per test.

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,8 +25,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		resp, b := e.do(req{method: method, path: path, token: userTok,
 			header: map[string]string{"X-Forwarded-For": berlinIP + ", 10.1.2.3"}})
 		if resp.StatusCode == 200 {
-			var c map[string]any
-			json.Unmarshal(b, &c)
+			c := decodeAs[map[string]any](t, b)
 			for _, k := range []string{"username", "credential", "password"} {
 				if s, ok := c[k].(string); ok {
 					minted = append(minted, s)

@@ -10,11 +10,6 @@ import (
 // imports api, which declares the interfaces it satisfies, nor anything
 // HTTP.
 func TestDeps(t *testing.T) {
-	depstest.Check(t, depstest.Rules{InternalOnly: true, Allow: []string{
-		depstest.Module + "relay",
-		depstest.Module + "selector",
-		depstest.Module + "store",
-		depstest.Module + "probe",
-		depstest.Module + "turnrelay/turncred",
-	}})
+	depstest.Check(t, depstest.Rules{InternalOnly: true,
+		Ours: []string{"relay", "selector", "store", "probe", "turnrelay/turncred"}})
 }

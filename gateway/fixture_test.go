@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,15 +42,43 @@ func nyc1() relay.Relay { return relayAt("nyc-1", "nyc", 40.71, -74.0) }
 // documentation addresses), with its metrics in a registry of its own.
 type fixture struct {
 	t       *testing.T
+	clk     *storetest.Clock // nil in a synctest bubble, whose clock is time.Now
 	gw      *gateway.Gateway
 	store   *store.Memory
 	metrics *prometheus.Registry
 }
 
-// newFixture builds the fixture on the clock now (storetest.Clock.Now, or
-// time.Now inside a synctest bubble). deps' Store, Minter, Metrics and Now
-// are the fixture's.
-func newFixture(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.Deps) *fixture {
+// newFixture builds the fixture with the default Config, on a
+// storetest.Clock at storetest.T0 that the test moves by hand (f.clk), and
+// heartbeats relays through it.
+func newFixture(t *testing.T, relays ...relay.Relay) *fixture {
+	t.Helper()
+	return newFixtureWith(t, gateway.Config{}, gateway.Deps{}, relays...)
+}
+
+// newFixtureWith is newFixture with cfg and deps; deps' Store, Minter,
+// Metrics and Now are the fixture's.
+func newFixtureWith(t *testing.T, cfg gateway.Config, deps gateway.Deps, relays ...relay.Relay) *fixture {
+	t.Helper()
+	clk := storetest.NewClock(storetest.T0)
+	f := build(t, clk.Now, cfg, deps)
+	f.clk = clk
+	for _, r := range relays {
+		f.heartbeat(r)
+	}
+	return f
+}
+
+// inBubble runs test inside a synctest bubble with a fixture built there
+// with cfg, on the bubble's fake clock.
+func inBubble(t *testing.T, cfg gateway.Config, test func(t *testing.T, f *fixture)) {
+	synctest.Test(t, func(t *testing.T) {
+		test(t, build(t, time.Now, cfg, gateway.Deps{}))
+	})
+}
+
+// build is the fixture on the clock now.
+func build(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.Deps) *fixture {
 	t.Helper()
 	mem := storetest.NewMemory(t, store.MemoryConfig{Now: now})
 	f := &fixture{t: t, store: mem, metrics: prometheus.NewRegistry()}

@@ -39,8 +39,7 @@ func TestNewRequiresStoreAndMinter(t *testing.T) {
 // TestNewRegistersMetrics: the Gateway's metrics are exported where it is
 // told, and a name already taken there is an error, not a panic.
 func TestNewRegistersMetrics(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{}, gateway.Deps{})
+	f := newFixture(t)
 	if got := f.counter("relaygate_measurements_dropped_total"); got != 0 {
 		t.Errorf("relaygate_measurements_dropped_total = %v, want 0", got)
 	}
@@ -52,8 +51,7 @@ func TestNewRegistersMetrics(t *testing.T) {
 }
 
 func TestRunStopsOnCancelAndRunsOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, time.Now, gateway.Config{}, gateway.Deps{})
+	inBubble(t, gateway.Config{}, func(t *testing.T, f *fixture) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- f.gw.Run(ctx) }()
@@ -71,8 +69,7 @@ func TestRunStopsOnCancelAndRunsOnce(t *testing.T) {
 // TestRunFollowsTheStore: what another replica writes to the shared store
 // is selectable here within one refresh interval.
 func TestRunFollowsTheStore(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, time.Now, gateway.Config{RefreshInterval: 2 * time.Second}, gateway.Deps{})
+	inBubble(t, gateway.Config{RefreshInterval: 2 * time.Second}, func(t *testing.T, f *fixture) {
 		f.run()
 		synctest.Wait() // the first refresh has found nothing
 		if err := f.store.Heartbeat(t.Context(), fra1(), storetest.TTL); err != nil {
@@ -94,8 +91,7 @@ func TestRunFollowsTheStore(t *testing.T) {
 // TestRefreshSeesDirectWrites: without Run, Refresh is how a write to the
 // store that bypassed the Gateway becomes selectable.
 func TestRefreshSeesDirectWrites(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{}, gateway.Deps{})
+	f := newFixture(t)
 	if err := f.store.Heartbeat(t.Context(), fra1(), storetest.TTL); err != nil {
 		t.Fatal(err)
 	}

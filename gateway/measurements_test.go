@@ -8,7 +8,6 @@ import (
 
 	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/relay"
-	"github.com/relaygate/relaygate/store/storetest"
 )
 
 // TestRecordedMeasurementsSteerPicks: reports of relays the Gateway knows
@@ -16,8 +15,7 @@ import (
 // without a prefix are left out), and once trusted they steer that
 // prefix's picks.
 func TestRecordedMeasurementsSteerPicks(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, time.Now, gateway.Config{}, gateway.Deps{})
+	inBubble(t, gateway.Config{}, func(t *testing.T, f *fixture) {
 		f.run()
 		f.heartbeat(fra1())
 		f.heartbeat(ams2())
@@ -57,9 +55,7 @@ func TestRecordedMeasurementsSteerPicks(t *testing.T) {
 // TestRecordDropsWhenTheQueueIsFull: Record never waits; what does not fit
 // is counted.
 func TestRecordDropsWhenTheQueueIsFull(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{MeasurementQueue: 2}, gateway.Deps{})
-	f.heartbeat(fra1())
+	f := newFixtureWith(t, gateway.Config{MeasurementQueue: 2}, gateway.Deps{}, fra1())
 	for range 5 { // no Run: nothing drains the queue
 		f.gw.Record(berlin, []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}})
 	}

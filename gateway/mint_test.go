@@ -9,16 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/store/storetest"
 )
 
 // TestMint: the credential is the TURN REST scheme's, checkable without our
 // code, and its username carries a pseudonym, not the subject.
 func TestMint(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{}, gateway.Deps{})
-	c := f.gw.Mint("alice", 10*time.Minute, storetest.T0)
+	gw := newFixture(t).gw
+	c := gw.Mint("alice", 10*time.Minute, storetest.T0)
 	expires := storetest.T0.Add(10 * time.Minute).Truncate(time.Second).Add(time.Second) // rounded up
 	if !c.Expires.Equal(expires) {
 		t.Errorf("Expires = %v, want %v", c.Expires, expires)

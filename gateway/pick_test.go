@@ -9,7 +9,6 @@ import (
 
 	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/relay"
-	"github.com/relaygate/relaygate/store/storetest"
 )
 
 // TestPickRemembersPrimaryPerPrefix: a prefix whose measured RTTs to two
@@ -17,10 +16,7 @@ import (
 // last one per prefix; a client without a prefix, which it cannot
 // remember, flips.
 func TestPickRemembersPrimaryPerPrefix(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{}, gateway.Deps{})
-	f.heartbeat(fra1())
-	f.heartbeat(relayAt("fra-9", "fra9", 50.11, 8.68))
+	f := newFixture(t, fra1(), relayAt("fra-9", "fra9", 50.11, 8.68)) // twins
 	noPrefix := berlin
 	noPrefix.Prefix = netip.Prefix{}
 	flips := map[bool]int{}
@@ -63,11 +59,7 @@ func TestPickExplores(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := storetest.NewClock(storetest.T0)
-			f := newFixture(t, clk.Now, gateway.Config{ExploreShare: tt.share}, gateway.Deps{Rand: tt.rand})
-			for _, r := range relays {
-				f.heartbeat(r)
-			}
+			f := newFixtureWith(t, gateway.Config{ExploreShare: tt.share}, gateway.Deps{Rand: tt.rand}, relays...)
 			seen := map[string]int{}
 			for range 200 {
 				primary, backup := f.pick(berlin)

@@ -12,21 +12,21 @@ import (
 // alternates between replicas still gets stable answers because ties are
 // broken by rendezvous hashing, the same on every replica.
 //
-// Memory is bounded by two generations of at most max entries each: when
+// Memory is bounded by two generations of at most limit entries each: when
 // the current one fills, it becomes the old one and the old one is dropped,
 // so a prefix not seen for a generation is forgotten (approximate LRU at
 // O(1) per operation). Safe for concurrent use.
 type primaries struct {
-	max int
+	limit int
 
 	mu       sync.Mutex // guards below
 	cur, old map[netip.Prefix]string
 }
 
-// newPrimaries keeps up to about 2×max prefixes; max must be positive
+// newPrimaries keeps up to about 2×limit prefixes; limit must be positive
 // (Config.HysteresisPrefixes).
-func newPrimaries(max int) *primaries {
-	return &primaries{max: max, cur: make(map[netip.Prefix]string)}
+func newPrimaries(limit int) *primaries {
+	return &primaries{limit: limit, cur: make(map[netip.Prefix]string)}
 }
 
 // Get returns the prefix's last primary, "" if none is remembered.
@@ -46,8 +46,8 @@ func (p *primaries) Set(prefix netip.Prefix, id string) {
 	if old, ok := p.cur[prefix]; ok && old == id {
 		return
 	}
-	if len(p.cur) >= p.max {
-		p.old, p.cur = p.cur, make(map[netip.Prefix]string, p.max)
+	if len(p.cur) >= p.limit {
+		p.old, p.cur = p.cur, make(map[netip.Prefix]string, p.limit)
 	}
 	p.cur[prefix] = id
 }

@@ -26,7 +26,7 @@ func (g *Gateway) probeTargets() []probe.Target {
 				break
 			}
 		}
-		out = append(out, probe.Target{RelayID: r.ID, Addr: netip.AddrPortFrom(addr, uint16(r.Ports[relay.UDP]))})
+		out = append(out, probe.Target{RelayID: r.ID, Addr: netip.AddrPortFrom(addr, r.Ports[relay.UDP])})
 	}
 	return out
 }

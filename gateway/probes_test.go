@@ -22,17 +22,13 @@ import (
 // TestProbeTargets: the prober gets each relay's UDP address from the
 // snapshot, IPv4 when the relay has one; relays without UDP are left out.
 func TestProbeTargets(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{}, gateway.Deps{})
 	v6First := relayAt("a-1", "a", 50, 8)
 	v6First.Addresses = []netip.Addr{netip.MustParseAddr("2001:db8::7"), netip.MustParseAddr("203.0.113.7")}
 	v6Only := relayAt("b-1", "b", 50, 8)
 	v6Only.Addresses, v6Only.Ports = []netip.Addr{netip.MustParseAddr("2001:db8::8")}, relay.Ports{relay.UDP: 3479}
 	tcpOnly := relayAt("c-1", "c", 50, 8)
 	tcpOnly.Ports = relay.Ports{relay.TCP: 443}
-	for _, r := range []relay.Relay{v6First, v6Only, tcpOnly} {
-		f.heartbeat(r)
-	}
+	f := newFixture(t, v6First, v6Only, tcpOnly)
 	want := []probe.Target{
 		{RelayID: "a-1", Addr: netip.MustParseAddrPort("203.0.113.7:3478")},
 		{RelayID: "b-1", Addr: netip.MustParseAddrPort("[2001:db8::8]:3479")},
@@ -46,8 +42,7 @@ func TestProbeTargets(t *testing.T) {
 // as this replica's probe view and leaves selection at once, without
 // waiting for the refresh interval.
 func TestProbeResultsReachSelection(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, time.Now, gateway.Config{RefreshInterval: time.Hour}, gateway.Deps{})
+	inBubble(t, gateway.Config{RefreshInterval: time.Hour}, func(t *testing.T, f *fixture) {
 		f.run()
 		f.heartbeat(fra1())
 		synctest.Wait() // Run's first refresh is done; the next is an hour away

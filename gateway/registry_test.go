@@ -15,13 +15,12 @@ import (
 // that registers, and one that comes back after expiring, is selectable as
 // soon as Heartbeat returns.
 func TestHeartbeatIsSelectableAtOnce(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{}, gateway.Deps{})
+	f := newFixture(t)
 	f.heartbeat(fra1())
 	if primary, _ := f.pick(berlin); primary != "fra-1" {
 		t.Fatalf("primary = %q right after the heartbeat, want fra-1", primary)
 	}
-	clk.Advance(storetest.TTL)
+	f.clk.Advance(storetest.TTL)
 	if _, err := f.gw.Pick(berlin, nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
 		t.Fatalf("Pick() after the TTL: error = %v, want ErrNoCandidate", err)
 	}
@@ -35,10 +34,7 @@ func TestHeartbeatIsSelectableAtOnce(t *testing.T) {
 // drain, leave selection as soon as the call returns; clearing the mark
 // brings the relay back as soon.
 func TestDrainIsSeenAtOnce(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{}, gateway.Deps{})
-	f.heartbeat(fra1())
-	f.heartbeat(nyc1())
+	f := newFixture(t, fra1(), nyc1())
 	ctx := t.Context()
 	if err := f.gw.SetDrained(ctx, "fra-1", true); err != nil {
 		t.Fatal(err)
@@ -63,8 +59,7 @@ func TestDrainIsSeenAtOnce(t *testing.T) {
 // TestRoutineHeartbeatRefreshesSoon: a heartbeat that changes only load
 // figures does not wait for the refresh interval either: it pokes Run.
 func TestRoutineHeartbeatRefreshesSoon(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t, time.Now, gateway.Config{RefreshInterval: time.Hour}, gateway.Deps{})
+	inBubble(t, gateway.Config{RefreshInterval: time.Hour}, func(t *testing.T, f *fixture) {
 		f.run()
 		f.heartbeat(fra1())
 		synctest.Wait() // Run's first refresh is done; the next is an hour away
@@ -81,10 +76,8 @@ func TestRoutineHeartbeatRefreshesSoon(t *testing.T) {
 // TestRegistryReadsPassThrough: reads and errors are the store's, so api
 // maps a missing relay to 404 and a closed store to "not ready".
 func TestRegistryReadsPassThrough(t *testing.T) {
-	clk := storetest.NewClock(storetest.T0)
-	f := newFixture(t, clk.Now, gateway.Config{}, gateway.Deps{})
+	f := newFixture(t, fra1())
 	ctx := t.Context()
-	f.heartbeat(fra1())
 	if r, err := f.gw.Relay(ctx, "fra-1"); err != nil || r.ID != "fra-1" || !r.LastSeen.Equal(storetest.T0) {
 		t.Errorf("Relay(fra-1) = %s (last seen %v), %v", r.ID, r.LastSeen, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
-	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,14 +17,15 @@ import (
 // snapshots keeps in-memory copies of a store.Registry fresh, so the
 // request path never waits on the store: the relays as an immutable
 // selector.Snapshot behind an atomic pointer, and the client-prefix
-// measurement aggregates in a concurrent map updated incrementally. Run
-// refreshes both every Config.RefreshInterval, and the relays at once after
-// Poke (a local heartbeat, say), so a relay registered on any gateway
-// replica is selectable on every replica within one interval.
+// measurement aggregates (the embedded prefixMeasurements). Run refreshes
+// both every Config.RefreshInterval, and the relays at once after Poke (a
+// local heartbeat, say), so a relay registered on any gateway replica is
+// selectable on every replica within one interval.
 type snapshots struct {
+	prefixMeasurements
+
 	reg      store.Registry
 	interval time.Duration
-	agg      relay.AggregateConfig
 	now      func() time.Time
 	log      *slog.Logger
 	cur      atomic.Pointer[selector.Snapshot]
@@ -40,25 +40,18 @@ type snapshots struct {
 	relaysAt uint64    // RelaysSince cursor
 	fullAt   time.Time // of the last full read; zero: none yet
 	stale    time.Time // when the next relay expires or probe view ages out
-
-	prefixes sync.Map // netip.Prefix → map[string]relay.Aggregate (replaced whole, never mutated)
-	npfx     atomic.Int64
-
-	meas   sync.Mutex // serialises RefreshMeasurements; guards below
-	cursor time.Time  // of the last measurement read
-	lastGC time.Time
 }
 
 // newSnapshots serves an empty snapshot until the first refresh. cfg must
 // have its defaults applied; a nil log discards.
 func newSnapshots(reg store.Registry, cfg Config, now func() time.Time, log *slog.Logger) *snapshots {
 	s := &snapshots{
-		reg:      reg,
-		interval: cfg.RefreshInterval,
-		agg:      cfg.Aggregate,
-		now:      now,
-		log:      cmp.Or(log, slog.New(slog.DiscardHandler)),
-		poke:     make(chan struct{}, 1),
+		prefixMeasurements: prefixMeasurements{reg: reg, agg: cfg.Aggregate},
+		reg:                reg,
+		interval:           cfg.RefreshInterval,
+		now:                now,
+		log:                cmp.Or(log, slog.New(slog.DiscardHandler)),
+		poke:               make(chan struct{}, 1),
 	}
 	s.cur.Store(selector.NewSnapshot(nil))
 	return s
@@ -66,26 +59,6 @@ func newSnapshots(reg store.Registry, cfg Config, now func() time.Time, log *slo
 
 // Load returns the current relay snapshot. It never blocks.
 func (s *snapshots) Load() *selector.Snapshot { return s.cur.Load() }
-
-// PrefixMeasurements returns the trusted aggregates of what clients in
-// prefix measured, as of now: one lock-free map read.
-func (s *snapshots) PrefixMeasurements(prefix netip.Prefix, now time.Time) []relay.Measurement {
-	v, ok := s.prefixes.Load(prefix)
-	if !ok {
-		return nil
-	}
-	aggs := v.(map[string]relay.Aggregate)
-	out := make([]relay.Measurement, 0, len(aggs))
-	for id, a := range aggs {
-		if m, ok := a.Trusted(id, now, s.agg); ok {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// Prefixes is the number of prefixes with measurements held in memory.
-func (s *snapshots) Prefixes() int { return int(s.npfx.Load()) }
 
 // Poke asks Run for a refresh now. It never blocks; pokes coalesce.
 func (s *snapshots) Poke() {
@@ -187,40 +160,6 @@ func (s *snapshots) Sync(ctx context.Context) error {
 		return nil // a refresh that began after our write has completed
 	}
 	return s.refreshLocked(ctx)
-}
-
-// RefreshMeasurements reads the prefixes measured since the last call and
-// replaces their entries; every minute it drops prefixes whose newest
-// aggregate is past MaxAge (the store expires them too, but does not report
-// deletions). Concurrent calls take turns.
-func (s *snapshots) RefreshMeasurements(ctx context.Context, now time.Time) error {
-	s.meas.Lock()
-	defer s.meas.Unlock()
-	ms, cursor, err := s.reg.Measurements(ctx, s.cursor)
-	if err != nil {
-		return err
-	}
-	for p, aggs := range ms {
-		if _, loaded := s.prefixes.Swap(p, aggs); !loaded {
-			s.npfx.Add(1)
-		}
-	}
-	s.cursor = cursor
-	if now.Sub(s.lastGC) >= time.Minute {
-		s.lastGC = now
-		s.prefixes.Range(func(k, v any) bool {
-			fresh := false
-			for _, a := range v.(map[string]relay.Aggregate) {
-				fresh = fresh || now.Sub(a.Updated) <= s.agg.MaxAge
-			}
-			if !fresh {
-				s.prefixes.Delete(k) // only under s.meas
-				s.npfx.Add(-1)
-			}
-			return true
-		})
-	}
-	return nil
 }
 
 // Run refreshes until ctx is done. Failures are logged once per outage.

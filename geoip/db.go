@@ -176,13 +176,13 @@ func (d *DB) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		select {
+		case <-t.C:
+			d.poll()
+			if d.isClosed() {
+				return ErrClosed
+			}
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
-		}
-		d.poll()
-		if d.isClosed() {
-			return ErrClosed
 		}
 	}
 }
@@ -206,7 +206,7 @@ func (d *DB) poll() {
 		if r := d.cur.Load(); r != nil {
 			md := r.geo.Metadata()
 			d.log.Info("geoip database reloaded", "path", d.cfg.Path, "database_type", md.DatabaseType,
-				"build_time", time.Unix(int64(md.BuildEpoch), 0).UTC())
+				"build_time", time.Unix(int64(md.BuildEpoch), 0).UTC()) //nolint:gosec // G115: the file's own build time, only logged
 		}
 	default:
 		d.lastErr = ""

@@ -2,7 +2,6 @@ package geoip_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/internal/geoiptest"
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 )
 
@@ -95,6 +95,20 @@ func TestLocate(t *testing.T) {
 	}
 }
 
+// reloadTo replaces the file at path with a database of p, which Reload
+// must then swap in, and checks that ip is located at p: what is true
+// after both a replacement and a repair.
+func reloadTo(t *testing.T, db *geoip.DB, path string, ip netip.Addr, p geoiptest.Place, city string) {
+	t.Helper()
+	replace(t, path, mmdb(t, "GeoLite2-City", p))
+	if swapped, err := db.Reload(); !swapped || err != nil {
+		t.Fatalf("Reload() of a file now holding %s = %v, %v, want true, nil", city, swapped, err)
+	}
+	if got, ok := db.Locate(ip); !ok || got.Latitude != p.Lat {
+		t.Errorf("Locate() after the reload = %v, %v, want %s", got, ok, city)
+	}
+}
+
 func TestReload(t *testing.T) {
 	db, path, _ := open(t, london)
 	ip := netip.MustParseAddr("198.51.100.7")
@@ -102,14 +116,7 @@ func TestReload(t *testing.T) {
 	if swapped, err := db.Reload(); swapped || err != nil {
 		t.Fatalf("Reload() of an unchanged file = %v, %v, want false, nil", swapped, err)
 	}
-
-	replace(t, path, mmdb(t, "GeoLite2-City", tokyo))
-	if swapped, err := db.Reload(); !swapped || err != nil {
-		t.Fatalf("Reload() of a replaced file = %v, %v, want true, nil", swapped, err)
-	}
-	if got, ok := db.Locate(ip); !ok || got.Latitude != tokyo.Lat {
-		t.Errorf("Locate() after reload = %v, %v, want Tokyo", got, ok)
-	}
+	reloadTo(t, db, path, ip, tokyo, "Tokyo")
 
 	for _, bad := range []struct {
 		name string
@@ -134,13 +141,7 @@ func TestReload(t *testing.T) {
 		})
 	}
 
-	replace(t, path, mmdb(t, "GeoLite2-City", london))
-	if swapped, err := db.Reload(); !swapped || err != nil {
-		t.Fatalf("Reload() of a repaired file = %v, %v, want true, nil", swapped, err)
-	}
-	if got, ok := db.Locate(ip); !ok || got.Latitude != london.Lat {
-		t.Errorf("Locate() after repair = %v, %v, want London", got, ok)
-	}
+	reloadTo(t, db, path, ip, london, "London") // repaired
 }
 
 func TestReloadMissingFile(t *testing.T) {
@@ -160,9 +161,7 @@ func TestRunFollowsReplacements(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db, path, logs := open(t, london)
 		ip := netip.MustParseAddr("198.51.100.7")
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- db.Run(ctx) }()
+		testenv.RunUntilCleanup(t, "Run()", db.Run)
 
 		replace(t, path, mmdb(t, "GeoLite2-City", tokyo))
 		time.Sleep(time.Second) // one poll interval, on the bubble's fake clock
@@ -182,11 +181,6 @@ func TestRunFollowsReplacements(t *testing.T) {
 		}
 		if !strings.Contains(logs.String(), "geoip database reloaded") {
 			t.Errorf("reload not logged:\n%s", logs)
-		}
-
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run() = %v, want nil after cancel", err)
 		}
 	})
 }
@@ -285,7 +279,9 @@ func TestLogsNoClientAddress(t *testing.T) {
 	db, path, logs := open(t, london)
 	db.Locate(netip.MustParseAddr("198.51.100.77"))
 	replace(t, path, []byte("broken"))
-	db.Reload()
+	if _, err := db.Reload(); err == nil {
+		t.Fatal("Reload() of a broken file: error = nil")
+	}
 	if strings.Contains(logs.String(), "198.51.100") {
 		t.Errorf("logs contain a client address:\n%s", logs)
 	}

@@ -6,10 +6,9 @@ import (
 	"github.com/relaygate/relaygate/internal/depstest"
 )
 
-// TestDeps: geoip reads mmdb files and knows selector's Location, nothing else.
+// TestDeps: geoip reads mmdb files and knows relay's Location, nothing else.
 func TestDeps(t *testing.T) {
-	depstest.Check(t, depstest.Rules{Allow: []string{
-		depstest.Module + "relay",
+	depstest.Check(t, depstest.Rules{Ours: []string{"relay"}, Allow: []string{
 		"github.com/oschwald/geoip2-golang/v2/...",
 		"github.com/oschwald/maxminddb-golang/v2/...",
 		"golang.org/x/sys/...",

@@ -71,11 +71,11 @@ func serveResponders(arg string) int {
 					&stun.XORMappedAddress{IP: ip[:], Port: int(from.Port())}, stun.Fingerprint) != nil {
 					continue
 				}
-				c.WriteToUDPAddrPort(resp.Raw, from)
+				_, _ = c.WriteToUDPAddrPort(resp.Raw, from) // a failed answer is a lost probe, which the prober measures
 			}
 		})
 	}
-	io.Copy(io.Discard, os.Stdin) // until the parent closes stdin or exits
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin or exits: either way, time to stop
 	for _, c := range conns {
 		c.Close()
 	}
@@ -115,7 +115,9 @@ func BenchmarkProber10k(b *testing.B) {
 	}
 	defer func() {
 		stdin.Close()
-		cmd.Wait()
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("responder process: %v", err)
+		}
 	}()
 	targets := make([]Target, 0, relays)
 	sc := bufio.NewScanner(stdout)

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -71,7 +72,9 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	if c.Listen == nil {
-		c.Listen = func(network string) (net.PacketConn, error) { return net.ListenPacket(network, ":0") }
+		c.Listen = func(network string) (net.PacketConn, error) {
+			return (&net.ListenConfig{}).ListenPacket(context.Background(), network, ":0") // binding a socket does not wait
+		}
 	}
 	return c
 }

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -137,7 +138,7 @@ func TestMeasureStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	res, err := Measure(ctx, Config{Listen: listenLoopback}, []Target{{RelayID: "dead", Addr: dead.addr()}}, 100, time.Second)
-	if err != context.Canceled || len(res) != 1 {
+	if !errors.Is(err, context.Canceled) || len(res) != 1 {
 		t.Errorf("Measure(cancelled) = %+v, %v; want one result and context.Canceled", res, err)
 	}
 }

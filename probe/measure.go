@@ -42,7 +42,7 @@ func Measure(ctx context.Context, cfg Config, targets []Target, rounds int, gap 
 		r.left = rounds
 		var offset time.Duration
 		if gap > 0 {
-			offset = time.Duration(r.hash % uint64(gap))
+			offset = spread(r.hash, gap)
 		}
 		p.relays[t.RelayID] = r
 		p.probes.push(probeEvent{at: now.Add(offset), r: r})

@@ -226,9 +226,15 @@ func (p *Prober) refresh(targets []Target, now time.Time) {
 	}
 }
 
+// spread maps a relay's hash onto [0, span), its fixed place in a round of
+// that length. span must be positive.
+func spread(h uint64, span time.Duration) time.Duration {
+	return time.Duration(h % uint64(span)) //nolint:gosec // G115: span > 0, and the remainder is below it
+}
+
 func newRelay(id string, addr netip.AddrPort, c *Config) *relay {
 	h := hashID(id)
-	r := &relay{id: id, addr: addr, hash: h, phase: time.Duration(h % uint64(c.Interval)), left: -1, st: newStats(c.Window)}
+	r := &relay{id: id, addr: addr, hash: h, phase: spread(h, c.Interval), left: -1, st: newStats(c.Window)}
 	if addr.Addr().Is6() {
 		r.fam = 1
 	}

@@ -57,10 +57,13 @@ func (b *bubble) record(rs []Result) {
 	b.mu.Unlock()
 }
 
-// responder starts a responder on a fresh in-memory address.
-func (b *bubble) responder(mode int32) *responder {
-	c, _ := b.net.listen("udp4")
-	return startResponder(b.t, c, mode)
+// responder starts an answering responder on a fresh in-memory address.
+func (b *bubble) responder() *responder {
+	c, err := b.net.listen("udp4")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return startResponder(b.t, c, answer)
 }
 
 // run starts p.Run; the returned func cancels it and checks it returned nil.
@@ -108,7 +111,7 @@ func TestSpreadOverInterval(t *testing.T) {
 		var ts []Target
 		for i := range relays {
 			if i%perResponder == 0 {
-				rs = append(rs, b.responder(answer))
+				rs = append(rs, b.responder())
 			}
 			ts = append(ts, Target{RelayID: fmt.Sprintf("relay-%04d", i), Addr: rs[len(rs)-1].addr()})
 		}
@@ -157,7 +160,7 @@ func TestDownAndBackWithHysteresis(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{Interval: time.Second, Timeout: 100 * time.Millisecond}
 		b := newBubble(t, cfg)
-		r := b.responder(answer)
+		r := b.responder()
 		b.setTargets(Target{RelayID: "fra-1", Addr: r.addr()})
 		b.run()
 		defer b.stop()
@@ -214,7 +217,7 @@ func isDown(b *bubble) bool {
 func TestTargetsChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, Config{Interval: time.Second, Timeout: 100 * time.Millisecond})
-		r1, r2 := b.responder(answer), b.responder(answer)
+		r1, r2 := b.responder(), b.responder()
 		b.setTargets(Target{RelayID: "a", Addr: r1.addr()}, Target{RelayID: "b", Addr: r1.addr()})
 		b.run()
 		defer b.stop()
@@ -297,7 +300,7 @@ func TestSlowReportCoalesces(t *testing.T) {
 func TestReportAtMostOncePerSecond(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, Config{Interval: 50 * time.Millisecond, Timeout: 10 * time.Millisecond})
-		r := b.responder(answer)
+		r := b.responder()
 		b.setTargets(Target{RelayID: "a", Addr: r.addr()}, Target{RelayID: "b", Addr: r.addr()})
 		b.run()
 		time.Sleep(10*time.Second + time.Millisecond)
@@ -356,7 +359,7 @@ func TestRunOnce(t *testing.T) {
 func TestSkipsInvalidAndDuplicateTargets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, Config{Interval: time.Second, Timeout: 100 * time.Millisecond})
-		r := b.responder(answer)
+		r := b.responder()
 		b.setTargets(Target{RelayID: "a", Addr: r.addr()}, Target{RelayID: "a", Addr: mustAddrPort("127.0.0.9:1")},
 			Target{RelayID: "noport", Addr: mustAddrPort("127.0.0.1:0")}, Target{RelayID: "zero"})
 		b.run()

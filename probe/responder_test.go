@@ -103,11 +103,13 @@ func (r *responder) serve() {
 		if mode == otherAddr && r.other != nil {
 			out = r.other
 		}
+		// A failed write (the conn closed as the test ends) is a lost
+		// answer, which the prober must cope with like any other.
 		if r.delay > 0 {
-			time.AfterFunc(r.delay, func() { out.WriteTo(resp.Raw, from) })
+			time.AfterFunc(r.delay, func() { _, _ = out.WriteTo(resp.Raw, from) })
 			continue
 		}
-		out.WriteTo(resp.Raw, from)
+		_, _ = out.WriteTo(resp.Raw, from)
 	}
 }
 

@@ -98,7 +98,8 @@ func (p *Prober) readLoop(s *sock) {
 				return
 			}
 			p.limit.warn(p.log, at, "read", "read probe socket", "network", networks[s.fam], "err", err)
-			if failures++; failures >= maxReadErrors {
+			failures++
+			if failures >= maxReadErrors {
 				p.retire(s)
 				return
 			}

@@ -56,16 +56,16 @@ func (r *ranking) calibrate(client vec3, geo bool) (vec3, bool) {
 				continue
 			}
 			i, ok := r.s.index(m.RelayID)
-			if !ok || !r.s.locOf[i] || slices.ContainsFunc(pts, func(p calPoint) bool { return p.rel == int32(i) }) {
+			if !ok || !r.s.locOf[i] || slices.ContainsFunc(pts, func(p calPoint) bool { return p.rel == i }) {
 				continue
 			}
-			pts = append(pts, calPoint{rtt: min(float64(m.RTT)/float64(time.Millisecond), maxMeasuredRTTMS), pos: r.s.posOf[i], rel: int32(i)})
+			pts = append(pts, calPoint{rtt: min(float64(m.RTT)/float64(time.Millisecond), maxMeasuredRTTMS), pos: r.s.posOf[i], rel: i})
 		}
 	}
 	if len(pts) < minCalibration {
 		return client, geo
 	}
-	r.measuredN = len(pts)
+	r.measuredN = uint64(len(pts))
 	for _, p := range pts {
 		r.measuredRegions = append(r.measuredRegions, r.s.regionOf[p.rel])
 	}
@@ -182,7 +182,7 @@ func (r *ranking) exploreLost() {
 	if r.best.cand < 0 {
 		return
 	}
-	seed := r.prefixHash ^ (uint64(r.measuredN) * 0x9e3779b97f4a7c15)
+	seed := r.prefixHash ^ (r.measuredN * 0x9e3779b97f4a7c15)
 	site := r.s.cands[r.best.cand].site
 	ok := func(c int32) bool {
 		cd := &r.s.cands[c]
@@ -202,7 +202,8 @@ func (r *ranking) exploreLost() {
 		// (a full pass, only when no region was singled out).
 		for c := range r.s.cands {
 			cd := &r.s.cands[c]
-			if x := rendezvous(seed, uint64(cd.region)*0x9e3779b97f4a7c15^cd.hash); ok(int32(c)) && (pick < 0 || x > w) {
+			region := uint64(cd.region) //nolint:gosec // G115: regions are numbered from 0
+			if x := rendezvous(seed, region*0x9e3779b97f4a7c15^cd.hash); ok(int32(c)) && (pick < 0 || x > w) {
 				pick, w = int32(c), x
 			}
 		}
@@ -224,14 +225,15 @@ func (r *ranking) sampleCandidate(seed uint64, ok func(int32) bool) int32 {
 	if n == 0 {
 		return -1
 	}
+	at := func(x uint64) int32 { return int32(x % n) } //nolint:gosec // G115: below n, the number of candidates, whose indices are int32s
 	for i := range uint64(32) {
-		if c := int32(rendezvous(seed, i+1) % n); ok(c) {
+		if c := at(rendezvous(seed, i+1)); ok(c) {
 			return c
 		}
 	}
 	start := rendezvous(seed, 0) % n
 	for i := range n {
-		if c := int32((start + i) % n); ok(c) {
+		if c := at(start + i); ok(c) {
 			return c
 		}
 	}

@@ -3,7 +3,6 @@ package selector
 import (
 	"fmt"
 	"math"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -41,7 +40,7 @@ func TestWronglyLocatedClientFindsItsRelays(t *testing.T) {
 	}
 	s := NewSnapshot(relays)
 	truth := relay.Location{Latitude: -33.9, Longitude: 151.0}
-	client := relay.Client{Prefix: relay.ClientPrefix(netip.MustParseAddr("198.51.100.7")), Location: relay.Location{Latitude: 52.52, Longitude: 13.40}, Located: true}
+	client := berlin // where GeoIP puts it
 	aggs := map[string]relay.Aggregate{}
 	cfg := relay.AggregateConfig{}.WithDefaults()
 	now := t0

@@ -20,7 +20,7 @@ func prefixHash(p netip.Prefix) uint64 {
 	for _, b := range p.Addr().As16() {
 		h = (h ^ uint64(b)) * fnvPrime64
 	}
-	return (h ^ uint64(p.Bits())) * fnvPrime64
+	return (h ^ uint64(p.Bits())) * fnvPrime64 //nolint:gosec // G115: a valid prefix's length, 0..128
 }
 
 // rendezvous is the highest-random-weight weight of one (client prefix,

@@ -159,7 +159,7 @@ type ranking struct {
 	// still far from everything it measured.
 	offset          float64
 	recentred, lost bool
-	measuredN       int
+	measuredN       uint64 // relays calibrate used; it salts exploreLost's seed
 	measuredRegions []int32
 	exploreRegion   int32 // the unmeasured region the measurements fit best; -1 none
 }

@@ -93,24 +93,15 @@ func NewSnapshot(relays []relay.Relay) *Snapshot {
 		r := &rs[i]
 		s.byID[r.ID] = int32(i)
 		s.candOf[i] = -1
-		region, ok := regionIndex[r.Region]
-		if !ok {
-			region = int32(len(regionIndex))
-			regionIndex[r.Region] = region
-		}
-		s.regionOf[i] = region
+		s.regionOf[i] = number(regionIndex, r.Region)
 		s.posOf[i], s.locOf[i] = unitVector(r.Location)
 		offered := offeredTransports(r)
 		if r.Draining || r.Drained || r.Full() || offered == 0 || r.Probe.Health == relay.HealthDown {
 			continue
 		}
-		site, ok := siteIndex[r.Site]
-		if !ok {
-			site = int32(len(siteIndex))
-			siteIndex[r.Site] = site
-		}
+		site := number(siteIndex, r.Site)
 		p, located := unitVector(r.Location)
-		s.candOf[i] = int32(len(s.cands))
+		s.candOf[i] = int32(len(s.cands)) //nolint:gosec // G115: at most one candidate per relay, and relay indices are int32s
 		s.pos = append(s.pos, p)
 		s.cands = append(s.cands, candidate{
 			expires:    unixNanoSat(r.ExpiresAt),
@@ -118,7 +109,7 @@ func NewSnapshot(relays []relay.Relay) *Snapshot {
 			hash:       idHash(r.ID),
 			relay:      int32(i),
 			site:       site,
-			region:     region,
+			region:     s.regionOf[i],
 			transports: offered,
 			located:    located,
 		})
@@ -179,10 +170,21 @@ func (s *Snapshot) Relay(id string) (relay.Relay, bool) {
 	return s.relays[i].Clone(), true
 }
 
+// number returns key's number in m, giving it the next one (m's size) if
+// it has none yet.
+func number(m map[string]int32, key string) int32 {
+	n, ok := m[key]
+	if !ok {
+		n = int32(len(m)) //nolint:gosec // G115: one number per region or site, fewer than the relays, whose indices are int32s
+		m[key] = n
+	}
+	return n
+}
+
 // index finds a relay by ID.
-func (s *Snapshot) index(id string) (int, bool) {
+func (s *Snapshot) index(id string) (int32, bool) {
 	i, ok := s.byID[id]
-	return int(i), ok
+	return i, ok
 }
 
 // transportBit maps a transport to its bit in candidate.transports. Unknown

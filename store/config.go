@@ -41,6 +41,8 @@ func (c MemoryConfig) withDefaults() MemoryConfig {
 	return c
 }
 
+// validate checks the settings every store shares; RedisConfig's validate
+// calls it for its own copy of them.
 func (c MemoryConfig) validate() error {
 	return errors.Join(validateReplica(c.Replica), validateMeasurements(c.Aggregate, c.MaxPrefixes))
 }
@@ -131,13 +133,15 @@ type RedisConfig struct {
 func (c RedisConfig) withDefaults() RedisConfig {
 	c.Prefix = cmp.Or(c.Prefix, DefaultPrefix)
 	c.GCBatch = cmp.Or(c.GCBatch, DefaultGCBatch)
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	c.Replica = cmp.Or(c.Replica, DefaultReplica)
-	c.Aggregate = c.Aggregate.WithDefaults()
-	c.MaxPrefixes = cmp.Or(c.MaxPrefixes, DefaultMaxPrefixes)
+	shared := c.shared().withDefaults()
+	c.Now, c.Replica, c.Aggregate, c.MaxPrefixes = shared.Now, shared.Replica, shared.Aggregate, shared.MaxPrefixes
 	return c
+}
+
+// shared is the part of c that a Memory store takes too, so that both
+// stores default and check it alike.
+func (c RedisConfig) shared() MemoryConfig {
+	return MemoryConfig{Now: c.Now, Replica: c.Replica, Aggregate: c.Aggregate, MaxPrefixes: c.MaxPrefixes}
 }
 
 // validate checks everything but URL, which OpenRedis parses.
@@ -149,7 +153,7 @@ func (c RedisConfig) validate() error {
 	if c.GCBatch < 1 || c.GCBatch > maxGCBatch {
 		errs = append(errs, fmt.Errorf("gc batch %d out of range 1..%d: %w", c.GCBatch, maxGCBatch, ErrConfig))
 	}
-	errs = append(errs, validateReplica(c.Replica), validateMeasurements(c.Aggregate, c.MaxPrefixes))
+	errs = append(errs, c.shared().validate())
 	return errors.Join(errs...)
 }
 

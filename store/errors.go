@@ -10,7 +10,6 @@ import (
 type NotFoundError struct{ ID string }
 
 // Error names the relay that was not found.
-// Error names the relay that was not found.
 func (e *NotFoundError) Error() string { return fmt.Sprintf("store: relay %q not found", e.ID) }
 
 // NotFound marks the error as "no such thing", which api maps to 404

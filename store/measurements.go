@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/netip"
@@ -84,11 +83,8 @@ type aggregateRecord struct {
 // decodeAggregate parses the stored aggregate for relay id.
 func decodeAggregate(id string, data []byte) (relay.Aggregate, error) {
 	var rec aggregateRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return relay.Aggregate{}, &RecordError{ID: id, Err: fmt.Errorf("aggregate: %w", err)}
-	}
-	if rec.V != aggregateVersion {
-		return relay.Aggregate{}, &RecordError{ID: id, Version: rec.V}
+	if err := decodeVersioned(id, "aggregate", data, &rec, aggregateVersion); err != nil {
+		return relay.Aggregate{}, err
 	}
 	return relay.Aggregate{
 		RTTMillis: rec.RTTMillis,

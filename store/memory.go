@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -54,7 +53,6 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 		drained:     make(map[string]bool),
 		probes:      make(map[string]relay.Probe),
 		changes:     make(map[string]uint64),
-		meas:        memoryMeasurements{prefixes: make(map[netip.Prefix]*memoryPrefix)},
 	}, nil
 }
 

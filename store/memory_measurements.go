@@ -19,7 +19,8 @@ import (
 // measured: reads since a cursor binary-search it, and garbage collection
 // and eviction pop its front, so neither visits every prefix. An entry is
 // live while its time equals its prefix's touched time; superseded entries
-// are skipped and compacted away once they outnumber the live ones.
+// are skipped and compacted away once they outnumber the live ones. The
+// zero value is empty and ready to use.
 type memoryMeasurements struct {
 	mu       sync.RWMutex // guards below
 	prefixes map[netip.Prefix]*memoryPrefix
@@ -66,6 +67,9 @@ func (m *Memory) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []
 	}
 	p := mm.prefixes[prefix]
 	if p == nil {
+		if mm.prefixes == nil {
+			mm.prefixes = make(map[netip.Prefix]*memoryPrefix)
+		}
 		p = &memoryPrefix{relays: make(map[string]relay.Aggregate, len(ms))}
 		mm.prefixes[prefix] = p
 	}

@@ -72,11 +72,8 @@ func encodeProbe(p relay.Probe) ([]byte, error) {
 // decodeProbe parses the stored probe view of relay id.
 func decodeProbe(id string, data []byte) (relay.Probe, error) {
 	var rec probeRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return relay.Probe{}, &RecordError{ID: id, Err: fmt.Errorf("probe: %w", err)}
-	}
-	if rec.V != probeVersion {
-		return relay.Probe{}, &RecordError{ID: id, Version: rec.V}
+	if err := decodeVersioned(id, "probe", data, &rec, probeVersion); err != nil {
+		return relay.Probe{}, err
 	}
 	return relay.Probe{
 		Health:   relay.Health(rec.Health),

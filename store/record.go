@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -82,14 +83,34 @@ func (rec *record) relay() relay.Relay {
 // must match the hash field it sits under.
 func decodeRecord(id string, data []byte) (record, error) {
 	var rec record
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return record{}, &RecordError{ID: id, Err: err}
-	}
-	if rec.V != recordVersion {
-		return record{}, &RecordError{ID: id, Version: rec.V}
+	if err := decodeVersioned(id, "", data, &rec, recordVersion); err != nil {
+		return record{}, err
 	}
 	if rec.ID != id {
 		return record{}, &RecordError{ID: id, Version: rec.V, Err: errIDMismatch}
 	}
 	return rec, nil
+}
+
+// versioned is a stored JSON record that carries its format version.
+type versioned interface{ version() int }
+
+func (rec *record) version() int          { return rec.V }
+func (rec *probeRecord) version() int     { return rec.V }
+func (rec *aggregateRecord) version() int { return rec.V }
+
+// decodeVersioned parses data into rec, a stored record of relay id, and
+// refuses any format version but want. kind names the record in a parse
+// error ("probe"); the relay's own record needs none.
+func decodeVersioned(id, kind string, data []byte, rec versioned, want int) error {
+	if err := json.Unmarshal(data, rec); err != nil {
+		if kind != "" {
+			err = fmt.Errorf("%s: %w", kind, err)
+		}
+		return &RecordError{ID: id, Err: err}
+	}
+	if v := rec.version(); v != want {
+		return &RecordError{ID: id, Version: v}
+	}
+	return nil
 }

@@ -204,23 +204,26 @@ func (s *Redis) Relay(ctx context.Context, id string) (relay.Relay, error) {
 	if err != nil {
 		return relay.Relay{}, err
 	}
-	r := rec.relay()
-	r.Drained = drain.Err() == nil
-	if raw, err := probe.Bytes(); err == nil {
-		if r.Probe, err = s.probeView(id, raw); err != nil {
-			return relay.Relay{}, err
-		}
-	}
-	return r, nil
+	view, err := probe.Result()
+	return s.assemble(&rec, drain.Err() == nil, view, err == nil)
 }
 
-// probeView decodes a stored probe view, zero when older than ProbeMaxAge.
-func (s *Redis) probeView(id string, raw []byte) (relay.Probe, error) {
-	p, err := decodeProbe(id, raw)
-	if err != nil || !probeFresh(p, stamp(s.now)) {
-		return relay.Probe{}, err
+// assemble is rec's relay with its drain mark and, when viewed, this
+// replica's stored probe view (zero when older than ProbeMaxAge).
+func (s *Redis) assemble(rec *record, drained bool, view string, viewed bool) (relay.Relay, error) {
+	r := rec.relay()
+	r.Drained = drained
+	if !viewed {
+		return r, nil
 	}
-	return p, nil
+	p, err := decodeProbe(rec.ID, []byte(view))
+	if err != nil {
+		return relay.Relay{}, err
+	}
+	if probeFresh(p, stamp(s.now)) {
+		r.Probe = p
+	}
+	return r, nil
 }
 
 // fresh decodes the reply of HGET relays id and checks it has not expired.
@@ -267,12 +270,11 @@ func (s *Redis) Relays(ctx context.Context) ([]relay.Relay, error) {
 		if !now.Before(rec.ExpiresAt) {
 			continue
 		}
-		r := rec.relay()
-		_, r.Drained = marks[id]
-		if raw, ok := views[id]; ok {
-			if r.Probe, err = s.probeView(id, []byte(raw)); err != nil {
-				return nil, err
-			}
+		_, drained := marks[id]
+		view, viewed := views[id]
+		r, err := s.assemble(&rec, drained, view, viewed)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
@@ -295,20 +297,13 @@ func (s *Redis) RelaysSince(ctx context.Context, cursor uint64) ([]relay.Relay, 
 		return s.allRelays(ctx)
 	}
 	var changed, probed *redis.StringSliceCmd
-	var seq *redis.StringCmd
-	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	next, err := s.withSeq(ctx, func(p redis.Pipeliner) {
 		by := &redis.ZRangeBy{Min: "(" + strconv.FormatUint(cursor, 10), Max: "+inf"}
 		changed = p.ZRangeByScore(ctx, s.keys.changes, by)
 		probed = p.ZRangeByScore(ctx, s.keys.pchanges, by)
-		seq = p.Get(ctx, s.keys.seq)
-		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, 0, s.fail("relays since", err)
-	}
-	next, err := seq.Uint64()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, 0, s.fail("relays since", err)
+	if err != nil {
+		return nil, 0, err
 	}
 	if next < cursor {
 		return s.allRelays(ctx)
@@ -332,6 +327,26 @@ func (s *Redis) RelaysSince(ctx context.Context, cursor uint64) ([]relay.Relay, 
 		}
 	}
 	return out, next, nil
+}
+
+// withSeq runs the reads that queue adds in one transaction with a read of
+// the change sequence, and returns the sequence (0 before the first write):
+// RelaysSince's next cursor.
+func (s *Redis) withSeq(ctx context.Context, queue func(redis.Pipeliner)) (uint64, error) {
+	var seq *redis.StringCmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		queue(p)
+		seq = p.Get(ctx, s.keys.seq)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, s.fail("relays since", err)
+	}
+	next, err := seq.Uint64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, s.fail("relays since", err)
+	}
+	return next, nil
 }
 
 // relaysByID appends to out the stored relays (expired or not) among ids,
@@ -358,12 +373,10 @@ func (s *Redis) relaysByID(ctx context.Context, ids []string, out []relay.Relay)
 		if err != nil {
 			return nil, err
 		}
-		r := rec.relay()
-		r.Drained = marks[i] != nil
-		if raw, ok := views[i].(string); ok {
-			if r.Probe, err = s.probeView(ids[i], []byte(raw)); err != nil {
-				return nil, err
-			}
+		view, viewed := views[i].(string)
+		r, err := s.assemble(&rec, marks[i] != nil, view, viewed)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
@@ -374,20 +387,13 @@ func (s *Redis) relaysByID(ctx context.Context, ids []string, out []relay.Relay)
 // read in one transaction with the sequence.
 func (s *Redis) allRelays(ctx context.Context) ([]relay.Relay, uint64, error) {
 	var data, drain, probes *redis.MapStringStringCmd
-	var seq *redis.StringCmd
-	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	next, err := s.withSeq(ctx, func(p redis.Pipeliner) {
 		data = p.HGetAll(ctx, s.keys.relays)
 		drain = p.HGetAll(ctx, s.keys.drain)
 		probes = p.HGetAll(ctx, s.keys.probes)
-		seq = p.Get(ctx, s.keys.seq)
-		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, 0, s.fail("relays since", err)
-	}
-	next, err := seq.Uint64()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, 0, s.fail("relays since", err)
+	if err != nil {
+		return nil, 0, err
 	}
 	marks, views := drain.Val(), probes.Val()
 	out := make([]relay.Relay, 0, len(data.Val()))
@@ -396,12 +402,11 @@ func (s *Redis) allRelays(ctx context.Context) ([]relay.Relay, uint64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		r := rec.relay()
-		_, r.Drained = marks[id]
-		if raw, ok := views[id]; ok {
-			if r.Probe, err = s.probeView(id, []byte(raw)); err != nil {
-				return nil, 0, err
-			}
+		_, drained := marks[id]
+		view, viewed := views[id]
+		r, err := s.assemble(&rec, drained, view, viewed)
+		if err != nil {
+			return nil, 0, err
 		}
 		out = append(out, r)
 	}

@@ -24,18 +24,9 @@ func clientPrefix(i int) netip.Prefix {
 // countPrefixKeys returns the index's size and how many prefix hashes exist.
 func countPrefixKeys(t *testing.T, s *store.Redis) (index, hashes int) {
 	t.Helper()
-	keys := s.KeysForTest()
-	c := s.ClientForTest()
-	n, err := c.ZCard(t.Context(), keys[4]).Result()
-	if err != nil {
-		t.Fatalf("ZCARD: %v", err)
-	}
+	keys, c := s.KeysForTest(), s.ClientForTest()
 	base := strings.TrimSuffix(keys[4], "prefixes") + "prefix:"
-	found, err := c.Keys(t.Context(), globEscaper.Replace(base)+"*").Result()
-	if err != nil {
-		t.Fatalf("KEYS: %v", err)
-	}
-	return int(n), len(found)
+	return int(read(t, c.ZCard(t.Context(), keys[4]))), len(read(t, c.Keys(t.Context(), globEscaper.Replace(base)+"*")))
 }
 
 func TestRedisReplicasKeepTheirOwnProbes(t *testing.T) {
@@ -81,11 +72,7 @@ func TestRedisGarbageCollectsProbes(t *testing.T) {
 	c, probes := s.ClientForTest(), s.KeysForTest()[3]
 	hlen := func() int64 {
 		t.Helper()
-		n, err := c.HLen(ctx, probes).Result()
-		if err != nil {
-			t.Fatalf("HLEN: %v", err)
-		}
-		return n
+		return read(t, c.HLen(ctx, probes))
 	}
 	heartbeatN(t, s, "relay", 3)
 	p := relay.Probe{Health: relay.HealthUp, ProbedAt: storetest.T0}
@@ -215,10 +202,7 @@ func TestRedisMeasurementAndProbeFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	hash := strings.TrimSuffix(keys[4], "prefixes") + "prefix:2001:db8:7::/48"
-	got, err := c.HGet(ctx, hash, "fra-1").Result()
-	if err != nil {
-		t.Fatalf("HGET: %v", err)
-	}
+	got := read(t, c.HGet(ctx, hash, "fra-1"))
 	want := fmt.Sprintf(`{"v":1,"rtt_ms":30,"loss":0.10000000000000001,"weight":1,"samples":1,"updated_s":%d,"updated_ns":123456789}`, storetest.T0.Unix())
 	if got != want {
 		t.Fatalf("stored aggregate =\n%s\nwant\n%s", got, want)
@@ -238,10 +222,7 @@ func TestRedisMeasurementAndProbeFormat(t *testing.T) {
 	if !strings.HasSuffix(keys[3], "{registry}:probes:gw-1") {
 		t.Fatalf("probe key = %q, want it to end in {registry}:probes:gw-1", keys[3])
 	}
-	got, err = c.HGet(ctx, keys[3], "fra-1").Result()
-	if err != nil {
-		t.Fatalf("HGET: %v", err)
-	}
+	got = read(t, c.HGet(ctx, keys[3], "fra-1"))
 	want = fmt.Sprintf(`{"v":1,"health":"up","rtt_ns":12000000,"min_rtt_ns":11000000,"jitter_ns":1000000,"loss":0.02,"probed_at_unix_ns":%d}`, storetest.T0.UnixNano())
 	if got != want {
 		t.Fatalf("stored probe =\n%s\nwant\n%s", got, want)

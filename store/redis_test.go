@@ -57,20 +57,27 @@ func TestRedisStoresOnOnePrefixShareRelays(t *testing.T) {
 	}
 }
 
+// redisCmd is a go-redis command that read a T.
+type redisCmd[T any] interface {
+	Name() string
+	Result() (T, error)
+}
+
+// read returns what cmd read, failing t when it failed.
+func read[T any](t *testing.T, cmd redisCmd[T]) T {
+	t.Helper()
+	v, err := cmd.Result()
+	if err != nil {
+		t.Fatalf("%s: %v", strings.ToUpper(cmd.Name()), err)
+	}
+	return v
+}
+
 // countKeys returns the entries held in the relays hash and expiry set.
 func countKeys(t *testing.T, s *store.Redis) (relays, expiry int64) {
 	t.Helper()
-	keys := s.KeysForTest()
-	c := s.ClientForTest()
-	relays, err := c.HLen(t.Context(), keys[0]).Result()
-	if err != nil {
-		t.Fatalf("HLEN: %v", err)
-	}
-	expiry, err = c.ZCard(t.Context(), keys[1]).Result()
-	if err != nil {
-		t.Fatalf("ZCARD: %v", err)
-	}
-	return relays, expiry
+	keys, c := s.KeysForTest(), s.ClientForTest()
+	return read(t, c.HLen(t.Context(), keys[0])), read(t, c.ZCard(t.Context(), keys[1]))
 }
 
 func heartbeatN(t *testing.T, s *store.Redis, prefix string, n int) {
@@ -143,10 +150,7 @@ func TestRedisRecordFormat(t *testing.T) {
 		t.Fatalf("Heartbeat() error = %v", err)
 	}
 	relays := s.KeysForTest()[0]
-	got, err := s.ClientForTest().HGet(ctx, relays, "fra-1").Result()
-	if err != nil {
-		t.Fatalf("HGET: %v", err)
-	}
+	got := read(t, s.ClientForTest().HGet(ctx, relays, "fra-1"))
 	const want = `{"v":1,"id":"fra-1","region":"eu-central","site":"fra","latitude":50.11,"longitude":8.68,` +
 		`"addresses":["203.0.113.5","2001:db8::5"],"hostname":"fra-1.relay.example",` +
 		`"ports":{"udp":3478,"tcp":3478,"tls":5349},"capacity":{"allocations":10000,"bandwidth_bps":1000000000},` +
@@ -287,15 +291,7 @@ func TestRedisGarbageCollectsChanges(t *testing.T) {
 	keys, c := s.KeysForTest(), s.ClientForTest()
 	card := func() (int64, int64) {
 		t.Helper()
-		a, err := c.ZCard(ctx, keys[6]).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := c.ZCard(ctx, keys[7]).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a, b
+		return read(t, c.ZCard(ctx, keys[6])), read(t, c.ZCard(ctx, keys[7]))
 	}
 	if a, b := card(); a != 5 || b != 5 {
 		t.Fatalf("changes, probe changes = %d, %d; want 5, 5", a, b)

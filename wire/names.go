@@ -26,16 +26,21 @@ func validHostname(h string) bool {
 	}
 	labels := strings.Split(strings.TrimSuffix(h, "."), ".")
 	for _, l := range labels {
-		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}
 		for _, c := range []byte(l) {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			if !hostnameByte(c) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// hostnameByte reports whether c may stand in a hostname's label.
+func hostnameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
 }
 
 // transportNames lists relay's transports for messages: "udp, tcp, tls".

@@ -181,7 +181,7 @@ func TestContract(t *testing.T) {
 // an object schema of contract or one of the string schemas below, so no
 // shape of the API lives in wire without being held to the spec.
 func TestEveryTypeIsInTheContract(t *testing.T) {
-	strings := map[string]bool{"RelayState": true} // checked by TestEnums
+	stringSchemas := map[string]bool{"RelayState": true} // checked by TestEnums
 	cases := contract()
 	fset := token.NewFileSet()
 	files, err := filepath.Glob("*.go")
@@ -203,7 +203,7 @@ func TestEveryTypeIsInTheContract(t *testing.T) {
 			}
 			for _, s := range g.Specs {
 				name := s.(*ast.TypeSpec).Name.Name
-				if _, ok := cases[name]; ast.IsExported(name) && !ok && !strings[name] {
+				if _, ok := cases[name]; ast.IsExported(name) && !ok && !stringSchemas[name] {
 					t.Errorf("%s: type %s is in no row of contract: wire holds the spec's schemas only", fset.Position(s.Pos()), name)
 				}
 			}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,7 +122,7 @@ func newScratch(relays int) *scratch { return &scratch{path: make([]float64, rel
 func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim [][nStrategies]int32, out *outcome, sc *scratch) error {
 	cfg := w.cfg
 	pf := &w.prefixes[p]
-	rng := rand.New(rand.NewPCG(cfg.Seed^0x636c69656e74, uint64(k)<<32|uint64(p))) // "client"
+	rng := seeded(cfg.Seed^0x636c69656e74, uint64(k)<<32|uint64(p)) //nolint:gosec // G115: round k and prefix p count from 0 (0x636c69656e74: "client")
 	nc := len(cities)
 	best := math.Inf(1)
 	for i := range w.relays {
@@ -174,10 +172,11 @@ func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim []
 				if pair.Backup != nil {
 					a.sameSite = pair.Backup.Relay.Site == pair.Primary.Relay.Site
 				}
+				r32 := int32(ri) //nolint:gosec // G115: a relay index, below --relays' maximum of 30000
 				if e > 0 {
-					a.changed = prevPrim[ci][s] != int32(ri)
+					a.changed = prevPrim[ci][s] != r32
 				}
-				prevPrim[ci][s] = int32(ri)
+				prevPrim[ci][s] = r32
 				out.answers[s][e*len(w.clients)+ci] = a
 			}
 		}
@@ -190,33 +189,4 @@ func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim []
 		}
 	}
 	return nil
-}
-
-// report folds one client measurement of relay id into the prefix's
-// aggregates: the median of a few noisy pings (jitter grows with the path,
-// and now and then a ping meets a queue) and the loss seen over a call.
-func (w *world) report(rng *rand.Rand, st *roundState, ps *prefixState, cl *client, pf *prefix, sc *scratch, id string) {
-	ri := w.relayIdx[id]
-	rs := &st.relays[ri]
-	base := sc.path[ri] + cl.lastMile + rs.delayMS
-	for i := range sc.ping {
-		x := base + rng.ExpFloat64()*(0.5+0.03*base)
-		if rng.Float64() < 0.05 {
-			x += 5 + 45*rng.Float64()
-		}
-		sc.ping[i] = x
-	}
-	slices.Sort(sc.ping[:])
-	m := relay.Measurement{
-		RelayID: id,
-		RTT:     ms(sc.ping[pingsPerReport/2]),
-		Loss:    sampleLoss(rng, 1-(1-rs.loss)*(1-pf.accessLoss), packetsPerReport),
-	}
-	for i := range ps.aggs {
-		if ps.aggs[i].relay == ri {
-			ps.aggs[i].a = ps.aggs[i].a.Add(m, st.now, relay.AggregateConfig{})
-			return
-		}
-	}
-	ps.aggs = append(ps.aggs, agg{relay: ri, a: relay.Aggregate{}.Add(m, st.now, relay.AggregateConfig{})})
 }

@@ -77,7 +77,7 @@ func TestIssueTargets(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	print := func(args ...string) string {
+	report := func(args ...string) string {
 		cfg, err := parseConfig(append(append([]string{}, small...), args...), io.Discard)
 		if err != nil {
 			t.Fatalf("parseConfig() error = %v", err)
@@ -93,11 +93,11 @@ func TestDeterministic(t *testing.T) {
 		}
 		return b.String()
 	}
-	a, b := print("--seed=7", "--workers=1"), print("--seed=7", "--workers=3")
+	a, b := report("--seed=7", "--workers=1"), report("--seed=7", "--workers=3")
 	if a != b {
 		t.Errorf("same seed, different output:\n%s\n---\n%s", a, b)
 	}
-	if c := print("--seed=8"); c == a {
+	if c := report("--seed=8"); c == a {
 		t.Errorf("seeds 7 and 8 printed the same table:\n%s", a)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
@@ -128,9 +129,16 @@ func pickWeighted(rng *rand.Rand, w []float64, total float64) int {
 	return len(w) - 1
 }
 
+// seeded is the random stream (seed, stream): a PCG, so that a run replays
+// exactly from --seed, and each part of the world draws from its own
+// stream.
+func seeded(seed, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, stream)) //nolint:gosec // G404: a simulation's reproducible draws, not secrets
+}
+
 // newWorld builds relays, prefixes and clients from cfg.Seed.
 func newWorld(cfg config) *world {
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x776f726c64)) // "world"
+	rng := seeded(cfg.Seed, 0x776f726c64) // "world"
 	w := &world{cfg: cfg, relayIdx: make(map[string]int), t0: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	nc := len(cities)
 
@@ -177,7 +185,7 @@ func newWorld(cfg config) *world {
 			s := k % nSites
 			loc := siteLoc[s]
 			r := simRelay{
-				id:       fmt.Sprintf("%s-%c-%02d", c.Code, 'a'+rune(s), k+1),
+				id:       fmt.Sprintf("%s-%c-%02d", c.Code, 'a'+rune(s), k+1), //nolint:gosec // G115: s < nSites <= 3
 				city:     ci,
 				site:     w.sites + s,
 				loc:      loc,
@@ -243,7 +251,7 @@ func newWorld(cfg config) *world {
 		base := 6 * math.Exp(0.6*rng.NormFloat64())
 		pi := len(w.prefixes)
 		for j := range n {
-			ip := netip.AddrFrom4([4]byte{byte(20 + pi>>16), byte(pi >> 8), byte(pi), byte(1 + j)})
+			ip := netip.AddrFrom4([4]byte{byte(20 + pi>>16), byte(pi >> 8), byte(pi), byte(1 + j)}) //nolint:gosec // G115: j < n <= 64
 			lm := min(30, max(2, base+rng.ExpFloat64()))
 			w.clients = append(w.clients, client{addr: ip, lastMile: lm})
 		}
@@ -279,7 +287,7 @@ type roundState struct {
 // evolve returns the relays' state in round k given the previous one (nil
 // for the first): loads drift, overloaded relays sometimes fill up.
 func (w *world) evolve(k int, prev *roundState) *roundState {
-	rng := rand.New(rand.NewPCG(w.cfg.Seed, 0x72656c6179<<16|uint64(k))) // "relay"
+	rng := seeded(w.cfg.Seed, 0x72656c6179<<16|uint64(k)) //nolint:gosec // G115: round k counts from 0 (0x72656c6179: "relay")
 	now := w.t0.Add(time.Duration(k) * w.cfg.Interval)
 	st := &roundState{now: now, relays: make([]relayState, len(w.relays))}
 	rs := make([]relay.Relay, len(w.relays))
@@ -335,6 +343,35 @@ func (w *world) evolve(k int, prev *roundState) *roundState {
 	}
 	st.snap = selector.NewSnapshot(rs)
 	return st
+}
+
+// report folds one client measurement of relay id into the prefix's
+// aggregates: the median of a few noisy pings (jitter grows with the path,
+// and now and then a ping meets a queue) and the loss seen over a call.
+func (w *world) report(rng *rand.Rand, st *roundState, ps *prefixState, cl *client, pf *prefix, sc *scratch, id string) {
+	ri := w.relayIdx[id]
+	rs := &st.relays[ri]
+	base := sc.path[ri] + cl.lastMile + rs.delayMS
+	for i := range sc.ping {
+		x := base + rng.ExpFloat64()*(0.5+0.03*base)
+		if rng.Float64() < 0.05 {
+			x += 5 + 45*rng.Float64()
+		}
+		sc.ping[i] = x
+	}
+	slices.Sort(sc.ping[:])
+	m := relay.Measurement{
+		RelayID: id,
+		RTT:     ms(sc.ping[pingsPerReport/2]),
+		Loss:    sampleLoss(rng, 1-(1-rs.loss)*(1-pf.accessLoss), packetsPerReport),
+	}
+	for i := range ps.aggs {
+		if ps.aggs[i].relay == ri {
+			ps.aggs[i].a = ps.aggs[i].a.Add(m, st.now, relay.AggregateConfig{})
+			return
+		}
+	}
+	ps.aggs = append(ps.aggs, agg{relay: ri, a: relay.Aggregate{}.Add(m, st.now, relay.AggregateConfig{})})
 }
 
 // sampleLoss is the loss fraction observed over n packets when the true

@@ -50,22 +50,19 @@ type Operation struct {
 	ID     string // operationId, e.g. "putRelayHeartbeat"
 }
 
-var (
-	loadOnce sync.Once
-	loaded   *Spec
-	loadErr  error
-)
+// embedded is the embedded spec, parsed on first use.
+var embedded = sync.OnceValues(func() (*Spec, error) { return parse(openapi.Spec) })
 
 // Load returns the embedded spec, parsed and validated once per test binary.
 // It fails the test if the spec itself is invalid.
 func Load(t testing.TB) *Spec {
 	t.Helper()
-	loadOnce.Do(func() { loaded, loadErr = parse(openapi.Spec) })
-	if loadErr != nil {
-		t.Fatalf("openapitest: %v", loadErr)
+	s, err := embedded()
+	if err != nil {
+		t.Fatalf("openapitest: %v", err)
 		return nil
 	}
-	return loaded
+	return s
 }
 
 // parse loads, validates and routes a spec.
@@ -404,12 +401,17 @@ func validHostname(s string) error {
 			return errors.New("not a hostname: each label must be 1 to 63 characters, not starting or ending with '-'")
 		}
 		for _, c := range []byte(label) {
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			if !hostnameByte(c) {
 				return errors.New("not a hostname: only letters, digits, '-' and '.' are allowed")
 			}
 		}
 	}
 	return nil
+}
+
+// hostnameByte reports whether c may stand in a hostname's label.
+func hostnameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-'
 }
 
 // validURIReference accepts an RFC 3986 URI or relative reference.

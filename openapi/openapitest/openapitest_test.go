@@ -46,6 +46,21 @@ func (r *recorder) failures() []string {
 	return slices.Clone(r.errors)
 }
 
+// verdict fails t unless check (a Spec method) recorded failures exactly
+// when the message it saw, a request or an answer, was not ok; it returns
+// the failures.
+func (r *recorder) verdict(t *testing.T, check, message string, ok bool) []string {
+	t.Helper()
+	got := r.failures()
+	if ok && len(got) > 0 {
+		t.Errorf("%s rejected a valid %s:\n%s", check, message, strings.Join(got, "\n"))
+	}
+	if !ok && len(got) == 0 {
+		t.Errorf("%s accepted an invalid %s", check, message)
+	}
+	return got
+}
+
 const (
 	problemJSON = "application/problem+json"
 	appJSON     = "application/json"
@@ -233,7 +248,7 @@ func TestCheckResponse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel() // the checker is shared: prove it is safe for concurrent use
-			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req := httptest.NewRequest(tt.method, tt.path, http.NoBody)
 			if tt.name == "CORS preflight" {
 				req.Header.Set("Origin", "https://app.example")
 				req.Header.Set("Access-Control-Request-Method", "POST")
@@ -251,13 +266,7 @@ func TestCheckResponse(t *testing.T) {
 			}
 			rec := &recorder{}
 			s.CheckResponse(rec, req, reqBody, tt.answer.status, h, []byte(tt.answer.body))
-			got := rec.failures()
-			if tt.ok && len(got) > 0 {
-				t.Errorf("CheckResponse rejected a valid answer:\n%s", strings.Join(got, "\n"))
-			}
-			if !tt.ok && len(got) == 0 {
-				t.Errorf("CheckResponse accepted an invalid answer")
-			}
+			got := rec.verdict(t, "CheckResponse", "answer", tt.ok)
 			if len(got) > 0 && !strings.Contains(got[0], fmt.Sprintf("%s ", tt.method)) {
 				t.Errorf("failure %q does not name the method %s", got[0], tt.method)
 			}
@@ -268,7 +277,7 @@ func TestCheckResponse(t *testing.T) {
 func TestCheckResponseNamesOperation(t *testing.T) {
 	s := Load(t)
 	rec := &recorder{}
-	req := httptest.NewRequest("GET", "/v1/relays/fra-1", nil)
+	req := httptest.NewRequest("GET", "/v1/relays/fra-1", http.NoBody)
 	s.CheckResponse(rec, req, nil, 200, http.Header{"Content-Type": {appJSON}}, []byte(`{"id": "fra-1"}`))
 	got := strings.Join(rec.failures(), "\n")
 	for _, want := range []string{"GET /v1/relays/{id} (/v1/relays/fra-1)", "answered 200", "region"} {
@@ -328,7 +337,7 @@ func TestCheckRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest(tt.method, tt.path, nil) // no Authorization: security is not checked
+			req := httptest.NewRequest(tt.method, tt.path, http.NoBody) // no Authorization: security is not checked
 			if tt.ctype != "" {
 				req.Header.Set("Content-Type", tt.ctype)
 			}
@@ -338,37 +347,31 @@ func TestCheckRequest(t *testing.T) {
 			}
 			rec := &recorder{}
 			s.CheckRequest(rec, req, body)
-			got := rec.failures()
-			if tt.ok && len(got) > 0 {
-				t.Errorf("CheckRequest rejected a valid request:\n%s", strings.Join(got, "\n"))
-			}
-			if !tt.ok && len(got) == 0 {
-				t.Errorf("CheckRequest accepted an invalid request")
-			}
+			rec.verdict(t, "CheckRequest", "request", tt.ok)
 		})
 	}
 }
 
 func TestTransport(t *testing.T) {
 	s := Load(t)
+	answers := map[string]string{
+		"/healthz":         `{"status": "ok"}`,
+		"/readyz":          `{"status": 5}`,
+		"/v1/relays/fra-1": `{"ttl_seconds": 15, "heartbeat_interval_seconds": 5}`, // once the heartbeat came through
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/healthz":
-			w.Header().Set("Content-Type", appJSON)
-			io.WriteString(w, `{"status": "ok"}`)
-		case "/readyz":
-			w.Header().Set("Content-Type", appJSON)
-			io.WriteString(w, `{"status": 5}`)
-		case "/v1/relays/fra-1":
-			b, _ := io.ReadAll(r.Body)
-			if !bytes.Equal(b, []byte(heartbeat)) {
-				http.Error(w, "body not forwarded", http.StatusTeapot)
-				return
-			}
-			w.Header().Set("Content-Type", appJSON)
-			io.WriteString(w, `{"ttl_seconds": 15, "heartbeat_interval_seconds": 5}`)
-		default:
+		answer, ok := answers[r.URL.Path]
+		if !ok {
 			http.NotFound(w, r)
+			return
+		}
+		if b, _ := io.ReadAll(r.Body); r.URL.Path == "/v1/relays/fra-1" && !bytes.Equal(b, []byte(heartbeat)) {
+			http.Error(w, "body not forwarded", http.StatusTeapot)
+			return
+		}
+		w.Header().Set("Content-Type", appJSON)
+		if _, err := io.WriteString(w, answer); err != nil {
+			t.Errorf("write %s: %v", r.URL.Path, err)
 		}
 	}))
 	defer srv.Close()
@@ -411,13 +414,7 @@ func TestTransport(t *testing.T) {
 			if string(b) != tt.want {
 				t.Errorf("body = %q, want %q (restored unchanged)", b, tt.want)
 			}
-			got := rec.failures()
-			if tt.ok && len(got) > 0 {
-				t.Errorf("Transport rejected a valid answer:\n%s", strings.Join(got, "\n"))
-			}
-			if !tt.ok && len(got) == 0 {
-				t.Errorf("Transport accepted an invalid answer")
-			}
+			rec.verdict(t, "Transport", "answer", tt.ok)
 		})
 	}
 }

@@ -30,21 +30,21 @@ func measurement(relayID string, rttMS, loss float64) relay.Measurement {
 	return relay.Measurement{RelayID: relayID, RTT: time.Duration(rttMS * float64(time.Millisecond)), Loss: loss}
 }
 
-// measure is a list of one measurement.
-func measure(relayID string, rttMS, loss float64) []relay.Measurement {
-	return []relay.Measurement{measurement(relayID, rttMS, loss)}
+// measure is a list of one lossless measurement.
+func measure(relayID string, rttMS float64) []relay.Measurement {
+	return []relay.Measurement{measurement(relayID, rttMS, 0)}
 }
 
 func (e *env) add(p netip.Prefix, ms ...relay.Measurement) {
 	e.t.Helper()
-	if err := e.s.AddMeasurements(e.ctx, p, ms); err != nil {
+	if err := e.s.AddMeasurements(e.t.Context(), p, ms); err != nil {
 		e.t.Fatalf("AddMeasurements(%d measurements) error = %v", len(ms), err)
 	}
 }
 
 func (e *env) measurements(since time.Time) (map[netip.Prefix]map[string]relay.Aggregate, time.Time) {
 	e.t.Helper()
-	got, cursor, err := e.s.Measurements(e.ctx, since)
+	got, cursor, err := e.s.Measurements(e.t.Context(), since)
 	if err != nil {
 		e.t.Fatalf("Measurements(%v) error = %v", since, err)
 	}
@@ -256,7 +256,7 @@ var measurementTests = []test{
 			wg.Go(func() {
 				for range perWorker {
 					ms := []relay.Measurement{measurement("a", float64(w+1), 0), measurement("b", 10, 0.5)}
-					if err := e.s.AddMeasurements(e.ctx, prefixA, ms); err != nil {
+					if err := e.s.AddMeasurements(e.t.Context(), prefixA, ms); err != nil {
 						e.t.Errorf("AddMeasurements() error = %v", err)
 						return
 					}
@@ -283,19 +283,19 @@ var measurementTests = []test{
 			prefix netip.Prefix
 			ms     []relay.Measurement
 		}{
-			{"zero prefix", netip.Prefix{}, measure("fra-1", 30, 0)},
-			{"unmasked", netip.MustParsePrefix("203.0.113.77/24"), measure("fra-1", 30, 0)},
-			{"ipv4 /16", netip.MustParsePrefix("203.0.0.0/16"), measure("fra-1", 30, 0)},
-			{"ipv4 /32", netip.MustParsePrefix("203.0.113.77/32"), measure("fra-1", 30, 0)},
-			{"ipv4-mapped", netip.MustParsePrefix("::ffff:203.0.113.0/120"), measure("fra-1", 30, 0)},
-			{"ipv6 /64", netip.MustParsePrefix("2001:db8:7:1::/64"), measure("fra-1", 30, 0)},
-			{"ipv6 /32", netip.MustParsePrefix("2001:db8::/32"), measure("fra-1", 30, 0)},
-			{"empty relay id", prefixA, measure("", 30, 0)},
-			{"long relay id", prefixA, measure(strings.Repeat("r", 257), 30, 0)},
+			{"zero prefix", netip.Prefix{}, measure("fra-1", 30)},
+			{"unmasked", netip.MustParsePrefix("203.0.113.77/24"), measure("fra-1", 30)},
+			{"ipv4 /16", netip.MustParsePrefix("203.0.0.0/16"), measure("fra-1", 30)},
+			{"ipv4 /32", netip.MustParsePrefix("203.0.113.77/32"), measure("fra-1", 30)},
+			{"ipv4-mapped", netip.MustParsePrefix("::ffff:203.0.113.0/120"), measure("fra-1", 30)},
+			{"ipv6 /64", netip.MustParsePrefix("2001:db8:7:1::/64"), measure("fra-1", 30)},
+			{"ipv6 /32", netip.MustParsePrefix("2001:db8::/32"), measure("fra-1", 30)},
+			{"empty relay id", prefixA, measure("", 30)},
+			{"long relay id", prefixA, measure(strings.Repeat("r", 257), 30)},
 			{"too many", prefixA, tooMany},
 		}
 		for _, tt := range tests {
-			err := e.s.AddMeasurements(e.ctx, tt.prefix, tt.ms)
+			err := e.s.AddMeasurements(e.t.Context(), tt.prefix, tt.ms)
 			if !errors.Is(err, store.ErrInvalid) {
 				e.t.Errorf("AddMeasurements(%s) error = %v, want ErrInvalid", tt.name, err)
 				continue
@@ -304,7 +304,7 @@ var measurementTests = []test{
 				e.t.Errorf("AddMeasurements(%s) error %q names the prefix", tt.name, err)
 			}
 		}
-		if err := e.s.AddMeasurements(e.ctx, prefixA, nil); err != nil {
+		if err := e.s.AddMeasurements(e.t.Context(), prefixA, nil); err != nil {
 			e.t.Errorf("AddMeasurements(no measurements) error = %v, want nil", err)
 		}
 		got, _ := e.measurements(time.Time{})

@@ -22,7 +22,7 @@ func upProbe(at time.Time) relay.Probe {
 
 func (e *env) recordProbes(probes map[string]relay.Probe) {
 	e.t.Helper()
-	if err := e.s.RecordProbes(e.ctx, probes); err != nil {
+	if err := e.s.RecordProbes(e.t.Context(), probes); err != nil {
 		e.t.Fatalf("RecordProbes() error = %v", err)
 	}
 }
@@ -111,7 +111,7 @@ var probeTests = []test{
 			"empty relay id": {"": upProbe(T0)},
 			"no probed-at":   {"fra-1": {Health: relay.HealthUp}},
 		} {
-			if err := e.s.RecordProbes(e.ctx, probes); !errors.Is(err, store.ErrInvalid) {
+			if err := e.s.RecordProbes(e.t.Context(), probes); !errors.Is(err, store.ErrInvalid) {
 				e.t.Errorf("RecordProbes(%s) error = %v, want ErrInvalid", name, err)
 			}
 		}

@@ -12,7 +12,7 @@ import (
 // cursor, which must not go backwards.
 func (e *env) since(cursor uint64) ([]relay.Relay, uint64) {
 	e.t.Helper()
-	rs, next, err := e.s.RelaysSince(e.ctx, cursor)
+	rs, next, err := e.s.RelaysSince(e.t.Context(), cursor)
 	if err != nil {
 		e.t.Fatalf("RelaysSince(%d) error = %v", cursor, err)
 	}

@@ -91,21 +91,20 @@ func stamped(r relay.Relay, now time.Time, drained bool) relay.Relay {
 // env is one subtest's store and clock.
 type env struct {
 	t     *testing.T
-	ctx   context.Context
 	clock *Clock
 	s     store.Registry
 }
 
 func (e *env) heartbeat(r relay.Relay) {
 	e.t.Helper()
-	if err := e.s.Heartbeat(e.ctx, r, TTL); err != nil {
+	if err := e.s.Heartbeat(e.t.Context(), r, TTL); err != nil {
 		e.t.Fatalf("Heartbeat(%q) error = %v", r.ID, err)
 	}
 }
 
 func (e *env) relay(id string) relay.Relay {
 	e.t.Helper()
-	r, err := e.s.Relay(e.ctx, id)
+	r, err := e.s.Relay(e.t.Context(), id)
 	if err != nil {
 		e.t.Fatalf("Relay(%q) error = %v", id, err)
 	}
@@ -114,7 +113,7 @@ func (e *env) relay(id string) relay.Relay {
 
 func (e *env) relays() []relay.Relay {
 	e.t.Helper()
-	rs, err := e.s.Relays(e.ctx)
+	rs, err := e.s.Relays(e.t.Context())
 	if err != nil {
 		e.t.Fatalf("Relays() error = %v", err)
 	}
@@ -123,14 +122,14 @@ func (e *env) relays() []relay.Relay {
 
 func (e *env) setDrained(id string, drained bool) {
 	e.t.Helper()
-	if err := e.s.SetDrained(e.ctx, id, drained); err != nil {
+	if err := e.s.SetDrained(e.t.Context(), id, drained); err != nil {
 		e.t.Fatalf("SetDrained(%q, %v) error = %v", id, drained, err)
 	}
 }
 
 func (e *env) wantNotFound(id string) {
 	e.t.Helper()
-	_, err := e.s.Relay(e.ctx, id)
+	_, err := e.s.Relay(e.t.Context(), id)
 	if !store.IsNotFound(err) {
 		e.t.Fatalf("Relay(%q) error = %v, want not found", id, err)
 	}
@@ -306,13 +305,13 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 		}},
 		{name: "set drained on unknown or expired relay is not found", run: func(e *env) {
 			for _, drained := range []bool{true, false} {
-				if err := e.s.SetDrained(e.ctx, "ghost", drained); !store.IsNotFound(err) {
+				if err := e.s.SetDrained(e.t.Context(), "ghost", drained); !store.IsNotFound(err) {
 					e.t.Fatalf("SetDrained(unknown, %v) error = %v, want not found", drained, err)
 				}
 			}
 			e.heartbeat(Fra1())
 			e.clock.Advance(TTL)
-			if err := e.s.SetDrained(e.ctx, "fra-1", true); !store.IsNotFound(err) {
+			if err := e.s.SetDrained(e.t.Context(), "fra-1", true); !store.IsNotFound(err) {
 				e.t.Fatalf("SetDrained(expired) error = %v, want not found", err)
 			}
 			e.heartbeat(Fra1())
@@ -344,7 +343,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			}{{"", TTL}, {"fra-1", 0}, {"fra-1", -time.Second}} {
 				r := Fra1()
 				r.ID = c.id
-				if err := e.s.Heartbeat(e.ctx, r, c.ttl); !errors.Is(err, store.ErrInvalid) {
+				if err := e.s.Heartbeat(e.t.Context(), r, c.ttl); !errors.Is(err, store.ErrInvalid) {
 					e.t.Errorf("Heartbeat(id %q, ttl %v) error = %v, want ErrInvalid", c.id, c.ttl, err)
 				}
 			}
@@ -359,7 +358,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 						for i := range perWorker {
 							r := smallRelay(fmt.Sprintf("w%02d-r%02d", w, i))
 							r.Load.Allocations = int64(round)
-							if err := e.s.Heartbeat(e.ctx, r, TTL); err != nil {
+							if err := e.s.Heartbeat(e.t.Context(), r, TTL); err != nil {
 								e.t.Errorf("Heartbeat(%q) error = %v", r.ID, err)
 								return
 							}
@@ -382,7 +381,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			}
 		}},
 		{name: "cancelled context fails", run: func(e *env) {
-			ctx, cancel := context.WithCancel(e.ctx)
+			ctx, cancel := context.WithCancel(e.t.Context())
 			cancel()
 			if err := e.s.Heartbeat(ctx, Fra1(), TTL); !errors.Is(err, context.Canceled) {
 				e.t.Fatalf("Heartbeat(cancelled) error = %v, want context.Canceled", err)
@@ -393,7 +392,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			if err := e.s.RecordProbes(ctx, map[string]relay.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, context.Canceled) {
 				e.t.Fatalf("RecordProbes(cancelled) error = %v, want context.Canceled", err)
 			}
-			if err := e.s.AddMeasurements(ctx, prefixA, measure("fra-1", 20, 0)); !errors.Is(err, context.Canceled) {
+			if err := e.s.AddMeasurements(ctx, prefixA, measure("fra-1", 20)); !errors.Is(err, context.Canceled) {
 				e.t.Fatalf("AddMeasurements(cancelled) error = %v, want context.Canceled", err)
 			}
 			if _, _, err := e.s.Measurements(ctx, time.Time{}); !errors.Is(err, context.Canceled) {
@@ -401,25 +400,25 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			}
 		}},
 		{name: "ping works until close", run: func(e *env) {
-			if err := e.s.Ping(e.ctx); err != nil {
+			if err := e.s.Ping(e.t.Context()); err != nil {
 				e.t.Fatalf("Ping() error = %v", err)
 			}
 			if err := e.s.Close(); err != nil {
 				e.t.Fatalf("Close() error = %v", err)
 			}
-			if err := e.s.Ping(e.ctx); !errors.Is(err, store.ErrClosed) {
+			if err := e.s.Ping(e.t.Context()); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("Ping() after Close error = %v, want ErrClosed", err)
 			}
-			if _, err := e.s.Relays(e.ctx); !errors.Is(err, store.ErrClosed) {
+			if _, err := e.s.Relays(e.t.Context()); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("Relays() after Close error = %v, want ErrClosed", err)
 			}
-			if err := e.s.RecordProbes(e.ctx, map[string]relay.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, store.ErrClosed) {
+			if err := e.s.RecordProbes(e.t.Context(), map[string]relay.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("RecordProbes() after Close error = %v, want ErrClosed", err)
 			}
-			if err := e.s.AddMeasurements(e.ctx, prefixA, measure("fra-1", 20, 0)); !errors.Is(err, store.ErrClosed) {
+			if err := e.s.AddMeasurements(e.t.Context(), prefixA, measure("fra-1", 20)); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("AddMeasurements() after Close error = %v, want ErrClosed", err)
 			}
-			if _, _, err := e.s.Measurements(e.ctx, time.Time{}); !errors.Is(err, store.ErrClosed) {
+			if _, _, err := e.s.Measurements(e.t.Context(), time.Time{}); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("Measurements() after Close error = %v, want ErrClosed", err)
 			}
 			if err := e.s.Close(); err != nil {
@@ -434,7 +433,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := NewClock(T0)
 			cfg := Config{Now: clock.Now, MaxPrefixes: tt.maxPrefixes}
-			tt.run(&env{t: t, ctx: t.Context(), clock: clock, s: newStore(t, cfg)})
+			tt.run(&env{t: t, clock: clock, s: newStore(t, cfg)})
 		})
 	}
 }
