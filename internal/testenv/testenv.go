@@ -1,6 +1,7 @@
 // Package testenv holds helpers shared by this module's tests: signing
 // tokens, finding free loopback ports, collecting a child's output, building
-// the module's commands and waiting for their log lines.
+// the module's commands, running them as child processes, waiting for their
+// log lines, and polling for a state with a deadline (Eventually).
 //
 // It is for tests only. It may import golang-jwt and the standard library,
 // nothing else.
@@ -13,11 +14,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -47,23 +49,45 @@ func Token(t testing.TB, secret, sub string, ttl time.Duration) string {
 // FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return freePort(t, "udp")
 }
 
 // FreeTCPPort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreeTCPPort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return freePort(t, "tcp")
+}
+
+// freePort binds port 0 of 127.0.0.1 on network ("udp" or "tcp"), closes
+// it again and returns the port the kernel chose.
+func freePort(t testing.TB, network string) int {
+	t.Helper()
+	var (
+		lc   net.ListenConfig
+		c    io.Closer
+		addr net.Addr
+		err  error
+	)
+	if network == "udp" {
+		var pc net.PacketConn
+		if pc, err = lc.ListenPacket(t.Context(), network, "127.0.0.1:0"); err == nil {
+			c, addr = pc, pc.LocalAddr()
+		}
+	} else {
+		var l net.Listener
+		if l, err = lc.Listen(t.Context(), network, "127.0.0.1:0"); err == nil {
+			c, addr = l, l.Addr()
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	defer c.Close()
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(ap.Port())
 }
 
 // Buffer collects output, say a child's stderr, and is safe for concurrent
@@ -110,9 +134,10 @@ func (b *Buffer) Snapshot() (string, <-chan struct{}) {
 // set, and returns each binary's path by its name (the package's last
 // element). It needs no testing.T, so TestMain or a sync.Once can call it.
 func BuildCommands(dir string, race bool, pkgs ...string) (map[string]string, error) {
+	// go test puts the go command that runs it first on PATH.
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return nil, fmt.Errorf("find the go command: %w", err)
 	}
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
 	if race {
@@ -121,8 +146,9 @@ func BuildCommands(dir string, race bool, pkgs ...string) (map[string]string, er
 	args = append(args, pkgs...)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, goBin, args...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	cmd := exec.CommandContext(ctx, goBin, args...) //nolint:gosec // G204: the go command from PATH; arguments built here from the caller's packages
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	bins := make(map[string]string, len(pkgs))
 	for _, p := range pkgs {
