@@ -41,13 +41,13 @@ relays by them for this network; it needs relays from the gateway (their ids).
 
 While it measures, a progress line is drawn on stderr when stderr is a
 terminal (never with --json). Exit status 1 when no relay answered.`,
-	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		rounds := fs.Int("rounds", 10, "STUN requests per relay (1..1000)")
 		gap := fs.Duration("gap", 200*time.Millisecond, "time between two requests to one relay")
 		probeTimeout := fs.Duration("probe-timeout", time.Second, "an answer later than this counts as lost")
 		report := fs.Bool("report", false, "send the measurements to the gateway (POST /v1/measurements)")
 		asJSON := fs.Bool("json", false, "print the measurements as JSON")
-		return func(c *cli, args []string) error {
+		return func(ctx context.Context, c *cli, args []string) error {
 			if *rounds < 1 || *rounds > 1000 {
 				return usagef("--rounds %d out of range 1..1000", *rounds)
 			}
@@ -61,18 +61,18 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 			var g *gatewayClient
 			var err error
 			if len(args) > 0 {
-				if targets, err = targetsFromArgs(c.ctx, args); err != nil {
+				if targets, err = targetsFromArgs(ctx, args); err != nil {
 					return err
 				}
 			} else {
 				if g, err = c.gatewayClient("a user token (or relay addresses as arguments)"); err != nil {
 					return err
 				}
-				cr, _, err := g.fetchCredentials(c.ctx, wire.CredentialsRequest{Transports: []string{relay.UDP.String()}})
+				cr, _, err := g.fetchCredentials(ctx, wire.CredentialsRequest{Transports: []string{relay.UDP.String()}})
 				if err != nil {
 					return err
 				}
-				if targets, err = targetsFromGateway(c.ctx, cr); err != nil {
+				if targets, err = targetsFromGateway(ctx, cr); err != nil {
 					return err
 				}
 				if len(targets) == 0 {
@@ -86,10 +86,10 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 			}
 			cfg := probe.Config{Timeout: *probeTimeout, Interval: max(5*time.Second, 2**probeTimeout)}
 			stop := startProgress(c.stderr, !*asJSON && isTerminal(c.stderr), len(targets), *rounds, *gap)
-			results, err := probe.Measure(c.ctx, cfg, pts, *rounds, *gap)
+			results, err := probe.Measure(ctx, cfg, pts, *rounds, *gap)
 			stop()
 			if err != nil {
-				if c.ctx.Err() != nil {
+				if ctx.Err() != nil {
 					return err
 				}
 				return usagef("probe: %v", err)
@@ -120,7 +120,7 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 				ms := measurementsOf(rows)
 				if len(ms) > 0 {
 					var ans wire.MeasurementsAccepted
-					if _, err := g.do(c.ctx, http.MethodPost, "/v1/measurements", wire.MeasurementsRequest{Measurements: ms}, &ans); err != nil {
+					if _, err := g.do(ctx, http.MethodPost, "/v1/measurements", wire.MeasurementsRequest{Measurements: ms}, &ans); err != nil {
 						// Print what was measured before failing on the report.
 						printProbe(c.stdout, *asJSON, out)
 						return err
