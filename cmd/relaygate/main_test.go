@@ -53,14 +53,7 @@ func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer)
 	case addr := <-ready:
 		t.Cleanup(func() {
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("run() = %v, want a clean stop", err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Error("run() did not stop within 15s of cancel")
-			}
+			testenv.WaitDone(t, "run()", done, 15*time.Second)
 		})
 		return "http://" + addr, logs
 	case err := <-done:
@@ -139,23 +132,19 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 	}
 	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
 	var got wire.Credentials
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testenv.Eventually(t, "B to select the relay registered on A", 5*time.Second, 50*time.Millisecond, func() error {
 		code, body := call(t, "POST", b+"/v1/credentials", user, nil)
-		if code == 200 {
-			if err := json.Unmarshal(body, &got); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Contains(body, []byte(`"relay_id":"fra-1"`)) {
-				t.Fatalf("B selected something else: %s", body)
-			}
-			break
+		if code != 200 {
+			return fmt.Errorf("last %d %s", code, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("B never selected the relay registered on A: last %d %s", code, body)
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond) // polling B's snapshot refresh, bounded by the deadline
-	}
+		if !bytes.Contains(body, []byte(`"relay_id":"fra-1"`)) {
+			t.Fatalf("B selected something else: %s", body)
+		}
+		return nil
+	})
 	mac := hmac.New(sha1.New, []byte(testTURNSecret))
 	mac.Write([]byte(got.Username))
 	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); got.Credential != want {
@@ -241,28 +230,16 @@ func TestShutdownTurnsReadinessRedFirst(t *testing.T) {
 		t.Fatalf("readyz before shutdown = %d", code)
 	}
 	cancel()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		code, _ := call(t, "GET", url+"/readyz", "", nil)
-		if code == 503 {
-			break
+	testenv.Eventually(t, "readyz to turn red once shutdown began", 2*time.Second, 10*time.Millisecond, func() error {
+		if code, _ := call(t, "GET", url+"/readyz", "", nil); code != 503 {
+			return fmt.Errorf("readyz = %d", code)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("readyz stayed %d after shutdown began", code)
-		}
-		time.Sleep(10 * time.Millisecond) // polling, bounded by the deadline
-	}
+		return nil
+	})
 	if code, _ := call(t, "GET", url+"/healthz", "", nil); code != 200 {
 		t.Errorf("healthz during the shutdown delay = %d, want 200 (still serving)", code)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run() = %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run() did not return after the shutdown delay")
-	}
+	testenv.WaitDone(t, "run()", done, 10*time.Second)
 }
 
 // TestOwnHeartbeatSelectableAtOnce: a relay that registers here is selected

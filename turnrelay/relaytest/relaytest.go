@@ -3,7 +3,6 @@
 package relaytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,10 +16,10 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -35,7 +34,7 @@ type Relay struct {
 	Config  turnrelay.Config  // as passed to New, after options
 	Secrets []turncred.Secret // what the relay accepts, newest first
 	Minter  *turncred.Minter  // mints with Secrets[0]
-	logs    *SyncBuffer
+	logs    *testenv.Buffer
 	done    chan error
 	cancel  context.CancelFunc
 }
@@ -63,7 +62,7 @@ func Start(t testing.TB, opts ...func(*turnrelay.Config)) *Relay {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	logs := &SyncBuffer{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := turnrelay.New(cfg, log)
 	if err != nil {
@@ -78,14 +77,7 @@ func Start(t testing.TB, opts ...func(*turnrelay.Config)) *Relay {
 	go func() { r.done <- s.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-r.done:
-			if err != nil {
-				t.Errorf("relay Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("relay did not stop within 10s")
-		}
+		testenv.WaitDone(t, "relay Run", r.done, 10*time.Second)
 	})
 	return r
 }
@@ -129,24 +121,6 @@ func (r *Relay) Wait(timeout time.Duration) (stopped bool, err error) {
 	case <-time.After(timeout):
 		return false, nil
 	}
-}
-
-// SyncBuffer is a bytes.Buffer safe for concurrent writers.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TLSConfig returns a server config with a fresh self-signed certificate for
