@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,59 +63,17 @@ func binary(t *testing.T, name string) string {
 	return filepath.Join(bins.dir, name)
 }
 
-// proc is a relaygate or relaynode the tests started.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	logs *testenv.Buffer
-	done chan struct{}
-}
-
-func startProc(name, bin string, args ...string) (*proc, error) {
-	p := &proc{name: name, cmd: exec.Command(bin, args...), logs: &testenv.Buffer{}, done: make(chan struct{})}
-	// Only what the test says: no RELAYGATE_*/RELAYNODE_* from the caller's shell.
+// startProc starts a relaygate or relaynode with args and only the
+// environment the test gives it: no RELAYGATE_*/RELAYNODE_* from the
+// caller's shell.
+func startProc(name, bin string, args ...string) (*testenv.Proc, error) {
+	cmd := exec.CommandContext(context.Background(), bin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "RELAYGATE_") && !strings.HasPrefix(kv, "RELAYNODE_") {
-			p.cmd.Env = append(p.cmd.Env, kv)
+			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	p.cmd.WaitDelay = 5 * time.Second
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// waitLog waits for a JSON log line with msg and returns it.
-func (p *proc) waitLog(msg string, within time.Duration) (map[string]any, error) {
-	m, err := testenv.WaitLog(p.logs, msg, p.done, within)
-	switch {
-	case errors.Is(err, testenv.ErrExited):
-		return nil, fmt.Errorf("%s exited before logging %q:\n%s", p.name, msg, p.logs.String())
-	case errors.Is(err, testenv.ErrTimeout):
-		return nil, fmt.Errorf("%s did not log %q within %v:\n%s", p.name, msg, within, p.logs.String())
-	}
-	return m, err
-}
-
-func (p *proc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	return testenv.StartProc(name, cmd)
 }
 
 type relayAddrs struct{ id, udp, tcp, tls string }
@@ -127,7 +85,7 @@ type relayAddrs struct{ id, udp, tcp, tls string }
 type world struct {
 	once    sync.Once
 	err     error
-	procs   []*proc
+	procs   []*testenv.Proc
 	dir     string
 	gateway string
 	user    string // user token
@@ -140,7 +98,9 @@ var theWorld world
 
 func (w *world) stop() {
 	for i := len(w.procs) - 1; i >= 0; i-- {
-		w.procs[i].stop()
+		if err := w.procs[i].Stop(10 * time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 	}
 	if w.dir != "" {
 		os.RemoveAll(w.dir)
@@ -153,8 +113,7 @@ func getWorld(t *testing.T) *world {
 	theWorld.once.Do(func() { theWorld.err = theWorld.start(gw, rn) })
 	if theWorld.err != nil {
 		for _, p := range theWorld.procs {
-			s := p.logs.String()
-			t.Logf("--- %s:\n%s", p.name, s)
+			t.Logf("--- %s:\n%s", p.Name, p.Logs)
 		}
 		t.Fatalf("starting relaygate and relaynodes: %v", theWorld.err)
 	}
@@ -180,7 +139,7 @@ func (w *world) start(gwBin, rnBin string) error {
 		return err
 	}
 	w.procs = append(w.procs, g)
-	m, err := g.waitLog("relaygate listening", 20*time.Second)
+	m, err := g.WaitLog("relaygate listening", 20*time.Second)
 	if err != nil {
 		return err
 	}
@@ -208,7 +167,7 @@ func (w *world) start(gwBin, rnBin string) error {
 			return relayAddrs{}, err
 		}
 		w.procs = append(w.procs, p)
-		m, err := p.waitLog("relay started", 20*time.Second)
+		m, err := p.WaitLog("relay started", 20*time.Second)
 		if err != nil {
 			return relayAddrs{}, err
 		}
@@ -229,8 +188,7 @@ func (w *world) start(gwBin, rnBin string) error {
 		return err
 	}
 	// Both gateway relays registered, and probed up.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	return testenv.Poll(20*time.Second, 100*time.Millisecond, func() error {
 		var list wire.RelayList
 		code, body := httpCall(w.gateway+"/v1/relays", w.admin)
 		if code == 200 && json.Unmarshal(body, &list) == nil {
@@ -244,24 +202,28 @@ func (w *world) start(gwBin, rnBin string) error {
 				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("relays not available in the gateway within 20s: %d %s", code, body)
-		}
-		time.Sleep(100 * time.Millisecond) // polling the registry, bounded by the deadline
-	}
+		return fmt.Errorf("relays not available in the gateway: %d %s", code, body)
+	})
 }
 
+// httpCall GETs url with a bearer token; a failed request is status 0
+// with the error as its body.
 func httpCall(url, token string) (int, []byte) {
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, http.NoBody)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, []byte(err.Error())
 	}
 	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.Bytes()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	return resp.StatusCode, b
 }
 
 // writeCert writes a self-signed CA certificate for hosts and its key.
@@ -310,5 +272,31 @@ func wantCode(t *testing.T, what string, got, want int, stdout, stderr string) {
 	t.Helper()
 	if got != want {
 		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", what, got, want, stdout, stderr)
+	}
+}
+
+// usageCase is a command line relayctl refuses as a usage error.
+type usageCase struct {
+	name   string
+	args   []string // after the command's name
+	stderr string   // what stderr must say
+}
+
+// wantUsageErrors runs command with each case's args and env, and wants
+// exit 2 with the case's words on stderr, and no secret of the tests
+// (values marked SECRET-VALUE, the admin JWT secret) in them.
+func wantUsageErrors(t *testing.T, env map[string]string, command string, cases []usageCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := relayctl(t, env, append([]string{command}, tt.args...)...)
+			wantCode(t, tt.name, code, exitUsage, stdout, stderr)
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
+			}
+			if strings.Contains(stderr, "SECRET-VALUE") || strings.Contains(stderr, testAdminSecret) {
+				t.Errorf("stderr shows the secret: %q", stderr)
+			}
+		})
 	}
 }
