@@ -90,7 +90,7 @@ func getCredentials(ctx context.Context, gateway, userToken string) (wire.Creden
 		}
 		select {
 		case <-ctx.Done():
-			return c, fmt.Errorf("credentials: %w (last: %v)", ctx.Err(), err)
+			return c, fmt.Errorf("credentials: %w (last: %w)", ctx.Err(), err)
 		case <-tick.C:
 		}
 	}
@@ -194,12 +194,7 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 		if err != nil {
 			return err
 		}
-		if err := localDescription(ctx, pc, offer); err != nil {
-			return err
-		}
-		sdp, scrubbed := scrubRelatedAddresses(pc.LocalDescription().SDP)
-		scrubbedAddrs = scrubbed
-		if err := out.Encode(signalMsg{Type: "offer", SDP: sdp}); err != nil {
+		if scrubbedAddrs, err = signalLocal(ctx, pc, offer, out); err != nil {
 			return err
 		}
 		m, err := expect(ctx, in, "answer")
@@ -239,12 +234,7 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 		if err != nil {
 			return err
 		}
-		if err := localDescription(ctx, pc, answer); err != nil {
-			return err
-		}
-		sdp, scrubbed := scrubRelatedAddresses(pc.LocalDescription().SDP)
-		scrubbedAddrs = scrubbed
-		if err := out.Encode(signalMsg{Type: "answer", SDP: sdp}); err != nil {
+		if scrubbedAddrs, err = signalLocal(ctx, pc, answer, out); err != nil {
 			return err
 		}
 	}
@@ -302,6 +292,18 @@ func scrubRelatedAddresses(sdp string) (string, []string) {
 		lines[i] = strings.Join(f, " ")
 	}
 	return strings.Join(lines, "\r\n"), removed
+}
+
+// signalLocal sets d (an offer or an answer) as pc's local description,
+// and sends it to the other party once ICE gathering is complete, with the
+// relay candidates' related addresses scrubbed. It returns those it
+// scrubbed.
+func signalLocal(ctx context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription, out *json.Encoder) ([]string, error) {
+	if err := localDescription(ctx, pc, d); err != nil {
+		return nil, err
+	}
+	sdp, scrubbed := scrubRelatedAddresses(pc.LocalDescription().SDP)
+	return scrubbed, out.Encode(signalMsg{Type: d.Type.String(), SDP: sdp})
 }
 
 // localDescription sets d and waits until ICE gathering is complete, so

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,113 +84,60 @@ func buildCmd(t *testing.T, name string) string {
 	return b.path
 }
 
-// proc is a child process the test started; it is stopped in Cleanup.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	logs *testenv.Buffer // stdout and stderr, unless the caller took stdout
-	done chan struct{}
-	err  error // Wait's result, once done is closed
-}
-
 // startProc starts argv with extra environment. When stdout is not nil it
 // gets the child's stdout; stderr always goes to the proc's logs. The child
 // gets SIGTERM when the test ends (SIGKILL 10s later) and must have exited
 // by then; its logs are printed if the test failed.
-func startProc(t *testing.T, name string, env []string, stdin io.Reader, stdout io.Writer, argv ...string) *proc {
+func startProc(t *testing.T, name string, env []string, stdin io.Reader, stdout io.Writer, argv ...string) *testenv.Proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(argv[0], argv[1:]...), logs: &testenv.Buffer{}, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdin = stdin
-	p.cmd.Stdout = p.logs
-	if stdout != nil {
-		p.cmd.Stdout = stdout
+	cmd := exec.CommandContext(context.WithoutCancel(t.Context()), argv[0], argv[1:]...) // stopped by Cleanup, with SIGTERM first
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin, cmd.Stdout = stdin, stdout
+	p, err := testenv.StartProc(name, cmd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	p.cmd.Stderr = p.logs
-	p.cmd.WaitDelay = 5 * time.Second
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
-		p.stop(t)
+		if err := p.Stop(10 * time.Second); err != nil {
+			t.Error(err)
+		}
 		if t.Failed() {
-			t.Logf("--- %s (pid %d) output:\n%s", name, p.cmd.Process.Pid, tail(p.logs.String(), 60))
+			t.Logf("--- %s (pid %d) output:\n%s", name, cmd.Process.Pid, testenv.Tail(p.Logs.String(), 60))
 		}
 	})
 	return p
 }
 
-// stop sends SIGTERM, then SIGKILL after 10s, and waits for the exit.
-func (p *proc) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		t.Errorf("%s did not stop within 10s of SIGTERM; killing it", p.name)
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// exited reports whether the child has exited.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// waitLog waits until a JSON log line of the child has msg, and returns
-// that line's field. It fails the test when the child exits first or
-// timeout passes.
-func (p *proc) waitLog(t *testing.T, msg, field string, timeout time.Duration) string {
+// waitLog waits up to 30s until a JSON log line of p has msg, and returns
+// that line's field. It fails the test when p exits first or the time
+// passes.
+func waitLog(t *testing.T, p *testenv.Proc, msg, field string) string {
 	t.Helper()
-	m, err := testenv.WaitLog(p.logs, msg, p.done, timeout)
-	switch {
-	case errors.Is(err, testenv.ErrExited):
-		t.Fatalf("%s exited (%v) before logging %q:\n%s", p.name, p.err, msg, tail(p.logs.String(), 40))
-	case errors.Is(err, testenv.ErrTimeout):
-		t.Fatalf("%s did not log %q within %v:\n%s", p.name, msg, timeout, tail(p.logs.String(), 40))
+	m, err := p.WaitLog(msg, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
 	v, _ := m[field].(string)
 	return v
 }
 
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = append([]string{fmt.Sprintf("[... %d lines]", len(lines)-n)}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
-}
-
 // requireCleanExit checks that p exited with status 0 and reported no data race.
-func requireCleanExit(t *testing.T, p *proc) {
+func requireCleanExit(t *testing.T, p *testenv.Proc) {
 	t.Helper()
-	if strings.Contains(p.logs.String(), "WARNING: DATA RACE") {
-		t.Errorf("%s reported a data race:\n%s", p.name, tail(p.logs.String(), 80))
+	if strings.Contains(p.Logs.String(), "WARNING: DATA RACE") {
+		t.Errorf("%s reported a data race:\n%s", p.Name, testenv.Tail(p.Logs.String(), 80))
 	}
-	if p.err != nil {
-		t.Errorf("%s exited with %v", p.name, p.err)
+	if err := p.Err(); err != nil {
+		t.Errorf("%s exited with %v", p.Name, err)
 	}
 }
 
 // stopClean stops p with SIGTERM and requires a clean exit.
-func stopClean(t *testing.T, p *proc) {
+func stopClean(t *testing.T, p *testenv.Proc) {
 	t.Helper()
-	p.stop(t)
+	if err := p.Stop(10 * time.Second); err != nil {
+		t.Error(err)
+	}
 	requireCleanExit(t, p)
 }
 
