@@ -24,6 +24,7 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -303,17 +304,10 @@ func allocate(t *testing.T, addr, username, password string) (*turn.Client, net.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	c, err := turn.NewClient(&turn.ClientConfig{
+	c := relaytest.PionClient(t, &turn.ClientConfig{
 		STUNServerAddr: addr, TURNServerAddr: addr, Username: username, Password: password,
 		Conn: conn, RTO: 200 * time.Millisecond,
 	})
-	if err != nil {
-		t.Fatalf("turn.NewClient: %v", err)
-	}
-	t.Cleanup(c.Close)
-	if err := c.Listen(); err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	relayed, err := c.AllocateWithContext(ctx)

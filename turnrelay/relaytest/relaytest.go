@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/turn/v5"
+
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
@@ -121,6 +123,21 @@ func (r *Relay) Wait(timeout time.Duration) (stopped bool, err error) {
 	case <-time.After(timeout):
 		return false, nil
 	}
+}
+
+// PionClient is pion's TURN client for cfg (its Conn, server addresses and
+// credentials), listening on cfg.Conn and closed when the test ends.
+func PionClient(t testing.TB, cfg *turn.ClientConfig) *turn.Client {
+	t.Helper()
+	c, err := turn.NewClient(cfg)
+	if err != nil {
+		t.Fatalf("turn.NewClient: %v", err)
+	}
+	t.Cleanup(c.Close)
+	if err := c.Listen(); err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	return c
 }
 
 // TLSConfig returns a server config with a fresh self-signed certificate for
