@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,14 +16,17 @@ func Main(name string, run func(ctx context.Context) error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx)
 	stop()
-	os.Exit(exitCode(name, err, os.Stderr))
+	code, msg := exit(name, err)
+	if msg != "" {
+		_, _ = os.Stderr.WriteString(msg) // nowhere left to report a failure to
+	}
+	os.Exit(code)
 }
 
-// exitCode is Main's exit status for run's err, which it reports on stderr.
-func exitCode(name string, err error, stderr io.Writer) int {
+// exit is Main's exit status for run's err, and the line it prints.
+func exit(name string, err error) (code int, msg string) {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return 0
+		return 0, ""
 	}
-	fmt.Fprintln(stderr, name+":", err)
-	return 1
+	return 1, name + ": " + err.Error() + "\n"
 }
