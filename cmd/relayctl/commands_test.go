@@ -113,12 +113,7 @@ func TestEnvironmentTwins(t *testing.T) {
 func TestCredentials(t *testing.T) {
 	w := getWorld(t)
 	t.Run("json", func(t *testing.T) {
-		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--ttl", "10m", "--transport", "udp,tcp", "--json")
-		wantCode(t, "credentials --json", code, exitOK, stdout, stderr)
-		var cr wire.Credentials
-		if err := json.Unmarshal([]byte(stdout), &cr); err != nil {
-			t.Fatalf("--json output is not the credentials answer: %v\n%s", err, stdout)
-		}
+		cr, _, _ := relayctlJSON[wire.Credentials](t, w.userEnv(), exitOK, "credentials", "--ttl", "10m", "--transport", "udp,tcp", "--json")
 		if cr.TTLSeconds != 600 || cr.Primary.RelayID == "" || cr.Backup == nil || cr.Primary.Site == cr.Backup.Site {
 			t.Errorf("answer = %+v, want ttl 600 and primary and backup on two sites", cr)
 		}
@@ -131,17 +126,14 @@ func TestCredentials(t *testing.T) {
 		}
 	})
 	t.Run("rtc", func(t *testing.T) {
-		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--rtc")
-		wantCode(t, "credentials --rtc", code, exitOK, stdout, stderr)
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
-			t.Fatalf("--rtc output: %v\n%s", err, stdout)
-		}
+		m, stdout, _ := relayctlJSON[map[string]json.RawMessage](t, w.userEnv(), exitOK, "credentials", "--rtc")
 		if len(m) != 2 || string(m["iceTransportPolicy"]) != `"relay"` || m["iceServers"] == nil {
 			t.Errorf("--rtc = %s, want exactly iceServers and iceTransportPolicy \"relay\"", stdout)
 		}
 		var servers []map[string]any
-		_ = json.Unmarshal(m["iceServers"], &servers)
+		if err := json.Unmarshal(m["iceServers"], &servers); err != nil {
+			t.Fatalf("--rtc iceServers: %v", err)
+		}
 		if len(servers) == 0 || servers[0]["username"] == nil || servers[0]["credential"] == nil || servers[0]["urls"] == nil {
 			t.Errorf("iceServers = %s", m["iceServers"])
 		}
@@ -268,12 +260,7 @@ func TestRelaysAndDrain(t *testing.T) {
 	}
 	t.Cleanup(func() { relayctl(t, env, "undrain", "loop-b") })
 
-	code, stdout, stderr = relayctl(t, env, "relays", "--json")
-	wantCode(t, "relays --json", code, exitOK, stdout, stderr)
-	var list wire.RelayList
-	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
-		t.Fatalf("relays --json: %v\n%s", err, stdout)
-	}
+	list, _, _ := relayctlJSON[wire.RelayList](t, env, exitOK, "relays", "--json")
 	states := map[string]wire.RelayState{}
 	for _, r := range list.Relays {
 		states[r.ID] = r.State

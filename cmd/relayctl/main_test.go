@@ -246,6 +246,19 @@ func relayctl(t *testing.T, env map[string]string, args ...string) (int, string,
 	return code, stdout.String(), stderr.String()
 }
 
+// relayctlJSON runs relayctl as relayctl does, wants exit code want and
+// decodes stdout as a T. It returns stdout and stderr too.
+func relayctlJSON[T any](t *testing.T, env map[string]string, want int, args ...string) (out T, stdout, stderr string) {
+	t.Helper()
+	cmdline := strings.Join(args, " ")
+	code, stdout, stderr := relayctl(t, env, args...)
+	wantCode(t, cmdline, code, want, stdout, stderr)
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("relayctl %s printed no %T: %v\n%s", cmdline, out, err, stdout)
+	}
+	return out, stdout, stderr
+}
+
 // userEnv points relayctl at the world's gateway with a user token.
 func (w *world) userEnv() map[string]string {
 	return map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": w.user}

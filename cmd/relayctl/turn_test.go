@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -17,14 +16,10 @@ func TestProbeFromGatewayAndReport(t *testing.T) {
 	// One report is one sample per relay; the gateway trusts a prefix's
 	// figures after three.
 	for i := range 3 {
-		code, stdout, stderr := relayctl(t, w.userEnv(), "probe", "--rounds", "3", "--gap", "10ms", "--report", "--json")
-		wantCode(t, "probe --report --json", code, exitOK, stdout, stderr)
+		var stderr string
+		out, _, stderr = relayctlJSON[probeOutput](t, w.userEnv(), exitOK, "probe", "--rounds", "3", "--gap", "10ms", "--report", "--json")
 		if stderr != "" {
-			t.Errorf("stderr = %q, want nothing (no progress when not a terminal)", stderr)
-		}
-		out = probeOutput{}
-		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-			t.Fatalf("run %d: %v\n%s", i, err, stdout)
+			t.Errorf("run %d: stderr = %q, want nothing (no progress when not a terminal)", i, stderr)
 		}
 		if out.Reported == nil || out.Reported.Sent != 2 || out.Reported.Accepted != 2 {
 			t.Fatalf("run %d: reported = %+v, want 2 sent, 2 accepted (202)", i, out.Reported)
@@ -44,12 +39,7 @@ func TestProbeFromGatewayAndReport(t *testing.T) {
 
 	// The gateway folded them in: its ranking for this prefix is now measured.
 	testenv.Eventually(t, "a measured primary after three reports", 10*time.Second, 100*time.Millisecond, func() error {
-		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--json")
-		wantCode(t, "credentials", code, exitOK, stdout, stderr)
-		var cr wire.Credentials
-		if err := json.Unmarshal([]byte(stdout), &cr); err != nil {
-			t.Fatal(err)
-		}
+		cr, _, _ := relayctlJSON[wire.Credentials](t, w.userEnv(), exitOK, "credentials", "--json")
 		if cr.Primary.Basis != "measured" {
 			return fmt.Errorf("primary basis = %q, want measured", cr.Primary.Basis)
 		}
@@ -70,13 +60,8 @@ func TestProbeFromGatewayAndReport(t *testing.T) {
 func TestProbeAddresses(t *testing.T) {
 	w := getWorld(t)
 	dead := closedPort(t, "udp")
-	code, stdout, stderr := relayctl(t, nil, "probe", "--rounds", "3", "--gap", "10ms", "--probe-timeout", "200ms", "--json",
+	out, _, _ := relayctlJSON[probeOutput](t, nil, exitOK, "probe", "--rounds", "3", "--gap", "10ms", "--probe-timeout", "200ms", "--json",
 		w.a.udp, "turn:"+w.b.udp+"?transport=udp", dead)
-	wantCode(t, "probe addresses", code, exitOK, stdout, stderr)
-	var out probeOutput
-	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
 	got := map[string]probeRowJSON{}
 	for _, r := range out.Relays {
 		got[r.Name] = r
@@ -91,7 +76,7 @@ func TestProbeAddresses(t *testing.T) {
 		t.Errorf("primary %+v backup %+v: want the two live addresses", out.Primary, out.Backup)
 	}
 
-	code, stdout, stderr = relayctl(t, nil, "probe", "--rounds", "2", "--gap", "10ms", "--probe-timeout", "200ms", dead)
+	code, stdout, stderr := relayctl(t, nil, "probe", "--rounds", "2", "--gap", "10ms", "--probe-timeout", "200ms", dead)
 	wantCode(t, "probe dead address", code, exitProblem, stdout, stderr)
 	if !strings.Contains(stdout, "primary: none") || !strings.Contains(stderr, "no relay answered") {
 		t.Errorf("stdout %q stderr %q: want no primary and the problem", stdout, stderr)
@@ -109,12 +94,7 @@ func TestProbeAddresses(t *testing.T) {
 // TCP and TLS of loop-a, UDP and TCP of loop-b) with its credentials.
 func TestCheckWithGatewayCredentials(t *testing.T) {
 	w := getWorld(t)
-	code, stdout, stderr := relayctl(t, w.userEnv(), "check", "--count", "5", "--interval", "5ms", "--ca-file", w.caFile, "--json")
-	wantCode(t, "check", code, exitOK, stdout, stderr)
-	var out checkOutput
-	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
+	out, _, _ := relayctlJSON[checkOutput](t, w.userEnv(), exitOK, "check", "--count", "5", "--interval", "5ms", "--ca-file", w.caFile, "--json")
 	transports := map[string]int{}
 	for _, r := range out.Results {
 		transports[r.Transport]++
@@ -133,7 +113,7 @@ func TestCheckWithGatewayCredentials(t *testing.T) {
 	}
 
 	// Human output, one URI given.
-	code, stdout, stderr = relayctl(t, w.userEnv(), "check", "--count", "3", "--interval", "5ms", "turn:"+w.a.tcp+"?transport=tcp")
+	code, stdout, stderr := relayctl(t, w.userEnv(), "check", "--count", "3", "--interval", "5ms", "turn:"+w.a.tcp+"?transport=tcp")
 	wantCode(t, "check one URI", code, exitOK, stdout, stderr)
 	for _, want := range []string{"ALLOCATE", "RTT AVG", "JITTER", "LOSS", " ok", "works: allocated in", "3/3 packets back", "summary: TCP works"} {
 		if !strings.Contains(stdout, want) {
@@ -221,12 +201,7 @@ func TestCheckDiagnoses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(append([]string{"check", "--json"}, quick...), tt.args...)
-			code, stdout, stderr := relayctl(t, nil, args...)
-			wantCode(t, tt.name, code, tt.code, stdout, stderr)
-			var out checkOutput
-			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-				t.Fatalf("%v\n%s", err, stdout)
-			}
+			out, stdout, stderr := relayctlJSON[checkOutput](t, nil, tt.code, args...)
 			if len(out.Results) != len(tt.diagnoses) {
 				t.Fatalf("%d results, want %d: %s", len(out.Results), len(tt.diagnoses), stdout)
 			}
