@@ -2,7 +2,6 @@ package heartbeat
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/netip"
@@ -12,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat/heartbeattest"
 )
@@ -33,10 +33,9 @@ func TestHeartbeatBackoff(t *testing.T) {
 		cfg.Rand = func() float64 { return 0.5 } // 75% of each backoff step
 		h := mustNew(t, cfg, Node{}, func() Status { return Status{} })
 		start := time.Now()
-		stop := run(t, h)
+		testenv.RunUntilCleanup(t, "Run", h.Run)
 		time.Sleep(30 * time.Second) // fake time inside the bubble
 		synctest.Wait()
-		stop()
 		var offs []time.Duration
 		for _, p := range gw.Puts() {
 			offs = append(offs, p.At.Sub(start))
@@ -70,7 +69,7 @@ func TestHeartbeatKick(t *testing.T) {
 			return Status{Draining: draining}
 		}
 		h := mustNew(t, cfg, Node{}, status)
-		defer run(t, h)()
+		testenv.RunUntilCleanup(t, "Run", h.Run)
 		synctest.Wait()
 		mu.Lock()
 		draining = true
@@ -89,20 +88,6 @@ func TestBackoffBounds(t *testing.T) {
 	for n := 1; n < 100; n++ {
 		if d := h.backoff(n); d <= 0 || d > 30*time.Second {
 			t.Fatalf("backoff(%d) = %v, want in (0, 30s]", n, d)
-		}
-	}
-}
-
-// run runs c until the returned stop, which cancels Run, waits for it
-// and fails t unless it returned nil.
-func run(t *testing.T, c *Client) (stop func()) {
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v, want nil once its ctx is done", err)
 		}
 	}
 }
@@ -128,9 +113,8 @@ func TestBody(t *testing.T) {
 			Ports:     relay.Ports{relay.UDP: 3478, relay.TLS: 5349}, MaxAllocations: 100, MaxBPS: 1e9,
 		}
 		h := mustNew(t, cfg, node, func() Status { return Status{Allocations: 3, BandwidthBPS: 4000, Draining: true} })
-		stop := run(t, h)
+		testenv.RunUntilCleanup(t, "Run", h.Run)
 		synctest.Wait()
-		stop()
 		puts := gw.Puts()
 		if len(puts) != 1 || puts[0].Request != "PUT /v1/relays/fra-1" || puts[0].Auth != "Bearer node-token-xyz" {
 			t.Fatalf("requests = %+v, want one PUT /v1/relays/fra-1 with the token", puts)
@@ -159,10 +143,9 @@ func TestFailureLogs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := run(t, h)
+		testenv.RunUntilCleanup(t, "Run", h.Run)
 		time.Sleep(16 * time.Second) // failures at 0, 0.5, 1.5, 3.5, 7.5, 15.5s
 		synctest.Wait()
-		stop()
 		// Logged: 0s (first), 7.5s (>= 5s after it), 15.5s (likewise).
 		if n := strings.Count(logs.String(), `"msg":"heartbeat failed"`); n != 3 {
 			t.Errorf("logged %d failures, want 3:\n%s", n, logs.String())
