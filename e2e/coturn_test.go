@@ -85,6 +85,28 @@ func startUDPPeer(t *testing.T) int {
 	return 0
 }
 
+// freeUDPTCPPort returns a loopback port that is free for UDP and TCP at
+// the time of the call (the caller binds it right away; a clash fails fast).
+func freeUDPTCPPort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+		u.Close()
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
+	}
+	t.Fatal("no free UDP+TCP port on 127.0.0.1")
+	return 0
+}
+
 // uclientResult is what turnutils_uclient reports at the end of a run.
 type uclientResult struct {
 	sent, recv, lost int

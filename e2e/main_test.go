@@ -2,11 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +12,6 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/internal/testenv"
-	"github.com/relaygate/relaygate/wire"
 )
 
 // helperEnv selects a helper mode when the test binary is re-executed
@@ -146,52 +141,3 @@ const (
 	userJWTSecret = "e2e-user-jwt-secret-0123456789abcdef"
 	nodeJWTSecret = "e2e-node-jwt-secret-0123456789abcdef"
 )
-
-// fetchCredentials POSTs /v1/credentials on gateway with a user token.
-func fetchCredentials(ctx context.Context, client *http.Client, gateway, userToken string) (wire.Credentials, error) {
-	var c wire.Credentials
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gateway+"/v1/credentials", strings.NewReader(`{"ttl_seconds": 600}`))
-	if err != nil {
-		return c, err
-	}
-	req.Header.Set("Authorization", "Bearer "+userToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return c, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return c, fmt.Errorf("POST /v1/credentials: %s: %s", resp.Status, body)
-	}
-	if err := json.Unmarshal(body, &c); err != nil {
-		return c, fmt.Errorf("POST /v1/credentials: %w: %s", err, body)
-	}
-	if c.Username == "" || c.Credential == "" || len(c.ICEServers) == 0 {
-		return c, fmt.Errorf("POST /v1/credentials: incomplete answer %s", body)
-	}
-	return c, nil
-}
-
-// freeUDPTCPPort returns a loopback port that is free for UDP and TCP at
-// the time of the call (the caller binds it right away; a clash fails fast).
-func freeUDPTCPPort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
-		u.Close()
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	t.Fatal("no free UDP+TCP port on 127.0.0.1")
-	return 0
-}

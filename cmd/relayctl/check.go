@@ -217,9 +217,9 @@ func printCheck(w io.Writer, results []turncheck.Result) {
 		}
 		got := r.Received > 0
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.URL, r.Transport,
-			dash(r.ConnectTime > 0 && r.Stage != turncheck.StageConnect, ms(r.ConnectTime)),
-			dash(r.AllocateTime > 0, ms(r.AllocateTime)),
-			dash(got, ms(r.RTTAvg)), dash(got, ms(r.RTTMin)), dash(got, ms(r.Jitter)),
+			dash(r.ConnectTime > 0 && r.Stage != turncheck.StageConnect, turncheck.Millis(r.ConnectTime)),
+			dash(r.AllocateTime > 0, turncheck.Millis(r.AllocateTime)),
+			dash(got, turncheck.Millis(r.RTTAvg)), dash(got, turncheck.Millis(r.RTTMin)), dash(got, turncheck.Millis(r.Jitter)),
 			dash(r.Sent > 0, percent(r.Loss)), result)
 	}
 	_ = tw.Flush()

@@ -149,16 +149,6 @@ func writeRawJSON(w io.Writer, raw []byte) error {
 	return err
 }
 
-// ms renders a duration in milliseconds with a precision fit for loopback
-// and for continents alike.
-func ms(d time.Duration) string {
-	f := float64(d) / float64(time.Millisecond)
-	if f < 10 {
-		return fmt.Sprintf("%.2f ms", f)
-	}
-	return fmt.Sprintf("%.1f ms", f)
-}
-
 func durMS(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
 }

@@ -321,7 +321,7 @@ func printProbe(w io.Writer, asJSON bool, out probeOutput) error {
 		if v == nil {
 			return "-"
 		}
-		return ms(time.Duration(*v * float64(time.Millisecond)))
+		return turncheck.Millis(time.Duration(*v * float64(time.Millisecond)))
 	}
 	for _, r := range out.Relays {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.Name, r.Site, r.Address,

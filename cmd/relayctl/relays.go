@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/relaygate/relaygate/cmd/relayctl/internal/turncheck"
 	"github.com/relaygate/relaygate/wire"
 )
 
@@ -57,7 +58,7 @@ func printRelays(w io.Writer, relays []wire.RelayStatus) {
 			if p.Health != "" {
 				health = string(p.Health)
 			}
-			rtt = ms(time.Duration(p.RTTMs * float64(time.Millisecond)))
+			rtt = turncheck.Millis(time.Duration(p.RTTMs * float64(time.Millisecond)))
 			loss = percent(p.Loss)
 		}
 		capacity := "-"

@@ -10,29 +10,30 @@ import (
 )
 
 func TestWaitDone(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		tests := []struct {
-			name   string
-			result error
-			send   bool
-			want   string
-		}{
-			{name: "nil in time", send: true},
-			{name: "an error", result: errors.New("boom"), send: true, want: "run() = boom, want nil"},
-			{name: "nothing", want: "run() did not return within 1s"},
-		}
-		for _, tt := range tests {
-			done := make(chan error, 1)
-			if tt.send {
-				done <- tt.result
-			}
-			f := &errorRecorder{}
-			WaitDone(f, "run()", done, time.Second)
-			if !strings.Contains(f.msg, tt.want) || (tt.want == "") != (f.msg == "") {
-				t.Errorf("%s: WaitDone reported %q, want %q", tt.name, f.msg, tt.want)
-			}
-		}
-	})
+	tests := []struct {
+		name string
+		sent []error // on done before WaitDone looks; none: nothing comes
+		want string  // in the failure; "": no failure
+	}{
+		{name: "nil in time", sent: []error{nil}},
+		{name: "an error", sent: []error{errors.New("boom")}, want: "run() = boom, want nil"},
+		{name: "nothing", want: "run() did not return within 1s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				done := make(chan error, 1)
+				for _, err := range tt.sent {
+					done <- err
+				}
+				f := &errorRecorder{}
+				WaitDone(f, "run()", done, time.Second)
+				if !strings.Contains(f.msg, tt.want) || (tt.want == "") != (f.msg == "") {
+					t.Errorf("WaitDone reported %q, want %q", f.msg, tt.want)
+				}
+			})
+		})
+	}
 }
 
 // errorRecorder is a testing.TB whose Errorf records the message.

@@ -188,7 +188,7 @@ func Check(ctx context.Context, cfg Config, u URL) Result {
 		return fail(StageData, errNoData)
 	}
 	r.OK, r.Stage = true, StageDone
-	r.Diagnosis = fmt.Sprintf("works: allocated in %s, RTT %s, %d/%d packets back", short(r.AllocateTime), short(r.RTTAvg), r.Received, r.Sent)
+	r.Diagnosis = fmt.Sprintf("works: allocated in %s, RTT %s, %d/%d packets back", Millis(r.AllocateTime), Millis(r.RTTAvg), r.Received, r.Sent)
 	return r
 }
 
@@ -370,7 +370,9 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
-func short(d time.Duration) string {
+// Millis renders d in milliseconds with a precision fit for loopback and
+// for continents alike, as diagnoses say it ("0.42 ms", "87.3 ms").
+func Millis(d time.Duration) string {
 	f := float64(d) / float64(time.Millisecond)
 	if f < 10 {
 		return fmt.Sprintf("%.2f ms", f)
