@@ -11,8 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,34 +31,15 @@ const (
 //go:embed page.html
 var pageHTML []byte
 
-var (
-	binOnce sync.Once
-	binDir  string
-	errBin  error // building them
-)
+// bins are relaygate and relaynode built from this tree, once per test binary.
+var bins = testenv.Commands{Pkgs: []string{"../cmd/relaygate", "../cmd/relaynode"}}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
+	if err := bins.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 	os.Exit(code)
-}
-
-// binaries builds cmd/relaygate and cmd/relaynode once per test binary run.
-func binaries(t *testing.T) (gateway, node string) {
-	t.Helper()
-	binOnce.Do(func() {
-		binDir, errBin = os.MkdirTemp("", "relaygate-browser-")
-		if errBin != nil {
-			return
-		}
-		_, errBin = testenv.BuildCommands(binDir, false, "../cmd/relaygate", "../cmd/relaynode")
-	})
-	if errBin != nil {
-		t.Fatal(errBin)
-	}
-	return filepath.Join(binDir, "relaygate"), filepath.Join(binDir, "relaynode")
 }
 
 func requireChromium(t *testing.T) {
@@ -95,7 +74,7 @@ type envConfig struct {
 
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
-	gwBin, nodeBin := binaries(t)
+	gwBin, nodeBin := bins.Path(t, "relaygate"), bins.Path(t, "relaynode")
 	e := &env{t: t, user: testenv.Token(t, userSecret, "alice", time.Hour)}
 
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

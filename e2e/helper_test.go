@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
 	"os"
@@ -21,6 +20,10 @@ import (
 
 	"github.com/relaygate/relaygate/wire"
 )
+
+// helperEnv selects a helper mode when the test binary is re-executed
+// inside a network namespace (see TestMain and startPeer).
+const helperEnv = "RELAYGATE_E2E_HELPER"
 
 // helperTimeout bounds a helper's whole life, whatever the test does.
 const helperTimeout = 90 * time.Second
@@ -95,33 +98,6 @@ func getCredentials(ctx context.Context, gateway, userToken string) (wire.Creden
 		case <-tick.C:
 		}
 	}
-}
-
-// fetchCredentials POSTs /v1/credentials on gateway with a user token.
-func fetchCredentials(ctx context.Context, client *http.Client, gateway, userToken string) (wire.Credentials, error) {
-	var c wire.Credentials
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gateway+"/v1/credentials", strings.NewReader(`{"ttl_seconds": 600}`))
-	if err != nil {
-		return c, err
-	}
-	req.Header.Set("Authorization", "Bearer "+userToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return c, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return c, fmt.Errorf("POST /v1/credentials: %s: %s", resp.Status, body)
-	}
-	if err := json.Unmarshal(body, &c); err != nil {
-		return c, fmt.Errorf("POST /v1/credentials: %w: %s", err, body)
-	}
-	if c.Username == "" || c.Credential == "" || len(c.ICEServers) == 0 {
-		return c, fmt.Errorf("POST /v1/credentials: incomplete answer %s", body)
-	}
-	return c, nil
 }
 
 // dcCounter counts data-channel traffic from several pion goroutines.

@@ -2,81 +2,56 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/wire"
 )
-
-// helperEnv selects a helper mode when the test binary is re-executed
-// inside a network namespace (see TestMain).
-const helperEnv = "RELAYGATE_E2E_HELPER"
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(runHelper(mode))
 	}
 	code := m.Run()
-	cleanupBinaries()
+	for _, c := range built {
+		if err := c.Remove(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
 	os.Exit(code)
 }
 
-// binDir holds the binaries built for this test binary's run.
-var binDir struct {
-	once sync.Once
-	path string
-	err  error
+// built are relaynode and relaygate, each built at most once per test
+// binary, with the race detector when the tests run with it, so a race
+// inside a child process fails the test too (the child exits 66).
+var built = map[string]*testenv.Commands{
+	"relaynode": {Pkgs: []string{"github.com/relaygate/relaygate/cmd/relaynode"}, Race: raceEnabled},
+	"relaygate": {Pkgs: []string{"github.com/relaygate/relaygate/cmd/relaygate"}, Race: raceEnabled},
 }
 
-// builtBinary is one binary built at most once per test binary.
-type builtBinary struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-var built = map[string]*builtBinary{"relaynode": {}, "relaygate": {}}
-
-// cleanupBinaries removes what buildCmd built.
-func cleanupBinaries() {
-	if binDir.path != "" {
-		os.RemoveAll(binDir.path)
-	}
-}
-
-// buildCmd returns the path of cmd/<name> built from this tree, with the race
-// detector when the tests run with it, so a race inside a child process
-// fails the test too (the child exits 66). RELAYGATE_E2E_BINARIES names a
-// directory of prebuilt binaries to use instead.
+// buildCmd returns the path of cmd/<name> built from this tree (see
+// built). RELAYGATE_E2E_BINARIES names a directory of prebuilt binaries to
+// use instead.
 func buildCmd(t *testing.T, name string) string {
 	t.Helper()
-	b := built[name]
-	b.once.Do(func() {
-		if dir := os.Getenv("RELAYGATE_E2E_BINARIES"); dir != "" {
-			b.path = filepath.Join(dir, name)
-			_, b.err = os.Stat(b.path)
-			return
-		}
-		binDir.once.Do(func() { binDir.path, binDir.err = os.MkdirTemp("", "relaygate-e2e-bin-") })
-		if b.err = binDir.err; b.err != nil {
-			return
-		}
-		var bins map[string]string
-		if bins, b.err = testenv.BuildCommands(binDir.path, raceEnabled, "github.com/relaygate/relaygate/cmd/"+name); b.err != nil {
-			return
-		}
-		b.path = bins[name]
-	})
-	if b.err != nil {
-		t.Fatalf("building %s: %v", name, b.err)
+	dir := os.Getenv("RELAYGATE_E2E_BINARIES")
+	if dir == "" {
+		return built[name].Path(t, name)
 	}
-	return b.path
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("RELAYGATE_E2E_BINARIES: %v", err)
+	}
+	return p
 }
 
 // startProc starts argv with extra environment. When stdout is not nil it
@@ -141,3 +116,30 @@ const (
 	userJWTSecret = "e2e-user-jwt-secret-0123456789abcdef"
 	nodeJWTSecret = "e2e-node-jwt-secret-0123456789abcdef"
 )
+
+// fetchCredentials POSTs /v1/credentials on gateway with a user token.
+func fetchCredentials(ctx context.Context, client *http.Client, gateway, userToken string) (wire.Credentials, error) {
+	var c wire.Credentials
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gateway+"/v1/credentials", strings.NewReader(`{"ttl_seconds": 600}`))
+	if err != nil {
+		return c, err
+	}
+	req.Header.Set("Authorization", "Bearer "+userToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return c, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return c, fmt.Errorf("POST /v1/credentials: %s: %s", resp.Status, body)
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		return c, fmt.Errorf("POST /v1/credentials: %w: %s", err, body)
+	}
+	if c.Username == "" || c.Credential == "" || len(c.ICEServers) == 0 {
+		return c, fmt.Errorf("POST /v1/credentials: incomplete answer %s", body)
+	}
+	return c, nil
+}

@@ -4,9 +4,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -82,15 +82,7 @@ func TestConfigValidation(t *testing.T) {
 			if s != nil {
 				_ = s.Close()
 			}
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("New() error = %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("New() error = %v, want one mentioning %q", err, tt.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "0123456789abcdef") {
-				t.Errorf("error leaks the secret: %v", err)
-			}
+			testenv.WantErr(t, "New()", err, tt.want, "0123456789abcdef")
 		})
 	}
 }

@@ -4,17 +4,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/relaygate/relaygate/internal/testenv"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	theWorld.stop()
+	if err := bins.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
 
 // Secrets of the test deployment. They are long enough for every check and
 // distinctive, so a test can tell when one leaks into output.
@@ -25,35 +35,27 @@ const (
 	testAdminSecret = "admin-secret-0123456789abcdef012345678"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	theWorld.stop()
-	if bins.dir != "" {
-		os.RemoveAll(bins.dir)
-	}
-	os.Exit(code)
-}
-
 // bins are relaygate and relaynode built from this tree, once per test binary.
-var bins struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+var bins = testenv.Commands{Pkgs: []string{"github.com/relaygate/relaygate/cmd/relaygate", "github.com/relaygate/relaygate/cmd/relaynode"}}
 
-func binary(t *testing.T, name string) string {
-	t.Helper()
-	bins.once.Do(func() {
-		if bins.dir, bins.err = os.MkdirTemp("", "relayctl-test-bin-"); bins.err != nil {
-			return
-		}
-		_, bins.err = testenv.BuildCommands(bins.dir, false,
-			"github.com/relaygate/relaygate/cmd/relaygate", "github.com/relaygate/relaygate/cmd/relaynode")
-	})
-	if bins.err != nil {
-		t.Fatalf("building the binaries: %v", bins.err)
+// httpCall GETs url with a bearer token; a failed request is status 0
+// with the error as its body.
+func httpCall(url, token string) (int, []byte) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, http.NoBody)
+	if err != nil {
+		return 0, []byte(err.Error())
 	}
-	return filepath.Join(bins.dir, name)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	return resp.StatusCode, b
 }
 
 // relayctl runs run() with env as the whole environment and returns the

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,7 +64,7 @@ func (w *world) stop() {
 
 func getWorld(t *testing.T) *world {
 	t.Helper()
-	gw, rn := binary(t, "relaygate"), binary(t, "relaynode")
+	gw, rn := bins.Path(t, "relaygate"), bins.Path(t, "relaynode")
 	theWorld.once.Do(func() { theWorld.err = theWorld.start(gw, rn) })
 	if theWorld.err != nil {
 		for _, p := range theWorld.procs {
@@ -161,26 +159,6 @@ func (w *world) start(gwBin, rnBin string) error {
 		}
 		return fmt.Errorf("relays not available in the gateway: %d %s", code, body)
 	})
-}
-
-// httpCall GETs url with a bearer token; a failed request is status 0
-// with the error as its body.
-func httpCall(url, token string) (int, []byte) {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, http.NoBody)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	return resp.StatusCode, b
 }
 
 // writeCert writes a self-signed CA certificate for hosts and its key.

@@ -187,18 +187,7 @@ func TestConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("parseConfig() = %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("parseConfig() = %v, want an error naming %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "0123456789") {
-				t.Errorf("error %q leaks a secret", err)
-			}
+			testenv.WantErr(t, "parseConfig()", err, tt.want, "0123456789")
 		})
 	}
 }

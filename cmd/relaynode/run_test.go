@@ -79,15 +79,7 @@ func TestParseConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := parseConfig(tt.args, env(tt.env), io.Discard)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("parseConfig() error = %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("parseConfig() error = %v, want one mentioning %q", err, tt.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "0123456789abcdef") {
-				t.Errorf("error leaks a secret: %v", err)
-			}
+			testenv.WantErr(t, "parseConfig()", err, tt.want, "0123456789abcdef")
 			if tt.chk != nil {
 				tt.chk(t, c)
 			}

@@ -3,38 +3,16 @@ package testenv
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 )
 
-// fatalRecorder is a testing.TB whose Fatalf records the message and ends
-// the calling goroutine, as the real one does.
-type fatalRecorder struct {
-	testing.TB
-	msg string
-}
-
-func (*fatalRecorder) Helper() {}
-
-func (f *fatalRecorder) Fatalf(format string, args ...any) {
-	f.msg = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-// eventually runs Eventually in a goroutine of its own, so a failure ends
-// only that goroutine, and returns the failure message ("" if none).
+// eventually runs Eventually with a recorder and returns its failure
+// message ("" if none).
 func eventually(what string, timeout, interval time.Duration, cond func() error) string {
-	f := &fatalRecorder{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		Eventually(f, what, timeout, interval, cond)
-	}()
-	<-done
-	return f.msg
+	return record(func(t testing.TB) { Eventually(t, what, timeout, interval, cond) }).failure()
 }
 
 func TestEventually(t *testing.T) {

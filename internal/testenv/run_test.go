@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -26,22 +25,11 @@ func TestWaitDone(t *testing.T) {
 				for _, err := range tt.sent {
 					done <- err
 				}
-				f := &errorRecorder{}
-				WaitDone(f, "run()", done, time.Second)
-				if !strings.Contains(f.msg, tt.want) || (tt.want == "") != (f.msg == "") {
-					t.Errorf("WaitDone reported %q, want %q", f.msg, tt.want)
+				msg := record(func(t testing.TB) { WaitDone(t, "run()", done, time.Second) }).failure()
+				if !strings.Contains(msg, tt.want) || (tt.want == "") != (msg == "") {
+					t.Errorf("WaitDone reported %q, want %q", msg, tt.want)
 				}
 			})
 		})
 	}
 }
-
-// errorRecorder is a testing.TB whose Errorf records the message.
-type errorRecorder struct {
-	testing.TB
-	msg string
-}
-
-func (*errorRecorder) Helper() {}
-
-func (e *errorRecorder) Errorf(format string, args ...any) { e.msg = fmt.Sprintf(format, args...) }
