@@ -8,19 +8,13 @@ import (
 )
 
 func TestExit(t *testing.T) {
-	for name, tt := range map[string]struct {
-		err  error
-		code int
-		msg  string
-	}{
-		"success": {code: 0},
-		"help":    {err: fmt.Errorf("parse: %w", flag.ErrHelp), code: 0},
-		"failure": {err: errors.New("--listen: address in use"), code: 1, msg: "relaynode: --listen: address in use\n"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if code, msg := exit("relaynode", tt.err); code != tt.code || msg != tt.msg {
-				t.Errorf("exit(%v) = %d, %q; want %d, %q", tt.err, code, msg, tt.code, tt.msg)
-			}
-		})
+	want := func(err error, wantCode int, wantMsg string) {
+		t.Helper()
+		if code, msg := exit("relaynode", err); code != wantCode || msg != wantMsg {
+			t.Errorf("exit(%v) = %d, %q; want %d, %q", err, code, msg, wantCode, wantMsg)
+		}
 	}
+	want(nil, 0, "")
+	want(fmt.Errorf("parse: %w", flag.ErrHelp), 0, "") // help was printed
+	want(errors.New("--listen: address in use"), 1, "relaynode: --listen: address in use\n")
 }
