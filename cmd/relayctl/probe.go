@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -72,10 +73,7 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 				if err != nil {
 					return err
 				}
-				if targets, err = targetsFromGateway(ctx, cr); err != nil {
-					return err
-				}
-				if len(targets) == 0 {
+				if targets = targetsFromGateway(ctx, cr); len(targets) == 0 {
 					return problemError{"the gateway offered no relay with a UDP URL to probe"}
 				}
 			}
@@ -122,8 +120,7 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 					var ans wire.MeasurementsAccepted
 					if _, err := g.do(ctx, http.MethodPost, "/v1/measurements", wire.MeasurementsRequest{Measurements: ms}, &ans); err != nil {
 						// Print what was measured before failing on the report.
-						printProbe(c.stdout, *asJSON, out)
-						return err
+						return errors.Join(err, printProbe(c.stdout, *asJSON, out))
 					}
 					out.Reported = &reportJSON{Sent: len(ms), Accepted: ans.Accepted}
 				} else {
@@ -180,12 +177,12 @@ func targetsFromArgs(ctx context.Context, args []string) ([]probeTarget, error) 
 			continue
 		}
 		seen[a] = true
-		out = append(out, probeTarget{key: a, Name: a, Site: a, addr: netip.AddrPortFrom(ip, uint16(port))})
+		out = append(out, probeTarget{key: a, Name: a, Site: a, addr: netip.AddrPortFrom(ip, uint16(port))}) //nolint:gosec // G115: ParseURL and SplitHostPort bound ports to 1..65535
 	}
 	return out, nil
 }
 
-func targetsFromGateway(ctx context.Context, cr wire.Credentials) ([]probeTarget, error) {
+func targetsFromGateway(ctx context.Context, cr wire.Credentials) []probeTarget {
 	var out []probeTarget
 	seen := map[string]bool{}
 	for _, r := range cr.Choices() {
@@ -198,7 +195,7 @@ func targetsFromGateway(ctx context.Context, cr wire.Credentials) ([]probeTarget
 			if err != nil {
 				continue
 			}
-			addr := netip.AddrPortFrom(ip, uint16(u.Port))
+			addr := netip.AddrPortFrom(ip, uint16(u.Port)) //nolint:gosec // G115: ParseURL bounds ports to 1..65535
 			key := r.RelayID + "@" + addr.String()
 			if seen[key] {
 				continue
@@ -207,7 +204,7 @@ func targetsFromGateway(ctx context.Context, cr wire.Credentials) ([]probeTarget
 			out = append(out, probeTarget{key: key, RelayID: r.RelayID, Name: r.RelayID, Region: r.Region, Site: r.Site, addr: addr})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // lookup resolves a host, IPv4 first; IP literals need no lookup.

@@ -100,7 +100,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	g.Go(func() error { return serve(gctx, ln, handler, cfg.ShutdownDelay, cfg.ShutdownGrace, log) })
 	if cfg.PprofListen != "" {
-		pl, err := net.Listen("tcp", cfg.PprofListen)
+		pl, err := lc.Listen(ctx, "tcp", cfg.PprofListen)
 		if err != nil {
 			return fmt.Errorf("--pprof-listen: %w", err)
 		}
@@ -187,7 +188,9 @@ func serve(ctx context.Context, ln net.Listener, h *api.Server, delay, grace tim
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
-	<-errc
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
 	return err
 }
 

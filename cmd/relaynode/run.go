@@ -183,7 +183,7 @@ func validHostname(h string) bool {
 			return false
 		}
 		for _, c := range []byte(label) {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
 				return false
 			}
 		}
@@ -223,7 +223,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	var metrics *http.Server
 	metricsDone := make(chan error, 1)
 	if cfg.metricsListen != "" {
-		ln, err := net.Listen("tcp", cfg.metricsListen)
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", cfg.metricsListen)
 		if err != nil {
 			_ = srv.Close()
 			return fmt.Errorf("--metrics-listen: %w", err)
