@@ -181,14 +181,12 @@ func TestRefreshAndExpiry(t *testing.T) {
 				t.Fatalf("Allocate = %d, want success", errCode(res))
 			}
 			res := c.do(stun.MethodRefresh, lifetime(10*time.Minute))
-			var lt stun.RawAttribute
 			if errCode(res) != 0 {
 				t.Fatalf("Refresh = %d, want success", errCode(res))
 			}
 			if v, err := res.Get(stun.AttrLifetime); err != nil || len(v) != 4 || v[2] != 0x02 || v[3] != 0x58 {
 				t.Errorf("Refresh LIFETIME = %x, %v; want 600s", v, err)
 			}
-			_ = lt
 			if res := c.do(stun.MethodRefresh, lifetime(0)); errCode(res) != 0 {
 				t.Fatalf("Refresh(0) = %d, want success", errCode(res))
 			}
@@ -566,8 +564,11 @@ func TestMetricsAndPrivacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	text := string(body)
 	for _, name := range []string{"relaynode_allocations ", "relaynode_allocations_total", `relaynode_relayed_bytes_total{direction="to_peer"}`,
 		`relaynode_relayed_packets_total{direction="from_peer"}`, "relaynode_peer_denied_total", `relaynode_auth_failures_total{reason="bad_credential"}`,
@@ -580,7 +581,10 @@ func TestMetricsAndPrivacy(t *testing.T) {
 		t.Errorf("relaynode_allocations = %v, want 1", got)
 	}
 	allowedLabels := map[string]bool{"direction": true, "reason": true, "kind": true}
-	mfs, _ := r.Registry().Gather()
+	mfs, err := r.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, mf := range mfs {
 		if !strings.HasPrefix(mf.GetName(), "relaynode_") {
 			continue

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,10 +186,16 @@ func TestToken(t *testing.T) {
 		}
 		return p
 	}
-	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	ecSEC1, _ := x509.MarshalECPrivateKey(ecKey)
+	_, edKey, edErr := ed25519.GenerateKey(rand.Reader)
+	ecKey, ecErr := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rsaKey, rsaErr := rsa.GenerateKey(rand.Reader, 2048)
+	if err := errors.Join(edErr, ecErr, rsaErr); err != nil {
+		t.Fatal(err)
+	}
+	ecSEC1, err := x509.MarshalECPrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ecSEC1File := filepath.Join(dir, "ec-sec1.pem")
 	if err := os.WriteFile(ecSEC1File, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: ecSEC1}), 0o600); err != nil {
 		t.Fatal(err)

@@ -68,12 +68,18 @@ func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer)
 
 func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 	t.Helper()
-	var r io.Reader
+	r := io.Reader(http.NoBody)
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, url, r)
+	req, err := http.NewRequestWithContext(t.Context(), method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -85,7 +91,10 @@ func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
 	return resp.StatusCode, b
 }
 
@@ -161,9 +170,15 @@ func cleanRedis(t *testing.T, url, prefix string) {
 	c := redis.NewClient(opt)
 	defer c.Close()
 	ctx := context.Background()
-	keys, _ := c.Keys(ctx, prefix+"*").Result()
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return
+	}
 	if len(keys) > 0 {
-		c.Del(ctx, keys...)
+		if err := c.Del(ctx, keys...).Err(); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
 	}
 }
 
