@@ -75,6 +75,7 @@ type EnvError struct {
 	Err   error  // the flag's reason; nil when hidden
 }
 
+// Error names the variable and shows what Env's rules allow of the rest.
 func (e *EnvError) Error() string {
 	switch {
 	case e.Err == nil:
