@@ -28,14 +28,14 @@ type event struct {
 	Detail map[string]any `json:"detail"`
 }
 
-func sides(t *testing.T, ctx context.Context) map[string]side {
+func sides(ctx context.Context, t *testing.T) map[string]side {
 	t.Helper()
-	return eval[map[string]side](t, ctx, `T.sides`)
+	return eval[map[string]side](ctx, t, `T.sides`)
 }
 
-func events(t *testing.T, ctx context.Context) []event {
+func events(ctx context.Context, t *testing.T) []event {
 	t.Helper()
-	return eval[[]event](t, ctx, `T.events`)
+	return eval[[]event](ctx, t, `T.events`)
 }
 
 // settle is how long a call runs before a relay is killed: by then Chromium
@@ -44,32 +44,32 @@ const settle = 8 * time.Second
 
 // startCall starts the page's call, waits until audio flows both ways, then
 // lets it run for settle.
-func startCall(t *testing.T, ctx context.Context, opts string) map[string]side {
+func startCall(ctx context.Context, t *testing.T, opts string) map[string]side {
 	t.Helper()
-	beginCall(t, ctx, opts)
-	return awaitCall(t, ctx)
+	beginCall(ctx, t, opts)
+	return awaitCall(ctx, t)
 }
 
 // beginCall starts the page's call; awaitCall then waits until audio flows
 // both ways and lets it run for settle.
-func beginCall(t *testing.T, ctx context.Context, opts string) {
+func beginCall(ctx context.Context, t *testing.T, opts string) {
 	t.Helper()
-	if !eval[bool](t, ctx, `startCall(`+opts+`)`) {
+	if !eval[bool](ctx, t, `startCall(`+opts+`)`) {
 		t.Fatal("startCall failed")
 	}
 }
 
-func awaitCall(t *testing.T, ctx context.Context) map[string]side {
+func awaitCall(ctx context.Context, t *testing.T) map[string]side {
 	t.Helper()
 	// 50 packets is one second of 20 ms Opus frames.
 	if err := poll(ctx, 20*time.Second, 100*time.Millisecond, `!!(T.sides.caller.packets > 50 && T.sides.callee.packets > 50 && T.sides.caller.pair && T.sides.callee.pair)`); err != nil {
-		t.Fatalf("no audio both ways within 20s: %v; sides %+v; errors %v", err, sides(t, ctx), eval[[]string](t, ctx, `T.errors`))
+		t.Fatalf("no audio both ways within 20s: %v; sides %+v; errors %v", err, sides(ctx, t), eval[[]string](ctx, t, `T.errors`))
 	}
 	n := int(settle / (20 * time.Millisecond))
 	if err := poll(ctx, settle+10*time.Second, 100*time.Millisecond, fmt.Sprintf(`T.sides.caller.packets > %d && T.sides.callee.packets > %d`, n, n)); err != nil {
-		t.Fatalf("call did not last %v: %v; sides %+v", settle, err, sides(t, ctx))
+		t.Fatalf("call did not last %v: %v; sides %+v", settle, err, sides(ctx, t))
 	}
-	return sides(t, ctx)
+	return sides(ctx, t)
 }
 
 // carrier is the relay that carries the call: the one the caller's selected
@@ -119,19 +119,19 @@ func TestFailover(t *testing.T) {
 	t.Run("with watch", func(t *testing.T) {
 		e := newEnv(t, envConfig{portBase: 41000})
 		ctx := e.browser()
-		before := startCall(t, ctx, `{watch: true}`)
-		if p := eval[string](t, ctx, `T.config`); p != "relay" {
+		before := startCall(ctx, t, `{watch: true}`)
+		if p := eval[string](ctx, t, `T.config`); p != "relay" {
 			t.Errorf("rtcConfiguration().iceTransportPolicy = %q, want relay", p)
 		}
 		dead := e.carrier(t, before)
-		eval[bool](t, ctx, `(resetGaps(), true)`)
-		before = sides(t, ctx)
+		eval[bool](ctx, t, `(resetGaps(), true)`)
+		before = sides(ctx, t)
 		dead.kill(t)
 		killed := time.Now()
 		if err := resumed(ctx, before, 15*time.Second); err != nil {
-			t.Fatalf("audio did not resume both ways within 15s of killing %s: %v\nsides %+v\nevents %+v", dead.id, err, sides(t, ctx), events(t, ctx))
+			t.Fatalf("audio did not resume both ways within 15s of killing %s: %v\nsides %+v\nevents %+v", dead.id, err, sides(ctx, t), events(ctx, t))
 		}
-		after := sides(t, ctx)
+		after := sides(ctx, t)
 		gap := max(after["caller"].MaxGap, after["callee"].MaxGap)
 		plainGap = gap
 		t.Logf("killed %s: audio back both ways after %v; gap caller<-callee %.0f ms, callee<-caller %.0f ms, max %.0f ms (target < 4000 ms)",
@@ -142,7 +142,7 @@ func TestFailover(t *testing.T) {
 			}
 		}
 		var restarts, recovered int
-		for _, ev := range events(t, ctx) {
+		for _, ev := range events(ctx, t) {
 			switch ev.Type {
 			case "restarting":
 				restarts++
@@ -169,17 +169,17 @@ func TestFailover(t *testing.T) {
 	t.Run("without watch the browser does not recover", func(t *testing.T) {
 		e := newEnv(t, envConfig{portBase: 43000})
 		ctx := e.browser()
-		before := startCall(t, ctx, `{watch: false}`)
+		before := startCall(ctx, t, `{watch: false}`)
 		dead := e.carrier(t, before)
-		before = sides(t, ctx)
+		before = sides(ctx, t)
 		dead.kill(t)
 		const wait = 15 * time.Second
 		if err := poll(ctx, wait, 50*time.Millisecond, fmt.Sprintf(`T.sides.caller.packets > %d || T.sides.callee.packets > %d`,
 			before["caller"].Packets+25, before["callee"].Packets+25)); err == nil {
-			t.Fatalf("audio came back without watch(): %+v", sides(t, ctx))
+			t.Fatalf("audio came back without watch(): %+v", sides(ctx, t))
 		}
 		t.Logf("without watch(): no audio for %v after killing %s (state caller %s, callee %s)", wait, dead.id,
-			sides(t, ctx)["caller"].State, sides(t, ctx)["callee"].State)
+			sides(ctx, t)["caller"].State, sides(ctx, t)["callee"].State)
 	})
 }
 
@@ -197,20 +197,20 @@ func TestCredentialRefresh(t *testing.T) {
 	e := newEnv(t, envConfig{portBase: 45000, strictExpiry: true})
 	ec := newEnv(t, envConfig{portBase: 49000, strictExpiry: true})
 	ctx, cctx := e.browser(), ec.browser()
-	beginCall(t, ctx, `{watch: true, ttl: 60, measureMs: 5000}`)
-	beginCall(t, cctx, `{watch: true, ttl: 60, measureMs: 5000, noRefresh: true}`)
-	before, cbefore := awaitCall(t, ctx), awaitCall(t, cctx)
+	beginCall(ctx, t, `{watch: true, ttl: 60, measureMs: 5000}`)
+	beginCall(cctx, t, `{watch: true, ttl: 60, measureMs: 5000, noRefresh: true}`)
+	before, cbefore := awaitCall(ctx, t), awaitCall(cctx, t)
 	dead, cdead := e.carrier(t, before), ec.carrier(t, cbefore)
-	pastExpiry(t, ctx)
-	pastExpiry(t, cctx)
+	pastExpiry(ctx, t)
+	pastExpiry(cctx, t)
 
-	if n := eval[int](t, ctx, `T.refreshed`); n < 2 {
+	if n := eval[int](ctx, t, `T.refreshed`); n < 2 {
 		t.Errorf("%d credential refreshes before expiry, want one per side", n)
 	}
-	if n := eval[int](t, ctx, `T.measurements`); n == 0 {
-		t.Errorf("no RTT measurements reported to the gateway: events %+v", events(t, ctx))
+	if n := eval[int](ctx, t, `T.measurements`); n == 0 {
+		t.Errorf("no RTT measurements reported to the gateway: events %+v", events(ctx, t))
 	}
-	if n := eval[int](t, cctx, `T.refreshed`); n != 0 {
+	if n := eval[int](cctx, t, `T.refreshed`); n != 0 {
 		t.Fatalf("control: %d credential refreshes with refresh disabled, want 0", n)
 	}
 	for _, c := range []struct {
@@ -218,33 +218,33 @@ func TestCredentialRefresh(t *testing.T) {
 		name   string
 		before map[string]side
 	}{{ctx, "", before}, {cctx, "control: ", cbefore}} {
-		for name, sd := range sides(t, c.ctx) {
+		for name, sd := range sides(c.ctx, t) {
 			if sd.Packets <= c.before[name].Packets {
 				t.Fatalf("%s%s: no audio after expiry, before any kill", c.name, name)
 			}
 		}
 	}
 
-	eval[bool](t, ctx, `(resetGaps(), true)`)
-	before, cbefore = sides(t, ctx), sides(t, cctx)
+	eval[bool](ctx, t, `(resetGaps(), true)`)
+	before, cbefore = sides(ctx, t), sides(cctx, t)
 	dead.kill(t)
 	cdead.kill(t)
 	ckilled := time.Now()
 	if err := resumed(ctx, before, 15*time.Second); err != nil {
-		t.Fatalf("after expiry, audio did not resume within 15s of killing %s: %v\nevents %+v", dead.id, err, events(t, ctx))
+		t.Fatalf("after expiry, audio did not resume within 15s of killing %s: %v\nevents %+v", dead.id, err, events(ctx, t))
 	}
-	after := sides(t, ctx)
+	after := sides(ctx, t)
 	t.Logf("after expiry and %d refreshes, killed %s: gap caller %.0f ms, callee %.0f ms",
-		eval[int](t, ctx, `T.refreshed`), dead.id, after["caller"].MaxGap, after["callee"].MaxGap)
+		eval[int](ctx, t, `T.refreshed`), dead.id, after["caller"].MaxGap, after["callee"].MaxGap)
 
 	// The control: no audio either way for 10 s after its kill.
 	const wait = 10 * time.Second
 	if err := poll(cctx, time.Until(ckilled.Add(wait)), 50*time.Millisecond, fmt.Sprintf(`T.sides.caller.packets > %d || T.sides.callee.packets > %d`,
 		cbefore["caller"].Packets+25, cbefore["callee"].Packets+25)); err == nil {
-		t.Fatalf("control: audio came back after killing %s with expired credentials and no refresh: the relays did not enforce expiry or the page refreshed\nevents %+v", cdead.id, events(t, cctx))
+		t.Fatalf("control: audio came back after killing %s with expired credentials and no refresh: the relays did not enforce expiry or the page refreshed\nevents %+v", cdead.id, events(cctx, t))
 	}
 	var restarts, failed int
-	for _, ev := range events(t, cctx) {
+	for _, ev := range events(cctx, t) {
 		switch ev.Type {
 		case "restarting":
 			restarts++
@@ -253,16 +253,16 @@ func TestCredentialRefresh(t *testing.T) {
 		}
 	}
 	if restarts == 0 {
-		t.Errorf("control: watch() never restarted after the kill, so the control proves nothing: events %+v", events(t, cctx))
+		t.Errorf("control: watch() never restarted after the kill, so the control proves nothing: events %+v", events(cctx, t))
 	}
-	cs := sides(t, cctx)
+	cs := sides(cctx, t)
 	t.Logf("control without refresh (%d failed refreshes), killed %s past expiry: %d restarts, no audio for %v (state caller %s, callee %s)",
 		failed, cdead.id, restarts, wait, cs["caller"].State, cs["callee"].State)
 }
 
 // pastExpiry waits until the call's first credentials expired 2 s ago (at
 // most 80 s from a call just started).
-func pastExpiry(t *testing.T, ctx context.Context) {
+func pastExpiry(ctx context.Context, t *testing.T) {
 	t.Helper()
 	if err := poll(ctx, 80*time.Second, 500*time.Millisecond, `Date.now() > T.expiresAt + 2000`); err != nil {
 		t.Fatalf("waiting for expiry: %v", err)

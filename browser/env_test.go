@@ -11,8 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,34 +31,15 @@ const (
 //go:embed page.html
 var pageHTML []byte
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binErr  error
-)
+// bins are relaygate and relaynode built from this tree, once per test binary.
+var bins = testenv.Commands{Pkgs: []string{"../cmd/relaygate", "../cmd/relaynode"}}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
+	if err := bins.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 	os.Exit(code)
-}
-
-// binaries builds cmd/relaygate and cmd/relaynode once per test binary run.
-func binaries(t *testing.T) (gateway, node string) {
-	t.Helper()
-	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "relaygate-browser-")
-		if binErr != nil {
-			return
-		}
-		_, binErr = testenv.BuildCommands(binDir, false, "../cmd/relaygate", "../cmd/relaynode")
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return filepath.Join(binDir, "relaygate"), filepath.Join(binDir, "relaynode")
 }
 
 func requireChromium(t *testing.T) {
@@ -74,7 +53,7 @@ func requireChromium(t *testing.T) {
 type relay struct {
 	id         string
 	minP, maxP int // its --relay-ports: tells which relay a candidate is on
-	cmd        *exec.Cmd
+	proc       *testenv.Proc
 }
 
 func (r *relay) owns(port int) bool { return port >= r.minP && port <= r.maxP }
@@ -95,34 +74,25 @@ type envConfig struct {
 
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
-	gwBin, nodeBin := binaries(t)
+	gwBin, nodeBin := bins.Path(t, "relaygate"), bins.Path(t, "relaynode")
 	e := &env{t: t, user: testenv.Token(t, userSecret, "alice", time.Hour)}
 
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(pageHTML)
+		if _, err := w.Write(pageHTML); err != nil {
+			t.Errorf("serving the test page: %v", err)
+		}
 	}))
 	t.Cleanup(page.Close)
 
-	gw := exec.Command(gwBin, "--listen", "127.0.0.1:0", "--cors-origins", page.URL,
+	gw := exec.CommandContext(t.Context(), gwBin, "--listen", "127.0.0.1:0", "--cors-origins", page.URL,
 		"--probe-interval", "500ms", "--heartbeat-ttl", "30s", "--explore-share", "0")
 	gw.Env = append(os.Environ(), "RELAYGATE_USER_JWT_SECRET="+userSecret, "RELAYGATE_NODE_JWT_SECRET="+nodeSecret,
 		"RELAYGATE_TURN_SECRETS=k1:"+turnSecret, "RELAYGATE_PSEUDONYM_KEY=pseudonym-key-0123456789")
-	var gwLogs testenv.Buffer
-	gw.Stderr = &gwLogs
-	if err := gw.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		gw.Process.Kill()
-		gw.Wait()
-		if t.Failed() {
-			t.Logf("relaygate logs:\n%s", gwLogs.String())
-		}
-	})
-	a, err := testenv.GatewayAddr(&gwLogs, nil, 15*time.Second)
+	gwProc := startProc(t, "relaygate", gw)
+	a, err := testenv.GatewayAddr(gwProc.Logs, nil, 15*time.Second)
 	if err != nil {
-		t.Fatalf("relaygate did not listen within 15s:\n%s", gwLogs.String())
+		t.Fatalf("relaygate did not listen within 15s:\n%s", gwProc.Logs)
 	}
 	e.gateway = "http://" + a
 	q := url.Values{"gw": {e.gateway}, "token": {e.user}}
@@ -144,57 +114,73 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		if cfg.strictExpiry {
 			args = append(args, "--strict-expiry")
 		}
-		r.cmd = exec.Command(nodeBin, args...)
-		r.cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+turnSecret, "RELAYNODE_NODE_TOKEN="+testenv.Token(t, nodeSecret, r.id, time.Hour))
-		var logs testenv.Buffer
-		r.cmd.Stderr = &logs
-		if err := r.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			r.cmd.Process.Kill()
-			r.cmd.Wait()
-			if t.Failed() {
-				t.Logf("%s logs:\n%s", r.id, logs.String())
-			}
-		})
+		cmd := exec.CommandContext(t.Context(), nodeBin, args...)
+		cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+turnSecret, "RELAYNODE_NODE_TOKEN="+testenv.Token(t, nodeSecret, r.id, time.Hour))
+		r.proc = startProc(t, r.id, cmd)
 		e.relays = append(e.relays, r)
 	}
 	e.waitSelectable()
 	return e
 }
 
+// startProc starts cmd, name in messages, and kills it when the test ends,
+// showing its logs if the test failed.
+func startProc(t *testing.T, name string, cmd *exec.Cmd) *testenv.Proc {
+	t.Helper()
+	p, err := testenv.StartProc(name, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Kill(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("%s logs:\n%s", name, p.Logs)
+		}
+	})
+	return p
+}
+
 // waitSelectable waits until the gateway answers with both relays.
 func (e *env) waitSelectable() {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if p, b, ok := e.pick(); ok && p != "" && b != "" {
-			return
+	testenv.Eventually(e.t, "both relays selectable", 20*time.Second, 100*time.Millisecond, func() error {
+		p, b, err := e.pick()
+		if err == nil && (p == "" || b == "") {
+			err = fmt.Errorf("primary %q, backup %q", p, b)
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatal("relays never both became selectable within 20s")
-		}
-		<-tick.C // polling, bounded by the deadline
-	}
+		return err
+	})
 }
 
-func (e *env) pick() (primary, backup string, ok bool) {
-	req, _ := http.NewRequest(http.MethodPost, e.gateway+"/v1/credentials", nil)
+// pick asks the gateway for credentials and returns the relays it names.
+func (e *env) pick() (primary, backup string, err error) {
+	req, err := http.NewRequestWithContext(e.t.Context(), http.MethodPost, e.gateway+"/v1/credentials", http.NoBody)
+	if err != nil {
+		return "", "", err
+	}
 	req.Header.Set("Authorization", "Bearer "+e.user)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", "", false
+		return "", "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var a wire.Credentials
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &a) != nil || a.Backup == nil {
-		return a.Primary.RelayID, "", false
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", "", err
 	}
-	return a.Primary.RelayID, a.Backup.RelayID, true
+	if resp.StatusCode != http.StatusOK {
+		return "", "", fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	var a wire.Credentials
+	if err := json.Unmarshal(b, &a); err != nil {
+		return "", "", err
+	}
+	if a.Backup == nil {
+		return a.Primary.RelayID, "", nil
+	}
+	return a.Primary.RelayID, a.Backup.RelayID, nil
 }
 
 // relayOf names the relay that allocated a candidate's port.
@@ -210,7 +196,7 @@ func (e *env) relayOf(port int) *relay {
 // kill SIGKILLs a relay, as a crash or a lost machine would stop it.
 func (r *relay) kill(t *testing.T) {
 	t.Helper()
-	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := r.proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -245,7 +231,7 @@ func (e *env) browser() context.Context {
 	if err != nil || !ok {
 		e.t.Fatalf("page never imported the module: %v", err)
 	}
-	if errs := eval[[]string](e.t, ctx, `T.errors`); len(errs) > 0 || !eval[bool](e.t, ctx, `T.ready`) {
+	if errs := eval[[]string](ctx, e.t, `T.errors`); len(errs) > 0 || !eval[bool](ctx, e.t, `T.ready`) {
 		e.t.Fatalf("page: %v", errs)
 	}
 	return ctx
@@ -271,7 +257,7 @@ func run[T any](ctx context.Context, d time.Duration, a chromedp.Action[T]) (T, 
 }
 
 // eval evaluates expr (awaiting a promise) within 10s.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func eval[T any](ctx context.Context, t *testing.T, expr string) T {
 	t.Helper()
 	v, err := run(ctx, 10*time.Second, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {

@@ -37,7 +37,7 @@ const idleWindow = 10 * time.Second
 func warmStandby(t *testing.T, plainGap float64) {
 	e := newEnv(t, envConfig{portBase: 47000})
 	ctx := e.browser()
-	before := startCall(t, ctx, `{watch: true}`)
+	before := startCall(ctx, t, `{watch: true}`)
 	dead := e.carrier(t, before)
 	var backup *relay
 	for _, r := range e.relays {
@@ -47,17 +47,17 @@ func warmStandby(t *testing.T, plainGap float64) {
 	}
 
 	// Browser CPU without the standby, then with it idle, over equal windows.
-	cpuBase := e.cpuOver(t, ctx, idleWindow/2)
-	if !eval[bool](t, ctx, `startStandby(`+strconv.Quote(backup.id)+`)`) {
+	cpuBase := e.cpuOver(ctx, t, idleWindow/2)
+	if !eval[bool](ctx, t, `startStandby(`+strconv.Quote(backup.id)+`)`) {
 		t.Fatal("startStandby failed")
 	}
 	if err := poll(ctx, 15*time.Second, 100*time.Millisecond, `T.standby.caller.pc.connectionState === 'connected' && T.standby.callee.pc.connectionState === 'connected'`); err != nil {
-		t.Fatalf("standby did not connect within 15s: %v; %+v; errors %v", err, eval[map[string]standbySide](t, ctx, `standbyStats()`), eval[[]string](t, ctx, `T.errors`))
+		t.Fatalf("standby did not connect within 15s: %v; %+v; errors %v", err, eval[map[string]standbySide](ctx, t, `standbyStats()`), eval[[]string](ctx, t, `T.errors`))
 	}
-	s0 := eval[map[string]standbySide](t, ctx, `standbyStats()`)
+	s0 := eval[map[string]standbySide](ctx, t, `standbyStats()`)
 	t0 := time.Now()
-	cpuStandby := e.cpuOver(t, ctx, idleWindow)
-	s1 := eval[map[string]standbySide](t, ctx, `standbyStats()`)
+	cpuStandby := e.cpuOver(ctx, t, idleWindow)
+	s1 := eval[map[string]standbySide](ctx, t, `standbyStats()`)
 	secs := time.Since(t0).Seconds()
 	allocations := 0
 	for name, sd := range s1 {
@@ -75,18 +75,18 @@ func warmStandby(t *testing.T, plainGap float64) {
 	t.Logf("idle standby cost: %d extra relay allocations for the call; browser CPU %.1f %% of a core with it vs %.1f %% without (the call itself)",
 		allocations, cpuStandby, cpuBase)
 
-	eval[bool](t, ctx, `(resetGaps(), true)`)
-	before = sides(t, ctx)
+	eval[bool](ctx, t, `(resetGaps(), true)`)
+	before = sides(ctx, t)
 	dead.kill(t)
 	killed := time.Now()
 	if err := resumed(ctx, before, 15*time.Second); err != nil {
-		t.Fatalf("audio did not resume both ways within 15s of killing %s: %v\nsides %+v\nevents %+v\nerrors %v", dead.id, err, sides(t, ctx), events(t, ctx), eval[[]string](t, ctx, `T.errors`))
+		t.Fatalf("audio did not resume both ways within 15s of killing %s: %v\nsides %+v\nevents %+v\nerrors %v", dead.id, err, sides(ctx, t), events(ctx, t), eval[[]string](ctx, t, `T.errors`))
 	}
-	after := sides(t, ctx)
+	after := sides(ctx, t)
 	gap := max(after["caller"].MaxGap, after["callee"].MaxGap)
 	t.Logf("warm standby: killed %s, audio back both ways over %s after %v; gap caller<-callee %.0f ms, callee<-caller %.0f ms, max %.0f ms (plain restart: %.0f ms)",
 		dead.id, backup.id, time.Since(killed).Round(10*time.Millisecond), after["caller"].MaxGap, after["callee"].MaxGap, gap, plainGap)
-	if errs := eval[[]string](t, ctx, `T.errors`); len(errs) > 0 {
+	if errs := eval[[]string](ctx, t, `T.errors`); len(errs) > 0 {
 		t.Errorf("page errors: %v", errs)
 	}
 	if plainGap == 0 {
@@ -99,11 +99,11 @@ func warmStandby(t *testing.T, plainGap float64) {
 
 // cpuOver measures the CPU the browser (its process and all descendants)
 // used over d, in percent of one core.
-func (e *env) cpuOver(t *testing.T, ctx context.Context, d time.Duration) float64 {
+func (e *env) cpuOver(ctx context.Context, t *testing.T, d time.Duration) float64 {
 	t.Helper()
 	pid := chromedp.FromContext(ctx).Browser.Process().Pid
 	c0, t0 := treeCPU(pid), time.Now()
-	time.Sleep(d) // the measurement window
+	time.Sleep(d) // the measurement window itself: CPU over real time, not a wait for some state
 	c1 := treeCPU(pid)
 	return 100 * (c1 - c0) / time.Since(t0).Seconds()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -47,14 +49,14 @@ func requireTools(t *testing.T, tools ...string) {
 
 // startRelaynode runs the built relaynode on loopback with secret (id k1)
 // accepting loopback peers, and returns its UDP and TCP listeners.
-func startRelaynode(t *testing.T, secret string) (p *proc, udp, tcp string) {
+func startRelaynode(t *testing.T, secret string) (p *testenv.Proc, udp, tcp string) {
 	t.Helper()
 	relaynode := buildCmd(t, "relaynode")
 	p = startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=k1:" + secret}, nil, nil, relaynode,
 		"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--allow-peers=127.0.0.1/32",
 		"--drain-timeout=200ms", "--log-level=info")
-	udp = p.waitLog(t, "relay started", "udp", 30*time.Second)
-	m, _ := testenv.LogLine(p.logs.String(), "relay started")
+	udp = waitLog(t, p, "relay started", "udp")
+	m, _ := testenv.LogLine(p.Logs.String(), "relay started")
 	tcp, _ = m["tcp"].(string)
 	return p, udp, tcp
 }
@@ -72,14 +74,36 @@ func startUDPPeer(t *testing.T) int {
 	defer c.Close()
 	buf := make([]byte, 64)
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) && !p.exited() {
+	for time.Now().Before(deadline) && !p.Exited() {
 		_, _ = c.Write([]byte("ping"))
 		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		if n, err := c.Read(buf); err == nil && string(buf[:n]) == "ping" {
 			return port
 		}
 	}
-	t.Fatalf("turnutils_peer on port %d does not echo:\n%s", port, p.logs)
+	t.Fatalf("turnutils_peer on port %d does not echo:\n%s", port, p.Logs)
+	return 0
+}
+
+// freeUDPTCPPort returns a loopback port that is free for UDP and TCP at
+// the time of the call (the caller binds it right away; a clash fails fast).
+func freeUDPTCPPort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+		u.Close()
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
+	}
+	t.Fatal("no free UDP+TCP port on 127.0.0.1")
 	return 0
 }
 
@@ -106,9 +130,10 @@ func runUclient(t *testing.T, timeout time.Duration, args ...string) uclientResu
 	out, err := cmd.CombinedOutput()
 	r := uclientResult{sent: -1, recv: -1, lost: -1, out: string(out)}
 	if ctx.Err() != nil {
-		t.Fatalf("turnutils_uclient %s did not finish within %v:\n%s", strings.Join(args, " "), timeout, tail(r.out, 30))
+		t.Fatalf("turnutils_uclient %s did not finish within %v:\n%s", strings.Join(args, " "), timeout, testenv.Tail(r.out, 30))
 	}
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		r.rc = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("turnutils_uclient: %v", err)
@@ -165,7 +190,7 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 				want := clients * messages
 				if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
 					t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
-						r.rc, r.sent, r.recv, r.lost, want, want, tail(r.out, 30))
+						r.rc, r.sent, r.recv, r.lost, want, want, testenv.Tail(r.out, 30))
 				}
 			})
 		}
@@ -175,16 +200,16 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 			r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
 			if r.rc == 0 || r.recv > 0 {
 				t.Fatalf("turnutils_uclient with a wrong secret: rc %d, received %d; want a failure and nothing received:\n%s",
-					r.rc, r.recv, tail(r.out, 30))
+					r.rc, r.recv, testenv.Tail(r.out, 30))
 			}
 			if !strings.Contains(r.out, "Cannot complete Allocation") {
-				t.Errorf("turnutils_uclient output lacks the allocation failure:\n%s", tail(r.out, 30))
+				t.Errorf("turnutils_uclient output lacks the allocation failure:\n%s", testenv.Tail(r.out, 30))
 			}
 		})
 	})
 
 	stopClean(t, rn)
-	if logs := rn.logs.String(); strings.Contains(logs, secret) {
+	if logs := rn.Logs.String(); strings.Contains(logs, secret) {
 		t.Errorf("relaynode logged its secret")
 	}
 }
@@ -192,7 +217,7 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 // coturn is a running turnserver.
 type coturn struct {
 	addr string // 127.0.0.1:port, UDP and TCP
-	proc *proc
+	proc *testenv.Proc
 	log  string // its log file
 }
 
@@ -215,16 +240,18 @@ func startCoturn(t *testing.T, secret string) *coturn {
 		if stunAnswers(c.addr, c.proc, 10*time.Second) {
 			return c
 		}
-		c.proc.stop(t)
+		if err := c.proc.Stop(10 * time.Second); err != nil {
+			t.Error(err)
+		}
 		if attempt == 2 {
-			t.Fatalf("turnserver does not answer STUN on %s:\n%s", c.addr, c.proc.logs)
+			t.Fatalf("turnserver does not answer STUN on %s:\n%s", c.addr, c.proc.Logs)
 		}
 	}
 }
 
 // stunAnswers sends STUN Binding requests to addr until one is answered,
 // p exits or timeout passes.
-func stunAnswers(addr string, p *proc, timeout time.Duration) bool {
+func stunAnswers(addr string, p *testenv.Proc, timeout time.Duration) bool {
 	c, err := net.Dial("udp4", addr)
 	if err != nil {
 		return false
@@ -232,7 +259,7 @@ func stunAnswers(addr string, p *proc, timeout time.Duration) bool {
 	defer c.Close()
 	buf := make([]byte, 1500)
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && !p.exited() {
+	for time.Now().Before(deadline) && !p.Exited() {
 		req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
 		_, _ = c.Write(req.Raw)
 		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
@@ -250,7 +277,7 @@ func stunAnswers(addr string, p *proc, timeout time.Duration) bool {
 
 // startGateway runs the built relaygate on 127.0.0.1:0 minting with
 // turnSecret (id k1) and returns its base URL.
-func startGateway(t *testing.T, turnSecret string) (*proc, string) {
+func startGateway(t *testing.T, turnSecret string) (*testenv.Proc, string) {
 	t.Helper()
 	relaygate := buildCmd(t, "relaygate")
 	p := startProc(t, "relaygate", []string{
@@ -258,7 +285,7 @@ func startGateway(t *testing.T, turnSecret string) (*proc, string) {
 		"RELAYGATE_USER_JWT_SECRET=" + userJWTSecret,
 		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
 	}, nil, nil, relaygate, "--listen=127.0.0.1:0", "--shutdown-grace=2s")
-	addr := p.waitLog(t, "relaygate listening", "addr", 30*time.Second)
+	addr := waitLog(t, p, "relaygate listening", "addr")
 	return p, "http://" + addr
 }
 
@@ -299,17 +326,10 @@ func allocate(t *testing.T, addr, username, password string) (*turn.Client, net.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	c, err := turn.NewClient(&turn.ClientConfig{
+	c := relaytest.PionClient(t, &turn.ClientConfig{
 		STUNServerAddr: addr, TURNServerAddr: addr, Username: username, Password: password,
 		Conn: conn, RTO: 200 * time.Millisecond,
 	})
-	if err != nil {
-		t.Fatalf("turn.NewClient: %v", err)
-	}
-	t.Cleanup(c.Close)
-	if err := c.Listen(); err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	relayed, err := c.AllocateWithContext(ctx)
@@ -440,5 +460,5 @@ func readTail(path string) string {
 	if err != nil {
 		return err.Error()
 	}
-	return tail(string(b), 30)
+	return testenv.Tail(string(b), 30)
 }

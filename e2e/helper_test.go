@@ -21,6 +21,10 @@ import (
 	"github.com/relaygate/relaygate/wire"
 )
 
+// helperEnv selects a helper mode when the test binary is re-executed
+// inside a network namespace (see TestMain and startPeer).
+const helperEnv = "RELAYGATE_E2E_HELPER"
+
 // helperTimeout bounds a helper's whole life, whatever the test does.
 const helperTimeout = 90 * time.Second
 
@@ -90,7 +94,7 @@ func getCredentials(ctx context.Context, gateway, userToken string) (wire.Creden
 		}
 		select {
 		case <-ctx.Done():
-			return c, fmt.Errorf("credentials: %w (last: %v)", ctx.Err(), err)
+			return c, fmt.Errorf("credentials: %w (last: %w)", ctx.Err(), err)
 		case <-tick.C:
 		}
 	}
@@ -194,12 +198,7 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 		if err != nil {
 			return err
 		}
-		if err := localDescription(ctx, pc, offer); err != nil {
-			return err
-		}
-		sdp, scrubbed := scrubRelatedAddresses(pc.LocalDescription().SDP)
-		scrubbedAddrs = scrubbed
-		if err := out.Encode(signalMsg{Type: "offer", SDP: sdp}); err != nil {
+		if scrubbedAddrs, err = signalLocal(ctx, pc, offer, out); err != nil {
 			return err
 		}
 		m, err := expect(ctx, in, "answer")
@@ -239,12 +238,7 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 		if err != nil {
 			return err
 		}
-		if err := localDescription(ctx, pc, answer); err != nil {
-			return err
-		}
-		sdp, scrubbed := scrubRelatedAddresses(pc.LocalDescription().SDP)
-		scrubbedAddrs = scrubbed
-		if err := out.Encode(signalMsg{Type: "answer", SDP: sdp}); err != nil {
+		if scrubbedAddrs, err = signalLocal(ctx, pc, answer, out); err != nil {
 			return err
 		}
 	}
@@ -302,6 +296,18 @@ func scrubRelatedAddresses(sdp string) (string, []string) {
 		lines[i] = strings.Join(f, " ")
 	}
 	return strings.Join(lines, "\r\n"), removed
+}
+
+// signalLocal sets d (an offer or an answer) as pc's local description,
+// and sends it to the other party once ICE gathering is complete, with the
+// relay candidates' related addresses scrubbed. It returns those it
+// scrubbed.
+func signalLocal(ctx context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription, out *json.Encoder) ([]string, error) {
+	if err := localDescription(ctx, pc, d); err != nil {
+		return nil, err
+	}
+	sdp, scrubbed := scrubRelatedAddresses(pc.LocalDescription().SDP)
+	return scrubbed, out.Encode(signalMsg{Type: d.Type.String(), SDP: sdp})
 }
 
 // localDescription sets d and waits until ICE gathering is complete, so

@@ -59,7 +59,7 @@ func ipRun(args ...string) error {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ type candidateInfo struct {
 
 // peerHelper is a running caller or callee in its namespace.
 type peerHelper struct {
-	p     *proc
+	p     *testenv.Proc
 	in    *json.Encoder
 	inW   *os.File
 	lines chan signalMsg // closed at EOF
@@ -194,16 +194,16 @@ func (h *peerHelper) next(t *testing.T, want string, timeout time.Duration) sign
 	case m, ok := <-h.lines:
 		switch {
 		case !ok:
-			<-h.p.done
-			t.Fatalf("%s ended (%v) before sending %q", h.p.name, h.p.err, want)
+			<-h.p.Done()
+			t.Fatalf("%s ended (%v) before sending %q", h.p.Name, h.p.Err(), want)
 		case m.Type == "error":
-			t.Fatalf("%s failed: %s", h.p.name, m.Error)
+			t.Fatalf("%s failed: %s", h.p.Name, m.Error)
 		case m.Type != want:
-			t.Fatalf("%s sent %q, want %q", h.p.name, m.Type, want)
+			t.Fatalf("%s sent %q, want %q", h.p.Name, m.Type, want)
 		}
 		return m
 	case <-time.After(timeout):
-		t.Fatalf("%s sent no %q within %v", h.p.name, want, timeout)
+		t.Fatalf("%s sent no %q within %v", h.p.Name, want, timeout)
 	}
 	return signalMsg{}
 }
@@ -211,7 +211,7 @@ func (h *peerHelper) next(t *testing.T, want string, timeout time.Duration) sign
 func (h *peerHelper) send(t *testing.T, m signalMsg) {
 	t.Helper()
 	if err := h.in.Encode(m); err != nil {
-		t.Fatalf("to %s: %v", h.p.name, err)
+		t.Fatalf("to %s: %v", h.p.Name, err)
 	}
 }
 
@@ -221,7 +221,7 @@ func (h *peerHelper) report(t *testing.T) peerReport {
 	h.send(t, signalMsg{Type: "finish"})
 	m := h.next(t, "report", 30*time.Second)
 	if m.Report == nil {
-		t.Fatalf("%s sent an empty report", h.p.name)
+		t.Fatalf("%s sent an empty report", h.p.Name)
 	}
 	return *m.Report
 }
@@ -231,9 +231,9 @@ func (h *peerHelper) hangUp(t *testing.T) {
 	t.Helper()
 	h.inW.Close()
 	select {
-	case <-h.p.done:
+	case <-h.p.Done():
 	case <-time.After(15 * time.Second):
-		t.Fatalf("%s did not exit within 15s of hanging up", h.p.name)
+		t.Fatalf("%s did not exit within 15s of hanging up", h.p.Name)
 	}
 	requireCleanExit(t, h.p)
 }
@@ -309,7 +309,7 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 		"RELAYGATE_USER_JWT_SECRET=" + userJWTSecret,
 		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
 	}, nil, nil, inNS(l.relay, relaygate, "--listen="+relayIP+":0", "--shutdown-grace=2s")...)
-	gateway := "http://" + gw.waitLog(t, "relaygate listening", "addr", 30*time.Second)
+	gateway := "http://" + waitLog(t, gw, "relaygate listening", "addr")
 
 	const relayID = "lab-1"
 	rn := startProc(t, "relaynode", []string{
@@ -323,7 +323,7 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 		"--relay-ports=40000-40999", "--max-allocations=100",
 		"--gateway-url="+gateway, "--id="+relayID, "--region=lab", "--site=netns", "--lat=50.1", "--lon=8.7",
 		"--heartbeat-interval=1s", "--drain-timeout=200ms")...)
-	rn.waitLog(t, "relay started", "udp", 30*time.Second)
+	waitLog(t, rn, "relay started", "udp")
 
 	const messages = 20
 	t.Run("relay policy hides the caller", func(t *testing.T) {
@@ -351,10 +351,10 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 	stopClean(t, gw)
 	// The relay and the gateway saw both parties' addresses; their logs
 	// must not keep them.
-	for _, p := range []*proc{rn, gw} {
+	for _, p := range []*testenv.Proc{rn, gw} {
 		for _, ip := range []string{callerIP, calleeIP} {
-			if strings.Contains(p.logs.String(), ip) {
-				t.Errorf("%s logged a party's address %s:\n%s", p.name, ip, tail(p.logs.String(), 40))
+			if strings.Contains(p.Logs.String(), ip) {
+				t.Errorf("%s logged a party's address %s:\n%s", p.Name, ip, testenv.Tail(p.Logs.String(), 40))
 			}
 		}
 	}

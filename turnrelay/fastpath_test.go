@@ -48,6 +48,20 @@ func boundClient(t *testing.T, r *relaytest.Relay) (*rawClient, *net.UDPConn, *n
 	return c, ps, relayed
 }
 
+// wantNoRoute checks that r has no fast route, and that ChannelData with
+// payload that c sends on channel 0x4001 does not reach the peer ps; when
+// says in which case.
+func wantNoRoute(t *testing.T, r *relaytest.Relay, c *rawClient, ps net.PacketConn, payload, when string) {
+	t.Helper()
+	if got := turnrelay.FastRoutes(r.Server); got != 0 {
+		t.Errorf("FastRoutes = %d %s, want 0", got, when)
+	}
+	if _, err := c.conn.WriteTo(channelData(0x4001, len(payload), []byte(payload)), c.server); err != nil {
+		t.Fatal(err)
+	}
+	wantNothing(t, ps, when)
+}
+
 // TestChannelDataFastPath: ChannelData on a bound channel reaches the peer
 // from the relayed address, exactly framed; what is not a bound channel's
 // well-formed ChannelData is not relayed.
@@ -88,9 +102,7 @@ func TestChannelDataFastPath(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, _, err := readWithin(ps, 300*time.Millisecond); err != errTimeout {
-		t.Errorf("peer received %q, %v; want nothing", got, err)
-	}
+	wantNothing(t, ps, "of what is not to be relayed")
 	if n := metricValue(r, "relaynode_relayed_packets_total", "direction", "to_peer"); n != 3 {
 		t.Errorf("relayed to_peer = %v, want 3", n)
 	}
@@ -105,40 +117,20 @@ func TestChannelDataAfterDelete(t *testing.T) {
 		t.Fatalf("Refresh(0) = %d", errCode(res))
 	}
 	waitFor(t, "allocation released", func() bool { return r.Allocations() == 0 })
-	if got := turnrelay.FastRoutes(r.Server); got != 0 {
-		t.Errorf("FastRoutes = %d after the allocation was deleted, want 0", got)
-	}
-	if _, err := c.conn.WriteTo(channelData(0x4001, 4, []byte("late")), c.server); err != nil {
-		t.Fatal(err)
-	}
-	if got, _, err := readWithin(ps, 300*time.Millisecond); err != errTimeout {
-		t.Errorf("peer received %q, %v after the allocation was deleted", got, err)
-	}
+	wantNoRoute(t, r, c, ps, "late", "after the allocation was deleted")
 }
 
 // TestChannelDataRefusedPeer: a channel to a peer the filter refuses is
 // not bound, gets no route, and its ChannelData goes nowhere.
 func TestChannelDataRefusedPeer(t *testing.T) {
 	r := relaytest.Start(t, func(c *turnrelay.Config) { c.AllowPeers = nil })
-	cred := r.Credential("hank", time.Hour)
-	c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
-	if got := errCode(c.allocate()); got != 0 {
-		t.Fatalf("Allocate = %d", got)
-	}
+	c := allocatedUDP(t, r, "hank")
 	ps := peerSocket(t)
 	pa := ps.LocalAddr().(*net.UDPAddr)
 	if got := errCode(c.do(stun.MethodChannelBind, channelNumber(0x4001), peer(pa.IP, pa.Port))); got == 0 {
 		t.Fatal("ChannelBind to a refused peer succeeded")
 	}
-	if got := turnrelay.FastRoutes(r.Server); got != 0 {
-		t.Errorf("FastRoutes = %d, want 0", got)
-	}
-	if _, err := c.conn.WriteTo(channelData(0x4001, 4, []byte("ssrf")), c.server); err != nil {
-		t.Fatal(err)
-	}
-	if got, _, err := readWithin(ps, 300*time.Millisecond); err != errTimeout {
-		t.Errorf("refused peer received %q, %v", got, err)
-	}
+	wantNoRoute(t, r, c, ps, "ssrf", "for a refused peer")
 }
 
 // TestPionClientChannels: pion's own client binds a channel on its first
@@ -146,12 +138,7 @@ func TestChannelDataRefusedPeer(t *testing.T) {
 // the client's relayed conn (Refresh 0) removes the route.
 func TestPionClientChannels(t *testing.T) {
 	r := relaytest.Start(t)
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := pionClient(t, conn, r.Addr(relay.UDP), r.Credential("ivan", time.Hour))
+	c, conn := pionUDP(t, r, "ivan")
 	relayed, err := c.Allocate()
 	if err != nil {
 		t.Fatalf("Allocate: %v", err)

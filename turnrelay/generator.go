@@ -103,7 +103,7 @@ func (g generator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.Pack
 		return nil, nil, err
 	}
 	user := cfg.UserID
-	rc := s.data.Wrap(conn, netip.AddrPortFrom(public, uint16(port)), func() { s.ledger.Release(user) })
+	rc := s.data.Wrap(conn, netip.AddrPortFrom(public, uint16(port)), func() { s.ledger.Release(user) }) //nolint:gosec // G115: BindRelay's port lies in RelayPorts, uint16s
 	return rc, &net.UDPAddr{IP: public.AsSlice(), Port: port}, nil
 }
 

@@ -3,12 +3,14 @@ package turnrelay
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat/heartbeattest"
@@ -35,9 +37,12 @@ func TestHeartbeatBody(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	if !pollUntil(5*time.Second, func() bool { return gw.Count() >= 1 }) {
-		t.Error("no heartbeat within 5s")
-	}
+	testenv.Eventually(t, "a first heartbeat", 5*time.Second, 5*time.Millisecond, func() error {
+		if gw.Count() < 1 {
+			return errors.New("none yet")
+		}
+		return nil
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

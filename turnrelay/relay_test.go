@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
@@ -26,19 +28,44 @@ import (
 // pionClient allocates through the relay with pion's own client over conn.
 func pionClient(t *testing.T, conn net.PacketConn, server string, cred turncred.Credential) *turn.Client {
 	t.Helper()
-	c, err := turn.NewClient(&turn.ClientConfig{
+	return relaytest.PionClient(t, &turn.ClientConfig{
 		STUNServerAddr: server, TURNServerAddr: server,
 		Username: cred.Username, Password: cred.Password, Realm: relaytest.Realm,
 		Conn: conn, RTO: 200 * time.Millisecond,
 	})
+}
+
+// pionUDP is pion's client for a fresh credential of user over a loopback
+// UDP socket of its own, which it returns too.
+func pionUDP(t *testing.T, r *relaytest.Relay, user string) (*turn.Client, net.PacketConn) {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("turn.NewClient: %v", err)
+		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
-	if err := c.Listen(); err != nil {
-		t.Fatalf("Listen: %v", err)
+	t.Cleanup(func() { conn.Close() })
+	return pionClient(t, conn, r.Addr(relay.UDP), r.Credential(user, time.Hour)), conn
+}
+
+// allocatedUDP is a raw client over UDP for a fresh credential of user,
+// with an allocation on r.
+func allocatedUDP(t *testing.T, r *relaytest.Relay, user string) *rawClient {
+	t.Helper()
+	cred := r.Credential(user, time.Hour)
+	c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
+	if got := errCode(c.allocate()); got != 0 {
+		t.Fatalf("Allocate = %d", got)
 	}
 	return c
+}
+
+// wantNothing checks that nothing reaches the peer ps within 300ms; when
+// says in which case.
+func wantNothing(t *testing.T, ps net.PacketConn, when string) {
+	t.Helper()
+	if got, _, err := readWithin(ps, 300*time.Millisecond); !errors.Is(err, errTimeout) {
+		t.Errorf("peer received %q, %v %s; want nothing", got, err, when)
+	}
 }
 
 // echoThrough sends through relayed to peer, has the peer answer, and
@@ -73,12 +100,7 @@ func echoThrough(t *testing.T, relayed net.PacketConn, p *net.UDPConn, client ne
 
 func TestRelayUDP(t *testing.T) {
 	r := relaytest.Start(t)
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := pionClient(t, conn, r.Addr(relay.UDP), r.Credential("alice", time.Hour))
+	c, conn := pionUDP(t, r, "alice")
 
 	mapped, err := c.SendBindingRequest()
 	if err != nil || mapped.String() != conn.LocalAddr().String() {
@@ -134,16 +156,15 @@ func TestRelayTCPAndTLS(t *testing.T) {
 // waitFor polls cond every 10ms for up to 5s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	testenv.Eventually(t, what, 5*time.Second, 10*time.Millisecond, func() error {
+		if !cond() {
+			return errNotYet
 		}
-		<-tick.C
-	}
+		return nil
+	})
 }
+
+var errNotYet = errors.New("not yet")
 
 func TestRefreshAndExpiry(t *testing.T) {
 	r := relaytest.Start(t)
@@ -160,14 +181,12 @@ func TestRefreshAndExpiry(t *testing.T) {
 				t.Fatalf("Allocate = %d, want success", errCode(res))
 			}
 			res := c.do(stun.MethodRefresh, lifetime(10*time.Minute))
-			var lt stun.RawAttribute
 			if errCode(res) != 0 {
 				t.Fatalf("Refresh = %d, want success", errCode(res))
 			}
 			if v, err := res.Get(stun.AttrLifetime); err != nil || len(v) != 4 || v[2] != 0x02 || v[3] != 0x58 {
 				t.Errorf("Refresh LIFETIME = %x, %v; want 600s", v, err)
 			}
-			_ = lt
 			if res := c.do(stun.MethodRefresh, lifetime(0)); errCode(res) != 0 {
 				t.Fatalf("Refresh(0) = %d, want success", errCode(res))
 			}
@@ -327,11 +346,7 @@ func TestPeerFilterOnTheWire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := relaytest.Start(t, func(c *turnrelay.Config) { c.AllowPeers, c.DenyPeers = tt.allow, tt.deny })
-			cred := r.Credential("frank", time.Hour)
-			c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
-			if got := errCode(c.allocate()); got != 0 {
-				t.Fatalf("Allocate = %d", got)
-			}
+			c := allocatedUDP(t, r, "frank")
 			ps := peerSocket(t)
 			pa := ps.LocalAddr().(*net.UDPAddr)
 			want, wantBind := 403, 401 // pion answers a refused ChannelBind with 401
@@ -349,7 +364,7 @@ func TestPeerFilterOnTheWire(t *testing.T) {
 			switch {
 			case tt.loopbackOpen && string(got) != "ping":
 				t.Errorf("peer read %q, %v; want ping", got, err)
-			case !tt.loopbackOpen && err != errTimeout:
+			case !tt.loopbackOpen && !errors.Is(err, errTimeout):
 				t.Errorf("refused peer received %q, %v", got, err)
 			}
 			if denied := metricValue(r, "relaynode_peer_denied_total", "", ""); !tt.loopbackOpen && denied < 2 {
@@ -366,11 +381,7 @@ func TestPeerFilterClasses(t *testing.T) {
 		"172.16.0.1", "172.31.255.255", "192.0.0.8", "192.0.2.1", "192.88.99.1", "192.168.1.1", "198.18.0.1",
 		"198.51.100.1", "203.0.113.1", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255"}
 	r := relaytest.Start(t, func(c *turnrelay.Config) { c.AllowPeers = nil })
-	cred := r.Credential("gina", time.Hour)
-	c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
-	if got := errCode(c.allocate()); got != 0 {
-		t.Fatalf("Allocate = %d", got)
-	}
+	c := allocatedUDP(t, r, "gina")
 	for _, a := range v4 {
 		if got := errCode(c.do(stun.MethodCreatePermission, peer(net.ParseIP(a), 9))); got != 403 {
 			t.Errorf("CreatePermission(%s) = %d, want 403", a, got)
@@ -453,11 +464,7 @@ func TestQuotas(t *testing.T) {
 	t.Run("bandwidth", func(t *testing.T) {
 		const bps = 400_000 // 50 kB/s, 200ms burst = 10 kB
 		r := relaytest.Start(t, func(c *turnrelay.Config) { c.MaxBPS = bps })
-		cred := r.Credential("jack", time.Hour)
-		c := newRawUDP(t, r.Addr(relay.UDP), cred.Username, cred.Password)
-		if got := errCode(c.allocate()); got != 0 {
-			t.Fatalf("Allocate = %d", got)
-		}
+		c := allocatedUDP(t, r, "jack")
 		ps := peerSocket(t)
 		pa := ps.LocalAddr().(*net.UDPAddr)
 		if got := errCode(c.do(stun.MethodCreatePermission, peer(pa.IP, pa.Port))); got != 0 {
@@ -557,8 +564,11 @@ func TestMetricsAndPrivacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	text := string(body)
 	for _, name := range []string{"relaynode_allocations ", "relaynode_allocations_total", `relaynode_relayed_bytes_total{direction="to_peer"}`,
 		`relaynode_relayed_packets_total{direction="from_peer"}`, "relaynode_peer_denied_total", `relaynode_auth_failures_total{reason="bad_credential"}`,
@@ -571,7 +581,10 @@ func TestMetricsAndPrivacy(t *testing.T) {
 		t.Errorf("relaynode_allocations = %v, want 1", got)
 	}
 	allowedLabels := map[string]bool{"direction": true, "reason": true, "kind": true}
-	mfs, _ := r.Registry().Gather()
+	mfs, err := r.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, mf := range mfs {
 		if !strings.HasPrefix(mf.GetName(), "relaynode_") {
 			continue

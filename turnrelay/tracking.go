@@ -9,15 +9,15 @@ import (
 // on shutdown (pion closes its listeners but not accepted connections).
 type trackingListener struct {
 	net.Listener
-	max int
+	limit int // connections at most
 
 	mu     sync.Mutex // guards below
 	conns  map[*trackedConn]struct{}
 	closed bool
 }
 
-func newTrackingListener(l net.Listener, max int) *trackingListener {
-	return &trackingListener{Listener: l, max: max, conns: map[*trackedConn]struct{}{}}
+func newTrackingListener(l net.Listener, limit int) *trackingListener {
+	return &trackingListener{Listener: l, limit: limit, conns: map[*trackedConn]struct{}{}}
 }
 
 // Accept returns the next connection; over the cap, connections are closed
@@ -29,7 +29,7 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		l.mu.Lock()
-		if l.closed || len(l.conns) >= l.max {
+		if l.closed || len(l.conns) >= l.limit {
 			l.mu.Unlock()
 			_ = c.Close()
 			continue
@@ -42,7 +42,7 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 }
 
 func (l *trackingListener) closeAll() {
-	_ = l.Listener.Close()
+	_ = l.Close() // the listener's own: trackingListener adds none
 	l.mu.Lock()
 	l.closed = true
 	conns := make([]*trackedConn, 0, len(l.conns))

@@ -4,10 +4,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -83,31 +82,9 @@ func TestConfigValidation(t *testing.T) {
 			if s != nil {
 				_ = s.Close()
 			}
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("New() error = %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("New() error = %v, want one mentioning %q", err, tt.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "0123456789abcdef") {
-				t.Errorf("error leaks the secret: %v", err)
-			}
+			testenv.WantErr(t, "New()", err, tt.want, "0123456789abcdef")
 		})
 	}
 }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
-
-// pollUntil checks cond every 5ms until it holds or d passes.
-func pollUntil(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"flag"
@@ -43,7 +44,7 @@ private network or loopback, open it with relaynode --allow-peers.
 
 Exit status 1 when no URI works (with --strict: when any fails).`,
 	scoped: map[string]bool{"secret": true},
-	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		secret := fs.String("secret", "", "TURN REST secret id:secret to mint credentials locally instead of asking the gateway")
 		user := fs.String("user", "relayctl", "user part of locally minted usernames (with --secret)")
 		ttl := fs.Duration("ttl", 10*time.Minute, "lifetime of the credentials; with --secret it may be negative, to see a relay refuse an expired credential")
@@ -54,7 +55,7 @@ Exit status 1 when no URI works (with --strict: when any fails).`,
 		caFile := fs.String("ca-file", "", "PEM file of CA certificates that sign turns: servers' certificates (default: the system's)")
 		asJSON := fs.Bool("json", false, "print the results as JSON")
 		strict := fs.Bool("strict", false, "exit 1 when any URI fails, not only when all do")
-		return func(c *cli, args []string) error {
+		return func(ctx context.Context, c *cli, args []string) error {
 			var urls []turncheck.URL
 			for _, a := range args {
 				u, err := turncheck.ParseURL(a)
@@ -94,7 +95,7 @@ Exit status 1 when no URI works (with --strict: when any fails).`,
 				// Any relay will do: credentials are valid on every relay that
 				// shares the gateway's secret, whichever it picks.
 				secs := int64(*ttl / time.Second)
-				cr, _, err := g.fetchCredentials(c.ctx, wire.CredentialsRequest{TTLSeconds: &secs})
+				cr, _, err := g.fetchCredentials(ctx, wire.CredentialsRequest{TTLSeconds: &secs})
 				if err != nil {
 					return err
 				}
@@ -123,12 +124,12 @@ Exit status 1 when no URI works (with --strict: when any fails).`,
 				wg.Go(func() {
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					results[i] = turncheck.Check(c.ctx, cfg, u)
+					results[i] = turncheck.Check(ctx, cfg, u)
 				})
 			}
 			wg.Wait()
-			if c.ctx.Err() != nil {
-				return c.ctx.Err()
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 
 			works, failed := 0, 0
@@ -187,7 +188,7 @@ func mintTURN(secretFlag, user string, ttl time.Duration, now time.Time) (string
 func tlsConfig(caFile string, insecure bool) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // an explicit flag, for testing relays with self-signed certificates
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := os.ReadFile(caFile) //nolint:gosec // G304: the file the user named in --ca-file
 		if err != nil {
 			return nil, usagef("--ca-file: %v", err)
 		}
@@ -216,9 +217,9 @@ func printCheck(w io.Writer, results []turncheck.Result) {
 		}
 		got := r.Received > 0
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.URL, r.Transport,
-			dash(r.ConnectTime > 0 && r.Stage != turncheck.StageConnect, ms(r.ConnectTime)),
-			dash(r.AllocateTime > 0, ms(r.AllocateTime)),
-			dash(got, ms(r.RTTAvg)), dash(got, ms(r.RTTMin)), dash(got, ms(r.Jitter)),
+			dash(r.ConnectTime > 0 && r.Stage != turncheck.StageConnect, turncheck.Millis(r.ConnectTime)),
+			dash(r.AllocateTime > 0, turncheck.Millis(r.AllocateTime)),
+			dash(got, turncheck.Millis(r.RTTAvg)), dash(got, turncheck.Millis(r.RTTMin)), dash(got, turncheck.Millis(r.Jitter)),
 			dash(r.Sent > 0, percent(r.Loss)), result)
 	}
 	_ = tw.Flush()

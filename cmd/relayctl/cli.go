@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/relaygate/relaygate/internal/cmdline"
 )
 
 // Exit codes. Scripts rely on them: never renumber, only add.
@@ -54,7 +56,7 @@ type command struct {
 	scoped map[string]bool
 	// setup registers the command's flags on fs and returns what runs it
 	// with the positional arguments once fs is parsed.
-	setup func(fs *flag.FlagSet) func(c *cli, args []string) error
+	setup func(fs *flag.FlagSet) func(ctx context.Context, c *cli, args []string) error
 }
 
 func commands() []*command {
@@ -72,7 +74,6 @@ func findCommand(name string) *command {
 
 // cli is one invocation: the streams, environment and global flags.
 type cli struct {
-	ctx            context.Context
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -87,12 +88,12 @@ type cli struct {
 
 // run is relayctl without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
-	err := c.dispatch(args)
-	return c.exit(err)
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	err := c.dispatch(ctx, args)
+	return c.exit(ctx, err)
 }
 
-func (c *cli) exit(err error) int {
+func (c *cli) exit(ctx context.Context, err error) int {
 	var ue usageError
 	var ae *apiError
 	var ne *netError
@@ -109,7 +110,7 @@ func (c *cli) exit(err error) int {
 	case errors.As(err, &ne):
 		fmt.Fprintf(c.stderr, "relayctl: %s\n", ne)
 		return exitNetwork
-	case c.ctx.Err() != nil:
+	case ctx.Err() != nil:
 		fmt.Fprintln(c.stderr, "relayctl: interrupted")
 		return exitInterrupted
 	case errors.As(err, &pe):
@@ -123,7 +124,7 @@ func (c *cli) exit(err error) int {
 	}
 }
 
-func (c *cli) dispatch(args []string) error {
+func (c *cli) dispatch(ctx context.Context, args []string) error {
 	c.pre = flag.NewFlagSet("relayctl", flag.ContinueOnError)
 	(&cli{}).addGlobals(c.pre) // its own variables: the command's FlagSet resets c's
 
@@ -170,7 +171,7 @@ func (c *cli) dispatch(args []string) error {
 	if err != nil {
 		return err
 	}
-	return runCmd(c, pos)
+	return runCmd(ctx, c, pos)
 }
 
 const version = "0.1.0"
@@ -184,11 +185,10 @@ func (c *cli) addGlobals(fs *flag.FlagSet) {
 // envName is a flag's environment twin: RELAYCTL_<FLAG>, or
 // RELAYCTL_<COMMAND>_<FLAG> for a scoped flag.
 func envName(cmd *command, flagName string) string {
-	n := strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 	if cmd != nil && cmd.scoped[flagName] {
-		return envPrefix + strings.ToUpper(cmd.name) + "_" + n
+		return cmdline.EnvName(envPrefix+strings.ToUpper(cmd.name)+"_", flagName)
 	}
-	return envPrefix + n
+	return cmdline.EnvName(envPrefix, flagName)
 }
 
 // flags returns a FlagSet for cmd with the global flags registered, so they
@@ -225,9 +225,7 @@ func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string) ([]string, er
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var errs []error
+	given := cmdline.Given(fs)
 	// Global flags given before the command name.
 	for name := range c.preGiven {
 		if !given[name] {
@@ -235,24 +233,8 @@ func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string) ([]string, er
 			given[name] = true
 		}
 	}
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
-			return
-		}
-		env := envName(cmd, f.Name)
-		v := c.getenv(env)
-		if v == "" {
-			return
-		}
-		if err := fs.Set(f.Name, v); err != nil {
-			if secretFlags[f.Name] {
-				errs = append(errs, fmt.Errorf("%s: invalid value", env))
-			} else {
-				errs = append(errs, fmt.Errorf("%s=%q: %v", env, v, err))
-			}
-		}
-	})
-	if err := errors.Join(errs...); err != nil {
+	env := cmdline.Env{Getenv: c.getenv, Name: func(f string) string { return envName(cmd, f) }, Secret: secretFlags}
+	if err := env.Apply(fs, given); err != nil {
 		return nil, usageError{err.Error()}
 	}
 	return pos, nil

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,12 +114,7 @@ func TestEnvironmentTwins(t *testing.T) {
 func TestCredentials(t *testing.T) {
 	w := getWorld(t)
 	t.Run("json", func(t *testing.T) {
-		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--ttl", "10m", "--transport", "udp,tcp", "--json")
-		wantCode(t, "credentials --json", code, exitOK, stdout, stderr)
-		var cr wire.Credentials
-		if err := json.Unmarshal([]byte(stdout), &cr); err != nil {
-			t.Fatalf("--json output is not the credentials answer: %v\n%s", err, stdout)
-		}
+		cr, _, _ := relayctlJSON[wire.Credentials](t, w.userEnv(), exitOK, "credentials", "--ttl", "10m", "--transport", "udp,tcp", "--json")
 		if cr.TTLSeconds != 600 || cr.Primary.RelayID == "" || cr.Backup == nil || cr.Primary.Site == cr.Backup.Site {
 			t.Errorf("answer = %+v, want ttl 600 and primary and backup on two sites", cr)
 		}
@@ -131,17 +127,14 @@ func TestCredentials(t *testing.T) {
 		}
 	})
 	t.Run("rtc", func(t *testing.T) {
-		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--rtc")
-		wantCode(t, "credentials --rtc", code, exitOK, stdout, stderr)
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
-			t.Fatalf("--rtc output: %v\n%s", err, stdout)
-		}
+		m, stdout, _ := relayctlJSON[map[string]json.RawMessage](t, w.userEnv(), exitOK, "credentials", "--rtc")
 		if len(m) != 2 || string(m["iceTransportPolicy"]) != `"relay"` || m["iceServers"] == nil {
 			t.Errorf("--rtc = %s, want exactly iceServers and iceTransportPolicy \"relay\"", stdout)
 		}
 		var servers []map[string]any
-		_ = json.Unmarshal(m["iceServers"], &servers)
+		if err := json.Unmarshal(m["iceServers"], &servers); err != nil {
+			t.Fatalf("--rtc iceServers: %v", err)
+		}
 		if len(servers) == 0 || servers[0]["username"] == nil || servers[0]["credential"] == nil || servers[0]["urls"] == nil {
 			t.Errorf("iceServers = %s", m["iceServers"])
 		}
@@ -193,10 +186,16 @@ func TestToken(t *testing.T) {
 		}
 		return p
 	}
-	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	ecSEC1, _ := x509.MarshalECPrivateKey(ecKey)
+	_, edKey, edErr := ed25519.GenerateKey(rand.Reader)
+	ecKey, ecErr := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rsaKey, rsaErr := rsa.GenerateKey(rand.Reader, 2048)
+	if err := errors.Join(edErr, ecErr, rsaErr); err != nil {
+		t.Fatal(err)
+	}
+	ecSEC1, err := x509.MarshalECPrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ecSEC1File := filepath.Join(dir, "ec-sec1.pem")
 	if err := os.WriteFile(ecSEC1File, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: ecSEC1}), 0o600); err != nil {
 		t.Fatal(err)
@@ -233,10 +232,7 @@ func TestToken(t *testing.T) {
 		})
 	}
 
-	invalid := []struct {
-		name, stderr string
-		args         []string
-	}{
+	wantUsageErrors(t, nil, "token", []usageCase{
 		{name: "no role", args: []string{"--sub", "x", "--secret", testAdminSecret}, stderr: "--role is required"},
 		{name: "bad role", args: []string{"--role", "root", "--sub", "x", "--secret", testAdminSecret}, stderr: "--role"},
 		{name: "no sub", args: []string{"--role", "user", "--secret", testAdminSecret}, stderr: "--sub is required"},
@@ -246,19 +242,7 @@ func TestToken(t *testing.T) {
 		{name: "both keys", args: []string{"--role", "user", "--sub", "x", "--secret", testAdminSecret, "--private-key", "k.pem"}, stderr: "not both"},
 		{name: "missing key file", args: []string{"--role", "user", "--sub", "x", "--private-key", filepath.Join(dir, "nope.pem")}, stderr: "--private-key"},
 		{name: "not a key", args: []string{"--role", "user", "--sub", "x", "--private-key", "-----BEGIN NOTHING-----\nSECRET-VALUE\n-----END NOTHING-----"}, stderr: "--private-key"},
-	}
-	for _, tt := range invalid {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := relayctl(t, nil, append([]string{"token"}, tt.args...)...)
-			wantCode(t, tt.name, code, exitUsage, stdout, stderr)
-			if !strings.Contains(stderr, tt.stderr) {
-				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
-			}
-			if strings.Contains(stderr, "SECRET-VALUE") || strings.Contains(stderr, testAdminSecret) {
-				t.Errorf("stderr shows the secret: %q", stderr)
-			}
-		})
-	}
+	})
 }
 
 func TestRelaysAndDrain(t *testing.T) {
@@ -283,12 +267,7 @@ func TestRelaysAndDrain(t *testing.T) {
 	}
 	t.Cleanup(func() { relayctl(t, env, "undrain", "loop-b") })
 
-	code, stdout, stderr = relayctl(t, env, "relays", "--json")
-	wantCode(t, "relays --json", code, exitOK, stdout, stderr)
-	var list wire.RelayList
-	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
-		t.Fatalf("relays --json: %v\n%s", err, stdout)
-	}
+	list, _, _ := relayctlJSON[wire.RelayList](t, env, exitOK, "relays", "--json")
 	states := map[string]wire.RelayState{}
 	for _, r := range list.Relays {
 		states[r.ID] = r.State

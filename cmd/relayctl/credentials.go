@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,12 +24,12 @@ with their URLs. --rtc prints only the RTCConfiguration, ready to paste into
 a web app:
 
   new RTCPeerConnection({"iceServers": [...], "iceTransportPolicy": "relay"})`,
-	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		ttl := fs.Duration("ttl", 0, "lifetime of the credentials, 60s..48h (the gateway's default when 0)")
 		transports := fs.String("transport", "", "transports the client can use, comma-separated: udp,tcp,tls (all when empty)")
 		rtc := fs.Bool("rtc", false, "print only {iceServers, iceTransportPolicy} for RTCPeerConnection")
 		asJSON := fs.Bool("json", false, "print the gateway's answer as JSON")
-		return func(c *cli, args []string) error {
+		return func(ctx context.Context, c *cli, args []string) error {
 			if len(args) > 0 {
 				return usagef("credentials takes no arguments, got %q", args)
 			}
@@ -40,7 +41,7 @@ a web app:
 			if err != nil {
 				return err
 			}
-			cr, raw, err := g.fetchCredentials(c.ctx, req)
+			cr, raw, err := g.fetchCredentials(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -146,16 +147,6 @@ func writeRawJSON(w io.Writer, raw []byte) error {
 	b.WriteByte('\n')
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-// ms renders a duration in milliseconds with a precision fit for loopback
-// and for continents alike.
-func ms(d time.Duration) string {
-	f := float64(d) / float64(time.Millisecond)
-	if f < 10 {
-		return fmt.Sprintf("%.2f ms", f)
-	}
-	return fmt.Sprintf("%.1f ms", f)
 }
 
 func durMS(d time.Duration) float64 {

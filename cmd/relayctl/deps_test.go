@@ -9,8 +9,8 @@ import (
 // TestDeps: relayctl is a client. It speaks the API over HTTP with the
 // contract's types (wire, over relay's vocabulary) and never links the
 // gateway's or the relay's implementation (api, store, selector,
-// turnrelay); of ours it uses probe, the credential scheme and its own
-// turncheck.
+// turnrelay); of ours it uses probe, the credential scheme, its own turncheck
+// and the commands' cmdline.
 func TestDeps(t *testing.T) {
 	depstest.Check(t, depstest.Rules{InternalOnly: true, Allow: []string{
 		depstest.Module + "wire",
@@ -18,5 +18,6 @@ func TestDeps(t *testing.T) {
 		depstest.Module + "probe",
 		depstest.Module + "turnrelay/turncred",
 		depstest.Module + "cmd/relayctl/internal/turncheck",
+		depstest.Module + "internal/cmdline",
 	}})
 }

@@ -4,24 +4,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/relaygate/relaygate/internal/testenv"
-	"github.com/relaygate/relaygate/turnrelay/relaytest"
-	"github.com/relaygate/relaygate/wire"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	theWorld.stop()
+	if err := bins.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
 
 // Secrets of the test deployment. They are long enough for every check and
 // distinctive, so a test can tell when one leaks into output.
@@ -32,245 +35,27 @@ const (
 	testAdminSecret = "admin-secret-0123456789abcdef012345678"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	theWorld.stop()
-	if bins.dir != "" {
-		os.RemoveAll(bins.dir)
-	}
-	os.Exit(code)
-}
-
 // bins are relaygate and relaynode built from this tree, once per test binary.
-var bins struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+var bins = testenv.Commands{Pkgs: []string{"github.com/relaygate/relaygate/cmd/relaygate", "github.com/relaygate/relaygate/cmd/relaynode"}}
 
-func binary(t *testing.T, name string) string {
-	t.Helper()
-	bins.once.Do(func() {
-		if bins.dir, bins.err = os.MkdirTemp("", "relayctl-test-bin-"); bins.err != nil {
-			return
-		}
-		_, bins.err = testenv.BuildCommands(bins.dir, false,
-			"github.com/relaygate/relaygate/cmd/relaygate", "github.com/relaygate/relaygate/cmd/relaynode")
-	})
-	if bins.err != nil {
-		t.Fatalf("building the binaries: %v", bins.err)
-	}
-	return filepath.Join(bins.dir, name)
-}
-
-// proc is a relaygate or relaynode the tests started.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	logs *testenv.Buffer
-	done chan struct{}
-}
-
-func startProc(name, bin string, args ...string) (*proc, error) {
-	p := &proc{name: name, cmd: exec.Command(bin, args...), logs: &testenv.Buffer{}, done: make(chan struct{})}
-	// Only what the test says: no RELAYGATE_*/RELAYNODE_* from the caller's shell.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RELAYGATE_") && !strings.HasPrefix(kv, "RELAYNODE_") {
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	p.cmd.WaitDelay = 5 * time.Second
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// waitLog waits for a JSON log line with msg and returns it.
-func (p *proc) waitLog(msg string, within time.Duration) (map[string]any, error) {
-	m, err := testenv.WaitLog(p.logs, msg, p.done, within)
-	switch {
-	case errors.Is(err, testenv.ErrExited):
-		return nil, fmt.Errorf("%s exited before logging %q:\n%s", p.name, msg, p.logs.String())
-	case errors.Is(err, testenv.ErrTimeout):
-		return nil, fmt.Errorf("%s did not log %q within %v:\n%s", p.name, msg, within, p.logs.String())
-	}
-	return m, err
-}
-
-func (p *proc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-type relayAddrs struct{ id, udp, tcp, tls string }
-
-// world is one relaygate and three relaynodes on loopback, shared by the
-// tests (they run one after another): loop-a (site a; UDP, TCP and TLS)
-// and loop-b (site b; UDP and TCP) heartbeat into the gateway and allow
-// loopback peers; loop-c is standalone with the default peer filter.
-type world struct {
-	once    sync.Once
-	err     error
-	procs   []*proc
-	dir     string
-	gateway string
-	user    string // user token
-	admin   string // admin token
-	caFile  string // the certificate loop-a's TLS listener uses
-	a, b, c relayAddrs
-}
-
-var theWorld world
-
-func (w *world) stop() {
-	for i := len(w.procs) - 1; i >= 0; i-- {
-		w.procs[i].stop()
-	}
-	if w.dir != "" {
-		os.RemoveAll(w.dir)
-	}
-}
-
-func getWorld(t *testing.T) *world {
-	t.Helper()
-	gw, rn := binary(t, "relaygate"), binary(t, "relaynode")
-	theWorld.once.Do(func() { theWorld.err = theWorld.start(gw, rn) })
-	if theWorld.err != nil {
-		for _, p := range theWorld.procs {
-			s := p.logs.String()
-			t.Logf("--- %s:\n%s", p.name, s)
-		}
-		t.Fatalf("starting relaygate and relaynodes: %v", theWorld.err)
-	}
-	return &theWorld
-}
-
-func (w *world) start(gwBin, rnBin string) error {
-	var err error
-	if w.dir, err = os.MkdirTemp("", "relayctl-test-"); err != nil {
-		return err
-	}
-	certFile, keyFile := filepath.Join(w.dir, "cert.pem"), filepath.Join(w.dir, "key.pem")
-	if err := writeCert(certFile, keyFile, "localhost", "127.0.0.1"); err != nil {
-		return err
-	}
-	w.caFile = certFile
-
-	g, err := startProc("relaygate", gwBin, "--listen", "127.0.0.1:0",
-		"--turn-secrets", "k1:"+testTURNSecret,
-		"--user-jwt-secret", testUserSecret, "--node-jwt-secret", testNodeSecret, "--admin-jwt-secret", testAdminSecret,
-		"--probe-interval", "200ms", "--heartbeat-ttl", "5s", "--shutdown-grace", "2s")
-	if err != nil {
-		return err
-	}
-	w.procs = append(w.procs, g)
-	m, err := g.waitLog("relaygate listening", 20*time.Second)
-	if err != nil {
-		return err
-	}
-	w.gateway = "http://" + m["addr"].(string)
-	if w.user, err = testenv.SignToken(testUserSecret, "alice", time.Hour); err != nil {
-		return err
-	}
-	if w.admin, err = testenv.SignToken(testAdminSecret, "ops", time.Hour); err != nil {
-		return err
-	}
-
-	relay := func(id, site string, gateway bool, extra ...string) (relayAddrs, error) {
-		args := []string{"--id", id, "--region", "test", "--site", site, "--lat", "50", "--lon", "8",
-			"--listen-udp", "127.0.0.1:0", "--listen-tcp", "127.0.0.1:0",
-			"--secrets", "k1:" + testTURNSecret, "--drain-timeout", "1s", "--heartbeat-interval", "1s"}
-		if gateway {
-			tok, err := testenv.SignToken(testNodeSecret, id, time.Hour)
-			if err != nil {
-				return relayAddrs{}, err
-			}
-			args = append(args, "--gateway-url", w.gateway, "--node-token", tok)
-		}
-		p, err := startProc(id, rnBin, append(args, extra...)...)
-		if err != nil {
-			return relayAddrs{}, err
-		}
-		w.procs = append(w.procs, p)
-		m, err := p.waitLog("relay started", 20*time.Second)
-		if err != nil {
-			return relayAddrs{}, err
-		}
-		r := relayAddrs{id: id, udp: m["udp"].(string), tcp: m["tcp"].(string)}
-		if s, _ := m["tls"].(string); s != "" && s != "invalid AddrPort" {
-			r.tls = s
-		}
-		return r, nil
-	}
-	if w.a, err = relay("loop-a", "a", true, "--allow-peers", "127.0.0.0/8",
-		"--listen-tls", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile, "--hostname", "localhost"); err != nil {
-		return err
-	}
-	if w.b, err = relay("loop-b", "b", true, "--allow-peers", "127.0.0.0/8"); err != nil {
-		return err
-	}
-	if w.c, err = relay("loop-c", "c", false); err != nil {
-		return err
-	}
-	// Both gateway relays registered, and probed up.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var list wire.RelayList
-		code, body := httpCall(w.gateway+"/v1/relays", w.admin)
-		if code == 200 && json.Unmarshal(body, &list) == nil {
-			up := 0
-			for _, r := range list.Relays {
-				if r.State == "available" && r.Probe != nil && r.Probe.Health == "up" {
-					up++
-				}
-			}
-			if up == 2 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("relays not available in the gateway within 20s: %d %s", code, body)
-		}
-		time.Sleep(100 * time.Millisecond) // polling the registry, bounded by the deadline
-	}
-}
-
+// httpCall GETs url with a bearer token; a failed request is status 0
+// with the error as its body.
 func httpCall(url, token string) (int, []byte) {
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, http.NoBody)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, []byte(err.Error())
 	}
 	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.Bytes()
-}
-
-// writeCert writes a self-signed CA certificate for hosts and its key.
-func writeCert(certFile, keyFile string, hosts ...string) error {
-	certPEM, keyPEM, err := relaytest.SelfSignedPEM(hosts...)
+	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return 0, []byte(err.Error())
 	}
-	return errors.Join(os.WriteFile(certFile, certPEM, 0o600), os.WriteFile(keyFile, keyPEM, 0o600))
+	return resp.StatusCode, b
 }
 
 // relayctl runs run() with env as the whole environment and returns the
@@ -284,13 +69,17 @@ func relayctl(t *testing.T, env map[string]string, args ...string) (int, string,
 	return code, stdout.String(), stderr.String()
 }
 
-// userEnv points relayctl at the world's gateway with a user token.
-func (w *world) userEnv() map[string]string {
-	return map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": w.user}
-}
-
-func (w *world) adminEnv() map[string]string {
-	return map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": w.admin}
+// relayctlJSON runs relayctl as relayctl does, wants exit code want and
+// decodes stdout as a T. It returns stdout and stderr too.
+func relayctlJSON[T any](t *testing.T, env map[string]string, want int, args ...string) (out T, stdout, stderr string) {
+	t.Helper()
+	cmdline := strings.Join(args, " ")
+	code, stdout, stderr := relayctl(t, env, args...)
+	wantCode(t, cmdline, code, want, stdout, stderr)
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("relayctl %s printed no %T: %v\n%s", cmdline, out, err, stdout)
+	}
+	return out, stdout, stderr
 }
 
 // closedPort returns a loopback port on network where nothing listens.
@@ -310,5 +99,31 @@ func wantCode(t *testing.T, what string, got, want int, stdout, stderr string) {
 	t.Helper()
 	if got != want {
 		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", what, got, want, stdout, stderr)
+	}
+}
+
+// usageCase is a command line relayctl refuses as a usage error.
+type usageCase struct {
+	name   string
+	args   []string // after the command's name
+	stderr string   // what stderr must say
+}
+
+// wantUsageErrors runs command with each case's args and env, and wants
+// exit 2 with the case's words on stderr, and no secret of the tests
+// (values marked SECRET-VALUE, the admin JWT secret) in them.
+func wantUsageErrors(t *testing.T, env map[string]string, command string, cases []usageCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := relayctl(t, env, append([]string{command}, tt.args...)...)
+			wantCode(t, tt.name, code, exitUsage, stdout, stderr)
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
+			}
+			if strings.Contains(stderr, "SECRET-VALUE") || strings.Contains(stderr, testAdminSecret) {
+				t.Errorf("stderr shows the secret: %q", stderr)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,13 +42,13 @@ relays by them for this network; it needs relays from the gateway (their ids).
 
 While it measures, a progress line is drawn on stderr when stderr is a
 terminal (never with --json). Exit status 1 when no relay answered.`,
-	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		rounds := fs.Int("rounds", 10, "STUN requests per relay (1..1000)")
 		gap := fs.Duration("gap", 200*time.Millisecond, "time between two requests to one relay")
 		probeTimeout := fs.Duration("probe-timeout", time.Second, "an answer later than this counts as lost")
 		report := fs.Bool("report", false, "send the measurements to the gateway (POST /v1/measurements)")
 		asJSON := fs.Bool("json", false, "print the measurements as JSON")
-		return func(c *cli, args []string) error {
+		return func(ctx context.Context, c *cli, args []string) error {
 			if *rounds < 1 || *rounds > 1000 {
 				return usagef("--rounds %d out of range 1..1000", *rounds)
 			}
@@ -61,21 +62,18 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 			var g *gatewayClient
 			var err error
 			if len(args) > 0 {
-				if targets, err = targetsFromArgs(c.ctx, args); err != nil {
+				if targets, err = targetsFromArgs(ctx, args); err != nil {
 					return err
 				}
 			} else {
 				if g, err = c.gatewayClient("a user token (or relay addresses as arguments)"); err != nil {
 					return err
 				}
-				cr, _, err := g.fetchCredentials(c.ctx, wire.CredentialsRequest{Transports: []string{relay.UDP.String()}})
+				cr, _, err := g.fetchCredentials(ctx, wire.CredentialsRequest{Transports: []string{relay.UDP.String()}})
 				if err != nil {
 					return err
 				}
-				if targets, err = targetsFromGateway(c.ctx, cr); err != nil {
-					return err
-				}
-				if len(targets) == 0 {
+				if targets = targetsFromGateway(ctx, cr); len(targets) == 0 {
 					return problemError{"the gateway offered no relay with a UDP URL to probe"}
 				}
 			}
@@ -86,10 +84,10 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 			}
 			cfg := probe.Config{Timeout: *probeTimeout, Interval: max(5*time.Second, 2**probeTimeout)}
 			stop := startProgress(c.stderr, !*asJSON && isTerminal(c.stderr), len(targets), *rounds, *gap)
-			results, err := probe.Measure(c.ctx, cfg, pts, *rounds, *gap)
+			results, err := probe.Measure(ctx, cfg, pts, *rounds, *gap)
 			stop()
 			if err != nil {
-				if c.ctx.Err() != nil {
+				if ctx.Err() != nil {
 					return err
 				}
 				return usagef("probe: %v", err)
@@ -120,10 +118,9 @@ terminal (never with --json). Exit status 1 when no relay answered.`,
 				ms := measurementsOf(rows)
 				if len(ms) > 0 {
 					var ans wire.MeasurementsAccepted
-					if _, err := g.do(c.ctx, http.MethodPost, "/v1/measurements", wire.MeasurementsRequest{Measurements: ms}, &ans); err != nil {
+					if _, err := g.do(ctx, http.MethodPost, "/v1/measurements", wire.MeasurementsRequest{Measurements: ms}, &ans); err != nil {
 						// Print what was measured before failing on the report.
-						printProbe(c.stdout, *asJSON, out)
-						return err
+						return errors.Join(err, printProbe(c.stdout, *asJSON, out))
 					}
 					out.Reported = &reportJSON{Sent: len(ms), Accepted: ans.Accepted}
 				} else {
@@ -180,12 +177,12 @@ func targetsFromArgs(ctx context.Context, args []string) ([]probeTarget, error) 
 			continue
 		}
 		seen[a] = true
-		out = append(out, probeTarget{key: a, Name: a, Site: a, addr: netip.AddrPortFrom(ip, uint16(port))})
+		out = append(out, probeTarget{key: a, Name: a, Site: a, addr: netip.AddrPortFrom(ip, uint16(port))}) //nolint:gosec // G115: ParseURL and SplitHostPort bound ports to 1..65535
 	}
 	return out, nil
 }
 
-func targetsFromGateway(ctx context.Context, cr wire.Credentials) ([]probeTarget, error) {
+func targetsFromGateway(ctx context.Context, cr wire.Credentials) []probeTarget {
 	var out []probeTarget
 	seen := map[string]bool{}
 	for _, r := range cr.Choices() {
@@ -198,7 +195,7 @@ func targetsFromGateway(ctx context.Context, cr wire.Credentials) ([]probeTarget
 			if err != nil {
 				continue
 			}
-			addr := netip.AddrPortFrom(ip, uint16(u.Port))
+			addr := netip.AddrPortFrom(ip, uint16(u.Port)) //nolint:gosec // G115: ParseURL bounds ports to 1..65535
 			key := r.RelayID + "@" + addr.String()
 			if seen[key] {
 				continue
@@ -207,7 +204,7 @@ func targetsFromGateway(ctx context.Context, cr wire.Credentials) ([]probeTarget
 			out = append(out, probeTarget{key: key, RelayID: r.RelayID, Name: r.RelayID, Region: r.Region, Site: r.Site, addr: addr})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // lookup resolves a host, IPv4 first; IP literals need no lookup.
@@ -321,7 +318,7 @@ func printProbe(w io.Writer, asJSON bool, out probeOutput) error {
 		if v == nil {
 			return "-"
 		}
-		return ms(time.Duration(*v * float64(time.Millisecond)))
+		return turncheck.Millis(time.Duration(*v * float64(time.Millisecond)))
 	}
 	for _, r := range out.Relays {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.Name, r.Site, r.Address,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/relaygate/relaygate/cmd/relayctl/internal/turncheck"
 	"github.com/relaygate/relaygate/wire"
 )
 
@@ -19,9 +21,9 @@ var relaysCmd = &command{
 region, site, state (available, degraded, full, draining, drained, down), the
 gateway's probe health, RTT and loss, load (allocations/capacity, "-" when the
 relay declares no limit) and the age of its last heartbeat.`,
-	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		asJSON := fs.Bool("json", false, "print the gateway's answer as JSON")
-		return func(c *cli, args []string) error {
+		return func(ctx context.Context, c *cli, args []string) error {
 			if len(args) > 0 {
 				return usagef("relays takes no arguments, got %q", args)
 			}
@@ -30,7 +32,7 @@ relay declares no limit) and the age of its last heartbeat.`,
 				return err
 			}
 			var list wire.RelayList
-			raw, err := g.do(c.ctx, http.MethodGet, "/v1/relays", nil, &list)
+			raw, err := g.do(ctx, http.MethodGet, "/v1/relays", nil, &list)
 			if err != nil {
 				return err
 			}
@@ -56,7 +58,7 @@ func printRelays(w io.Writer, relays []wire.RelayStatus) {
 			if p.Health != "" {
 				health = string(p.Health)
 			}
-			rtt = ms(time.Duration(p.RTTMs * float64(time.Millisecond)))
+			rtt = turncheck.Millis(time.Duration(p.RTTMs * float64(time.Millisecond)))
 			loss = percent(p.Loss)
 		}
 		capacity := "-"
@@ -77,9 +79,9 @@ var drainCmd = &command{
 	help: `Calls POST /v1/relays/{id}/drain with an admin token. The relay is no longer
 selected for new calls; calls already on it continue. The mark lasts until
 'relayctl undrain' or until the relay vanishes from the registry.`,
-	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		asJSON := fs.Bool("json", false, "print the relay as the gateway answers it, as JSON")
-		return func(c *cli, args []string) error { return setDrain(c, args, true, *asJSON) }
+		return func(ctx context.Context, c *cli, args []string) error { return setDrain(ctx, c, args, true, *asJSON) }
 	},
 }
 
@@ -89,13 +91,13 @@ var undrainCmd = &command{
 	summary: "clear the drain mark of a relay (admin token)",
 	help: `Calls DELETE /v1/relays/{id}/drain with an admin token: the relay may be
 selected again, unless it is draining itself, full or down.`,
-	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		asJSON := fs.Bool("json", false, "print the relay as the gateway answers it, as JSON")
-		return func(c *cli, args []string) error { return setDrain(c, args, false, *asJSON) }
+		return func(ctx context.Context, c *cli, args []string) error { return setDrain(ctx, c, args, false, *asJSON) }
 	},
 }
 
-func setDrain(c *cli, args []string, drain, asJSON bool) error {
+func setDrain(ctx context.Context, c *cli, args []string, drain, asJSON bool) error {
 	name := map[bool]string{true: "drain", false: "undrain"}[drain]
 	if len(args) != 1 {
 		return usagef("%s takes one relay id, got %d arguments", name, len(args))
@@ -113,7 +115,7 @@ func setDrain(c *cli, args []string, drain, asJSON bool) error {
 		method = http.MethodDelete
 	}
 	var st wire.RelayStatus
-	raw, err := g.do(c.ctx, method, "/v1/relays/"+url.PathEscape(id)+"/drain", nil, &st)
+	raw, err := g.do(ctx, method, "/v1/relays/"+url.PathEscape(id)+"/drain", nil, &st)
 	if err != nil {
 		return err
 	}

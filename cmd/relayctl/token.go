@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -39,7 +40,7 @@ itself) the algorithm follows the key: Ed25519 → EdDSA, ECDSA P-256/384/521
 
 Prefer the environment for the secret: RELAYCTL_TOKEN_SECRET.`,
 	scoped: map[string]bool{"secret": true, "ttl": true},
-	setup: func(fs *flag.FlagSet) func(*cli, []string) error {
+	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		role := fs.String("role", "", "user, node or admin (required)")
 		sub := fs.String("sub", "", "the token's subject: a user id, the relay id for node tokens, an operator name (required)")
 		ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
@@ -48,7 +49,7 @@ Prefer the environment for the secret: RELAYCTL_TOKEN_SECRET.`,
 		issuer := fs.String("issuer", "", `"iss" claim (when the gateway requires one)`)
 		audience := fs.String("audience", "", `"aud" claim (when the gateway requires one)`)
 		asJSON := fs.Bool("json", false, `print {"token", "expires_at"} as JSON`)
-		return func(c *cli, args []string) error {
+		return func(ctx context.Context, c *cli, args []string) error {
 			if len(args) > 0 {
 				return usagef("token takes no arguments, got %d", len(args))
 			}
@@ -111,7 +112,7 @@ func signingKey(secret, privateKey string) (jwt.SigningMethod, any, error) {
 	case privateKey != "":
 		pemBytes := []byte(privateKey)
 		if !strings.Contains(privateKey, "-----BEGIN") {
-			b, err := os.ReadFile(privateKey)
+			b, err := os.ReadFile(privateKey) //nolint:gosec // G304: the file the user named in --private-key
 			if err != nil {
 				return nil, nil, usagef("--private-key: %v", err)
 			}

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/wire"
 )
 
@@ -15,14 +16,10 @@ func TestProbeFromGatewayAndReport(t *testing.T) {
 	// One report is one sample per relay; the gateway trusts a prefix's
 	// figures after three.
 	for i := range 3 {
-		code, stdout, stderr := relayctl(t, w.userEnv(), "probe", "--rounds", "3", "--gap", "10ms", "--report", "--json")
-		wantCode(t, "probe --report --json", code, exitOK, stdout, stderr)
+		var stderr string
+		out, _, stderr = relayctlJSON[probeOutput](t, w.userEnv(), exitOK, "probe", "--rounds", "3", "--gap", "10ms", "--report", "--json")
 		if stderr != "" {
-			t.Errorf("stderr = %q, want nothing (no progress when not a terminal)", stderr)
-		}
-		out = probeOutput{}
-		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-			t.Fatalf("run %d: %v\n%s", i, err, stdout)
+			t.Errorf("run %d: stderr = %q, want nothing (no progress when not a terminal)", i, stderr)
 		}
 		if out.Reported == nil || out.Reported.Sent != 2 || out.Reported.Accepted != 2 {
 			t.Fatalf("run %d: reported = %+v, want 2 sent, 2 accepted (202)", i, out.Reported)
@@ -41,22 +38,13 @@ func TestProbeFromGatewayAndReport(t *testing.T) {
 	}
 
 	// The gateway folded them in: its ranking for this prefix is now measured.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--json")
-		wantCode(t, "credentials", code, exitOK, stdout, stderr)
-		var cr wire.Credentials
-		if err := json.Unmarshal([]byte(stdout), &cr); err != nil {
-			t.Fatal(err)
+	testenv.Eventually(t, "a measured primary after three reports", 10*time.Second, 100*time.Millisecond, func() error {
+		cr, _, _ := relayctlJSON[wire.Credentials](t, w.userEnv(), exitOK, "credentials", "--json")
+		if cr.Primary.Basis != "measured" {
+			return fmt.Errorf("primary basis = %q, want measured", cr.Primary.Basis)
 		}
-		if cr.Primary.Basis == "measured" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("primary basis = %q after three reports, want measured", cr.Primary.Basis)
-		}
-		time.Sleep(100 * time.Millisecond) // polling the gateway's snapshot refresh, bounded by the deadline
-	}
+		return nil
+	})
 
 	t.Run("human", func(t *testing.T) {
 		code, stdout, stderr := relayctl(t, w.userEnv(), "probe", "--rounds", "2", "--gap", "10ms")
@@ -72,13 +60,8 @@ func TestProbeFromGatewayAndReport(t *testing.T) {
 func TestProbeAddresses(t *testing.T) {
 	w := getWorld(t)
 	dead := closedPort(t, "udp")
-	code, stdout, stderr := relayctl(t, nil, "probe", "--rounds", "3", "--gap", "10ms", "--probe-timeout", "200ms", "--json",
+	out, _, _ := relayctlJSON[probeOutput](t, nil, exitOK, "probe", "--rounds", "3", "--gap", "10ms", "--probe-timeout", "200ms", "--json",
 		w.a.udp, "turn:"+w.b.udp+"?transport=udp", dead)
-	wantCode(t, "probe addresses", code, exitOK, stdout, stderr)
-	var out probeOutput
-	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
 	got := map[string]probeRowJSON{}
 	for _, r := range out.Relays {
 		got[r.Name] = r
@@ -93,41 +76,25 @@ func TestProbeAddresses(t *testing.T) {
 		t.Errorf("primary %+v backup %+v: want the two live addresses", out.Primary, out.Backup)
 	}
 
-	code, stdout, stderr = relayctl(t, nil, "probe", "--rounds", "2", "--gap", "10ms", "--probe-timeout", "200ms", dead)
+	code, stdout, stderr := relayctl(t, nil, "probe", "--rounds", "2", "--gap", "10ms", "--probe-timeout", "200ms", dead)
 	wantCode(t, "probe dead address", code, exitProblem, stdout, stderr)
 	if !strings.Contains(stdout, "primary: none") || !strings.Contains(stderr, "no relay answered") {
 		t.Errorf("stdout %q stderr %q: want no primary and the problem", stdout, stderr)
 	}
 
-	for _, tt := range []struct {
-		name, stderr string
-		args         []string
-	}{
+	wantUsageErrors(t, nil, "probe", []usageCase{
 		{name: "report needs gateway relays", args: []string{"--report", w.a.udp}, stderr: "--report needs relays from the gateway"},
 		{name: "tcp URI", args: []string{"turn:" + w.a.tcp + "?transport=tcp"}, stderr: "STUN over UDP"},
 		{name: "rounds out of range", args: []string{"--rounds", "0", w.a.udp}, stderr: "--rounds 0"},
 		{name: "bad address", args: []string{"not an address!"}, stderr: "not an address!"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := relayctl(t, nil, append([]string{"probe"}, tt.args...)...)
-			wantCode(t, tt.name, code, exitUsage, stdout, stderr)
-			if !strings.Contains(stderr, tt.stderr) {
-				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
-			}
-		})
-	}
+	})
 }
 
 // TestCheckWithGatewayCredentials checks every URI the gateway offers (UDP,
 // TCP and TLS of loop-a, UDP and TCP of loop-b) with its credentials.
 func TestCheckWithGatewayCredentials(t *testing.T) {
 	w := getWorld(t)
-	code, stdout, stderr := relayctl(t, w.userEnv(), "check", "--count", "5", "--interval", "5ms", "--ca-file", w.caFile, "--json")
-	wantCode(t, "check", code, exitOK, stdout, stderr)
-	var out checkOutput
-	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
+	out, _, _ := relayctlJSON[checkOutput](t, w.userEnv(), exitOK, "check", "--count", "5", "--interval", "5ms", "--ca-file", w.caFile, "--json")
 	transports := map[string]int{}
 	for _, r := range out.Results {
 		transports[r.Transport]++
@@ -146,7 +113,7 @@ func TestCheckWithGatewayCredentials(t *testing.T) {
 	}
 
 	// Human output, one URI given.
-	code, stdout, stderr = relayctl(t, w.userEnv(), "check", "--count", "3", "--interval", "5ms", "turn:"+w.a.tcp+"?transport=tcp")
+	code, stdout, stderr := relayctl(t, w.userEnv(), "check", "--count", "3", "--interval", "5ms", "turn:"+w.a.tcp+"?transport=tcp")
 	wantCode(t, "check one URI", code, exitOK, stdout, stderr)
 	for _, want := range []string{"ALLOCATE", "RTT AVG", "JITTER", "LOSS", " ok", "works: allocated in", "3/3 packets back", "summary: TCP works"} {
 		if !strings.Contains(stdout, want) {
@@ -234,12 +201,7 @@ func TestCheckDiagnoses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(append([]string{"check", "--json"}, quick...), tt.args...)
-			code, stdout, stderr := relayctl(t, nil, args...)
-			wantCode(t, tt.name, code, tt.code, stdout, stderr)
-			var out checkOutput
-			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-				t.Fatalf("%v\n%s", err, stdout)
-			}
+			out, stdout, stderr := relayctlJSON[checkOutput](t, nil, tt.code, args...)
 			if len(out.Results) != len(tt.diagnoses) {
 				t.Fatalf("%d results, want %d: %s", len(out.Results), len(tt.diagnoses), stdout)
 			}
@@ -269,23 +231,12 @@ func TestCheckDiagnoses(t *testing.T) {
 			"turn:"+closedPort(t, "tcp")+"?transport=tcp", "turn:"+w.a.udp)...)
 		wantCode(t, "check --strict", code, exitProblem, stdout, stderr)
 	})
-	for _, tt := range []struct {
-		name, stderr string
-		args         []string
-	}{
+	wantUsageErrors(t, w.userEnv(), "check", []usageCase{
 		{name: "not a TURN URI", args: []string{secret, "http://x"}, stderr: "turn: or turns:"},
 		{name: "DTLS", args: []string{secret, "turns:x:5349?transport=udp"}, stderr: "DTLS"},
 		{name: "secret without URIs", args: []string{secret}, stderr: "needs the TURN URIs"},
 		{name: "secret without id", args: []string{"--secret", "SECRET-VALUE-0123456789", "turn:" + w.a.udp}, stderr: "--secret"},
 		{name: "short secret", args: []string{"--secret", "k1:SECRET-VALUE", "turn:" + w.a.udp}, stderr: "shorter than 16"},
 		{name: "gateway ttl out of range", args: []string{"--ttl", "1s", "turn:" + w.a.udp}, stderr: "--ttl"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := relayctl(t, w.userEnv(), append([]string{"check"}, tt.args...)...)
-			wantCode(t, tt.name, code, exitUsage, stdout, stderr)
-			if !strings.Contains(stderr, tt.stderr) || strings.Contains(stderr, "SECRET-VALUE") {
-				t.Errorf("stderr = %q, want %q and no secret", stderr, tt.stderr)
-			}
-		})
-	}
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/internal/cmdline"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -37,28 +38,7 @@ type config struct {
 }
 
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
-func envName(prefix, flagName string) string {
-	return prefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// applyEnv sets every flag not given on the command line from its
-// environment twin, so that flags win over the environment.
-func applyEnv(fs *flag.FlagSet, prefix string, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
-			return
-		}
-		if v := getenv(envName(prefix, f.Name)); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", envName(prefix, f.Name), err))
-			}
-		}
-	})
-	return errors.Join(errs...)
-}
+func envName(flagName string) string { return cmdline.EnvName("RELAYGATE_", flagName) }
 
 // keyFlags are the four flags that configure one JWT role.
 type keyFlags struct{ secret, publicKey, issuer, audience *string }
@@ -78,7 +58,7 @@ func (k keyFlags) config(role string) (api.KeyConfig, error) {
 		if strings.Contains(pk, "-----BEGIN") {
 			kc.PublicKeyPEM = []byte(pk)
 		} else {
-			b, err := os.ReadFile(pk)
+			b, err := os.ReadFile(pk) //nolint:gosec // G304: the file the operator named in --<role>-jwt-public-key
 			if err != nil {
 				return kc, fmt.Errorf("--%s-jwt-public-key: %w", role, err)
 			}
@@ -119,7 +99,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if err := applyEnv(fs, "RELAYGATE_", getenv); err != nil {
+	// The environment for flags not given: the command line wins. A
+	// refused value is never shown (it may be a secret); every flag here
+	// is of the flag package's types, whose reasons do not repeat it.
+	env := cmdline.Env{Getenv: getenv, Name: envName, HideValues: true}
+	if err := env.Apply(fs, cmdline.Given(fs)); err != nil {
 		return config{}, err
 	}
 

@@ -47,27 +47,27 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 	}
 	bin := bins["relaynode"]
 
-	relays := map[string]*exec.Cmd{}
+	relays := map[string]*testenv.Proc{}
 	for i, site := range []string{"aaa", "bbb", "ccc"} {
 		id := fmt.Sprintf("%s-1", site)
 		port := testenv.FreeUDPPort(t)
-		cmd := exec.Command(bin,
+		cmd := exec.CommandContext(t.Context(), bin,
 			"--id", id, "--region", "test", "--site", site, "--lat", "50", "--lon", fmt.Sprint(8+i),
 			"--listen-udp", fmt.Sprintf("127.0.0.1:%d", port), "--listen-tcp", "off",
 			"--public-ip", "127.0.0.1", "--relay-ports", fmt.Sprintf("%d-%d", 40000+i*100, 40099+i*100),
 			"--gateway-url", gw, "--heartbeat-interval", "1s", "--log-level", "warn")
 		cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+testTURNSecret, "RELAYNODE_NODE_TOKEN="+testenv.Token(t, testNodeSecret, id, time.Hour))
-		var logs testenv.Buffer
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
+		p, err := testenv.StartProc(id, cmd)
+		if err != nil {
 			t.Fatal(err)
 		}
-		relays[id] = cmd
+		relays[id] = p
 		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
+			if err := p.Kill(); err != nil {
+				t.Error(err)
+			}
 			if t.Failed() {
-				t.Logf("%s logs:\n%s", id, logs.String())
+				t.Logf("%s logs:\n%s", id, p.Logs)
 			}
 		})
 	}
@@ -76,44 +76,41 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 	pick := func() (wire.Credentials, int) {
 		code, body := call(t, "POST", gw+"/v1/credentials", user, nil)
 		var a wire.Credentials
-		json.Unmarshal(body, &a)
+		if code == 200 {
+			if err := json.Unmarshal(body, &a); err != nil {
+				t.Fatalf("credentials answer: %v: %s", err, body)
+			}
+		}
 		return a, code
 	}
 	// Wait until all three are registered and probed up.
 	admin := testenv.Token(t, testAdminSecret, "ops", time.Hour)
-	deadline := time.Now().Add(15 * time.Second)
 	var before wire.Credentials
-	for {
+	testenv.Eventually(t, "all three relays selectable and probed up", 15*time.Second, 100*time.Millisecond, func() error {
 		a, code := pick()
-		if code == 200 && a.Backup != nil {
-			before = a
-			if probedUp(t, gw, admin) == 3 {
-				break
-			}
+		if code != 200 || a.Backup == nil {
+			return fmt.Errorf("last %d %s", code, picked(a))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("relays never became selectable and probed: last %d %s", code, picked(a))
+		before = a
+		if up := probedUp(t, gw, admin); up != 3 {
+			return fmt.Errorf("%d of 3 probed up", up)
 		}
-		time.Sleep(100 * time.Millisecond) // polling, bounded by the deadline
-	}
+		return nil
+	})
 
 	victim := before.Primary.RelayID
-	if err := relays[victim].Process.Signal(syscall.SIGKILL); err != nil {
+	if err := relays[victim].Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	deadline = killed.Add(2 * interval)
-	for {
-		a, code := pick()
-		if code == 200 && a.Primary.RelayID != victim && (a.Backup == nil || a.Backup.RelayID != victim) {
-			t.Logf("killed %s; out of selections after %v (probe interval %v)", victim, time.Since(killed).Round(10*time.Millisecond), interval)
-			return
+	// The bound counts from the kill, not from this call.
+	testenv.Eventually(t, victim+" out of selections within two probe intervals", time.Until(killed.Add(2*interval)), 50*time.Millisecond, func() error {
+		if a, code := pick(); code != 200 || a.Primary.RelayID == victim || (a.Backup != nil && a.Backup.RelayID == victim) {
+			return fmt.Errorf("%s still selected %v after it was killed (%d %s)", victim, time.Since(killed), code, picked(a))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still selected %v after it was killed (%s): want out within two probe intervals", victim, time.Since(killed), picked(a))
-		}
-		time.Sleep(50 * time.Millisecond) // polling, bounded by the deadline
-	}
+		return nil
+	})
+	t.Logf("killed %s; out of selections after %v (probe interval %v)", victim, time.Since(killed).Round(10*time.Millisecond), interval)
 }
 
 // probedUp counts the relays the gateway's probes call up.

@@ -16,8 +16,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,32 +25,22 @@ import (
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/gateway"
+	"github.com/relaygate/relaygate/internal/cmdline"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
-		if errors.Is(err, errHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "relaygate:", err)
-		os.Exit(1)
-	}
+	cmdline.Main("relaygate", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
+	})
 }
-
-var errHelp = errors.New("help requested")
 
 // run wires the gateway and serves until ctx is done. ready, when not nil,
 // receives the bound listen address once the server accepts connections.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
-		if errors.Is(err, flagErrHelp) {
-			return errHelp
-		}
-		return err
+		return err // flag.ErrHelp after --help: main exits 0
 	}
 	lw := newLogWriter(stderr)
 	logCtx, stopLog := context.WithCancel(context.WithoutCancel(ctx))
@@ -112,7 +100,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
@@ -132,7 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	g.Go(func() error { return serve(gctx, ln, handler, cfg.ShutdownDelay, cfg.ShutdownGrace, log) })
 	if cfg.PprofListen != "" {
-		pl, err := net.Listen("tcp", cfg.PprofListen)
+		pl, err := lc.Listen(ctx, "tcp", cfg.PprofListen)
 		if err != nil {
 			return fmt.Errorf("--pprof-listen: %w", err)
 		}
@@ -199,7 +188,9 @@ func serve(ctx context.Context, ln net.Listener, h *api.Server, delay, grace tim
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
-	<-errc
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
 	return err
 }
 

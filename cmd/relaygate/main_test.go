@@ -53,14 +53,7 @@ func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer)
 	case addr := <-ready:
 		t.Cleanup(func() {
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("run() = %v, want a clean stop", err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Error("run() did not stop within 15s of cancel")
-			}
+			testenv.WaitDone(t, "run()", done, 15*time.Second)
 		})
 		return "http://" + addr, logs
 	case err := <-done:
@@ -75,12 +68,18 @@ func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer)
 
 func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 	t.Helper()
-	var r io.Reader
+	r := io.Reader(http.NoBody)
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, url, r)
+	req, err := http.NewRequestWithContext(t.Context(), method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -92,7 +91,10 @@ func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
 	return resp.StatusCode, b
 }
 
@@ -139,23 +141,19 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 	}
 	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
 	var got wire.Credentials
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testenv.Eventually(t, "B to select the relay registered on A", 5*time.Second, 50*time.Millisecond, func() error {
 		code, body := call(t, "POST", b+"/v1/credentials", user, nil)
-		if code == 200 {
-			if err := json.Unmarshal(body, &got); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Contains(body, []byte(`"relay_id":"fra-1"`)) {
-				t.Fatalf("B selected something else: %s", body)
-			}
-			break
+		if code != 200 {
+			return fmt.Errorf("last %d %s", code, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("B never selected the relay registered on A: last %d %s", code, body)
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond) // polling B's snapshot refresh, bounded by the deadline
-	}
+		if !bytes.Contains(body, []byte(`"relay_id":"fra-1"`)) {
+			t.Fatalf("B selected something else: %s", body)
+		}
+		return nil
+	})
 	mac := hmac.New(sha1.New, []byte(testTURNSecret))
 	mac.Write([]byte(got.Username))
 	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); got.Credential != want {
@@ -172,9 +170,15 @@ func cleanRedis(t *testing.T, url, prefix string) {
 	c := redis.NewClient(opt)
 	defer c.Close()
 	ctx := context.Background()
-	keys, _ := c.Keys(ctx, prefix+"*").Result()
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return
+	}
 	if len(keys) > 0 {
-		c.Del(ctx, keys...)
+		if err := c.Del(ctx, keys...).Err(); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
 	}
 }
 
@@ -198,18 +202,7 @@ func TestConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("parseConfig() = %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("parseConfig() = %v, want an error naming %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "0123456789") {
-				t.Errorf("error %q leaks a secret", err)
-			}
+			testenv.WantErr(t, "parseConfig()", err, tt.want, "0123456789")
 		})
 	}
 }
@@ -241,28 +234,16 @@ func TestShutdownTurnsReadinessRedFirst(t *testing.T) {
 		t.Fatalf("readyz before shutdown = %d", code)
 	}
 	cancel()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		code, _ := call(t, "GET", url+"/readyz", "", nil)
-		if code == 503 {
-			break
+	testenv.Eventually(t, "readyz to turn red once shutdown began", 2*time.Second, 10*time.Millisecond, func() error {
+		if code, _ := call(t, "GET", url+"/readyz", "", nil); code != 503 {
+			return fmt.Errorf("readyz = %d", code)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("readyz stayed %d after shutdown began", code)
-		}
-		time.Sleep(10 * time.Millisecond) // polling, bounded by the deadline
-	}
+		return nil
+	})
 	if code, _ := call(t, "GET", url+"/healthz", "", nil); code != 200 {
 		t.Errorf("healthz during the shutdown delay = %d, want 200 (still serving)", code)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run() = %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run() did not return after the shutdown delay")
-	}
+	testenv.WaitDone(t, "run()", done, 10*time.Second)
 }
 
 // TestOwnHeartbeatSelectableAtOnce: a relay that registers here is selected

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/store"
 )
-
-var flagErrHelp = flag.ErrHelp
 
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (store.Registry, error) {
 	if cfg.RedisURL == "" {

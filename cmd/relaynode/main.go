@@ -7,22 +7,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/relaygate/relaygate/internal/cmdline"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "relaynode:", err)
-		os.Exit(1)
-	}
+	cmdline.Main("relaynode", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/cmdline"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
@@ -34,6 +35,9 @@ type config struct {
 
 // secretFlags never appear in errors or --help defaults.
 var secretFlags = map[string]bool{"secrets": true, "node-token": true}
+
+// envName is the environment twin of a flag: --gateway-url ⇔ RELAYNODE_GATEWAY_URL.
+func envName(flagName string) string { return cmdline.EnvName("RELAYNODE_", flagName) }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("relaynode", flag.ContinueOnError)
@@ -65,20 +69,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	)
 	listen := listenFlags(fs)
 	// Environment first, so the command line wins.
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "RELAYNODE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				if secretFlags[f.Name] {
-					errs = append(errs, fmt.Errorf("%s: invalid value", env))
-				} else {
-					errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
-				}
-			}
-		}
-	})
-	if err := errors.Join(errs...); err != nil {
+	env := cmdline.Env{Getenv: getenv, Name: envName, Secret: secretFlags}
+	if err := env.Apply(fs, nil); err != nil {
 		return config{}, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -87,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	var errs []error
 
 	var c config
 	r := &c.relay
@@ -190,7 +183,7 @@ func validHostname(h string) bool {
 			return false
 		}
 		for _, c := range []byte(label) {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
 				return false
 			}
 		}
@@ -230,7 +223,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	var metrics *http.Server
 	metricsDone := make(chan error, 1)
 	if cfg.metricsListen != "" {
-		ln, err := net.Listen("tcp", cfg.metricsListen)
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", cfg.metricsListen)
 		if err != nil {
 			_ = srv.Close()
 			return fmt.Errorf("--metrics-listen: %w", err)

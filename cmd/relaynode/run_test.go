@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/stun/v4"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 )
@@ -80,15 +79,7 @@ func TestParseConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := parseConfig(tt.args, env(tt.env), io.Discard)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("parseConfig() error = %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("parseConfig() error = %v, want one mentioning %q", err, tt.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "0123456789abcdef") {
-				t.Errorf("error leaks a secret: %v", err)
-			}
+			testenv.WantErr(t, "parseConfig()", err, tt.want, "0123456789abcdef")
 			if tt.chk != nil {
 				tt.chk(t, c)
 			}
@@ -104,56 +95,29 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	}
 }
 
-// lockedWriter collects stderr for the test while run writes it.
-type lockedWriter struct {
-	mu sync.Mutex // guards b
-	b  strings.Builder
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 // logField finds the first log line with msg and returns its field.
 func logField(logs, msg, field string) string {
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
-			s, _ := m[field].(string)
-			return s
-		}
-	}
-	return ""
+	m, _ := testenv.LogLine(logs, msg)
+	s, _ := m[field].(string)
+	return s
 }
 
 func TestRunServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	stderr := &lockedWriter{}
+	stderr := &testenv.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
 			"--drain-timeout=100ms"}, env(map[string]string{"RELAYNODE_SECRETS": testSecret}), stderr)
 	}()
 	var udp, metrics string
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for udp == "" || metrics == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("relaynode did not start:\n%s", stderr)
-		}
-		<-tick.C
+	testenv.Eventually(t, "relaynode to start", 5*time.Second, 10*time.Millisecond, func() error {
 		udp, metrics = logField(stderr.String(), "relay started", "udp"), logField(stderr.String(), "metrics listening", "addr")
-	}
+		if udp == "" || metrics == "" {
+			return fmt.Errorf("logs so far:\n%s", stderr)
+		}
+		return nil
+	})
 	// A plain STUN Binding, as the gateway's prober sends.
 	conn, err := net.Dial("udp4", udp)
 	if err != nil {
@@ -179,20 +143,16 @@ func TestRunServesAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(string(body), "relaynode_allocations") {
 		t.Errorf("metrics lack relaynode_allocations")
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run() = %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after cancel")
-	}
+	testenv.WaitDone(t, "run()", done, 10*time.Second)
 	if strings.Contains(stderr.String(), "0123456789abcdef") {
 		t.Error("logs contain the secret")
 	}

@@ -52,7 +52,7 @@ func (c *relayConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	n, err := c.PacketConn.WriteTo(b, addr)
 	if err == nil {
-		c.p.ctr.bytesToPeer.Add(uint64(n))
+		c.p.ctr.bytesToPeer.Add(uint64(n)) //nolint:gosec // G115: a write's count is never negative
 		c.p.ctr.packetsToPeer.Add(1)
 	}
 	return n, err
@@ -70,7 +70,7 @@ func (c *relayConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			c.p.ctr.droppedBandwidth.Add(1)
 			continue
 		}
-		c.p.ctr.bytesFromPeer.Add(uint64(n))
+		c.p.ctr.bytesFromPeer.Add(uint64(n)) //nolint:gosec // G115: a read's count is never negative
 		c.p.ctr.packetsFromPeer.Add(1)
 		return n, addr, nil
 	}
@@ -94,7 +94,7 @@ func (c *relayConn) Close() error {
 // the socket and its port, or ErrNoPort.
 func BindRelay(network string, ip netip.Addr, first, last uint16, requested int) (net.PacketConn, int, error) {
 	try := func(port int) (net.PacketConn, error) {
-		return net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		return net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port)))) //nolint:gosec // G115: every port tried lies in first..last
 	}
 	if requested != 0 {
 		if requested < int(first) || requested > int(last) {
@@ -111,7 +111,7 @@ func BindRelay(network string, ip netip.Addr, first, last uint16, requested int)
 		return nil, 0, ErrNoPort
 	}
 	for i := range min(size, 32) {
-		port := int(first) + rand.IntN(size)
+		port := int(first) + rand.IntN(size) //nolint:gosec // G404: spreads allocations over the range; math/rand/v2's generator is seeded from the OS
 		if i == 0 && size == 1 {
 			port = int(first)
 		}
@@ -119,7 +119,7 @@ func BindRelay(network string, ip netip.Addr, first, last uint16, requested int)
 			return c, port, nil
 		}
 	}
-	start := rand.IntN(size)
+	start := rand.IntN(size) //nolint:gosec // G404: where the scan starts, as above
 	for i := range min(size, 4096) {
 		port := int(first) + (start+i)%size
 		if c, err := try(port); err == nil {

@@ -118,7 +118,7 @@ func (c *Client) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		next := interval
+		var next time.Duration
 		if err != nil {
 			c.failures++
 			next = c.backoff(c.failures)

@@ -2,7 +2,6 @@ package heartbeat
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/netip"
@@ -12,12 +11,15 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat/heartbeattest"
 )
 
-func hbConfig(url string) Config {
-	return Config{GatewayURL: url, NodeToken: "node-token-xyz", RelayID: "fra-1", Region: "eu-central",
+// hbConfig is a valid config for relay fra-1 with a gateway whose host
+// heartbeattest's client answers.
+func hbConfig() Config {
+	return Config{GatewayURL: "http://gateway.test", NodeToken: "node-token-xyz", RelayID: "fra-1", Region: "eu-central",
 		Site: "fra", Latitude: 50.11, Longitude: 8.68, Version: "0.1.0"}
 }
 
@@ -26,16 +28,14 @@ func hbConfig(url string) Config {
 func TestHeartbeatBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gw := &heartbeattest.Gateway{Answers: []int{503, 503, 503, 200}}
-		cfg := hbConfig("http://gateway.test")
+		cfg := hbConfig()
 		cfg.HTTPClient = gw.Client()
 		cfg.Rand = func() float64 { return 0.5 } // 75% of each backoff step
 		h := mustNew(t, cfg, Node{}, func() Status { return Status{} })
-		ctx, cancel := context.WithCancel(t.Context())
 		start := time.Now()
-		go h.Run(ctx)
+		testenv.RunUntilCleanup(t, "Run", h.Run)
 		time.Sleep(30 * time.Second) // fake time inside the bubble
 		synctest.Wait()
-		cancel()
 		var offs []time.Duration
 		for _, p := range gw.Puts() {
 			offs = append(offs, p.At.Sub(start))
@@ -59,7 +59,7 @@ func TestHeartbeatBackoff(t *testing.T) {
 func TestHeartbeatKick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gw := &heartbeattest.Gateway{}
-		cfg := hbConfig("http://gateway.test")
+		cfg := hbConfig()
 		cfg.HTTPClient = gw.Client()
 		var draining bool
 		var mu sync.Mutex
@@ -69,9 +69,7 @@ func TestHeartbeatKick(t *testing.T) {
 			return Status{Draining: draining}
 		}
 		h := mustNew(t, cfg, Node{}, status)
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		go h.Run(ctx)
+		testenv.RunUntilCleanup(t, "Run", h.Run)
 		synctest.Wait()
 		mu.Lock()
 		draining = true
@@ -108,17 +106,15 @@ func mustNew(t *testing.T, cfg Config, node Node, status func() Status) *Client 
 func TestBody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gw := &heartbeattest.Gateway{}
-		cfg := hbConfig("http://gateway.test")
+		cfg := hbConfig()
 		cfg.HTTPClient = gw.Client()
 		node := Node{
 			Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("2001:db8::5")},
 			Ports:     relay.Ports{relay.UDP: 3478, relay.TLS: 5349}, MaxAllocations: 100, MaxBPS: 1e9,
 		}
 		h := mustNew(t, cfg, node, func() Status { return Status{Allocations: 3, BandwidthBPS: 4000, Draining: true} })
-		ctx, cancel := context.WithCancel(t.Context())
-		go h.Run(ctx)
+		testenv.RunUntilCleanup(t, "Run", h.Run)
 		synctest.Wait()
-		cancel()
 		puts := gw.Puts()
 		if len(puts) != 1 || puts[0].Request != "PUT /v1/relays/fra-1" || puts[0].Auth != "Bearer node-token-xyz" {
 			t.Fatalf("requests = %+v, want one PUT /v1/relays/fra-1 with the token", puts)
@@ -139,7 +135,7 @@ func TestFailureLogs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gw := &heartbeattest.Gateway{Answers: []int{503, 503, 503, 503, 503, 503}}
 		var logs bytes.Buffer
-		cfg := hbConfig("http://gateway.test")
+		cfg := hbConfig()
 		cfg.HTTPClient = gw.Client()
 		cfg.Rand = func() float64 { return 0 } // backoffs 0.5s, 1s, 2s, 4s, 8s
 		cfg.LogEvery = 5 * time.Second
@@ -147,11 +143,9 @@ func TestFailureLogs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		go h.Run(ctx)
+		testenv.RunUntilCleanup(t, "Run", h.Run)
 		time.Sleep(16 * time.Second) // failures at 0, 0.5, 1.5, 3.5, 7.5, 15.5s
 		synctest.Wait()
-		cancel()
 		// Logged: 0s (first), 7.5s (>= 5s after it), 15.5s (likewise).
 		if n := strings.Count(logs.String(), `"msg":"heartbeat failed"`); n != 3 {
 			t.Errorf("logged %d failures, want 3:\n%s", n, logs.String())
@@ -168,7 +162,7 @@ func TestFailureLogs(t *testing.T) {
 func TestNewRefuses(t *testing.T) {
 	status := func() Status { return Status{} }
 	log := slog.New(slog.DiscardHandler)
-	bad := hbConfig("http://gateway.test")
+	bad := hbConfig()
 	bad.NodeToken = ""
 	for name, tt := range map[string]struct {
 		cfg    Config
@@ -176,7 +170,7 @@ func TestNewRefuses(t *testing.T) {
 	}{
 		"no gateway url":  {cfg: Config{}, status: status},
 		"invalid config":  {cfg: bad, status: status},
-		"nil status func": {cfg: hbConfig("http://gateway.test")},
+		"nil status func": {cfg: hbConfig()},
 	} {
 		if _, err := New(tt.cfg, Node{}, tt.status, log); err == nil {
 			t.Errorf("%s: New() error = nil", name)

@@ -93,11 +93,11 @@ func (c Config) Validate() error {
 // isSlug matches the gateway's Slug: lowercase letters, digits and '-',
 // not starting with '-'.
 func isSlug(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' {
+	if s == "" || len(s) > 63 || s[0] == '-' {
 		return false
 	}
 	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			return false
 		}
 	}

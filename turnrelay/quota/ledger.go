@@ -99,7 +99,8 @@ func (l *Ledger) Reserve(user string, now time.Time) error {
 func (l *Ledger) Release(user string) {
 	if l.cfg.UserQuota > 0 && user != "" {
 		l.mu.Lock()
-		if l.perUser[user]--; l.perUser[user] <= 0 {
+		l.perUser[user]--
+		if l.perUser[user] <= 0 {
 			delete(l.perUser, user)
 		}
 		l.mu.Unlock()

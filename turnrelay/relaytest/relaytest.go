@@ -3,7 +3,6 @@
 package relaytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,10 +16,12 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/turn/v5"
+
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -35,7 +36,7 @@ type Relay struct {
 	Config  turnrelay.Config  // as passed to New, after options
 	Secrets []turncred.Secret // what the relay accepts, newest first
 	Minter  *turncred.Minter  // mints with Secrets[0]
-	logs    *SyncBuffer
+	logs    *testenv.Buffer
 	done    chan error
 	cancel  context.CancelFunc
 }
@@ -63,7 +64,7 @@ func Start(t testing.TB, opts ...func(*turnrelay.Config)) *Relay {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	logs := &SyncBuffer{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := turnrelay.New(cfg, log)
 	if err != nil {
@@ -78,14 +79,7 @@ func Start(t testing.TB, opts ...func(*turnrelay.Config)) *Relay {
 	go func() { r.done <- s.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-r.done:
-			if err != nil {
-				t.Errorf("relay Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("relay did not stop within 10s")
-		}
+		testenv.WaitDone(t, "relay Run", r.done, 10*time.Second)
 	})
 	return r
 }
@@ -131,22 +125,19 @@ func (r *Relay) Wait(timeout time.Duration) (stopped bool, err error) {
 	}
 }
 
-// SyncBuffer is a bytes.Buffer safe for concurrent writers.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// PionClient is pion's TURN client for cfg (its Conn, server addresses and
+// credentials), listening on cfg.Conn and closed when the test ends.
+func PionClient(t testing.TB, cfg *turn.ClientConfig) *turn.Client {
+	t.Helper()
+	c, err := turn.NewClient(cfg)
+	if err != nil {
+		t.Fatalf("turn.NewClient: %v", err)
+	}
+	t.Cleanup(c.Close)
+	if err := c.Listen(); err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	return c
 }
 
 // TLSConfig returns a server config with a fresh self-signed certificate for

@@ -69,11 +69,11 @@ func ParseSecrets(list string) ([]Secret, error) {
 }
 
 func validKeyID(id string) bool {
-	if len(id) == 0 || len(id) > maxKeyIDLen {
+	if id == "" || len(id) > maxKeyIDLen {
 		return false
 	}
 	for _, c := range []byte(id) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' {
 			return false
 		}
 	}

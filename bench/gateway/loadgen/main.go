@@ -21,6 +21,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -89,13 +90,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(o); err != nil {
+	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(o options) error {
+func run(ctx context.Context, o options) error {
 	if err := checkLoopback(o.addr); err != nil {
 		return err
 	}
@@ -111,17 +112,17 @@ func run(o options) error {
 	}
 	base := "http://" + o.addr
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.regConns}}
-	if err := waitHealthy(hc, base); err != nil {
+	if err := waitHealthy(ctx, hc, base); err != nil {
 		return err
 	}
 
 	start := time.Now()
-	if err := register(hc, base, o.relays, o.regConns, []byte(nodeSecret)); err != nil {
+	if err := register(ctx, hc, base, o.relays, o.regConns, []byte(nodeSecret)); err != nil {
 		return err
 	}
 	regDur := time.Since(start)
 	if adminSecret != "" {
-		if err := checkRegistered(hc, base, o.relays, []byte(adminSecret)); err != nil {
+		if err := checkRegistered(ctx, hc, base, o.relays, []byte(adminSecret)); err != nil {
 			return err
 		}
 	}
@@ -138,7 +139,7 @@ func run(o options) error {
 		freshAddrs = clientAddrs(len(fresh), 2)
 		sampleXFF = reusedAddrs[0]
 	}
-	sample, err := sampleCredentials(hc, base, reused[0], sampleXFF)
+	sample, err := sampleCredentials(ctx, hc, base, reused[0], sampleXFF)
 	if err != nil {
 		return err
 	}
@@ -186,13 +187,13 @@ func run(o options) error {
 
 	pool := newConnPool(o.addr, o.conns)
 	defer pool.close()
-	if err := pool.dial(); err != nil {
+	if err := pool.dial(ctx); err != nil {
 		return err
 	}
 
 	for _, ep := range eps {
 		if o.warmup > 0 {
-			pool.phase(ep.req, o.warmup, o.maxRequests, o.serverPID) // discarded
+			pool.phase(ctx, ep.req, o.warmup, o.maxRequests, o.serverPID) // discarded
 		}
 	}
 	header := func(first, second string) {
@@ -202,7 +203,7 @@ func run(o options) error {
 	header("phase", "round")
 	for round := 1; round <= o.rounds; round++ {
 		for _, ep := range eps {
-			res := pool.phase(ep.req, o.duration, o.maxRequests, o.serverPID)
+			res := pool.phase(ctx, ep.req, o.duration, o.maxRequests, o.serverPID)
 			ep.add(res)
 			printRow(ep.name, strconv.Itoa(round), res)
 		}
@@ -296,22 +297,38 @@ func mint(secret []byte, sub string, ttl time.Duration) string {
 	return s
 }
 
-func waitHealthy(hc *http.Client, base string) error {
+func waitHealthy(ctx context.Context, hc *http.Client, base string) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := hc.Get(base + "/healthz")
+		err := healthz(ctx, hc, base)
 		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("gateway at %s not healthy after 15s: %v", base, err)
+			return fmt.Errorf("gateway at %s not healthy after 15s: %w", base, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// healthz asks the gateway's /healthz once.
+func healthz(ctx context.Context, hc *http.Client, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", http.NoBody)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /healthz: %s", resp.Status)
+	}
+	return nil
 }
 
 // ---- registration -------------------------------------------------------
@@ -360,7 +377,7 @@ func relayHeartbeat(i int, rng *rand.Rand) (string, wire.Heartbeat) {
 			Latitude:  c.lat + (rng.Float64()-0.5)*0.4,
 			Longitude: c.lon + (rng.Float64()-0.5)*0.4,
 		},
-		Addresses: []netip.Addr{netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})},
+		Addresses: []netip.Addr{netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})}, //nolint:gosec // G115: the index's low 17 bits make a 198.18.0.0/15 address; truncation intended
 		Ports:     relay.Ports{relay.UDP: 3478, relay.TCP: 3478},
 		Capacity:  relay.Capacity{Allocations: 20000, BandwidthBPS: 10_000_000_000},
 		Load:      relay.Load{Allocations: rng.Int64N(12000), BandwidthBPS: rng.Int64N(6_000_000_000)},
@@ -376,12 +393,12 @@ func relayHeartbeat(i int, rng *rand.Rand) (string, wire.Heartbeat) {
 	return id, wire.NewHeartbeat(r)
 }
 
-func register(hc *http.Client, base string, n, conns int, secret []byte) error {
+func register(ctx context.Context, hc *http.Client, base string, n, conns int, secret []byte) error {
 	type job struct {
 		id   string
 		body []byte
 	}
-	rng := rand.New(rand.NewPCG(2544, 1))
+	rng := rand.New(rand.NewPCG(2544, 1)) //nolint:gosec // G404: seeded for the same relays every run; nothing secret
 	jobs := make(chan job, conns)
 	var failed atomic.Int64
 	var firstErr atomic.Value
@@ -389,7 +406,7 @@ func register(hc *http.Client, base string, n, conns int, secret []byte) error {
 	for range max(conns, 1) {
 		wg.Go(func() {
 			for j := range jobs {
-				if err := putRelay(hc, base, j.id, j.body, secret); err != nil {
+				if err := putRelay(ctx, hc, base, j.id, j.body, secret); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err)
 				}
@@ -409,8 +426,8 @@ func register(hc *http.Client, base string, n, conns int, secret []byte) error {
 	return nil
 }
 
-func putRelay(hc *http.Client, base, id string, body, secret []byte) error {
-	req, err := http.NewRequest(http.MethodPut, base+"/v1/relays/"+id, bytes.NewReader(body))
+func putRelay(ctx context.Context, hc *http.Client, base, id string, body, secret []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+"/v1/relays/"+id, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -429,10 +446,13 @@ func putRelay(hc *http.Client, base, id string, body, secret []byte) error {
 }
 
 // checkRegistered waits until the gateway lists all n relays.
-func checkRegistered(hc *http.Client, base string, n int, adminSecret []byte) error {
+func checkRegistered(ctx context.Context, hc *http.Client, base string, n int, adminSecret []byte) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		req, _ := http.NewRequest(http.MethodGet, base+"/v1/relays", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/relays", http.NoBody)
+		if err != nil {
+			return err
+		}
 		req.Header.Set("Authorization", "Bearer "+mint(adminSecret, "bench-admin", time.Minute))
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -456,8 +476,11 @@ func checkRegistered(hc *http.Client, base string, n int, adminSecret []byte) er
 
 // sampleCredentials makes one credentials request (from client address xff
 // when not empty) and summarises the answer.
-func sampleCredentials(hc *http.Client, base, tok, xff string) (string, error) {
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/credentials", nil)
+func sampleCredentials(ctx context.Context, hc *http.Client, base, tok, xff string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/credentials", http.NoBody)
+	if err != nil {
+		return "", err
+	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	if xff != "" {
 		req.Header.Set("X-Forwarded-For", xff)
@@ -565,9 +588,9 @@ func newConnPool(addr string, n int) *connPool {
 	return &connPool{addr: addr, conns: make([]*conn, n)}
 }
 
-func (p *connPool) dial() error {
+func (p *connPool) dial(ctx context.Context) error {
 	for i := range p.conns {
-		c, err := p.open()
+		c, err := p.open(ctx)
 		if err != nil {
 			return err
 		}
@@ -576,8 +599,9 @@ func (p *connPool) dial() error {
 	return nil
 }
 
-func (p *connPool) open() (*conn, error) {
-	c, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
+func (p *connPool) open(ctx context.Context) (*conn, error) {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return nil, err
 	}
@@ -598,7 +622,7 @@ var errStatus = errors.New("status")
 // passed or the phase has made maxReq requests. Connection i sends reqs[i],
 // reqs[i+conns], reqs[i+2*conns], ..., so with more reqs than connections
 // each one comes round again only after all the others.
-func (p *connPool) phase(reqs [][]byte, d time.Duration, maxReq int64, serverPID int) *result {
+func (p *connPool) phase(ctx context.Context, reqs [][]byte, d time.Duration, maxReq int64, serverPID int) *result {
 	var stop atomic.Bool
 	perConn := max(maxReq/int64(len(p.conns)), 1)
 	results := make([]*result, len(p.conns))
@@ -615,7 +639,7 @@ func (p *connPool) phase(reqs [][]byte, d time.Duration, maxReq int64, serverPID
 				c := p.conns[i]
 				if c == nil {
 					var err error
-					if c, err = p.open(); err != nil {
+					if c, err = p.open(ctx); err != nil {
 						res.errors++
 						res.errKinds["dial"]++
 						time.Sleep(10 * time.Millisecond)
@@ -843,12 +867,12 @@ func (h *hist) quantile(q float64) time.Duration {
 	}
 	rank := int64(math.Ceil(q * float64(h.n)))
 	var seen int64
-	for i, c := range h.fine {
+	for i, c := range &h.fine {
 		if seen += c; seen >= rank {
 			return min(time.Duration(i+1)*time.Microsecond, h.max)
 		}
 	}
-	for i, c := range h.coarse {
+	for i, c := range &h.coarse {
 		if seen += c; seen >= rank {
 			return min(time.Duration(10000+(i+1)*100)*time.Microsecond, h.max)
 		}

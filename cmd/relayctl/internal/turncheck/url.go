@@ -116,7 +116,7 @@ func SplitHostPort(s string, def int) (string, int, error) {
 		return a.String(), port, nil
 	}
 	for _, c := range host {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '.' {
 			return "", 0, fmt.Errorf("%q is neither an IP address nor a host name", host)
 		}
 	}

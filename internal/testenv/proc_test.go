@@ -1,0 +1,64 @@
+package testenv
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProc(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	start := func(script string) *Proc {
+		t.Helper()
+		p, err := StartProc("child", exec.CommandContext(t.Context(), "sh", "-c", script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := p.Kill(); err != nil {
+				t.Error(err)
+			}
+		})
+		return p
+	}
+	t.Run("stops on SIGTERM", func(t *testing.T) {
+		p := start(`echo '{"msg":"ready","n":"1"}'; exec sleep 60`)
+		if m, err := p.WaitLog("ready", 10*time.Second); err != nil || m["n"] != "1" {
+			t.Fatalf("WaitLog(ready) = %v, %v", m, err)
+		}
+		if err := p.Stop(10 * time.Second); err != nil || !p.Exited() {
+			t.Errorf("Stop = %v, exited %v; want a stop within the grace", err, p.Exited())
+		}
+	})
+	t.Run("killed when it ignores SIGTERM", func(t *testing.T) {
+		p := start(`trap '' TERM; echo '{"msg":"ready"}'; while :; do sleep 1; done`)
+		if _, err := p.WaitLog("ready", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Stop(100 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "did not stop") {
+			t.Errorf("Stop = %v, want it to say the child did not stop", err)
+		}
+		if !p.Exited() || p.Err() == nil {
+			t.Errorf("exited %v with %v, want killed", p.Exited(), p.Err())
+		}
+	})
+	t.Run("exits before logging", func(t *testing.T) {
+		p := start(`echo some output; exit 3`)
+		_, err := p.WaitLog("ready", 10*time.Second)
+		if err == nil || !strings.Contains(err.Error(), "child exited (exit status 3) before logging") || !strings.Contains(err.Error(), "some output") {
+			t.Errorf("WaitLog = %v, want the exit and the output", err)
+		}
+	})
+}
+
+func TestTail(t *testing.T) {
+	if got := Tail("a\nb\nc\n", 2); got != "[... 1 lines]\nb\nc" {
+		t.Errorf("Tail(3 lines, 2) = %q", got)
+	}
+	if got := Tail("a\nb", 5); got != "a\nb" {
+		t.Errorf("Tail(2 lines, 5) = %q", got)
+	}
+}
