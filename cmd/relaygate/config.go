@@ -32,6 +32,7 @@ type config struct {
 	ShutdownGrace time.Duration
 	ShutdownDelay time.Duration
 	PprofListen   string
+	MetricsListen string // "": /metrics on the API listener
 	Replica       string
 	Probe         probe.Config // Interval 0: probing off
 	ExploreShare  float64
@@ -92,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	explore := fs.Float64("explore-share", 0.03, "share of answers whose backup is another site's relay picked at random, so client measurements keep covering every relay (0..0.5)")
 	replica := fs.String("replica", defaultReplica(), "this gateway's name among replicas sharing a Redis (its probe results are kept apart)")
 	pprofListen := fs.String("pprof-listen", "", "serve Go's /debug/pprof on this address, for profiling (off; keep it on loopback)")
+	metricsListen := fs.String("metrics-listen", "", "serve /metrics on this address instead of the API's listener, so it need not be public (off: on the API listener)")
 	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -110,7 +112,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cfg := config{
 		Listen: *listen, RedisURL: *redisURL, RedisPrefix: *redisPrefix, GeoIPDB: *geoipDB,
 		ShutdownGrace: *grace, ShutdownDelay: *delay,
-		Replica: *replica, ExploreShare: *explore, PprofListen: *pprofListen,
+		Replica: *replica, ExploreShare: *explore, PprofListen: *pprofListen, MetricsListen: *metricsListen,
 		// A probe times out after a fifth of the interval (1 s at most), so a
 		// dead relay is down (three misses, retried at once) well within two
 		// intervals.

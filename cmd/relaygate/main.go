@@ -77,6 +77,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	// /metrics on the API listener, unless it has a listener of its own.
+	metrics := promhttp.HandlerFor(promReg, promhttp.HandlerOpts{})
+	apiMetrics := metrics
+	if cfg.MetricsListen != "" {
+		apiMetrics = nil // the API answers 404
+	}
 	var loc api.Locator
 	if locator != nil {
 		loc = locator // never a typed nil in the interface
@@ -89,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Locator:        loc,
 		Log:            log.With("component", "api"),
 		Metrics:        api.NewMetrics(promReg),
-		MetricsHandler: promhttp.HandlerFor(promReg, promhttp.HandlerOpts{}),
+		MetricsHandler: apiMetrics,
 	})
 	if err != nil {
 		return err
@@ -121,23 +127,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	g.Go(func() error { return serve(gctx, ln, handler, cfg.ShutdownDelay, cfg.ShutdownGrace, log) })
 	if cfg.PprofListen != "" {
-		pl, err := lc.Listen(ctx, "tcp", cfg.PprofListen)
-		if err != nil {
-			return fmt.Errorf("--pprof-listen: %w", err)
-		}
-		log.Info("pprof listening", "addr", pl.Addr().String())
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		g.Go(func() error {
-			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-			go func() { <-gctx.Done(); srv.Close() }()
-			if err := srv.Serve(pl); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
+		if err := serveAux(gctx, g, "pprof", cfg.PprofListen, mux, log); err != nil {
+			return err
+		}
+	}
+	if cfg.MetricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics)
+		if err := serveAux(gctx, g, "metrics", cfg.MetricsListen, mux, log); err != nil {
+			return err
+		}
 	}
 	err = g.Wait()
 	if locator != nil {
@@ -145,6 +148,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log.Info("relaygate stopped")
 	return err
+}
+
+// serveAux serves an operator's side listener (pprof, metrics) on addr in
+// g until ctx is done.
+func serveAux(ctx context.Context, g *errgroup.Group, name, addr string, h http.Handler, log *slog.Logger) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--%s-listen: %w", name, err)
+	}
+	log.Info(name+" listening", "addr", ln.Addr().String())
+	g.Go(func() error {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		go func() { <-ctx.Done(); srv.Close() }()
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	return nil
 }
 
 // gatewayConfig is the gateway's part of the flags.

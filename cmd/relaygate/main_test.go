@@ -116,6 +116,30 @@ func TestStartsWithNoConfiguration(t *testing.T) {
 	}
 }
 
+// TestMetricsOnOwnListener: with --metrics-listen, /metrics is served there
+// and no longer on the API's listener, so the API can be public while the
+// metrics are not.
+func TestMetricsOnOwnListener(t *testing.T) {
+	url, logs := startGateway(t, map[string]string{"RELAYGATE_METRICS_LISTEN": "127.0.0.1:0"})
+	m, err := testenv.WaitLog(logs, "metrics listening", nil, 10*time.Second)
+	if err != nil {
+		t.Fatalf("no metrics listener: %v; logs:\n%s", err, logs)
+	}
+	addr, _ := m["addr"].(string)
+	if code, _ := call(t, "GET", url+"/healthz", "", nil); code != 200 { // counted in the API's metrics
+		t.Fatalf("healthz = %d", code)
+	}
+	if code, b := call(t, "GET", "http://"+addr+"/metrics", "", nil); code != 200 || !bytes.Contains(b, []byte("relaygate_http_requests_total")) {
+		t.Errorf("GET /metrics on the metrics listener = %d, missing relaygate_http_requests_total", code)
+	}
+	if code, _ := call(t, "GET", url+"/metrics", "", nil); code != 404 {
+		t.Errorf("GET /metrics on the API listener = %d, want 404", code)
+	}
+	if code, _ := call(t, "GET", "http://"+addr+"/v1/relays", "", nil); code != 404 {
+		t.Errorf("the metrics listener serves the API: GET /v1/relays = %d, want 404", code)
+	}
+}
+
 // TestTwoGatewaysShareRedis: a relay that heartbeats into one gateway is
 // selected by another on the same Redis, and the credential it mints
 // verifies with a plain HMAC-SHA1.
