@@ -77,6 +77,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	limiter, runLimiter, err := openLimiter(cfg, reg)
+	if err != nil {
+		return fmt.Errorf("rate limits: %w", err)
+	}
 	var loc api.Locator
 	if locator != nil {
 		loc = locator // never a typed nil in the interface
@@ -87,6 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Minter:         gw,
 		Measurements:   gw,
 		Locator:        loc,
+		Limiter:        limiter,
 		Log:            log.With("component", "api"),
 		Metrics:        api.NewMetrics(promReg),
 		MetricsHandler: promhttp.HandlerFor(promReg, promhttp.HandlerOpts{}),
@@ -116,6 +121,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return gw.Run(gctx) })
+	if runLimiter != nil {
+		g.Go(func() error { return runLimiter(gctx) })
+	}
 	if locator != nil {
 		g.Go(func() error { return locator.Run(gctx) })
 	}

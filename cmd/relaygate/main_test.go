@@ -198,6 +198,9 @@ func TestConfig(t *testing.T) {
 		{name: "bad env value", env: map[string]string{"RELAYGATE_HEARTBEAT_TTL": "soon"}, want: "RELAYGATE_HEARTBEAT_TTL"},
 		{name: "missing public key file", args: []string{"--admin-jwt-public-key", "/nonexistent.pem"}, want: "--admin-jwt-public-key"},
 		{name: "stray argument", args: []string{"serve"}, want: "unexpected argument"},
+		{name: "rate limit off", args: []string{"--rate-user", "off", "--rate-relay", "off"}},
+		{name: "bad rate limit", args: []string{"--rate-prefix", "many/1m"}, want: "--rate-prefix"},
+		{name: "bad rate limit from the environment", env: map[string]string{"RELAYGATE_RATE_MEASUREMENTS": "10/1ms"}, want: "--rate-measurements"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
