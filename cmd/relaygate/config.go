@@ -42,8 +42,11 @@ type config struct {
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
 func envName(flagName string) string { return cmdline.EnvName("RELAYGATE_", flagName) }
 
-// keyFlags are the four flags that configure one JWT role.
-type keyFlags struct{ secret, publicKey, issuer, audience *string }
+// keyFlags are the flags that configure one JWT role.
+type keyFlags struct {
+	secret, publicKey, issuer, audience *string
+	maxAge                              *time.Duration
+}
 
 func addKeyFlags(fs *flag.FlagSet, role, who string) keyFlags {
 	return keyFlags{
@@ -51,11 +54,15 @@ func addKeyFlags(fs *flag.FlagSet, role, who string) keyFlags {
 		publicKey: fs.String(role+"-jwt-public-key", "", "PEM public key (Ed25519, ECDSA, RSA), inline or a file path, that verifies "+who+" tokens"),
 		issuer:    fs.String(role+"-jwt-issuer", "", "required \"iss\" of "+who+" tokens (any when empty)"),
 		audience:  fs.String(role+"-jwt-audience", "", "required \"aud\" of "+who+" tokens (any when empty)"),
+		maxAge:    fs.Duration(role+"-jwt-max-age", 0, "refuse "+who+" tokens issued (iat) longer ago than this, and tokens without iat; 0: any age until exp"),
 	}
 }
 
 func (k keyFlags) config(role string) (api.KeyConfig, error) {
-	kc := api.KeyConfig{Secret: []byte(*k.secret), Issuer: *k.issuer, Audience: *k.audience}
+	kc := api.KeyConfig{Secret: []byte(*k.secret), Issuer: *k.issuer, Audience: *k.audience, MaxAge: *k.maxAge}
+	if kc.MaxAge < 0 {
+		return kc, fmt.Errorf("--%s-jwt-max-age %v must not be negative", role, kc.MaxAge)
+	}
 	if pk := *k.publicKey; pk != "" {
 		if strings.Contains(pk, "-----BEGIN") {
 			kc.PublicKeyPEM = []byte(pk)

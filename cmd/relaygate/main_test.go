@@ -198,6 +198,8 @@ func TestConfig(t *testing.T) {
 		{name: "bad env value", env: map[string]string{"RELAYGATE_HEARTBEAT_TTL": "soon"}, want: "RELAYGATE_HEARTBEAT_TTL"},
 		{name: "missing public key file", args: []string{"--admin-jwt-public-key", "/nonexistent.pem"}, want: "--admin-jwt-public-key"},
 		{name: "stray argument", args: []string{"serve"}, want: "unexpected argument"},
+		{name: "negative token age", args: []string{"--node-jwt-max-age", "-1h"}, want: "--node-jwt-max-age"},
+		{name: "token age from the environment", env: map[string]string{"RELAYGATE_USER_JWT_MAX_AGE": "24h"}},
 		{name: "rate limit off", args: []string{"--rate-user", "off", "--rate-relay", "off"}},
 		{name: "bad rate limit", args: []string{"--rate-prefix", "many/1m"}, want: "--rate-prefix"},
 		{name: "bad rate limit from the environment", env: map[string]string{"RELAYGATE_RATE_MEASUREMENTS": "10/1ms"}, want: "--rate-measurements"},
