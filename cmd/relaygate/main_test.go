@@ -161,7 +161,7 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 	}
 }
 
-func cleanRedis(t *testing.T, url, prefix string) {
+func cleanRedis(t testing.TB, url, prefix string) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
