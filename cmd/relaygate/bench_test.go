@@ -290,7 +290,12 @@ func BenchmarkCredentialsLimited(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- l.Run(ctx) }()
-		b.Cleanup(func() { cancel(); <-done })
+		b.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				b.Errorf("limiter Run() = %v", err)
+			}
+		})
 		run(b, l)
 	})
 }
