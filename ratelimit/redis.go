@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ type RedisConfig struct {
 	Prefix   string                // start of every key after redis_rate's "rate:"; default "relaygate:"
 	HashKey  []byte                // keys Redis key names (HMAC-SHA256), 16+ bytes, the same on every replica; required
 	Interval time.Duration         // between syncs; default 50ms, 1ms..1s
+	Log      *slog.Logger          // where Run reports failing syncs, at most once a minute; default discard
 }
 
 // minHashKey: a keyed hash needs a key nobody can guess.
@@ -38,6 +40,7 @@ func (c RedisConfig) withDefaults() RedisConfig {
 	c.Config = c.Config.withDefaults()
 	c.Prefix = cmp.Or(c.Prefix, "relaygate:")
 	c.Interval = cmp.Or(c.Interval, 50*time.Millisecond)
+	c.Log = cmp.Or(c.Log, slog.New(slog.DiscardHandler))
 	return c
 }
 
@@ -66,6 +69,7 @@ type Redis struct {
 	prefix   string
 	hashKey  []byte
 	interval time.Duration
+	log      *slog.Logger
 
 	syncMu sync.Mutex // one Sync at a time: an entry's Redis key and counts have one writer
 
@@ -98,7 +102,7 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	}
 	return &Redis{
 		scopes: m.scopes, now: cfg.Now, gcra: redis_rate.NewLimiter(ap),
-		prefix: cfg.Prefix, hashKey: cfg.HashKey, interval: cfg.Interval,
+		prefix: cfg.Prefix, hashKey: cfg.HashKey, interval: cfg.Interval, log: cfg.Log,
 	}, nil
 }
 
@@ -135,17 +139,22 @@ func (r *Redis) Policy(scope string) (quota int, window time.Duration, on bool) 
 
 // Run syncs every Interval until ctx is done, then once more so that what
 // was admitted last is charged; it returns nil. Sync errors are not fatal:
-// the replica keeps deciding locally, and each Sync reports its own.
+// the replica keeps deciding locally; Run logs them at most once a minute.
 func (r *Redis) Run(ctx context.Context) error {
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
+	var lastLog time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			r.finalSync(ctx)
 			return nil
 		case <-t.C:
-			_ = r.Sync(ctx) // Redis away: local limits hold meanwhile; the next sync tries again
+			// Redis away: local limits hold meanwhile; the next sync tries again.
+			if err := r.Sync(ctx); err != nil && ctx.Err() == nil && time.Since(lastLog) >= time.Minute {
+				lastLog = time.Now()
+				r.log.Warn("rate-limit sync failed: each replica limits on its own until Redis answers", "err", err)
+			}
 		}
 	}
 }

@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	limiter, runLimiter, err := openLimiter(cfg, reg)
+	limiter, runLimiter, err := openLimiter(cfg, reg, log)
 	if err != nil {
 		return fmt.Errorf("rate limits: %w", err)
 	}

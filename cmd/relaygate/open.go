@@ -49,10 +49,11 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 // openLimiter builds the rate limits: shared through the store's Redis
 // when there is one (run then syncs it until ctx ends), else in memory
 // (run is nil).
-func openLimiter(cfg config, reg store.Registry) (api.Limiter, func(context.Context) error, error) {
+func openLimiter(cfg config, reg store.Registry, log *slog.Logger) (api.Limiter, func(context.Context) error, error) {
 	rc := ratelimit.Config{Rules: cfg.Rates}
 	if r, ok := reg.(*store.Redis); ok {
-		l, err := ratelimit.NewRedis(ratelimit.RedisConfig{Config: rc, Client: r.Client(), Prefix: cfg.RedisPrefix, HashKey: rateHashKey(cfg.PseudonymKey)})
+		l, err := ratelimit.NewRedis(ratelimit.RedisConfig{Config: rc, Client: r.Client(), Prefix: cfg.RedisPrefix,
+			HashKey: rateHashKey(cfg.PseudonymKey), Log: log.With("component", "ratelimit")})
 		if err != nil {
 			return nil, nil, err
 		}
