@@ -24,6 +24,16 @@ func TestStrictTokens(t *testing.T) {
 		return resp.StatusCode, problemOf(t, resp, b).Detail
 	}
 	claim := func(name string, v any) func(jwt.MapClaims) { return func(c jwt.MapClaims) { c[name] = v } }
+	// envWithRelay is a gateway with one relay, with the maximum age if age.
+	envWithRelay := func(t *testing.T, age bool) *env {
+		var tweaks []func(*api.Config)
+		if age {
+			tweaks = append(tweaks, withMaxAge)
+		}
+		e := newEnv(t, tweaks...)
+		e.register("fra-1", fra1())
+		return e
+	}
 
 	t.Run("first use", func(t *testing.T) {
 		tests := []struct {
@@ -49,12 +59,7 @@ func TestStrictTokens(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				var tweaks []func(*api.Config)
-				if tt.age {
-					tweaks = append(tweaks, withMaxAge)
-				}
-				e := newEnv(t, tweaks...)
-				e.register("fra-1", fra1())
+				e := envWithRelay(t, tt.age)
 				status, detail := credentials(e, e.hsToken(userSecret, "alice", tt.claims...))
 				if tt.detail == "" && status != 200 {
 					t.Fatalf("status %d (%s), want 200", status, detail)
@@ -89,12 +94,7 @@ func TestStrictTokens(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				var tweaks []func(*api.Config)
-				if tt.age {
-					tweaks = append(tweaks, withMaxAge)
-				}
-				e := newEnv(t, tweaks...)
-				e.register("fra-1", fra1())
+				e := envWithRelay(t, tt.age)
 				tok := e.hsToken(userSecret, "alice", tt.claims...)
 				if status, detail := credentials(e, tok); status != 200 {
 					t.Fatalf("first use: status %d (%s), want 200", status, detail)
@@ -109,8 +109,7 @@ func TestStrictTokens(t *testing.T) {
 	})
 
 	t.Run("a quoted date is another token, parsed afresh", func(t *testing.T) {
-		e := newEnv(t)
-		e.register("fra-1", fra1())
+		e := envWithRelay(t, false)
 		exp := t0.Add(time.Hour).Unix()
 		if status, detail := credentials(e, e.hsToken(userSecret, "alice", claim("exp", exp))); status != 200 {
 			t.Fatalf("numeric exp: status %d (%s)", status, detail)

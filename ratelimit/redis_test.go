@@ -3,7 +3,8 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
-	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,7 +149,7 @@ func TestRedisKeysAreHashed(t *testing.T) {
 // TestRedisUnreachable: a replica whose Redis is away keeps its local
 // limit and says so from Sync.
 func TestRedisUnreachable(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t)), MaxRetries: -1, DialTimeout: time.Second})
+	c := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreeTCPPort(t))), MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	rules := map[string]ratelimit.Rule{"user": {Limit: 3, Window: time.Hour}}
 	l, err := ratelimit.NewRedis(ratelimit.RedisConfig{Config: ratelimit.Config{Rules: rules}, Client: c, HashKey: []byte("hash-key-0123456789abcdef")})
