@@ -98,6 +98,7 @@ type scope struct {
 	name     string
 	rule     Rule
 	interval time.Duration // the time one request's budget takes to refill
+	batch    int64         // admissions that get a key charged at the next sync: a tenth of the burst
 	keys     *lru.Cache[string, *entry]
 }
 
@@ -106,7 +107,7 @@ func newScope(name string, r Rule, maxKeys int) *scope {
 	if err != nil { // only for a size < 1, which validate refuses
 		panic(err)
 	}
-	return &scope{name: name, rule: r, interval: r.Window / time.Duration(r.Limit), keys: keys}
+	return &scope{name: name, rule: r, interval: r.Window / time.Duration(r.Limit), batch: max(1, int64(r.Burst)/10), keys: keys}
 }
 
 // entry is one key's budget. Memory uses lim only; Redis also counts what
@@ -116,7 +117,8 @@ type entry struct {
 	lim     *rate.Limiter
 	pending atomic.Int64 // admitted here, not yet charged to Redis
 	debt    atomic.Int64 // admitted here, refused by the shared budget: to be charged before more is admitted
-	dirty   atomic.Bool  // queued for the next sync
+	dirty   atomic.Bool  // queued for a sync
+	since   atomic.Int64 // the sync count when it was queued
 	rkey    string       // the Redis key, made by the sync goroutine on first use
 }
 
@@ -130,7 +132,7 @@ func (s *scope) allow(key string, now time.Time) (*entry, bool, time.Duration) {
 		}
 	}
 	if d := e.debt.Load(); d > 0 {
-		return e, false, time.Duration(d) * s.interval
+		return e, false, time.Duration(min(d, math.MaxInt64/int64(s.interval))) * s.interval
 	}
 	if e.lim.AllowN(now, 1) {
 		return e, true, 0

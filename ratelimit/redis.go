@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -24,7 +25,12 @@ type RedisConfig struct {
 	Prefix   string                // start of every key after redis_rate's "rate:"; default "relaygate:"
 	HashKey  []byte                // keys Redis key names (HMAC-SHA256), 16+ bytes, the same on every replica; required
 	Interval time.Duration         // between syncs; default 50ms, 1ms..1s
-	Log      *slog.Logger          // where Run reports failing syncs, at most once a minute; default discard
+	// MaxHold is how long a key far from its limit (fewer than a tenth of
+	// its burst admitted since its last charge) may wait to be charged;
+	// default 1s, Interval..10s. Keys nearer their limit are charged at the
+	// next sync.
+	MaxHold time.Duration
+	Log     *slog.Logger // where Run reports failing syncs, at most once a minute; default discard
 }
 
 // minHashKey: a keyed hash needs a key nobody can guess.
@@ -40,6 +46,7 @@ func (c RedisConfig) withDefaults() RedisConfig {
 	c.Config = c.Config.withDefaults()
 	c.Prefix = cmp.Or(c.Prefix, "relaygate:")
 	c.Interval = cmp.Or(c.Interval, 50*time.Millisecond)
+	c.MaxHold = cmp.Or(c.MaxHold, time.Second)
 	c.Log = cmp.Or(c.Log, slog.New(slog.DiscardHandler))
 	return c
 }
@@ -55,6 +62,9 @@ func (c RedisConfig) validate() error {
 	if c.Interval < time.Millisecond || c.Interval > time.Second {
 		errs = append(errs, fmt.Errorf("sync interval %v out of range 1ms..1s: %w", c.Interval, ErrConfig))
 	}
+	if c.MaxHold < c.Interval || c.MaxHold > 10*time.Second {
+		errs = append(errs, fmt.Errorf("max hold %v out of range %v..10s: %w", c.MaxHold, c.Interval, ErrConfig))
+	}
 	return errors.Join(errs...)
 }
 
@@ -69,7 +79,9 @@ type Redis struct {
 	prefix   string
 	hashKey  []byte
 	interval time.Duration
+	hold     int64 // MaxHold in syncs
 	log      *slog.Logger
+	syncs    atomic.Int64 // syncs begun: the clock of MaxHold
 
 	syncMu sync.Mutex // one Sync at a time: an entry's Redis key and counts have one writer
 
@@ -103,6 +115,7 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	return &Redis{
 		scopes: m.scopes, now: cfg.Now, gcra: redis_rate.NewLimiter(ap),
 		prefix: cfg.Prefix, hashKey: cfg.HashKey, interval: cfg.Interval, log: cfg.Log,
+		hold: int64((cfg.MaxHold + cfg.Interval - 1) / cfg.Interval),
 	}, nil
 }
 
@@ -126,6 +139,7 @@ func (r *Redis) markDirty(s *scope, e *entry) {
 	if e.dirty.Load() || !e.dirty.CompareAndSwap(false, true) {
 		return
 	}
+	e.since.Store(r.syncs.Load())
 	r.mu.Lock()
 	r.dirty = append(r.dirty, dirtyEntry{s: s, e: e})
 	r.mu.Unlock()
@@ -174,10 +188,26 @@ func (r *Redis) finalSync(ctx context.Context) {
 func (r *Redis) Sync(ctx context.Context) error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
+	now := r.syncs.Add(1)
 	r.mu.Lock()
-	batch := r.dirty
+	queued := r.dirty
 	r.dirty = nil
 	r.mu.Unlock()
+	// Keys far from their limit wait up to MaxHold, so that a key used now
+	// and then costs Redis one charge a second rather than one a sync.
+	var batch, held []dirtyEntry
+	for _, d := range queued {
+		if d.e.debt.Load() > 0 || d.e.pending.Load() >= d.s.batch || now-d.e.since.Load() >= r.hold {
+			batch = append(batch, d)
+		} else {
+			held = append(held, d)
+		}
+	}
+	if len(held) > 0 {
+		r.mu.Lock()
+		r.dirty = append(r.dirty, held...)
+		r.mu.Unlock()
+	}
 	if len(batch) == 0 {
 		return nil
 	}

@@ -19,7 +19,7 @@ import (
 // replicas opens n limiters with rules, each on its own Redis client (as n
 // gateway processes would be), sharing one key prefix and hash key, and
 // deletes their keys when the test ends.
-func replicas(t *testing.T, n int, rules map[string]ratelimit.Rule) ([]*ratelimit.Redis, *redis.Client, string) {
+func replicas(t *testing.T, n int, rules map[string]ratelimit.Rule, tweak ...func(*ratelimit.RedisConfig)) ([]*ratelimit.Redis, *redis.Client, string) {
 	t.Helper()
 	opts, err := redis.ParseURL(storetest.RedisURL(t))
 	if err != nil {
@@ -41,9 +41,13 @@ func replicas(t *testing.T, n int, rules map[string]ratelimit.Rule) ([]*ratelimi
 	for range n {
 		c := redis.NewClient(opts)
 		t.Cleanup(func() { _ = c.Close() })
-		l, err := ratelimit.NewRedis(ratelimit.RedisConfig{
+		cfg := ratelimit.RedisConfig{
 			Config: ratelimit.Config{Rules: rules}, Client: c, Prefix: prefix, HashKey: []byte("hash-key-0123456789abcdef"),
-		})
+		}
+		for _, f := range tweak {
+			f(&cfg)
+		}
+		l, err := ratelimit.NewRedis(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,9 +208,44 @@ func TestRedisConfigRejects(t *testing.T) {
 		"no client":      {HashKey: []byte("hash-key-0123456789abcdef")},
 		"short hash key": {Client: c, HashKey: []byte("short")},
 		"slow sync":      {Client: c, HashKey: []byte("hash-key-0123456789abcdef"), Interval: time.Minute},
+		"hold too long":  {Client: c, HashKey: []byte("hash-key-0123456789abcdef"), MaxHold: time.Minute},
 	} {
 		if _, err := ratelimit.NewRedis(cfg); !errors.Is(err, ratelimit.ErrConfig) {
 			t.Errorf("%s: NewRedis() error = %v, want ErrConfig", name, err)
 		}
+	}
+}
+
+// TestRedisColdKeysWait: a key far from its limit (under a tenth of its
+// burst since its last charge) is charged once MaxHold has passed, not at
+// every sync; a key nearer its limit at the next sync.
+func TestRedisColdKeysWait(t *testing.T) {
+	rules := map[string]ratelimit.Rule{"user": {Limit: 100, Window: time.Hour}}
+	ls, admin, prefix := replicas(t, 1, rules, func(c *ratelimit.RedisConfig) { c.Interval, c.MaxHold = 10*time.Millisecond, 30*time.Millisecond })
+	l := ls[0]
+	charged := func() int {
+		keys, err := admin.Keys(t.Context(), "rate:"+prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(keys)
+	}
+	l.Allow("user", "cold")
+	for i := range 2 {
+		syncAll(t, ls)
+		if n := charged(); n != 0 {
+			t.Fatalf("after sync %d a cold key is charged (%d keys), want it held for MaxHold (3 syncs)", i+1, n)
+		}
+	}
+	syncAll(t, ls)
+	if n := charged(); n != 1 {
+		t.Fatalf("after MaxHold the cold key is not charged (%d keys)", n)
+	}
+	for range 10 {
+		l.Allow("user", "hot")
+	}
+	syncAll(t, ls)
+	if n := charged(); n != 2 {
+		t.Errorf("a key with a tenth of its burst spent is not charged at the next sync (%d keys)", n)
 	}
 }
