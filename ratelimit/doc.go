@@ -28,7 +28,11 @@
 // what it admitted per key. Every Interval (default 50 ms) Sync sends those
 // counts to redis_rate's GCRA for the key (AllowAtMost, through go-redis'
 // auto-pipeliner, so a sync of K keys costs about ceil(K/300) round trips,
-// not K) and learns what is left of the shared budget:
+// not K) and learns what is left of the shared budget. A key is charged at
+// the next sync once a tenth of its burst has been admitted since its last
+// charge (or while it owes debt); a key used less than that waits up to
+// MaxHold (default 1 s), so a client seen now and then costs Redis one
+// GCRA call per MaxHold rather than one per sync. Each charge:
 //
 //   - the local bucket is lowered to the shared remainder (less what was
 //     admitted while the sync was in flight), so a replica never admits more
@@ -38,15 +42,18 @@
 //     charged all of it, so every admitted request is eventually paid for and
 //     the long-run rate across replicas is the rule's.
 //
-// Precision: with R replicas and a sync interval F, admissions across the
-// replicas in any period T stay within Burst + Limit*T/Window +
-// (R-1)*(Burst + ceil(Limit*F'/Window)), where F' is F plus one sync's
-// round trip. The last term is the over-admission: it happens at most once
-// per exhaustion, when every replica spends the same shared remainder
-// between two syncs (a fresh key starts with a full local bucket on each
-// replica), and it is repaid as debt afterwards. With R = 1 the limit is
-// exact. Example: 3 replicas, 60/1m with burst 20, F = 50 ms: at most
-// 2*(20+1) = 42 requests over the rule, once.
+// Precision: with R replicas, admissions across the replicas in any period
+// T stay within Burst + Limit*T/Window + (R-1)*(Burst +
+// ceil(Limit*G/Window)), where G is the longest gap between a replica's
+// charges of a key it uses: MaxHold plus one sync's round trip (one
+// Interval plus a round trip for a key near its limit). The last term is
+// the over-admission: each replica may spend the shared remainder it last
+// learnt, plus what refills until its next charge, before it learns that
+// the others spent it too (a fresh key starts with a full local bucket on
+// each replica). It happens at most once per exhaustion and is repaid as
+// debt afterwards, so the long-run rate is the rule's. With R = 1 the
+// limit is exact. Example: 3 replicas, 60/1m with burst 20, defaults: at
+// most 2*(20+2) = 44 requests over the rule, once.
 //
 // Redis keys are redis_rate's "rate:" followed by Prefix, the scope and a
 // keyed hash (HMAC-SHA256 under HashKey, 128 bits) of the key, so Redis
