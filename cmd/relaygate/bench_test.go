@@ -22,6 +22,7 @@ import (
 	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/internal/geoiptest"
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/ratelimit"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
@@ -287,15 +288,7 @@ func BenchmarkCredentialsLimited(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- l.Run(ctx) }()
-		b.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				b.Errorf("limiter Run() = %v", err)
-			}
-		})
+		testenv.RunUntilCleanup(b, "limiter Run()", l.Run)
 		run(b, l)
 	})
 }
