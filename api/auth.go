@@ -45,6 +45,8 @@ type verifier struct {
 	key    any
 	parser *jwt.Parser
 	cache  *tokenCache
+	maxAge time.Duration // 0: tokens of any age
+	now    func() time.Time
 }
 
 func newVerifier(kc KeyConfig, now func() time.Time) (*verifier, error) {
@@ -69,6 +71,7 @@ func newVerifier(kc KeyConfig, now func() time.Time) (*verifier, error) {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(), // an iat in the future (beyond the leeway) is refused
 		jwt.WithLeeway(jwtLeeway),
 		jwt.WithTimeFunc(now),
 	}
@@ -78,7 +81,10 @@ func newVerifier(kc KeyConfig, now func() time.Time) (*verifier, error) {
 	if kc.Audience != "" {
 		opts = append(opts, jwt.WithAudience(kc.Audience))
 	}
-	return &verifier{key: key, parser: jwt.NewParser(opts...), cache: newTokenCache(tokenCacheSize, now)}, nil
+	if kc.MaxAge < 0 {
+		return nil, fmt.Errorf("maximum token age %v must not be negative", kc.MaxAge)
+	}
+	return &verifier{key: key, parser: jwt.NewParser(opts...), cache: newTokenCache(tokenCacheSize, now), maxAge: kc.MaxAge, now: now}, nil
 }
 
 // parsePublicKey reads a PKIX PEM public key and pins the algorithms its
@@ -116,21 +122,26 @@ func parsePublicKey(pemBytes []byte) (any, []string, error) {
 }
 
 // verify parses and checks a token; the subject is returned on success.
-// A token this verifier accepted before is only checked for expiry again.
+// A token this verifier accepted before skips the parse and the signature,
+// not the rules: its dates are checked again, as the first time.
 func (v *verifier) verify(token string) (string, error) {
-	if sub, ok := v.cache.get(token); ok {
+	if sub, ok := v.cache.get(token, v.maxAge); ok {
 		return sub, nil
 	}
-	claims := jwt.RegisteredClaims{}
-	if _, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
+	var c claims
+	if _, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
 		return "", err
 	}
-	if claims.Subject == "" {
+	if c.Subject == "" {
 		return "", errors.New(`token has no "sub"`)
 	}
-	// The parser requires exp, so ExpiresAt is set.
-	v.cache.add(token, claims.Subject, claims.ExpiresAt.Time)
-	return claims.Subject, nil
+	// The parser checked exp, nbf and iat; the maximum age is ours.
+	times := timesOf(&c.RegisteredClaims)
+	if err := times.check(v.now(), v.maxAge); err != nil {
+		return "", err
+	}
+	v.cache.add(token, c.Subject, times)
+	return c.Subject, nil
 }
 
 // authn holds a verifier per role.
@@ -221,6 +232,16 @@ func tokenFailure(err error) string {
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "expired"
+	case errors.Is(err, errNonNumericDate):
+		return "non_numeric_date"
+	case errors.Is(err, errNoIssuedAt):
+		return "missing_iat"
+	case errors.Is(err, errTokenTooOld):
+		return "too_old"
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "issued_in_future"
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return "not_yet_valid"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		return "missing_claim"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
@@ -238,6 +259,16 @@ func tokenDetail(err error) string {
 	switch tokenFailure(err) {
 	case "expired":
 		return "token expired"
+	case "non_numeric_date":
+		return "token dates (exp, nbf, iat) must be JSON numbers"
+	case "missing_iat":
+		return `token lacks "iat", which this gateway's maximum token age requires`
+	case "too_old":
+		return "token older than this gateway's maximum token age (from its iat)"
+	case "issued_in_future":
+		return `token issued in the future ("iat")`
+	case "not_yet_valid":
+		return `token not valid yet ("nbf")`
 	case "missing_claim":
 		return `token lacks a required claim ("exp")`
 	case "bad_signature":

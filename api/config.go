@@ -43,6 +43,9 @@ type KeyConfig struct {
 	PublicKeyPEM []byte // "PUBLIC KEY" (PKIX) PEM block
 	Issuer       string // required "iss" when set
 	Audience     string // required in "aud" when set
+	// MaxAge refuses tokens issued (iat) longer ago than this, and tokens
+	// without iat; 0 (the default) accepts tokens of any age until exp.
+	MaxAge time.Duration
 }
 
 func (c Config) withDefaults() Config {

@@ -54,6 +54,19 @@ type Measurements interface {
 	Record(client relay.Client, ms []relay.Measurement)
 }
 
+// Limiter keeps request budgets per scope ("user", "prefix",
+// "measurements", "relay") and key (a token subject, a client prefix);
+// ratelimit.Memory and ratelimit.Redis implement it. Allow must not wait on
+// a store: it decides in memory.
+type Limiter interface {
+	// Allow spends one request of key's budget in scope. When it refuses,
+	// retry is how long until one more request would be admitted.
+	Allow(scope, key string) (ok bool, retry time.Duration)
+	// Policy is scope's rule: quota requests per window; on is false when
+	// the scope admits everything.
+	Policy(scope string) (quota int, window time.Duration, on bool)
+}
+
 // Deps are what the handlers call. Registry, Picker and Minter are required.
 type Deps struct {
 	Registry     Registry
@@ -61,6 +74,7 @@ type Deps struct {
 	Minter       Minter
 	Measurements Measurements     // nil: client measurements are used inline only
 	Locator      Locator          // nil: clients are not located (no GeoIP database)
+	Limiter      Limiter          // nil: no rate limits
 	Log          *slog.Logger     // default: discard
 	Now          func() time.Time // default: time.Now
 	Metrics      *Metrics         // default: a fresh, unregistered set

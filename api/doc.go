@@ -4,8 +4,10 @@
 //
 // Handlers are thin: decode, validate, call one dependency, encode. The
 // dependencies are interfaces declared here (Registry, Picker, Minter,
-// Measurements, Locator), implemented by package gateway (and geoip) and
-// wired by cmd/relaygate; api imports none of those implementations. The
+// Measurements, Locator, Limiter), implemented by package gateway (and
+// geoip, and ratelimit) and wired by cmd/relaygate; api imports none of
+// those implementations. Rate limits answer 429 with Retry-After and the
+// RateLimit fields; the budgets themselves are the Limiter's. The
 // bodies it reads and writes are package wire's types, with wire's field
 // rules; api adds HTTP: routes, auth, decoding limits, status codes and
 // problem mapping. openapi/openapi.yaml is the contract every response is

@@ -61,7 +61,13 @@ type env struct {
 // setMeasurements rebuilds the API with m as its Measurements.
 func (e *env) setMeasurements(m api.Measurements) {
 	e.t.Helper()
-	e.deps.Measurements = m
+	e.rebuild(func(d *api.Deps) { d.Measurements = m })
+}
+
+// rebuild rebuilds the API with its deps changed by f.
+func (e *env) rebuild(f func(*api.Deps)) {
+	e.t.Helper()
+	f(&e.deps)
 	a, err := api.New(e.cfg, e.deps)
 	if err != nil {
 		e.t.Fatal(err)

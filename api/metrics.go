@@ -17,6 +17,7 @@ type Metrics struct {
 	authFailures *prometheus.CounterVec
 	credentials  *prometheus.CounterVec
 	heartbeats   prometheus.Counter
+	rateLimited  *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them on reg (nil: not
@@ -39,9 +40,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relaygate_heartbeats_total", Help: "Relay heartbeats accepted.",
 		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaygate_rate_limited_total", Help: "Requests refused with 429, by the rate-limit scope that refused them.",
+		}, []string{"scope"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration, m.authFailures, m.credentials, m.heartbeats)
+		reg.MustRegister(m.requests, m.duration, m.authFailures, m.credentials, m.heartbeats, m.rateLimited)
 	}
 	return m
 }

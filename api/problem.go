@@ -26,6 +26,7 @@ var titles = map[string]string{
 	"no-relay-available":     "No relay available",
 	"not-ready":              "Not ready",
 	"internal":               "Internal error",
+	"rate-limited":           "Too many requests",
 }
 
 // httpError is an error that already knows its problem+json answer.

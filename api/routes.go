@@ -33,10 +33,13 @@ func (s *server) routes() http.Handler {
 	// Full paths rather than a /v1 subrouter: a request then crosses one
 	// routing tree, and its route pattern (in every log line and metric)
 	// is the one registered here, not a join made per request.
-	r.With(s.require(roleUser)).Post("/v1/credentials", s.postCredentials)
-	r.With(s.require(roleUser)).Get("/v1/turn", s.getTURN)
-	r.With(s.require(roleUser)).Post("/v1/measurements", s.postMeasurements)
-	r.With(s.require(roleNode)).Put("/v1/relays/{id}", s.putRelay)
+	// Rate limits count requests whose token verified, so the subject
+	// keys them; credentials and TURN share the subject's budget.
+	user := s.limit(scopeUser, scopePrefix)
+	r.With(s.require(roleUser), user).Post("/v1/credentials", s.postCredentials)
+	r.With(s.require(roleUser), user).Get("/v1/turn", s.getTURN)
+	r.With(s.require(roleUser), s.limit(scopeMeasurements, scopePrefix)).Post("/v1/measurements", s.postMeasurements)
+	r.With(s.require(roleNode), s.limit(scopeRelay)).Put("/v1/relays/{id}", s.putRelay)
 	r.Group(func(r chi.Router) {
 		r.Use(s.require(roleAdmin))
 		r.Get("/v1/relays", s.getRelays)

@@ -16,8 +16,10 @@ import (
 // An entry is keyed by the whole token text, signature included, so a hit
 // stands for a token that verified byte for byte under this process's
 // keys and rules, which never change while it runs. What can change is
-// time: the expiry (with the same leeway) is checked again on every hit,
-// and an expired entry is dropped so the full check gives the exact refusal.
+// time: the token's dates (exp, nbf, iat, and its age where a maximum is
+// set) are checked again on every hit by the same rules as the first time
+// (tokenTimes.check), and an entry that fails them is dropped so the full
+// check gives the exact refusal.
 // Only accepted tokens are remembered, so refused ones cannot fill it.
 const (
 	// tokenCacheSize bounds the remembered tokens per role: an active
@@ -34,7 +36,7 @@ const (
 // cachedToken is what a verified token told us.
 type cachedToken struct {
 	subject string
-	expires time.Time // the token's exp; every token we accept has one
+	times   tokenTimes // every token we accept has an exp
 }
 
 // tokenCache remembers verified tokens of one role. Safe for concurrent use.
@@ -51,14 +53,14 @@ func newTokenCache(size int, now func() time.Time) *tokenCache {
 	return &tokenCache{lru: c, now: now}
 }
 
-// get returns the subject of a remembered token that has not expired.
-func (c *tokenCache) get(token string) (string, bool) {
+// get returns the subject of a remembered token whose dates still pass
+// the rules, maxAge included.
+func (c *tokenCache) get(token string, maxAge time.Duration) (string, bool) {
 	e, ok := c.lru.Get(token)
 	if !ok {
 		return "", false
 	}
-	// The same test golang-jwt makes: valid while now < exp + leeway.
-	if !c.now().Before(e.expires.Add(jwtLeeway)) {
+	if e.times.check(c.now(), maxAge) != nil {
 		c.lru.Remove(token)
 		return "", false
 	}
@@ -66,9 +68,9 @@ func (c *tokenCache) get(token string) (string, bool) {
 }
 
 // add remembers a token that verified.
-func (c *tokenCache) add(token, subject string, expires time.Time) {
+func (c *tokenCache) add(token, subject string, times tokenTimes) {
 	if len(token) > maxCachedTokenLen {
 		return
 	}
-	c.lru.Add(token, cachedToken{subject: subject, expires: expires})
+	c.lru.Add(token, cachedToken{subject: subject, times: times})
 }

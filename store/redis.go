@@ -519,6 +519,10 @@ func (s *Redis) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Client is the store's Redis client, for the gateway's other users of the
+// same Redis (the shared rate limits). It stays the store's: Close closes it.
+func (s *Redis) Client() redis.UniversalClient { return s.client }
+
 // Close closes the Redis client. Closing twice is harmless.
 func (s *Redis) Close() error {
 	if s.closed.Swap(true) {

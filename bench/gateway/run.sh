@@ -8,6 +8,7 @@
 #                        [--config memory|redis|both] [--redis-url URL]
 #                        [--pin] [--log-level info] [--keep DIR]
 #                        [--new-tokens 100000] [--clients located|unlocated]
+#                        [--limits off|on|both]
 #
 # For each configuration it builds relaygate and bench/gateway/loadgen,
 # starts relaygate on 127.0.0.1 (random free port) with --probe-interval 0,
@@ -28,6 +29,12 @@
 # tokens taken in turn, more than the gateway's token cache holds, so every
 # token is verified in full (0 skips that phase).
 #
+# --limits on starts relaygate with every rate-limit scope on at 1000000/1s,
+# a rule the bench's reused tokens (a few thousand requests a second each)
+# never reach: it measures what counting costs (the in-memory buckets, and
+# on Redis the background syncs) with no request refused. --limits off turns
+# every scope off; both (the default) runs off, then on, per configuration.
+#
 # --config redis (or both) also runs against Redis (--redis-url, default
 # redis://127.0.0.1:6379/0) under a unique --redis-prefix whose keys are
 # deleted afterwards. --pin puts the server on CPU 1 and loadgen on CPU 0
@@ -38,7 +45,7 @@ set -u
 die() { echo "run.sh: $*" >&2; exit 2; }
 
 RELAYS=10000; CONNS=16; DURATION=5s; ROUNDS=2; WARMUP=2s; MAXREQ=2000000
-CONFIG=both; REDIS_URL=redis://127.0.0.1:6379/0; PIN=0; LOGLEVEL=info; KEEP=""; NEWTOKENS=100000; CLIENTS=located
+CONFIG=both; REDIS_URL=redis://127.0.0.1:6379/0; PIN=0; LOGLEVEL=info; KEEP=""; NEWTOKENS=100000; CLIENTS=located; LIMITS=both
 LG_PROCS=${LOADGEN_GOMAXPROCS:-2}; SRV_PROCS=${SERVER_GOMAXPROCS:-2}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -55,12 +62,21 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=$2; shift 2;;
     --new-tokens) NEWTOKENS=$2; shift 2;;
     --clients) CLIENTS=$2; shift 2;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0;;
+    --limits) LIMITS=$2; shift 2;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0;;
     *) die "unknown option $1 (try --help)";;
   esac
 done
 case "$CONFIG" in memory|redis|both) ;; *) die "--config memory|redis|both";; esac
 case "$CLIENTS" in located|unlocated) ;; *) die "--clients located|unlocated";; esac
+case "$LIMITS" in off|on|both) ;; *) die "--limits off|on|both";; esac
+limit_modes() { [ "$LIMITS" = both ] && echo "off on" || echo "$LIMITS"; }
+# rate_args MODE: relaygate's rate-limit flags for limits off or on (unhit).
+rate_args() {
+  local rule=off s
+  [ "$1" = on ] && rule=1000000/1s
+  for s in user prefix measurements relay; do printf -- '--rate-%s %s ' "$s" "$rule"; done
+}
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${KEEP:-$(mktemp -d /tmp/relaygate-gwbench.XXXXXX)}
@@ -74,8 +90,11 @@ cleanup() {
   SERVER_PID=""
   if [ -n "$REDIS_PREFIX" ]; then
     # Only keys under our unique prefix; SCAN, not KEYS, so Redis never blocks.
-    redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null |
-      xargs -r -n 500 redis-cli -u "$REDIS_URL" unlink >/dev/null 2>&1
+    # Rate-limit budgets are redis_rate's keys, rate:<prefix>...
+    for p in "${REDIS_PREFIX}" "rate:${REDIS_PREFIX}"; do
+      redis-cli -u "$REDIS_URL" --scan --pattern "${p}*" 2>/dev/null |
+        xargs -r -n 500 redis-cli -u "$REDIS_URL" unlink >/dev/null 2>&1
+    done
     left=$(redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null | wc -l)
     echo "redis: deleted keys under ${REDIS_PREFIX} (${left} left)"
     REDIS_PREFIX=""
@@ -139,15 +158,17 @@ bench_one() { # name, extra relaygate args...
 }
 
 rc=0
-if [ "$CONFIG" != redis ]; then
-  bench_one memory || rc=1
-fi
-if [ "$CONFIG" != memory ]; then
-  if redis-cli -u "$REDIS_URL" ping 2>/dev/null | grep -q PONG; then
-    REDIS_PREFIX="relaygate-gwbench-$$-$(date +%s):"
-    bench_one redis --redis-url "$REDIS_URL" --redis-prefix "$REDIS_PREFIX" || rc=1
-  else
-    echo "redis at $REDIS_URL not reachable: redis configuration skipped"
+for mode in $(limit_modes); do
+  if [ "$CONFIG" != redis ]; then
+    bench_one "memory-limits-$mode" $(rate_args "$mode") || rc=1
   fi
-fi
+  if [ "$CONFIG" != memory ]; then
+    if redis-cli -u "$REDIS_URL" ping 2>/dev/null | grep -q PONG; then
+      REDIS_PREFIX="relaygate-gwbench-$$-$(date +%s):"
+      bench_one "redis-limits-$mode" --redis-url "$REDIS_URL" --redis-prefix "$REDIS_PREFIX" $(rate_args "$mode") || rc=1
+    else
+      echo "redis at $REDIS_URL not reachable: redis configuration skipped"
+    fi
+  fi
+done
 exit $rc

@@ -16,11 +16,14 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/internal/geoiptest"
+	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/ratelimit"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -34,8 +37,9 @@ const benchMetros = 50
 // fresh relays in benchMetros metros (four sites each, every relay within
 // about 20 km of its metro's centre, loads up to 60 %, every fifth with an
 // IPv6 address, every third with TLS), with a GeoIP database placing
-// 10.M.0.0/16 at metro M, and 127.0.0.1 as a trusted proxy.
-func benchGateway(b *testing.B, n int) http.Handler {
+// 10.M.0.0/16 at metro M, and 127.0.0.1 as a trusted proxy; lim, when
+// given, is its rate limiter.
+func benchGateway(b *testing.B, n int, lim ...api.Limiter) http.Handler {
 	b.Helper()
 	ctx := context.Background()
 	reg, err := store.NewMemory(store.MemoryConfig{Replica: "bench"})
@@ -94,12 +98,16 @@ func benchGateway(b *testing.B, n int) http.Handler {
 	if err := gw.Refresh(ctx); err != nil { // the relays were written to the store directly
 		b.Fatal(err)
 	}
+	var limiter api.Limiter
+	if len(lim) > 0 {
+		limiter = lim[0]
+	}
 	h, err := api.New(api.Config{
 		HeartbeatTTL:   10 * time.Minute,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		User:           api.KeyConfig{Secret: []byte(testUserSecret)},
 		Node:           api.KeyConfig{Secret: []byte(testNodeSecret)},
-	}, api.Deps{Registry: gw, Picker: gw, Minter: gw, Measurements: gw, Locator: geo, Log: log, Metrics: api.NewMetrics(nil)})
+	}, api.Deps{Registry: gw, Picker: gw, Minter: gw, Measurements: gw, Locator: geo, Log: log, Metrics: api.NewMetrics(nil), Limiter: limiter})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -226,5 +234,61 @@ func BenchmarkCredentialsHandler(b *testing.B) {
 			r.RemoteAddr = "127.0.0.1:40000"
 			return r
 		})
+	})
+}
+
+// unhitRules turn every rate-limit scope on at a rule no benchmark reaches,
+// so what they cost is counted and nothing is refused.
+func unhitRules() map[string]ratelimit.Rule {
+	r := ratelimit.Rule{Limit: 1_000_000_000, Window: time.Second, Burst: 1_000_000_000}
+	return map[string]ratelimit.Rule{"user": r, "prefix": r, "measurements": r, "relay": r}
+}
+
+// BenchmarkCredentialsLimited is the credentials handler with a reused
+// token (as BenchmarkCredentialsHandler's credentials) with every rate limit
+// on but never reached: none, in memory, and (with RELAYGATE_TEST_REDIS_URL)
+// on Redis, syncing in the background as in production.
+func BenchmarkCredentialsLimited(b *testing.B) {
+	clients := benchClients(4096)
+	var next atomic.Int64
+	nextClient := func(r *http.Request) { r.Header["X-Forwarded-For"][0] = clients[next.Add(1)%int64(len(clients))] }
+	tok := benchUserToken(b, "bench-user")
+	run := func(b *testing.B, lim ...api.Limiter) {
+		h := benchGateway(b, 10000, lim...)
+		benchRequests(b, h, func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/v1/credentials", http.NoBody)
+			r.ContentLength = 0
+			r.RemoteAddr = "127.0.0.1:40000"
+			r.Header.Set("Authorization", "Bearer "+tok)
+			r.Header.Set("X-Forwarded-For", clients[0])
+			return r
+		}, nextClient)
+	}
+	b.Run("none", func(b *testing.B) { run(b) })
+	b.Run("memory", func(b *testing.B) {
+		m, err := ratelimit.NewMemory(ratelimit.Config{Rules: unhitRules()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, m)
+	})
+	b.Run("redis", func(b *testing.B) {
+		url := os.Getenv("RELAYGATE_TEST_REDIS_URL")
+		if url == "" {
+			b.Skip("RELAYGATE_TEST_REDIS_URL not set")
+		}
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := redis.NewClient(opts)
+		prefix := fmt.Sprintf("relaygate-bench:%x:", mrand.Uint64())
+		b.Cleanup(func() { cleanRedis(b, url, "rate:"+prefix); _ = c.Close() })
+		l, err := ratelimit.NewRedis(ratelimit.RedisConfig{Config: ratelimit.Config{Rules: unhitRules()}, Client: c, Prefix: prefix, HashKey: []byte("bench-hash-key-0123456789")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		testenv.RunUntilCleanup(b, "limiter Run()", l.Run)
+		run(b, l)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/internal/cmdline"
 	"github.com/relaygate/relaygate/probe"
+	"github.com/relaygate/relaygate/ratelimit"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -36,13 +37,17 @@ type config struct {
 	Replica       string
 	Probe         probe.Config // Interval 0: probing off
 	ExploreShare  float64
+	Rates         map[string]ratelimit.Rule // by api scope; off rules admit everything
 }
 
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
 func envName(flagName string) string { return cmdline.EnvName("RELAYGATE_", flagName) }
 
-// keyFlags are the four flags that configure one JWT role.
-type keyFlags struct{ secret, publicKey, issuer, audience *string }
+// keyFlags are the flags that configure one JWT role.
+type keyFlags struct {
+	secret, publicKey, issuer, audience *string
+	maxAge                              *time.Duration
+}
 
 func addKeyFlags(fs *flag.FlagSet, role, who string) keyFlags {
 	return keyFlags{
@@ -50,11 +55,15 @@ func addKeyFlags(fs *flag.FlagSet, role, who string) keyFlags {
 		publicKey: fs.String(role+"-jwt-public-key", "", "PEM public key (Ed25519, ECDSA, RSA), inline or a file path, that verifies "+who+" tokens"),
 		issuer:    fs.String(role+"-jwt-issuer", "", "required \"iss\" of "+who+" tokens (any when empty)"),
 		audience:  fs.String(role+"-jwt-audience", "", "required \"aud\" of "+who+" tokens (any when empty)"),
+		maxAge:    fs.Duration(role+"-jwt-max-age", 0, "refuse "+who+" tokens issued (iat) longer ago than this, and tokens without iat; 0: any age until exp"),
 	}
 }
 
 func (k keyFlags) config(role string) (api.KeyConfig, error) {
-	kc := api.KeyConfig{Secret: []byte(*k.secret), Issuer: *k.issuer, Audience: *k.audience}
+	kc := api.KeyConfig{Secret: []byte(*k.secret), Issuer: *k.issuer, Audience: *k.audience, MaxAge: *k.maxAge}
+	if kc.MaxAge < 0 {
+		return kc, fmt.Errorf("--%s-jwt-max-age %v must not be negative", role, kc.MaxAge)
+	}
 	if pk := *k.publicKey; pk != "" {
 		if strings.Contains(pk, "-----BEGIN") {
 			kc.PublicKeyPEM = []byte(pk)
@@ -94,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	replica := fs.String("replica", defaultReplica(), "this gateway's name among replicas sharing a Redis (its probe results are kept apart)")
 	pprofListen := fs.String("pprof-listen", "", "serve Go's /debug/pprof on this address, for profiling (off; keep it on loopback)")
 	metricsListen := fs.String("metrics-listen", "", "serve /metrics on this address instead of the API's listener, so it need not be public (off: on the API listener)")
+	rates := addRateFlags(fs)
 	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -175,6 +185,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if *explore < 0 || *explore > 0.5 {
 		errs = append(errs, fmt.Errorf("--explore-share %v out of range 0..0.5", *explore))
 	}
+	if cfg.Rates, err = rates.rules(); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.ShutdownDelay < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-delay %v must not be negative", cfg.ShutdownDelay))
 	}
@@ -208,4 +221,41 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// rateFlags are the rate-limit rules by api scope, each "LIMIT/WINDOW[,burst=N]" or "off".
+type rateFlags map[string]*string
+
+// Default rate limits: far above what a real client does. relaygate.js
+// fetches credentials once per call, refreshes them at 80 % of their
+// lifetime (48 s at the shortest, 60 s, TTL) and reports measurements every
+// 30 s; a relay heartbeats every third of --heartbeat-ttl (1 s at the
+// shortest, 3 s, TTL). A /24 can hold a whole office or a carrier's NAT,
+// hence its large budget.
+var rateDefaults = []struct{ scope, rule, what string }{
+	{"user", "60/1m,burst=20", "requests per user-token subject to POST /v1/credentials and GET /v1/turn together"},
+	{"prefix", "6000/1m,burst=1000", "requests per client prefix (/24, /48) to the credential and measurement endpoints"},
+	{"measurements", "20/1m,burst=10", "POST /v1/measurements per user-token subject (one reporter)"},
+	{"relay", "120/1m,burst=30", "heartbeats per relay id"},
+}
+
+func addRateFlags(fs *flag.FlagSet) rateFlags {
+	rf := rateFlags{}
+	for _, d := range rateDefaults {
+		rf[d.scope] = fs.String("rate-"+d.scope, d.rule, "rate limit of "+d.what+": LIMIT/WINDOW[,burst=N], or off")
+	}
+	return rf
+}
+
+func (rf rateFlags) rules() (map[string]ratelimit.Rule, error) {
+	rules := make(map[string]ratelimit.Rule, len(rf))
+	var errs []error
+	for scope, v := range rf {
+		r, err := ratelimit.ParseRule(*v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--rate-%s: %w", scope, err))
+		}
+		rules[scope] = r
+	}
+	return rules, errors.Join(errs...)
 }

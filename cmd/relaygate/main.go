@@ -83,6 +83,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if cfg.MetricsListen != "" {
 		apiMetrics = nil // the API answers 404
 	}
+	limiter, runLimiter, err := openLimiter(cfg, reg, log)
+	if err != nil {
+		return fmt.Errorf("rate limits: %w", err)
+	}
 	var loc api.Locator
 	if locator != nil {
 		loc = locator // never a typed nil in the interface
@@ -93,6 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Minter:         gw,
 		Measurements:   gw,
 		Locator:        loc,
+		Limiter:        limiter,
 		Log:            log.With("component", "api"),
 		Metrics:        api.NewMetrics(promReg),
 		MetricsHandler: apiMetrics,
@@ -122,6 +127,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return gw.Run(gctx) })
+	if runLimiter != nil {
+		g.Go(func() error { return runLimiter(gctx) })
+	}
 	if locator != nil {
 		g.Go(func() error { return locator.Run(gctx) })
 	}

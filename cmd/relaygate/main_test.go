@@ -7,6 +7,7 @@ import (
 	"crypto/sha1" //nolint:gosec // the TURN REST scheme under test
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -185,7 +186,83 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 	}
 }
 
-func cleanRedis(t *testing.T, url, prefix string) {
+// post sends a credentials request and returns the status and the
+// RateLimit field.
+func post(t *testing.T, url, tok string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "POST", url+"/v1/credentials", http.NoBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header.Get("RateLimit")
+}
+
+// TestRateLimitsAcrossGateways: two gateway processes' worth of run() on
+// one Redis spend one user's budget together: what alice spends on A, B
+// refuses, with the draft's fields. The gateway wires the Redis limiter
+// from --redis-url, with no flag of its own.
+func TestRateLimitsAcrossGateways(t *testing.T) {
+	redisURL := os.Getenv("RELAYGATE_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("RELAYGATE_TEST_REDIS_URL not set")
+	}
+	prefix := fmt.Sprintf("relaygate-test:%s:%x:", t.Name(), rand.Uint64())
+	t.Cleanup(func() { cleanRedis(t, redisURL, prefix); cleanRedis(t, redisURL, "rate:"+prefix) })
+	env := map[string]string{
+		"RELAYGATE_REDIS_URL": redisURL, "RELAYGATE_REDIS_PREFIX": prefix,
+		"RELAYGATE_TURN_SECRETS": "k1:" + testTURNSecret, "RELAYGATE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
+		"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_USER_JWT_SECRET": testUserSecret,
+		"RELAYGATE_RATE_USER": "3/1h",
+	}
+	a, _ := startGateway(t, env)
+	b, _ := startGateway(t, env)
+	hb := map[string]any{"region": "eu-central", "site": "fra", "latitude": 50.11, "longitude": 8.68,
+		"addresses": []string{"203.0.113.5"}, "ports": map[string]any{"udp": 3478}}
+	for _, gw := range []string{a, b} {
+		if code, body := call(t, "PUT", gw+"/v1/relays/fra-1", testenv.Token(t, testNodeSecret, "fra-1", time.Hour), hb); code != 200 {
+			t.Fatalf("heartbeat = %d %s", code, body)
+		}
+	}
+	alice := testenv.Token(t, testUserSecret, "alice", time.Hour)
+	for i := range 3 {
+		if code, _ := post(t, a, alice); code != 200 {
+			t.Fatalf("alice's request %d on A = %d, within her budget of 3", i, code)
+		}
+	}
+	if code, _ := post(t, a, alice); code != 429 {
+		t.Errorf("alice's 4th request on A = %d, want 429", code)
+	}
+	// B learns of A's spending at its next sync (50 ms); until then it
+	// decides alone, within the documented precision (its own burst of 3).
+	admittedOnB := 0
+	testenv.Eventually(t, "B refuses alice", 10*time.Second, 100*time.Millisecond, func() error {
+		code, field := post(t, b, alice)
+		switch {
+		case code == 200:
+			admittedOnB++
+			return errors.New("admitted")
+		case code != 429 || !strings.HasPrefix(field, `"user";r=0;t=`):
+			t.Fatalf("B answered %d with RateLimit %q, want 429 with the user scope", code, field)
+		}
+		return nil
+	})
+	if admittedOnB > 3 {
+		t.Errorf("B admitted %d of alice's requests after A spent her budget, want at most its burst (3)", admittedOnB)
+	}
+	bob := testenv.Token(t, testUserSecret, "bob", time.Hour)
+	if code, _ := post(t, b, bob); code != 200 {
+		t.Errorf("bob on B = %d: another subject's budget is his own", code)
+	}
+}
+
+func cleanRedis(t testing.TB, url, prefix string) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
@@ -222,6 +299,11 @@ func TestConfig(t *testing.T) {
 		{name: "bad env value", env: map[string]string{"RELAYGATE_HEARTBEAT_TTL": "soon"}, want: "RELAYGATE_HEARTBEAT_TTL"},
 		{name: "missing public key file", args: []string{"--admin-jwt-public-key", "/nonexistent.pem"}, want: "--admin-jwt-public-key"},
 		{name: "stray argument", args: []string{"serve"}, want: "unexpected argument"},
+		{name: "negative token age", args: []string{"--node-jwt-max-age", "-1h"}, want: "--node-jwt-max-age"},
+		{name: "token age from the environment", env: map[string]string{"RELAYGATE_USER_JWT_MAX_AGE": "24h"}},
+		{name: "rate limit off", args: []string{"--rate-user", "off", "--rate-relay", "off"}},
+		{name: "bad rate limit", args: []string{"--rate-prefix", "many/1m"}, want: "--rate-prefix"},
+		{name: "bad rate limit from the environment", env: map[string]string{"RELAYGATE_RATE_MEASUREMENTS": "10/1ms"}, want: "--rate-measurements"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/geoip"
+	"github.com/relaygate/relaygate/ratelimit"
 	"github.com/relaygate/relaygate/store"
 )
 
@@ -40,4 +44,30 @@ type redisLog struct{ log *slog.Logger }
 
 func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
+}
+
+// openLimiter builds the rate limits: shared through the store's Redis
+// when there is one (run then syncs it until ctx ends), else in memory
+// (run is nil).
+func openLimiter(cfg config, reg store.Registry, log *slog.Logger) (api.Limiter, func(context.Context) error, error) {
+	rc := ratelimit.Config{Rules: cfg.Rates}
+	if r, ok := reg.(*store.Redis); ok {
+		l, err := ratelimit.NewRedis(ratelimit.RedisConfig{Config: rc, Client: r.Client(), Prefix: cfg.RedisPrefix,
+			HashKey: rateHashKey(cfg.PseudonymKey), Log: log.With("component", "ratelimit")})
+		if err != nil {
+			return nil, nil, err
+		}
+		return l, l.Run, nil
+	}
+	l, err := ratelimit.NewMemory(rc)
+	return l, nil, err
+}
+
+// rateHashKey is the key that hides subjects and prefixes in rate-limit
+// key names: derived from the pseudonym key, so every replica has the same
+// one, yet never equal to a pseudonym.
+func rateHashKey(pseudonymKey []byte) []byte {
+	mac := hmac.New(sha256.New, pseudonymKey)
+	mac.Write([]byte("relaygate rate-limit keys"))
+	return mac.Sum(nil)
 }
