@@ -1,23 +1,23 @@
-package peerfilter_test
+package netpolicy_test
 
 import (
 	"errors"
 	"net/netip"
 	"testing"
 
-	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+	"github.com/relaygate/relaygate/netpolicy"
 )
 
 func TestPeerFilter(t *testing.T) {
-	def, _ := peerfilter.New(nil, nil)
-	allow, errAllow := peerfilter.ParsePrefixes("127.0.0.1/32, 10.0.0.0/8, ::ffff:192.168.1.0/120, fd00::/8")
-	deny, errDeny := peerfilter.ParsePrefixes("10.1.0.0/16, 8.8.8.0/24, 10.2.0.0/16, 2001:4860::/32")
-	ops, err := peerfilter.New(allow, deny)
+	def, _ := netpolicy.New(nil, nil)
+	allow, errAllow := netpolicy.ParsePrefixes("127.0.0.1/32, 10.0.0.0/8, ::ffff:192.168.1.0/120, fd00::/8")
+	deny, errDeny := netpolicy.ParsePrefixes("10.1.0.0/16, 8.8.8.0/24, 10.2.0.0/16, 2001:4860::/32")
+	ops, err := netpolicy.New(allow, deny)
 	if err := errors.Join(errAllow, errDeny, err); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		f    *peerfilter.Filter
+		f    *netpolicy.Filter
 		ip   string
 		want bool
 	}{
@@ -107,7 +107,7 @@ func TestParsePrefixes(t *testing.T) {
 		{in: "fe80::1%eth0", wantErr: true},
 	}
 	for _, tt := range tests {
-		got, err := peerfilter.ParsePrefixes(tt.in)
+		got, err := netpolicy.ParsePrefixes(tt.in)
 		if (err != nil) != tt.wantErr || (err == nil && len(got) != tt.want) {
 			t.Errorf("ParsePrefixes(%q) = %v, %v; want %d prefixes, err %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
@@ -118,7 +118,7 @@ func FuzzPeerFilter(f *testing.F) {
 	for _, s := range []string{"127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2002:c0a8:101::1", "8.8.8.8", "fe80::1%lo"} {
 		f.Add(s)
 	}
-	def, _ := peerfilter.New(nil, nil)
+	def, _ := netpolicy.New(nil, nil)
 	f.Fuzz(func(t *testing.T, s string) {
 		ip, err := netip.ParseAddr(s)
 		if err != nil {
