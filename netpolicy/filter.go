@@ -13,29 +13,33 @@ type peerRule struct {
 }
 
 const (
-	ruleDeny    = iota // --deny-peers
-	ruleAllow          // --allow-peers
+	ruleDeny    = iota // the operator's deny prefixes (--deny-peers)
+	ruleAllow          // the operator's allow prefixes (--allow-peers, --allow-relay-networks)
 	ruleDefault        // deniedByDefault
 )
 
-// Filter decides which peer addresses a client may reach through the
-// relay. Precedence: the most specific prefix that contains the address
-// decides; at equal length an operator rule beats a default one, and
-// --deny-peers beats --allow-peers; an address no rule covers is allowed.
-// So allowing 127.0.0.1/32 opens one loopback address, allowing 10.0.0.0/8
-// opens that private range, denying 10.1.0.0/16 inside it closes it again,
-// and denying 8.8.8.0/24 closes a public range. IPv4-mapped IPv6 addresses
-// are judged as the IPv4 address;
+// Filter decides which addresses may be reached: a relay's peers, or the
+// relay addresses a gateway accepts. Precedence: the most specific prefix
+// that contains the address decides; at equal length an operator rule
+// beats a default one, and a deny rule beats an allow rule; an address no
+// rule covers is allowed. So allowing 127.0.0.1/32 opens one loopback
+// address, allowing 10.0.0.0/8 opens that private range, denying
+// 10.1.0.0/16 inside it closes it again, and denying 8.8.8.0/24 closes a
+// public range. IPv4-mapped IPv6 addresses are judged as the IPv4 address;
 // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses are refused when
-// either the IPv6 address or the IPv4 address they embed is refused.
+// either the IPv6 address or the IPv4 address they embed is refused; the
+// other forms that embed an IPv4 address (IPv4-compatible, IPv4-translated,
+// Teredo, local-use NAT64) are refused whole.
 //
-// A Filter is immutable and safe for concurrent use; Allowed does not
-// allocate.
+// A Filter is immutable and safe for concurrent use; Allowed and DeniedBy
+// do not allocate.
 type Filter struct {
 	v4, v6 []peerRule // most specific first, deny before allow at equal length
 }
 
-// New builds the default filter adjusted by allow and deny.
+// New builds the default filter adjusted by the operator's allow and deny
+// prefixes. IPv4-mapped prefixes (::ffff:10.0.0.0/104) count as the IPv4
+// prefix they map.
 func New(allow, deny []netip.Prefix) (*Filter, error) {
 	var rules []peerRule
 	for _, d := range deniedByDefault {
@@ -43,13 +47,13 @@ func New(allow, deny []netip.Prefix) (*Filter, error) {
 	}
 	for _, p := range allow {
 		if !p.IsValid() {
-			return nil, fmt.Errorf("invalid allow-peers prefix %v", p)
+			return nil, fmt.Errorf("invalid allow prefix %v", p)
 		}
 		rules = append(rules, peerRule{prefix: canonical(p), rank: ruleAllow})
 	}
 	for _, p := range deny {
 		if !p.IsValid() {
-			return nil, fmt.Errorf("invalid deny-peers prefix %v", p)
+			return nil, fmt.Errorf("invalid deny prefix %v", p)
 		}
 		rules = append(rules, peerRule{prefix: canonical(p), deny: true, rank: ruleDeny})
 	}
@@ -82,8 +86,18 @@ func canonical(p netip.Prefix) netip.Prefix {
 	return p.Masked()
 }
 
-// Allowed reports whether the relay may send to and receive from ip.
+// Allowed reports whether ip may be reached: a relay may send to and
+// receive from it, a gateway may accept it as a relay's address.
 func (f *Filter) Allowed(ip netip.Addr) bool {
+	_, denied := f.DeniedBy(ip)
+	return !denied
+}
+
+// DeniedBy reports whether ip is refused and, when it is, the prefix of the
+// rule that refuses it: for a NAT64 or 6to4 address whose embedded IPv4
+// address is refused, the IPv4 rule's. An invalid address is refused by no
+// rule (the zero Prefix).
+func (f *Filter) DeniedBy(ip netip.Addr) (netip.Prefix, bool) {
 	ip = ip.WithZone("")
 	if ip.Is4In6() {
 		ip = ip.Unmap()
@@ -92,10 +106,10 @@ func (f *Filter) Allowed(ip netip.Addr) bool {
 		return decide(f.v4, ip)
 	}
 	if !ip.Is6() {
-		return false
+		return netip.Prefix{}, true
 	}
-	if !decide(f.v6, ip) {
-		return false
+	if p, denied := decide(f.v6, ip); denied {
+		return p, true
 	}
 	b := ip.As16()
 	switch {
@@ -104,14 +118,16 @@ func (f *Filter) Allowed(ip netip.Addr) bool {
 	case sixToFour.Contains(ip):
 		return decide(f.v4, netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
 	}
-	return true
+	return netip.Prefix{}, false
 }
 
-func decide(rules []peerRule, ip netip.Addr) bool {
+// decide returns the most specific rule of rules that contains ip, when it
+// denies.
+func decide(rules []peerRule, ip netip.Addr) (netip.Prefix, bool) {
 	for i := range rules {
 		if rules[i].prefix.Contains(ip) {
-			return !rules[i].deny
+			return rules[i].prefix, rules[i].deny
 		}
 	}
-	return true
+	return netip.Prefix{}, false
 }

@@ -63,6 +63,10 @@ func TestPeerFilter(t *testing.T) {
 		{def, "fec0::1", false},
 		{def, "ff02::1", false},
 		{def, "100::1", false},
+		{def, "168.63.129.16", false},
+		{def, "168.63.129.17", true},
+		{def, "::ffff:0:7f00:1", false},  // IPv4-translated 127.0.0.1
+		{def, "::ffff:0:808:808", false}, // IPv4-translated 8.8.8.8: no network routes it
 		{ops, "127.0.0.1", true},
 		{ops, "127.0.0.2", false},
 		{ops, "::ffff:127.0.0.1", true},
@@ -88,6 +92,94 @@ func TestPeerFilter(t *testing.T) {
 	if def.Allowed(netip.Addr{}) {
 		t.Error("Allowed(invalid) = true")
 	}
+}
+
+// TestEmbeddedForms: every IPv4 range denied by default is denied in each
+// IPv6 form that embeds an IPv4 address (IPv4-mapped, IPv4-compatible,
+// IPv4-translated, NAT64 and 6to4), at its first, middle and last address,
+// and NAT64 and 6to4 name the IPv4 rule; the same forms of a public address
+// are allowed where they route (mapped, NAT64, 6to4). An operator's
+// allowance of an IPv4 range opens its NAT64 and 6to4 forms with it.
+func TestEmbeddedForms(t *testing.T) {
+	def, err := netpolicy.New(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := map[string]func(v4 [4]byte) netip.Addr{
+		"IPv4-mapped": func(b [4]byte) netip.Addr {
+			return netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: b[0], 13: b[1], 14: b[2], 15: b[3]})
+		},
+		"IPv4-compatible": func(b [4]byte) netip.Addr { return netip.AddrFrom16([16]byte{12: b[0], 13: b[1], 14: b[2], 15: b[3]}) },
+		"IPv4-translated": func(b [4]byte) netip.Addr {
+			return netip.AddrFrom16([16]byte{8: 0xff, 9: 0xff, 12: b[0], 13: b[1], 14: b[2], 15: b[3]})
+		},
+		"NAT64": func(b [4]byte) netip.Addr {
+			return netip.AddrFrom16([16]byte{1: 0x64, 2: 0xff, 3: 0x9b, 12: b[0], 13: b[1], 14: b[2], 15: b[3]})
+		},
+		"6to4": func(b [4]byte) netip.Addr {
+			return netip.AddrFrom16([16]byte{0: 0x20, 1: 0x02, 2: b[0], 3: b[1], 4: b[2], 5: b[3], 15: 1})
+		},
+	}
+	names := 0
+	for p := range netpolicy.DefaultDenied() {
+		if !p.Addr().Is4() {
+			continue
+		}
+		names++
+		for _, v4 := range []netip.Addr{p.Addr(), middle(p), last(p)} {
+			if def.Allowed(v4) {
+				t.Errorf("Allowed(%v) = true, in denied %v", v4, p)
+			}
+			for form, embed := range forms {
+				a := embed(v4.As4())
+				by, denied := def.DeniedBy(a)
+				if !denied {
+					t.Errorf("%s form %v of %v (in %v) is allowed", form, a, v4, p)
+				}
+				if (form == "NAT64" || form == "6to4") && by != p {
+					t.Errorf("DeniedBy(%v) = %v, want the IPv4 rule %v", a, by, p)
+				}
+			}
+		}
+	}
+	if names < 15 {
+		t.Fatalf("only %d IPv4 ranges denied by default", names)
+	}
+	public := netip.MustParseAddr("8.8.8.8").As4()
+	for form, want := range map[string]bool{"IPv4-mapped": true, "NAT64": true, "6to4": true, "IPv4-compatible": false, "IPv4-translated": false} {
+		if got := def.Allowed(forms[form](public)); got != want {
+			t.Errorf("Allowed(%s form of 8.8.8.8) = %v, want %v", form, got, want)
+		}
+	}
+	lab, err := netpolicy.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := netip.MustParseAddr("127.0.0.1").As4()
+	for _, form := range []string{"IPv4-mapped", "NAT64", "6to4"} {
+		if a := forms[form](loop); !lab.Allowed(a) {
+			t.Errorf("with 127.0.0.0/8 allowed, Allowed(%v) = false", a)
+		}
+	}
+}
+
+// middle is an address halfway through p.
+func middle(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	if host := 32 - p.Bits(); host > 0 {
+		n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		n |= 1 << (host - 1)
+		b = [4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+	}
+	return netip.AddrFrom4(b)
+}
+
+// last is the last address of p.
+func last(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n |= uint32(1<<(32-p.Bits())) - 1
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
 func TestParsePrefixes(t *testing.T) {

@@ -67,7 +67,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	filter, err := netpolicy.New(cfg.AllowPeers, cfg.DenyPeers)
 	if err != nil {
-		return nil, fmt.Errorf("turnrelay: peer filter: %w", err)
+		return nil, fmt.Errorf("turnrelay: peer filter: allow-peers or deny-peers: %w", err)
 	}
 	ledger, err := quota.New(cfg.quota(), cfg.Now())
 	if err != nil {
