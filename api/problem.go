@@ -2,7 +2,10 @@ package api
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/wire"
@@ -26,6 +29,7 @@ var titles = map[string]string{
 	"no-relay-available":     "No relay available",
 	"not-ready":              "Not ready",
 	"internal":               "Internal error",
+	"relay-address-refused":  "Relay address refused",
 }
 
 // httpError is an error that already knows its problem+json answer.
@@ -59,21 +63,40 @@ func errForbidden(detail string) error {
 // for one), so api needs no import to recognise it.
 type notFound interface{ NotFound() bool }
 
+// refusedAddresses is satisfied by any error that refuses a heartbeat for
+// some of its addresses (gateway's AddressError, for one): why, by index in
+// the heartbeat's addresses.
+type refusedAddresses interface{ RefusedAddresses() map[int]string }
+
 // problemFor maps any error to its answer, in this one place.
 func problemFor(err error) *httpError {
 	var he *httpError
 	var nf notFound
+	var ra refusedAddresses
 	switch {
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &nf) && nf.NotFound():
 		return &httpError{status: http.StatusNotFound, typ: "relay-not-found", detail: "no live relay has this id"}
+	case errors.As(err, &ra):
+		return errAddressRefused(ra.RefusedAddresses())
 	case errors.Is(err, relay.ErrNoCandidate):
 		return &httpError{status: http.StatusServiceUnavailable, typ: "no-relay-available",
 			detail: "no healthy relay offers the requested transports; retry shortly"}
 	default:
 		return &httpError{status: http.StatusInternalServerError, typ: "internal", detail: "the gateway could not complete the request"}
 	}
+}
+
+// errAddressRefused is 422 with a field error per refused address, in
+// index order.
+func errAddressRefused(why map[int]string) *httpError {
+	fields := make([]wire.FieldError, 0, len(why))
+	for _, i := range slices.Sorted(maps.Keys(why)) {
+		fields = append(fields, wire.FieldError{Field: fmt.Sprintf("addresses[%d]", i), Message: why[i]})
+	}
+	return &httpError{status: http.StatusUnprocessableEntity, typ: "relay-address-refused", fields: fields,
+		detail: "relay addresses must be on the public Internet unless the gateway's --allow-relay-networks allows their network"}
 }
 
 // problem writes err as problem+json. Internal errors are logged once here

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/relay"
 )
@@ -45,6 +47,16 @@ type Config struct {
 	// counted): a measurement is a hint, and an overloaded store must not
 	// back up into request handling.
 	MeasurementQueue int
+
+	// AllowRelayNetworks are networks outside the public Internet
+	// (loopback, private, link-local and metadata, CGNAT, multicast,
+	// reserved, benchmarking or documentation ranges and their IPv6
+	// forms: package netpolicy's classes) in which relays may
+	// nevertheless have addresses: a loopback lab sets 127.0.0.0/8, a
+	// private deployment its own ranges. Default none: a heartbeat naming
+	// such an address is refused with an AddressError, and the prober
+	// never sends to one.
+	AllowRelayNetworks []netip.Prefix
 }
 
 func (c Config) withDefaults() Config {
@@ -77,6 +89,9 @@ func (c Config) validate() error {
 	}
 	if c.MeasurementQueue < 0 {
 		errs = append(errs, fmt.Errorf("measurement queue %d must be positive", c.MeasurementQueue))
+	}
+	if _, err := netpolicy.New(c.AllowRelayNetworks, nil); err != nil {
+		errs = append(errs, fmt.Errorf("allowed relay networks: %w", err))
 	}
 	if !c.ProbeOff {
 		// probe validates its own settings; a Prober is only a few maps

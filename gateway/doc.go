@@ -7,6 +7,9 @@
 //   - the snapshot and its refresh: the relays and the client-prefix
 //     measurement aggregates, copied from the store every refresh interval
 //     so that the request path never waits on it;
+//   - the check of relay addresses: a heartbeat naming an address outside
+//     the public Internet (package netpolicy's classes) is refused unless
+//     the operator allows its network, and the prober never sends to one;
 //   - read-your-writes: a heartbeat that changes what selection depends on,
 //     and an operator's drain mark, are in the snapshot before the call
 //     returns;

@@ -34,12 +34,21 @@ func relayAt(id, site string, lat, lon float64) relay.Relay {
 	return r
 }
 
+// docNets are the documentation ranges the tests' relays sit in
+// (storetest's among them): the fixture's gateway allows them unless its
+// Config names other networks.
+var docNets = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32"),
+}
+
 func fra1() relay.Relay { return relayAt("fra-1", "fra", 50.11, 8.68) }
 func ams2() relay.Relay { return relayAt("ams-2", "ams", 52.37, 4.90) }
 func nyc1() relay.Relay { return relayAt("nyc-1", "nyc", 40.71, -74.0) }
 
 // fixture is a Gateway over a Memory store, probing off (the relays sit at
-// documentation addresses), with its metrics in a registry of its own.
+// documentation addresses, which it allows: docNets), with its metrics in a
+// registry of its own.
 type fixture struct {
 	t       *testing.T
 	clk     *storetest.Clock // nil in a synctest bubble, whose clock is time.Now
@@ -83,6 +92,9 @@ func build(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.
 	mem := storetest.NewMemory(t, store.MemoryConfig{Now: now})
 	f := &fixture{t: t, store: mem, metrics: prometheus.NewRegistry()}
 	cfg.ProbeOff = true
+	if cfg.AllowRelayNetworks == nil {
+		cfg.AllowRelayNetworks = docNets
+	}
 	deps.Store, deps.Minter, deps.Metrics, deps.Now = mem, testMinter(t), f.metrics, now
 	var err error
 	if f.gw, err = gateway.New(cfg, deps); err != nil {

@@ -20,7 +20,9 @@ import (
 )
 
 // TestProbeTargets: the prober gets each relay's UDP address from the
-// snapshot, IPv4 when the relay has one; relays without UDP are left out.
+// snapshot, IPv4 when the relay has one; relays without UDP are left out,
+// and so are addresses outside the allowed networks, whatever put them in
+// the store.
 func TestProbeTargets(t *testing.T) {
 	v6First := relayAt("a-1", "a", 50, 8)
 	v6First.Addresses = []netip.Addr{netip.MustParseAddr("2001:db8::7"), netip.MustParseAddr("203.0.113.7")}
@@ -29,9 +31,24 @@ func TestProbeTargets(t *testing.T) {
 	tcpOnly := relayAt("c-1", "c", 50, 8)
 	tcpOnly.Ports = relay.Ports{relay.TCP: 443}
 	f := newFixture(t, v6First, v6Only, tcpOnly)
+	// Written past the gateway (another replica's settings, an older
+	// gateway): a private IPv4 and an allowed IPv6 address, and metadata.
+	private := relayAt("d-1", "d", 50, 8)
+	private.Addresses = []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("2001:db8::9")}
+	metadata := relayAt("e-1", "e", 50, 8)
+	metadata.Addresses = []netip.Addr{netip.MustParseAddr("169.254.169.254")}
+	for _, r := range []relay.Relay{private, metadata} {
+		if err := f.store.Heartbeat(t.Context(), r, storetest.TTL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.gw.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	want := []probe.Target{
 		{RelayID: "a-1", Addr: netip.MustParseAddrPort("203.0.113.7:3478")},
 		{RelayID: "b-1", Addr: netip.MustParseAddrPort("[2001:db8::8]:3479")},
+		{RelayID: "d-1", Addr: netip.MustParseAddrPort("[2001:db8::9]:3478")},
 	}
 	if got := f.gw.ProbeTargetsForTest(); !slices.Equal(got, want) {
 		t.Errorf("probe targets = %v, want %v", got, want)

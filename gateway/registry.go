@@ -10,6 +10,9 @@ import (
 
 // Heartbeat records r in the store (see store.Registry.Heartbeat; its
 // errors come back as they are) and makes this replica see its own write.
+// A relay with an address outside the public Internet, in a network
+// Config.AllowRelayNetworks does not allow, is refused with an
+// *AddressError before anything is written.
 // A heartbeat that changes what selection depends on (a relay new to the
 // snapshot, expired from it, or starting or stopping to drain) is in the
 // snapshot before Heartbeat returns (concurrent ones share refreshes), so
@@ -19,6 +22,9 @@ import (
 // a second in a large deployment. Other replicas see every write within a
 // refresh interval.
 func (g *Gateway) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error {
+	if err := g.checkAddresses(r); err != nil {
+		return err
+	}
 	if err := g.store.Heartbeat(ctx, r, ttl); err != nil {
 		return err
 	}
@@ -26,6 +32,21 @@ func (g *Gateway) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duratio
 		return g.sync(ctx)
 	}
 	g.snaps.Poke()
+	return nil
+}
+
+// checkAddresses refuses r when any of its addresses is outside the public
+// Internet and not in an allowed network.
+func (g *Gateway) checkAddresses(r relay.Relay) error {
+	var refused []RefusedAddress
+	for i, a := range r.Addresses {
+		if rng, denied := g.relayNets.DeniedBy(a); denied {
+			refused = append(refused, RefusedAddress{Index: i, Addr: a, Range: rng})
+		}
+	}
+	if refused != nil {
+		return &AddressError{RelayID: r.ID, Refused: refused}
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/internal/cmdline"
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -35,6 +36,9 @@ type config struct {
 	Replica       string
 	Probe         probe.Config // Interval 0: probing off
 	ExploreShare  float64
+	// AllowRelayNetworks are networks outside the public Internet where
+	// relays may nevertheless register (gateway.Config.AllowRelayNetworks).
+	AllowRelayNetworks []netip.Prefix
 }
 
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
@@ -93,6 +97,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	replica := fs.String("replica", defaultReplica(), "this gateway's name among replicas sharing a Redis (its probe results are kept apart)")
 	pprofListen := fs.String("pprof-listen", "", "serve Go's /debug/pprof on this address, for profiling (off; keep it on loopback)")
 	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
+	allowRelayNets := fs.String("allow-relay-networks", "", "CIDRs outside the public Internet (loopback, private, link-local, CGNAT, documentation...) where relays may nevertheless register, e.g. 127.0.0.0/8 for a loopback lab or a private deployment's ranges (none: such heartbeats get 422)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -166,6 +171,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.API.Admin, err = admin.config("admin"); err != nil {
 		errs = append(errs, err)
+	}
+	if cfg.AllowRelayNetworks, err = netpolicy.ParsePrefixes(*allowRelayNets); err != nil {
+		errs = append(errs, fmt.Errorf("--allow-relay-networks: %w", err))
 	}
 	if *probeInterval < 0 || (*probeInterval > 0 && *probeInterval < 100*time.Millisecond) {
 		errs = append(errs, fmt.Errorf("--probe-interval %v: want 0 (off) or at least 100ms", *probeInterval))

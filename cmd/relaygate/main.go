@@ -150,9 +150,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // gatewayConfig is the gateway's part of the flags.
 func gatewayConfig(cfg config) gateway.Config {
 	return gateway.Config{
-		ExploreShare: cfg.ExploreShare,
-		Probe:        cfg.Probe,
-		ProbeOff:     cfg.Probe.Interval == 0,
+		ExploreShare:       cfg.ExploreShare,
+		Probe:              cfg.Probe,
+		ProbeOff:           cfg.Probe.Interval == 0,
+		AllowRelayNetworks: cfg.AllowRelayNetworks,
 	}
 }
 

@@ -29,6 +29,11 @@ const (
 	testAdminSecret = "admin-secret-0123456789abcdef012345678"
 )
 
+// testRelayNetworks are where the tests' relays sit, outside the public
+// Internet: relaynodes on loopback and documentation addresses. Gateways
+// the tests start allow them unless env says otherwise.
+const testRelayNetworks = "127.0.0.0/8,192.0.2.0/24,198.51.100.0/24,203.0.113.0/24,2001:db8::/32"
+
 // startGateway runs relaygate's run() on 127.0.0.1:0 with env and returns its
 // base URL; it stops when the test ends and must stop cleanly.
 func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer) {
@@ -41,10 +46,13 @@ func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer)
 		if v, ok := env[k]; ok {
 			return v
 		}
-		if k == "RELAYGATE_PROBE_INTERVAL" {
+		switch k {
+		case "RELAYGATE_PROBE_INTERVAL":
 			// The tests register relays at documentation addresses: never
 			// probe them (nothing but loopback may be sent to).
 			return "0"
+		case "RELAYGATE_ALLOW_RELAY_NETWORKS":
+			return testRelayNetworks
 		}
 		return ""
 	}
@@ -198,6 +206,7 @@ func TestConfig(t *testing.T) {
 		{name: "bad env value", env: map[string]string{"RELAYGATE_HEARTBEAT_TTL": "soon"}, want: "RELAYGATE_HEARTBEAT_TTL"},
 		{name: "missing public key file", args: []string{"--admin-jwt-public-key", "/nonexistent.pem"}, want: "--admin-jwt-public-key"},
 		{name: "stray argument", args: []string{"serve"}, want: "unexpected argument"},
+		{name: "bad relay network", args: []string{"--allow-relay-networks", "127.0.0.1/8"}, want: "--allow-relay-networks"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +253,31 @@ func TestShutdownTurnsReadinessRedFirst(t *testing.T) {
 		t.Errorf("healthz during the shutdown delay = %d, want 200 (still serving)", code)
 	}
 	testenv.WaitDone(t, "run()", done, 10*time.Second)
+}
+
+// TestAllowRelayNetworks: a relay at a documentation address is refused
+// with 422 by default and accepted where --allow-relay-networks allows its
+// network.
+func TestAllowRelayNetworks(t *testing.T) {
+	hb := map[string]any{"region": "eu-central", "site": "fra", "latitude": 50.11, "longitude": 8.68,
+		"addresses": []string{"203.0.113.5"}, "ports": map[string]any{"udp": 3478}}
+	node := testenv.Token(t, testNodeSecret, "fra-1", time.Hour)
+	for _, tt := range []struct{ nets, typ string }{
+		{nets: "", typ: "urn:relaygate:problem:relay-address-refused"},
+		{nets: "10.0.0.0/8,203.0.113.0/24"},
+	} {
+		gw, _ := startGateway(t, map[string]string{"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_ALLOW_RELAY_NETWORKS": tt.nets})
+		code, body := call(t, "PUT", gw+"/v1/relays/fra-1", node, hb)
+		var p wire.Problem
+		if code != 200 {
+			if err := json.Unmarshal(body, &p); err != nil {
+				t.Fatalf("problem %s: %v", body, err)
+			}
+		}
+		if want := map[bool]int{true: 200, false: 422}[tt.typ == ""]; code != want || p.Type != tt.typ {
+			t.Errorf("allowing %q: heartbeat at 203.0.113.5 = %d %s, want %d %s", tt.nets, code, body, want, tt.typ)
+		}
+	}
 }
 
 // TestOwnHeartbeatSelectableAtOnce: a relay that registers here is selected
