@@ -3,10 +3,13 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -108,5 +111,63 @@ func TestProbeStoreFailureLoggedOnce(t *testing.T) {
 	gw.ProbeReporterForTest(ctx, slog.New(slog.NewJSONHandler(&quiet, nil)))(batch)
 	if quiet.String() != "" {
 		t.Errorf("a failure after shutdown began was logged: %s", quiet.String())
+	}
+}
+
+// TestProberSkipsRefusedAddresses runs the real prober over real sockets:
+// two relays on loopback, written to the store past Heartbeat (as another
+// replica with other settings could), one at 127.0.0.2, whose /32 the
+// gateway allows, one at 127.0.0.3, which it does not. Neither answers, so
+// the allowed relay gets a probe and two quick retries, then one probe per
+// interval: by the time it has received six, two whole intervals have
+// passed, in which the refused one would have had its slot twice; it has
+// received nothing.
+func TestProberSkipsRefusedAddresses(t *testing.T) {
+	listen := func(ip string) (net.PacketConn, *atomic.Int64) {
+		var lc net.ListenConfig
+		pc, err := lc.ListenPacket(t.Context(), "udp4", ip+":0")
+		if err != nil {
+			t.Skipf("cannot bind %s (loopback beyond 127.0.0.1): %v", ip, err)
+		}
+		t.Cleanup(func() { pc.Close() })
+		var n atomic.Int64
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := pc.ReadFrom(buf); err != nil {
+					return
+				}
+				n.Add(1)
+			}
+		}()
+		return pc, &n
+	}
+	allowedConn, allowedGot := listen("127.0.0.2")
+	refusedConn, refusedGot := listen("127.0.0.3")
+	mem := storetest.NewMemory(t, store.MemoryConfig{})
+	for id, pc := range map[string]net.PacketConn{"ok-1": allowedConn, "no-1": refusedConn} {
+		ap := netip.MustParseAddrPort(pc.LocalAddr().String())
+		r := relayAt(id, id, 50, 8)
+		r.Addresses, r.Ports = []netip.Addr{ap.Addr()}, relay.Ports{relay.UDP: ap.Port()}
+		if err := mem.Heartbeat(t.Context(), r, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gw, err := gateway.New(gateway.Config{
+		Probe:              probe.Config{Interval: 100 * time.Millisecond, Timeout: 20 * time.Millisecond},
+		AllowRelayNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")},
+	}, gateway.Deps{Store: mem, Minter: testMinter(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.RunUntilCleanup(t, "Run()", gw.Run)
+	testenv.Eventually(t, "six probes of the allowed relay", 10*time.Second, 10*time.Millisecond, func() error {
+		if n := allowedGot.Load(); n < 6 {
+			return fmt.Errorf("%d so far", n)
+		}
+		return nil
+	})
+	if n := refusedGot.Load(); n != 0 {
+		t.Errorf("the relay at a refused address received %d probes, want none", n)
 	}
 }
