@@ -128,19 +128,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 // showing its logs if the test failed.
 func startProc(t *testing.T, name string, cmd *exec.Cmd) *testenv.Proc {
 	t.Helper()
-	p, err := testenv.StartProc(name, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Kill(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("%s logs:\n%s", name, p.Logs)
-		}
-	})
-	return p
+	return testenv.StartProcUntilCleanup(t, name, cmd)
 }
 
 // waitSelectable waits until the gateway answers with both relays.
