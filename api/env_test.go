@@ -59,6 +59,28 @@ type env struct {
 	deps     api.Deps
 }
 
+// setStore rebuilds the gateway over reg, and the API over it.
+func (e *env) setStore(reg store.Registry) {
+	e.t.Helper()
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m, err := newMinter()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Config{ProbeOff: true, AllowRelayNetworks: docNets}, gateway.Deps{Store: reg, Minter: m, Log: log, Now: e.clock.Now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.gw = gw
+	e.deps.Registry, e.deps.Picker, e.deps.Minter, e.deps.Measurements = gw, gw, gw, gw
+	a, err := api.New(e.cfg, e.deps)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.api = a
+	e.srv.Config.Handler = a
+}
+
 // setMeasurements rebuilds the API with m as its Measurements.
 func (e *env) setMeasurements(m api.Measurements) {
 	e.t.Helper()

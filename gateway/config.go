@@ -24,6 +24,17 @@ type Config struct {
 	// how soon this replica sees another replica's writes; default 1s.
 	RefreshInterval time.Duration
 
+	// StoreGrace is how long selection keeps serving the last snapshot
+	// while the store is unreachable, counted from the last good refresh:
+	// relays fresh then stay eligible (unless this replica's probes find
+	// them dead), so credentials keep coming through an outage of the
+	// store. Past it relays expire by their heartbeat TTL as usual, and
+	// selection answers relay.ErrNoCandidate. Default 5m: long enough to
+	// ride out a Redis restart or failover, short enough that a fleet
+	// that changed meanwhile is not served from a stale picture for long.
+	// Negative: no grace (relays leave at their TTL, as without an outage).
+	StoreGrace time.Duration
+
 	// Aggregate says how client measurements are trusted and aged. It must
 	// match the store's; zero fields take relay.AggregateConfig's defaults.
 	Aggregate relay.AggregateConfig
@@ -61,6 +72,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	c.RefreshInterval = cmp.Or(c.RefreshInterval, time.Second)
+	c.StoreGrace = cmp.Or(c.StoreGrace, 5*time.Minute)
 	c.Aggregate = c.Aggregate.WithDefaults()
 	c.HysteresisPrefixes = cmp.Or(c.HysteresisPrefixes, 100_000)
 	c.MeasurementQueue = cmp.Or(c.MeasurementQueue, 4096)

@@ -86,7 +86,8 @@ func inBubble(t *testing.T, cfg gateway.Config, test func(t *testing.T, f *fixtu
 	})
 }
 
-// build is the fixture on the clock now.
+// build is the fixture on the clock now. Its gateway uses deps.Store when
+// set (a wrapper the test then points at f.store), else f.store.
 func build(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.Deps) *fixture {
 	t.Helper()
 	mem := storetest.NewMemory(t, store.MemoryConfig{Now: now})
@@ -95,7 +96,10 @@ func build(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.
 	if cfg.AllowRelayNetworks == nil {
 		cfg.AllowRelayNetworks = docNets
 	}
-	deps.Store, deps.Minter, deps.Metrics, deps.Now = mem, testMinter(t), f.metrics, now
+	if deps.Store == nil {
+		deps.Store = mem
+	}
+	deps.Minter, deps.Metrics, deps.Now = testMinter(t), f.metrics, now
 	var err error
 	if f.gw, err = gateway.New(cfg, deps); err != nil {
 		t.Fatalf("New() error = %v", err)
@@ -122,7 +126,7 @@ func (f *fixture) run() { testenv.RunUntilCleanup(f.t, "Run()", f.gw.Run) }
 // heartbeat writes r through the Gateway.
 func (f *fixture) heartbeat(r relay.Relay) {
 	f.t.Helper()
-	if err := f.gw.Heartbeat(f.t.Context(), r, storetest.TTL); err != nil {
+	if _, err := f.gw.Heartbeat(f.t.Context(), r, storetest.TTL); err != nil {
 		f.t.Fatalf("Heartbeat(%s) error = %v", r.ID, err)
 	}
 }
@@ -141,8 +145,9 @@ func (f *fixture) pick(c relay.Client, measured ...relay.Measurement) (primary, 
 	return p.Primary.Relay.ID, backup
 }
 
-// counter returns the value of the counter name in the fixture's metrics.
-func (f *fixture) counter(name string) float64 {
+// metric returns the value of the counter or gauge name in the fixture's
+// metrics.
+func (f *fixture) metric(name string) float64 {
 	f.t.Helper()
 	mfs, err := f.metrics.Gather()
 	if err != nil {
@@ -150,7 +155,8 @@ func (f *fixture) counter(name string) float64 {
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
+			m := mf.GetMetric()[0]
+			return m.GetCounter().GetValue() + m.GetGauge().GetValue() // the other kind reads 0
 		}
 	}
 	f.t.Fatalf("metric %s not registered", name)

@@ -62,6 +62,13 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.queue = q
+	if deps.Metrics != nil {
+		for _, c := range g.snaps.collectors() {
+			if err := deps.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("gateway: register metrics: %w", err)
+			}
+		}
+	}
 	if g.relayNets, err = netpolicy.New(cfg.AllowRelayNetworks, nil); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err) // validate has refused this already
 	}

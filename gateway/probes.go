@@ -47,10 +47,11 @@ func (g *Gateway) probeAddr(addrs []netip.Addr) (netip.Addr, bool) {
 	return first, first.IsValid()
 }
 
-// probeReporter returns the prober's report func: it stores the results as
-// this replica's probe view and asks for a refresh, so that selection sees
-// a relay go down at once. ctx is Run's; the prober calls report from one
-// goroutine at a time.
+// probeReporter returns the prober's report func: it merges the results
+// into the snapshot at once, so that selection sees a relay go down
+// whether or not the store answers, then stores them as this replica's
+// probe view. ctx is Run's; the prober calls report from one goroutine at
+// a time.
 func (g *Gateway) probeReporter(ctx context.Context, log *slog.Logger) func([]probe.Result) {
 	outage := outageLog{log: log, failed: "storing probe results fails"}
 	return func(rs []probe.Result) {
@@ -61,12 +62,10 @@ func (g *Gateway) probeReporter(ctx context.Context, log *slog.Logger) func([]pr
 				Jitter: r.Jitter, Loss: r.Loss, ProbedAt: r.ProbedAt,
 			}
 		}
+		g.snaps.RecordProbes(m)
 		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 		err := g.store.RecordProbes(sctx, m)
 		cancel()
 		outage.note(ctx, err)
-		if err == nil {
-			g.snaps.Poke()
-		}
 	}
 }

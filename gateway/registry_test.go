@@ -134,7 +134,7 @@ func TestHeartbeatRefusesNonPublicAddresses(t *testing.T) {
 			for _, a := range tt.addrs {
 				r.Addresses = append(r.Addresses, netip.MustParseAddr(a))
 			}
-			err := f.gw.Heartbeat(t.Context(), r, storetest.TTL)
+			_, err := f.gw.Heartbeat(t.Context(), r, storetest.TTL)
 			var ae *gateway.AddressError
 			if tt.refused == nil {
 				if err != nil {

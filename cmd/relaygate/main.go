@@ -154,6 +154,7 @@ func gatewayConfig(cfg config) gateway.Config {
 		Probe:              cfg.Probe,
 		ProbeOff:           cfg.Probe.Interval == 0,
 		AllowRelayNetworks: cfg.AllowRelayNetworks,
+		StoreGrace:         cfg.StoreGrace,
 	}
 }
 

@@ -76,6 +76,13 @@ func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer)
 
 func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 	t.Helper()
+	code, _, b := callHeader(t, method, url, tok, body)
+	return code, b
+}
+
+// callHeader is call with the answer's headers.
+func callHeader(t *testing.T, method, url, tok string, body any) (int, http.Header, []byte) {
+	t.Helper()
 	r := io.Reader(http.NoBody)
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -103,7 +110,7 @@ func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
 
 func TestStartsWithNoConfiguration(t *testing.T) {
@@ -207,6 +214,7 @@ func TestConfig(t *testing.T) {
 		{name: "missing public key file", args: []string{"--admin-jwt-public-key", "/nonexistent.pem"}, want: "--admin-jwt-public-key"},
 		{name: "stray argument", args: []string{"serve"}, want: "unexpected argument"},
 		{name: "bad relay network", args: []string{"--allow-relay-networks", "127.0.0.1/8"}, want: "--allow-relay-networks"},
+		{name: "negative store grace", args: []string{"--store-grace", "-1s"}, want: "--store-grace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
