@@ -265,8 +265,42 @@ func TestRegistryAndDrain(t *testing.T) {
 func TestHeartbeatResponse(t *testing.T) {
 	e := newEnv(t)
 	resp, b := e.do(req{method: "PUT", path: "/v1/relays/fra-1", token: e.nodeToken("fra-1"), body: fra1()})
-	if resp.StatusCode != 200 || string(b) != `{"ttl_seconds":15,"heartbeat_interval_seconds":5}`+"\n" {
+	if resp.StatusCode != 200 || string(b) != `{"ttl_seconds":15,"heartbeat_interval_seconds":5,"drained":false}`+"\n" {
 		t.Errorf("heartbeat = %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestHeartbeatEchoesDrain: the operator's drain mark comes back in every
+// heartbeat's answer, and a relay that reasserts it after the store lost
+// its data (here: a store that never knew the relay) gets it restored,
+// while clearing the mark wins over a relay that still reasserts it.
+func TestHeartbeatEchoesDrain(t *testing.T) {
+	e := newEnv(t)
+	beat := func(body map[string]any) wire.HeartbeatAck {
+		t.Helper()
+		resp, b := e.do(req{method: "PUT", path: "/v1/relays/fra-1", token: e.nodeToken("fra-1"), body: body})
+		if resp.StatusCode != 200 {
+			t.Fatalf("heartbeat = %d %s", resp.StatusCode, b)
+		}
+		return decodeAs[wire.HeartbeatAck](t, b)
+	}
+	reasserting := fra1()
+	reasserting["drained"] = true
+	if ack := beat(reasserting); !ack.Drained {
+		t.Fatalf("a relay new to the store reasserting its drain: ack drained = false, want the mark restored")
+	}
+	admin := e.adminToken()
+	if resp, b := e.do(req{method: "DELETE", path: "/v1/relays/fra-1/drain", token: admin}); resp.StatusCode != 200 {
+		t.Fatalf("undrain = %d %s", resp.StatusCode, b)
+	}
+	if ack := beat(reasserting); ack.Drained {
+		t.Errorf("after the operator cleared the mark, a relay still reasserting it got drained = true")
+	}
+	if resp, b := e.do(req{method: "POST", path: "/v1/relays/fra-1/drain", token: admin}); resp.StatusCode != 200 {
+		t.Fatalf("drain = %d %s", resp.StatusCode, b)
+	}
+	if ack := beat(fra1()); !ack.Drained {
+		t.Errorf("after the operator drained the relay, ack drained = false")
 	}
 }
 

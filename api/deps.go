@@ -13,13 +13,20 @@ import (
 // Registry is the relay registry as the handlers need it, in the order of
 // routes.go; gateway.Gateway satisfies it, making each replica see its own
 // writes at once. Errors that mean "no such relay" have a NotFound() bool
-// method that reports true (404).
+// method that reports true (404); errors that mean "the store did not
+// answer, try again" an Unavailable() bool method (503 with Retry-After).
 type Registry interface {
 	// Ping answers GET /readyz: can the registry be reached?
 	Ping(ctx context.Context) error
+	// SnapshotHealth answers GET /readyz too: how old the relay snapshot
+	// selection reads is (negative before its first refresh), whether the
+	// store has failed to refresh it since (stale), and whether selection
+	// still serves it (false past the gateway's store grace).
+	SnapshotHealth() (age time.Duration, stale, serving bool)
 	// Heartbeat answers PUT /v1/relays/{id}: r, as the relay reported
-	// itself, stays fresh for ttl.
-	Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error
+	// itself, stays fresh for ttl. drained is the operator's drain mark on
+	// the relay, echoed in the answer for the relay to reassert.
+	Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) (drained bool, err error)
 	// Relays answers GET /v1/relays: every fresh relay, by ID.
 	Relays(ctx context.Context) ([]relay.Relay, error)
 	// Relay answers GET /v1/relays/{id}, and the drain routes with the

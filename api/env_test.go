@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ const (
 
 // env is one gateway under test behind an httptest server: the API over
 // the real gateway (probing off: the relays sit at documentation
-// addresses) on an in-memory store and a real GeoIP database, as
+// addresses, whose networks it allows: docNets) on an in-memory store and a real GeoIP database, as
 // cmd/relaygate wires them. Every response its client receives is checked
 // against openapi.yaml.
 type env struct {
@@ -56,6 +57,28 @@ type env struct {
 	adminKey ed25519.PrivateKey
 	cfg      api.Config
 	deps     api.Deps
+}
+
+// setStore rebuilds the gateway over reg, and the API over it.
+func (e *env) setStore(reg store.Registry) {
+	e.t.Helper()
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m, err := newMinter()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Config{ProbeOff: true, AllowRelayNetworks: docNets}, gateway.Deps{Store: reg, Minter: m, Log: log, Now: e.clock.Now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.gw = gw
+	e.deps.Registry, e.deps.Picker, e.deps.Minter, e.deps.Measurements = gw, gw, gw, gw
+	a, err := api.New(e.cfg, e.deps)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.api = a
+	e.srv.Config.Handler = a
 }
 
 // setMeasurements rebuilds the API with m as its Measurements.
@@ -106,7 +129,8 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.gw, err = gateway.New(gateway.Config{ProbeOff: true}, gateway.Deps{Store: e.reg, Minter: m, Log: log, Now: e.clock.Now})
+	e.gw, err = gateway.New(gateway.Config{ProbeOff: true, AllowRelayNetworks: docNets},
+		gateway.Deps{Store: e.reg, Minter: m, Log: log, Now: e.clock.Now})
 	if err != nil {
 		t.Fatalf("gateway.New() error = %v", err)
 	}
@@ -134,6 +158,14 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	t.Cleanup(e.srv.Close)
 	e.client = &http.Client{Transport: openapitest.Load(t).Transport(t, nil)}
 	return e
+}
+
+// docNets are the documentation ranges the tests' relays sit in: the env's
+// gateway allows relays there, as a lab's operator would with
+// --allow-relay-networks.
+var docNets = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32"),
 }
 
 // newMinter mints with turnSecret under the key id k1.

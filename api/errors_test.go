@@ -7,14 +7,17 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/store"
 )
 
 func TestAuth(t *testing.T) {
@@ -180,6 +183,9 @@ func TestBadRequests(t *testing.T) {
 		{name: "unspecified address", method: "PUT", path: "/v1/relays/fra-1", body: with("addresses", []string{"0.0.0.0"}), status: 400, typ: "invalid-body", field: "addresses[0]"},
 		{name: "duplicate address", method: "PUT", path: "/v1/relays/fra-1", body: with("addresses", []string{"203.0.113.5", "203.0.113.5"}), status: 400, typ: "invalid-body", field: "addresses[1]"},
 		{name: "no addresses", method: "PUT", path: "/v1/relays/fra-1", body: with("addresses", []string{}), status: 400, typ: "invalid-body", field: "addresses"},
+		{name: "metadata address", method: "PUT", path: "/v1/relays/fra-1", body: with("addresses", []string{"203.0.113.5", "169.254.169.254"}), status: 422, typ: "relay-address-refused", field: "addresses[1]"},
+		{name: "loopback address", method: "PUT", path: "/v1/relays/fra-1", body: with("addresses", []string{"127.0.0.1"}), status: 422, typ: "relay-address-refused", field: "addresses[0]"},
+		{name: "private address in NAT64 form", method: "PUT", path: "/v1/relays/fra-1", body: with("addresses", []string{"64:ff9b::a00:1"}), status: 422, typ: "relay-address-refused", field: "addresses[0]"},
 		{name: "port zero", method: "PUT", path: "/v1/relays/fra-1", body: with("ports", map[string]any{"udp": 0}), status: 400, typ: "invalid-body", field: "ports.udp"},
 		{name: "port too high", method: "PUT", path: "/v1/relays/fra-1", body: with("ports", map[string]any{"tcp": 65536}), status: 400, typ: "invalid-body", field: "ports.tcp"},
 		{name: "no ports", method: "PUT", path: "/v1/relays/fra-1", body: with("ports", map[string]any{}), status: 400, typ: "invalid-body", field: "ports"},
@@ -282,5 +288,46 @@ func TestSpecAndDocs(t *testing.T) {
 	}
 	if resp, _ := e.do(req{method: "GET", path: "/metrics"}); resp.StatusCode != 200 {
 		t.Errorf("GET /metrics = %d", resp.StatusCode)
+	}
+}
+
+// TestStoreUnavailable: with the store unreachable (a Redis at a loopback
+// port nobody listens on), writes and registry reads answer 503
+// store-unavailable with a Retry-After of the heartbeat interval, so a
+// relay is back within one interval of the store's return; /readyz says
+// not ready, as the gateway has no snapshot to serve from.
+func TestStoreUnavailable(t *testing.T) {
+	e := newEnv(t)
+	var lc net.ListenConfig
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dead, err := store.NewRedis(redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1}), store.RedisConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dead.Close() })
+	e.setStore(dead)
+	admin := e.adminToken()
+	for _, r := range []req{
+		{method: "PUT", path: "/v1/relays/fra-1", token: e.nodeToken("fra-1"), body: fra1()},
+		{method: "GET", path: "/v1/relays", token: admin},
+		{method: "GET", path: "/v1/relays/fra-1", token: admin},
+		{method: "POST", path: "/v1/relays/fra-1/drain", token: admin},
+		{method: "DELETE", path: "/v1/relays/fra-1/drain", token: admin},
+	} {
+		resp, b := e.do(r)
+		if p := problemOf(t, resp, b); resp.StatusCode != 503 || p.Type != "urn:relaygate:problem:store-unavailable" {
+			t.Errorf("%s %s = %d %s, want 503 store-unavailable", r.method, r.path, resp.StatusCode, p.Type)
+		}
+		if ra := resp.Header.Get("Retry-After"); ra != "5" {
+			t.Errorf("%s %s: Retry-After %q, want 5 (the heartbeat interval)", r.method, r.path, ra)
+		}
+	}
+	if resp, b := e.do(req{method: "GET", path: "/readyz"}); resp.StatusCode != 503 {
+		t.Errorf("readyz with an unreachable store and no snapshot = %d %s, want 503", resp.StatusCode, b)
 	}
 }

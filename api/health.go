@@ -32,12 +32,25 @@ func (s *server) getReadyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	if err := s.deps.Registry.Ping(ctx); err != nil {
-		s.log.Warn("readiness: store unreachable", "err", err)
-		writeProblem(w, r, &httpError{status: http.StatusServiceUnavailable, typ: "not-ready", detail: "registry store unreachable"})
+	pingErr := s.deps.Registry.Ping(ctx)
+	age, stale, serving := s.deps.Registry.SnapshotHealth()
+	if pingErr != nil {
+		s.log.Warn("readiness: store unreachable", "err", pingErr)
+	}
+	if !serving || (pingErr != nil && age < 0) {
+		writeProblem(w, r, &httpError{status: http.StatusServiceUnavailable, typ: "not-ready",
+			detail: "registry store unreachable, with no relay snapshot within the store grace to serve from"})
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.Readiness{Status: "ready"})
+	rd := wire.Readiness{Status: "ready", Store: "up", Stale: stale || pingErr != nil}
+	if pingErr != nil {
+		rd.Store = "unreachable"
+	}
+	if age >= 0 {
+		secs := age.Seconds()
+		rd.SnapshotAgeSeconds = &secs
+	}
+	writeJSON(w, http.StatusOK, rd)
 }
 
 func (s *server) getSpec(w http.ResponseWriter, _ *http.Request) {

@@ -2,7 +2,12 @@ package api
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strconv"
+	"time"
 
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/wire"
@@ -27,6 +32,8 @@ var titles = map[string]string{
 	"not-ready":              "Not ready",
 	"internal":               "Internal error",
 	"rate-limited":           "Too many requests",
+	"relay-address-refused":  "Relay address refused",
+	"store-unavailable":      "Store unavailable",
 }
 
 // httpError is an error that already knows its problem+json answer.
@@ -36,6 +43,9 @@ type httpError struct {
 	detail string
 	fields []wire.FieldError
 	allow  string // Allow header for 405
+	// retryAfter, when positive, is sent as Retry-After in whole seconds
+	// (rounded up).
+	retryAfter time.Duration
 }
 
 func (e *httpError) Error() string { return "api: " + e.typ + ": " + e.detail }
@@ -60,15 +70,32 @@ func errForbidden(detail string) error {
 // for one), so api needs no import to recognise it.
 type notFound interface{ NotFound() bool }
 
+// unavailable is satisfied by any error that means "the backend did not
+// answer; the same call may succeed later" (store's UnavailableError, for
+// one).
+type unavailable interface{ Unavailable() bool }
+
+// refusedAddresses is satisfied by any error that refuses a heartbeat for
+// some of its addresses (gateway's AddressError, for one): why, by index in
+// the heartbeat's addresses.
+type refusedAddresses interface{ RefusedAddresses() map[int]string }
+
 // problemFor maps any error to its answer, in this one place.
 func problemFor(err error) *httpError {
 	var he *httpError
 	var nf notFound
+	var ra refusedAddresses
+	var ua unavailable
 	switch {
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &nf) && nf.NotFound():
 		return &httpError{status: http.StatusNotFound, typ: "relay-not-found", detail: "no live relay has this id"}
+	case errors.As(err, &ra):
+		return errAddressRefused(ra.RefusedAddresses())
+	case errors.As(err, &ua) && ua.Unavailable():
+		return &httpError{status: http.StatusServiceUnavailable, typ: "store-unavailable",
+			detail: "the registry store is unreachable; retry after Retry-After seconds"}
 	case errors.Is(err, relay.ErrNoCandidate):
 		return &httpError{status: http.StatusServiceUnavailable, typ: "no-relay-available",
 			detail: "no healthy relay offers the requested transports; retry shortly"}
@@ -77,10 +104,26 @@ func problemFor(err error) *httpError {
 	}
 }
 
+// errAddressRefused is 422 with a field error per refused address, in
+// index order.
+func errAddressRefused(why map[int]string) *httpError {
+	fields := make([]wire.FieldError, 0, len(why))
+	for _, i := range slices.Sorted(maps.Keys(why)) {
+		fields = append(fields, wire.FieldError{Field: fmt.Sprintf("addresses[%d]", i), Message: why[i]})
+	}
+	return &httpError{status: http.StatusUnprocessableEntity, typ: "relay-address-refused", fields: fields,
+		detail: "relay addresses must be on the public Internet unless the gateway's --allow-relay-networks allows their network"}
+}
+
 // problem writes err as problem+json. Internal errors are logged once here
 // with the route and request id; their text never reaches the client.
 func (s *server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	he := problemFor(err)
+	if he.typ == "store-unavailable" {
+		// Relays retry within their interval, so that they are all back
+		// within one interval of the store's return.
+		he.retryAfter = s.heartbeatInterval()
+	}
 	if he.status >= 500 && he.typ == "internal" {
 		s.log.ErrorContext(r.Context(), "request failed", "route", routePattern(r), "request_id", requestIDFrom(r.Context()), "err", err)
 	}
@@ -94,6 +137,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, he *httpError) {
 	}
 	if he.allow != "" {
 		h.Set("Allow", he.allow)
+	}
+	if he.retryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((he.retryAfter+time.Second-1)/time.Second), 10))
 	}
 	writeBody(w, he.status, contentTypeProblem, &wire.Problem{
 		Type:      problemTypePrefix + he.typ,

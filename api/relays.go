@@ -35,15 +35,24 @@ func (s *server) putRelay(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	if err := s.deps.Registry.Heartbeat(r.Context(), req.Relay(id), s.cfg.HeartbeatTTL); err != nil {
+	drained, err := s.deps.Registry.Heartbeat(r.Context(), req.Relay(id), s.cfg.HeartbeatTTL)
+	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	s.metrics.heartbeats.Inc()
 	writeJSON(w, http.StatusOK, wire.HeartbeatAck{
 		TTLSeconds:               int(s.cfg.HeartbeatTTL / time.Second),
-		HeartbeatIntervalSeconds: int(max(s.cfg.HeartbeatTTL/3, time.Second) / time.Second),
+		HeartbeatIntervalSeconds: int(s.heartbeatInterval() / time.Second),
+		Drained:                  drained,
 	})
+}
+
+// heartbeatInterval is how often relays are told to heartbeat: a third of
+// the TTL, so one lost heartbeat never expires a relay; at least a second,
+// in whole seconds.
+func (s *server) heartbeatInterval() time.Duration {
+	return max(s.cfg.HeartbeatTTL/3, time.Second).Truncate(time.Second)
 }
 
 func (s *server) getRelays(w http.ResponseWriter, r *http.Request) {

@@ -86,7 +86,8 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Cleanup(page.Close)
 
 	gw := exec.CommandContext(t.Context(), gwBin, "--listen", "127.0.0.1:0", "--cors-origins", page.URL,
-		"--probe-interval", "500ms", "--heartbeat-ttl", "30s", "--explore-share", "0")
+		"--probe-interval", "500ms", "--heartbeat-ttl", "30s", "--explore-share", "0",
+		"--allow-relay-networks", "127.0.0.0/8") // the relays are on loopback
 	gw.Env = append(os.Environ(), "RELAYGATE_USER_JWT_SECRET="+userSecret, "RELAYGATE_NODE_JWT_SECRET="+nodeSecret,
 		"RELAYGATE_TURN_SECRETS=k1:"+turnSecret, "RELAYGATE_PSEUDONYM_KEY=pseudonym-key-0123456789")
 	gwProc := startProc(t, "relaygate", gw)
@@ -127,19 +128,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 // showing its logs if the test failed.
 func startProc(t *testing.T, name string, cmd *exec.Cmd) *testenv.Proc {
 	t.Helper()
-	p, err := testenv.StartProc(name, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Kill(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("%s logs:\n%s", name, p.Logs)
-		}
-	})
-	return p
+	return testenv.StartProcUntilCleanup(t, name, cmd)
 }
 
 // waitSelectable waits until the gateway answers with both relays.

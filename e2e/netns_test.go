@@ -308,6 +308,7 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 		"RELAYGATE_TURN_SECRETS=k1:" + secret,
 		"RELAYGATE_USER_JWT_SECRET=" + userJWTSecret,
 		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
+		"RELAYGATE_ALLOW_RELAY_NETWORKS=" + relayIP + "/32", // the lab's relay has a private address
 	}, nil, nil, inNS(l.relay, relaygate, "--listen="+relayIP+":0", "--shutdown-grace=2s")...)
 	gateway := "http://" + waitLog(t, gw, "relaygate listening", "addr")
 

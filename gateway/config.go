@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/relay"
 )
@@ -21,6 +23,17 @@ type Config struct {
 	// RefreshInterval is the time between two snapshot refreshes, and so
 	// how soon this replica sees another replica's writes; default 1s.
 	RefreshInterval time.Duration
+
+	// StoreGrace is how long selection keeps serving the last snapshot
+	// while the store is unreachable, counted from the last good refresh:
+	// relays fresh then stay eligible (unless this replica's probes find
+	// them dead), so credentials keep coming through an outage of the
+	// store. Past it relays expire by their heartbeat TTL as usual, and
+	// selection answers relay.ErrNoCandidate. Default 5m: long enough to
+	// ride out a Redis restart or failover, short enough that a fleet
+	// that changed meanwhile is not served from a stale picture for long.
+	// Negative: no grace (relays leave at their TTL, as without an outage).
+	StoreGrace time.Duration
 
 	// Aggregate says how client measurements are trusted and aged. It must
 	// match the store's; zero fields take relay.AggregateConfig's defaults.
@@ -45,10 +58,21 @@ type Config struct {
 	// counted): a measurement is a hint, and an overloaded store must not
 	// back up into request handling.
 	MeasurementQueue int
+
+	// AllowRelayNetworks are networks outside the public Internet
+	// (loopback, private, link-local and metadata, CGNAT, multicast,
+	// reserved, benchmarking or documentation ranges and their IPv6
+	// forms: package netpolicy's classes) in which relays may
+	// nevertheless have addresses: a loopback lab sets 127.0.0.0/8, a
+	// private deployment its own ranges. Default none: a heartbeat naming
+	// such an address is refused with an AddressError, and the prober
+	// never sends to one.
+	AllowRelayNetworks []netip.Prefix
 }
 
 func (c Config) withDefaults() Config {
 	c.RefreshInterval = cmp.Or(c.RefreshInterval, time.Second)
+	c.StoreGrace = cmp.Or(c.StoreGrace, 5*time.Minute)
 	c.Aggregate = c.Aggregate.WithDefaults()
 	c.HysteresisPrefixes = cmp.Or(c.HysteresisPrefixes, 100_000)
 	c.MeasurementQueue = cmp.Or(c.MeasurementQueue, 4096)
@@ -77,6 +101,9 @@ func (c Config) validate() error {
 	}
 	if c.MeasurementQueue < 0 {
 		errs = append(errs, fmt.Errorf("measurement queue %d must be positive", c.MeasurementQueue))
+	}
+	if _, err := netpolicy.New(c.AllowRelayNetworks, nil); err != nil {
+		errs = append(errs, fmt.Errorf("allowed relay networks: %w", err))
 	}
 	if !c.ProbeOff {
 		// probe validates its own settings; a Prober is only a few maps

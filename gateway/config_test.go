@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"math"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ func TestConfigRejects(t *testing.T) {
 		{name: "negative max age", cfg: Config{Aggregate: relay.AggregateConfig{MaxAge: -time.Hour}}, want: "aggregate max age -1h0m0s"},
 		{name: "negative hysteresis prefixes", cfg: Config{HysteresisPrefixes: -5}, want: "hysteresis prefixes -5"},
 		{name: "negative measurement queue", cfg: Config{MeasurementQueue: -1}, want: "measurement queue -1"},
+		{name: "invalid allowed relay network", cfg: Config{AllowRelayNetworks: []netip.Prefix{{}}}, want: "allowed relay networks: invalid allow prefix"},
 		{name: "bad probe config", cfg: Config{Probe: probe.Config{Interval: time.Second, Timeout: 2 * time.Second}}, want: "timeout 2s must be shorter than interval 1s"},
 	}
 	for _, tt := range tests {

@@ -6,14 +6,22 @@
 //     of answers whose backup explores;
 //   - the snapshot and its refresh: the relays and the client-prefix
 //     measurement aggregates, copied from the store every refresh interval
-//     so that the request path never waits on it;
+//     so that the request path never waits on it; while the store is
+//     unreachable, selection keeps serving the last snapshot for the store
+//     grace (relays fresh at its last refresh stay eligible, unless this
+//     replica's own probes find them dead), and says so in SnapshotHealth
+//     and its metrics;
+//   - the check of relay addresses: a heartbeat naming an address outside
+//     the public Internet (package netpolicy's classes) is refused unless
+//     the operator allows its network, and the prober never sends to one;
 //   - read-your-writes: a heartbeat that changes what selection depends on,
 //     and an operator's drain mark, are in the snapshot before the call
 //     returns;
 //   - the measurement queue, which folds what clients report into the store
 //     without making a request wait on it;
 //   - the probe bridge: the STUN prober's targets come from the snapshot and
-//     its results go to the store, as this replica's probe view;
+//     its results go into the snapshot at once and to the store, as this
+//     replica's probe view;
 //   - minting TURN credentials with turncred;
 //   - its own metrics.
 //

@@ -34,12 +34,21 @@ func relayAt(id, site string, lat, lon float64) relay.Relay {
 	return r
 }
 
+// docNets are the documentation ranges the tests' relays sit in
+// (storetest's among them): the fixture's gateway allows them unless its
+// Config names other networks.
+var docNets = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32"),
+}
+
 func fra1() relay.Relay { return relayAt("fra-1", "fra", 50.11, 8.68) }
 func ams2() relay.Relay { return relayAt("ams-2", "ams", 52.37, 4.90) }
 func nyc1() relay.Relay { return relayAt("nyc-1", "nyc", 40.71, -74.0) }
 
 // fixture is a Gateway over a Memory store, probing off (the relays sit at
-// documentation addresses), with its metrics in a registry of its own.
+// documentation addresses, which it allows: docNets), with its metrics in a
+// registry of its own.
 type fixture struct {
 	t       *testing.T
 	clk     *storetest.Clock // nil in a synctest bubble, whose clock is time.Now
@@ -77,13 +86,20 @@ func inBubble(t *testing.T, cfg gateway.Config, test func(t *testing.T, f *fixtu
 	})
 }
 
-// build is the fixture on the clock now.
+// build is the fixture on the clock now. Its gateway uses deps.Store when
+// set (a wrapper the test then points at f.store), else f.store.
 func build(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.Deps) *fixture {
 	t.Helper()
 	mem := storetest.NewMemory(t, store.MemoryConfig{Now: now})
 	f := &fixture{t: t, store: mem, metrics: prometheus.NewRegistry()}
 	cfg.ProbeOff = true
-	deps.Store, deps.Minter, deps.Metrics, deps.Now = mem, testMinter(t), f.metrics, now
+	if cfg.AllowRelayNetworks == nil {
+		cfg.AllowRelayNetworks = docNets
+	}
+	if deps.Store == nil {
+		deps.Store = mem
+	}
+	deps.Minter, deps.Metrics, deps.Now = testMinter(t), f.metrics, now
 	var err error
 	if f.gw, err = gateway.New(cfg, deps); err != nil {
 		t.Fatalf("New() error = %v", err)
@@ -110,7 +126,7 @@ func (f *fixture) run() { testenv.RunUntilCleanup(f.t, "Run()", f.gw.Run) }
 // heartbeat writes r through the Gateway.
 func (f *fixture) heartbeat(r relay.Relay) {
 	f.t.Helper()
-	if err := f.gw.Heartbeat(f.t.Context(), r, storetest.TTL); err != nil {
+	if _, err := f.gw.Heartbeat(f.t.Context(), r, storetest.TTL); err != nil {
 		f.t.Fatalf("Heartbeat(%s) error = %v", r.ID, err)
 	}
 }
@@ -129,8 +145,9 @@ func (f *fixture) pick(c relay.Client, measured ...relay.Measurement) (primary, 
 	return p.Primary.Relay.ID, backup
 }
 
-// counter returns the value of the counter name in the fixture's metrics.
-func (f *fixture) counter(name string) float64 {
+// metric returns the value of the counter or gauge name in the fixture's
+// metrics.
+func (f *fixture) metric(name string) float64 {
 	f.t.Helper()
 	mfs, err := f.metrics.Gather()
 	if err != nil {
@@ -138,7 +155,8 @@ func (f *fixture) counter(name string) float64 {
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
+			m := mf.GetMetric()[0]
+			return m.GetCounter().GetValue() + m.GetGauge().GetValue() // the other kind reads 0
 		}
 	}
 	f.t.Fatalf("metric %s not registered", name)

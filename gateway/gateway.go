@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -27,6 +28,7 @@ type Gateway struct {
 	snaps     *snapshots
 	primaries *primaries
 	queue     *measurementQueue
+	relayNets *netpolicy.Filter // where relay addresses may be: the public Internet and AllowRelayNetworks
 	ran       atomic.Bool
 }
 
@@ -60,6 +62,16 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, err
 	}
 	g.queue = q
+	if deps.Metrics != nil {
+		for _, c := range g.snaps.collectors() {
+			if err := deps.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("gateway: register metrics: %w", err)
+			}
+		}
+	}
+	if g.relayNets, err = netpolicy.New(cfg.AllowRelayNetworks, nil); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err) // validate has refused this already
+	}
 	return g, nil
 }
 

@@ -40,7 +40,7 @@ func TestNewRequiresStoreAndMinter(t *testing.T) {
 // told, and a name already taken there is an error, not a panic.
 func TestNewRegistersMetrics(t *testing.T) {
 	f := newFixture(t)
-	if got := f.counter("relaygate_measurements_dropped_total"); got != 0 {
+	if got := f.metric("relaygate_measurements_dropped_total"); got != 0 {
 		t.Errorf("relaygate_measurements_dropped_total = %v, want 0", got)
 	}
 	_, err := gateway.New(gateway.Config{}, gateway.Deps{Store: f.store, Minter: testMinter(t), Metrics: f.metrics})

@@ -59,7 +59,7 @@ func TestRecordDropsWhenTheQueueIsFull(t *testing.T) {
 	for range 5 { // no Run: nothing drains the queue
 		f.gw.Record(berlin, []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}})
 	}
-	if got := f.counter("relaygate_measurements_dropped_total"); got != 3 {
+	if got := f.metric("relaygate_measurements_dropped_total"); got != 3 {
 		t.Errorf("relaygate_measurements_dropped_total = %v, want 3", got)
 	}
 }

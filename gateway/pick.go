@@ -8,7 +8,9 @@ import (
 // Pick chooses the primary and backup relay for client from the current
 // snapshot, its prefix's measurements and the primary its prefix was last
 // given, and remembers the new primary. A share of answers
-// (Config.ExploreShare) get an exploring backup. It does no I/O.
+// (Config.ExploreShare) get an exploring backup. While the store is
+// unreachable, relays are judged fresh as of the last good refresh, for
+// Config.StoreGrace. It does no I/O.
 func (g *Gateway) Pick(client relay.Client, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error) {
 	now := g.now()
 	req := selector.Request{Client: client, Transports: want, Measurements: measured}
@@ -19,7 +21,7 @@ func (g *Gateway) Pick(client relay.Client, want []relay.Transport, measured []r
 	if g.cfg.ExploreShare > 0 && float64(g.rand()>>11)/(1<<53) < g.cfg.ExploreShare {
 		req.Explore = g.rand() | 1
 	}
-	pair, err := selector.Rank(g.snaps.Load(), req, now)
+	pair, err := selector.Rank(g.snaps.Load(), req, g.snaps.judgeAt(now))
 	if err == nil && client.Prefix.IsValid() {
 		g.primaries.Set(client.Prefix, pair.Primary.Relay.ID)
 	}

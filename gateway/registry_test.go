@@ -2,6 +2,9 @@ package gateway_test
 
 import (
 	"errors"
+	"maps"
+	"net/netip"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -99,5 +102,64 @@ func TestRegistryReadsPassThrough(t *testing.T) {
 	f.store.Close()
 	if err := f.gw.Ping(ctx); err == nil {
 		t.Error("Ping() on a closed store = nil")
+	}
+}
+
+// TestHeartbeatRefusesNonPublicAddresses: a relay naming an address outside
+// the public Internet, in any of its IPv6 forms, is refused with an
+// AddressError naming each such address by index and range, and nothing
+// is written; an allowed network (here loopback, as a lab allows it) and
+// public addresses pass.
+func TestHeartbeatRefusesNonPublicAddresses(t *testing.T) {
+	f := newFixtureWith(t, gateway.Config{AllowRelayNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, gateway.Deps{})
+	tests := []struct {
+		name    string
+		addrs   []string
+		refused map[int]string // index → range
+	}{
+		{name: "public IPv4 and IPv6", addrs: []string{"8.8.8.8", "2606:4700::1111"}},
+		{name: "allowed loopback", addrs: []string{"127.0.0.1"}},
+		{name: "cloud metadata", addrs: []string{"8.8.8.8", "169.254.169.254"}, refused: map[int]string{1: "169.254.0.0/16"}},
+		{name: "private and CGNAT", addrs: []string{"10.0.0.1", "8.8.8.8", "100.64.0.1"}, refused: map[int]string{0: "10.0.0.0/8", 2: "100.64.0.0/10"}},
+		{name: "documentation", addrs: []string{"203.0.113.5", "2001:db8::5"}, refused: map[int]string{0: "203.0.113.0/24", 1: "2001:db8::/32"}},
+		{name: "IPv6 loopback and link-local", addrs: []string{"::1", "fe80::1"}, refused: map[int]string{0: "::/96", 1: "fe80::/10"}},
+		{name: "multicast and reserved", addrs: []string{"224.0.0.1", "240.0.0.1"}, refused: map[int]string{0: "224.0.0.0/4", 1: "240.0.0.0/4"}},
+		{name: "NAT64 and 6to4 of private", addrs: []string{"64:ff9b::a9fe:a9fe", "2002:c0a8:101::1"}, refused: map[int]string{0: "169.254.0.0/16", 1: "192.168.0.0/16"}},
+		{name: "IPv4-mapped private", addrs: []string{"::ffff:10.0.0.1"}, refused: map[int]string{0: "10.0.0.0/8"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := relayAt("x-1", "x", 50, 8)
+			r.Addresses = nil
+			for _, a := range tt.addrs {
+				r.Addresses = append(r.Addresses, netip.MustParseAddr(a))
+			}
+			_, err := f.gw.Heartbeat(t.Context(), r, storetest.TTL)
+			var ae *gateway.AddressError
+			if tt.refused == nil {
+				if err != nil {
+					t.Fatalf("Heartbeat(%v) = %v, want nil", tt.addrs, err)
+				}
+				return
+			}
+			if !errors.As(err, &ae) {
+				t.Fatalf("Heartbeat(%v) = %v, want an AddressError", tt.addrs, err)
+			}
+			got := map[int]string{}
+			for _, ra := range ae.Refused {
+				got[ra.Index] = ra.Range.String()
+			}
+			if !maps.Equal(got, tt.refused) {
+				t.Errorf("refused = %v, want %v", got, tt.refused)
+			}
+			if keys := slices.Sorted(maps.Keys(ae.RefusedAddresses())); !slices.Equal(keys, slices.Sorted(maps.Keys(tt.refused))) {
+				t.Errorf("RefusedAddresses() names %v, want %v", keys, slices.Sorted(maps.Keys(tt.refused)))
+			}
+		})
+	}
+	// The refused heartbeats wrote nothing: x-1's last accepted one named
+	// 127.0.0.1.
+	if r, err := f.store.Relay(t.Context(), "x-1"); err != nil || len(r.Addresses) != 1 || r.Addresses[0] != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("stored x-1 = %v, %v; want the allowed loopback heartbeat's", r.Addresses, err)
 	}
 }

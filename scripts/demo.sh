@@ -5,8 +5,10 @@
 #   scripts/demo.sh          keep the gateway running afterwards (Ctrl-C stops it)
 #   scripts/demo.sh --once   stop it after showing the answer
 #
-# The demo relays advertise documentation addresses (RFC 5737 and 3849);
-# nothing is sent to them: probing is off (--probe-interval 0). Tokens are HS256 JWTs made here with openssl.
+# The demo relays advertise documentation addresses (RFC 5737 and 3849),
+# which the gateway accepts only because --allow-relay-networks allows
+# those networks; nothing is sent to them: probing is off (--probe-interval
+# 0). Tokens are HS256 JWTs made here with openssl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +37,8 @@ go build -o bin/relaygate ./cmd/relaygate
 bin/relaygate --listen "$LISTEN" \
   --turn-secrets "demo:demo-turn-secret-0123456789" \
   --node-jwt-secret "$NODE_SECRET" --user-jwt-secret "$USER_SECRET" --admin-jwt-secret "$ADMIN_SECRET" \
-  --heartbeat-ttl 10m --probe-interval 0 2> >(sed 's/^/[relaygate] /' >&2) &
+  --heartbeat-ttl 10m --probe-interval 0 --allow-relay-networks 203.0.113.0/24,2001:db8::/32 \
+  2> >(sed 's/^/[relaygate] /' >&2) &
 GW=$!
 trap 'kill $GW 2>/dev/null; wait $GW 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fs "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done

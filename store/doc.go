@@ -64,7 +64,9 @@
 // so it never races away a fresh heartbeat. Scores are rounded up and the
 // script's clock down, so collection may trail expiry by under a millisecond
 // but never precedes it. Drain marks are kept until an operator clears them,
-// because they must survive a relay's expiry and return.
+// because they must survive a relay's expiry and return; a heartbeat that
+// reasserts a mark sets it, in the same script, only when the relay has no
+// fresh expiry score (the store lost its data, or never had it).
 //
 // Every heartbeat, drain mark change and probe view write takes the next
 // change sequence (INCR seq) in the same script and scores the relay with

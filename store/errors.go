@@ -1,8 +1,11 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // NotFoundError means no fresh relay has the ID. Its message carries the ID,
@@ -29,6 +32,38 @@ var ErrInvalid = errors.New("store: invalid argument")
 
 // ErrClosed means the store was used after Close.
 var ErrClosed = errors.New("store: closed")
+
+// UnavailableError means the backend did not answer: unreachable, timed
+// out, loading its data or failing over. Nothing is wrong with the call,
+// which may succeed once the backend is back.
+type UnavailableError struct{ Err error }
+
+// Error says the backend is unavailable and why.
+func (e *UnavailableError) Error() string { return "store: backend unavailable: " + e.Err.Error() }
+
+// Unwrap returns the backend's error.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Unavailable marks the error as "try again later", which api maps to 503
+// with Retry-After without importing this package.
+func (e *UnavailableError) Unavailable() bool { return true }
+
+// redisUnavailable reports whether a go-redis error means Redis did not
+// answer rather than refused the command: anything that is not a reply
+// from Redis (dial, I/O and pool errors, timeouts, our own deadline), and
+// the replies of a server that is loading, read-only, failing over or full
+// of clients. A cancelled context is the caller leaving, not an outage.
+func redisUnavailable(err error) bool {
+	var reply redis.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return false
+	case !errors.As(err, &reply):
+		return true
+	}
+	return redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsMasterDownError(err) ||
+		redis.IsClusterDownError(err) || redis.IsTryAgainError(err) || redis.IsMaxClientsError(err)
+}
 
 // errIDMismatch is a RecordError's cause when a record names another relay
 // than the key it is stored under.

@@ -70,7 +70,8 @@ func (m *Memory) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration
 	}
 	now := stamp(m.now)
 	r = r.Clone()
-	r.Drained = false
+	reasserted := r.Drained
+	r.Drained = false       // marks are kept apart, in drained
 	r.Probe = relay.Probe{} // probes are the gateway's, kept apart
 	r.LastSeen = now
 	r.ExpiresAt = now.Add(ttl)
@@ -81,6 +82,9 @@ func (m *Memory) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration
 		return fmt.Errorf("heartbeat %q: %w", r.ID, ErrClosed)
 	}
 	m.collectLocked(now)
+	if old, known := m.relays[r.ID]; reasserted && (!known || !old.Fresh(now)) {
+		m.drained[r.ID] = true // the relay reasserts a mark this store no longer knows
+	}
 	m.relays[r.ID] = r
 	m.changedLocked(r.ID)
 	if m.earliest.IsZero() || r.ExpiresAt.Before(m.earliest) {

@@ -145,10 +145,18 @@ return #gone
 var collectScript = redis.NewScript(gcLua)
 
 // heartbeatScript writes one record and its expiry score together, takes
-// the next change sequence for the relay, then collects garbage. KEYS:
-// gcKeys, seq. ARGV: now ms, batch, id, record JSON, expiry ms. Returns how
-// many expired relays it removed.
+// the next change sequence for the relay, then collects garbage. When
+// ARGV[6] is "1" (the relay reasserts its drain mark) and the relay has no
+// fresh record (its expiry score is not after now), it first sets the drain
+// mark. KEYS: gcKeys, seq, drain. ARGV: now ms, batch, id, record JSON,
+// expiry ms, reasserted. Returns how many expired relays it removed.
 var heartbeatScript = redis.NewScript(`
+if ARGV[6] == '1' then
+	local exp = redis.call('ZSCORE', KEYS[2], ARGV[3])
+	if not exp or tonumber(exp) <= tonumber(ARGV[1]) then
+		redis.call('HSET', KEYS[6], ARGV[3], '1')
+	end
+end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
 redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[5]), ARGV[3])
@@ -167,8 +175,12 @@ func (s *Redis) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration)
 	if err != nil {
 		return fmt.Errorf("redis heartbeat %q: encode: %w", r.ID, err)
 	}
-	err = heartbeatScript.Run(ctx, s.client, append(s.keys.gcKeys(), s.keys.seq),
-		floorMS(now), s.gcBatch, r.ID, data, ceilMS(r.ExpiresAt)).Err()
+	reasserted := "0"
+	if r.Drained {
+		reasserted = "1"
+	}
+	err = heartbeatScript.Run(ctx, s.client, append(s.keys.gcKeys(), s.keys.seq, s.keys.drain),
+		floorMS(now), s.gcBatch, r.ID, data, ceilMS(r.ExpiresAt), reasserted).Err()
 	if err != nil {
 		return s.fail(fmt.Sprintf("heartbeat %q", r.ID), err)
 	}
@@ -535,10 +547,14 @@ func (s *Redis) Close() error {
 }
 
 // fail wraps a backend error with the operation. go-redis' "client is
-// closed" becomes ErrClosed, as Memory reports it.
+// closed" becomes ErrClosed, as Memory reports it; an error that means
+// Redis did not answer becomes an UnavailableError.
 func (s *Redis) fail(op string, err error) error {
-	if errors.Is(err, redis.ErrClosed) || s.closed.Load() {
+	switch {
+	case errors.Is(err, redis.ErrClosed) || s.closed.Load():
 		err = ErrClosed
+	case redisUnavailable(err):
+		err = &UnavailableError{Err: err}
 	}
 	return fmt.Errorf("redis %s: %w", op, err)
 }

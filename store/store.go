@@ -12,9 +12,15 @@ import (
 // uses the same backend. Implementations are safe for concurrent use.
 type Registry interface {
 	// Heartbeat records r as the relay reported it. The store stamps
-	// LastSeen with its clock and ExpiresAt = LastSeen + ttl; r.Drained and
-	// r.LastSeen/ExpiresAt as passed in are ignored (the drain mark is the
-	// operator's, kept by SetDrained).
+	// LastSeen with its clock and ExpiresAt = LastSeen + ttl;
+	// r.LastSeen/ExpiresAt as passed in are ignored. The drain mark is the
+	// operator's, kept by SetDrained: r.Drained true is the relay
+	// reasserting a mark it was told of, and restores the mark only when
+	// the store holds no fresh record of the relay (new to it, expired, or
+	// its data lost), so that losing the store's data does not undo a
+	// drain; while the store knows the relay its mark stands, so an
+	// operator's clearing wins over a relay that has not heard of it yet.
+	// r.Drained false never clears a mark.
 	Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error
 
 	// Relay returns one fresh relay with its drain mark and this replica's

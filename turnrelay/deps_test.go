@@ -7,11 +7,12 @@ import (
 )
 
 // serverDeps are what turnrelay may link: of ours the shared vocabulary
-// (relay, wire) and its own parts (turncred, peerfilter, quota, dataplane,
-// heartbeat); outside, pion (the control plane), prometheus (metrics) and
-// golang.org/x (sockets) with their dependencies.
+// (relay, wire), the address policy it shares with the gateway (netpolicy)
+// and its own parts (turncred, quota, dataplane, heartbeat); outside, pion
+// (the control plane), prometheus (metrics) and golang.org/x (sockets) with
+// their dependencies.
 var serverDeps = []string{
-	depstest.Module + "relay", depstest.Module + "wire", depstest.Module + "turnrelay/...",
+	depstest.Module + "relay", depstest.Module + "wire", depstest.Module + "netpolicy", depstest.Module + "turnrelay/...",
 	"github.com/pion/...", "github.com/prometheus/...", "golang.org/x/...",
 	"google.golang.org/protobuf/...", "github.com/beorn7/perks/...", "github.com/cespare/xxhash/...",
 	"github.com/munnerz/goautoneg", "go.yaml.in/yaml/...", "github.com/wlynxg/anet", "github.com/kylelemons/godebug/...",

@@ -1,7 +1,7 @@
 // Package turnrelay is relaygate's relay node: a TURN server (RFC 8656 over
 // UDP, TCP and TLS, on pion/turn) that verifies the gateway's TURN REST
 // credentials (turncred), refuses peers outside the public Internet (the
-// TURN SSRF hole; see package peerfilter), enforces allocation and
+// TURN SSRF hole; see package netpolicy), enforces allocation and
 // bandwidth quotas, exports Prometheus metrics without per-user labels,
 // heartbeats its load into the gateway and drains on shutdown.
 //
@@ -16,8 +16,8 @@
 // The Server owns the node's lifecycle and drain and wires pion's control
 // plane (authentication, quota, permission and event handlers); its parts
 // live in packages of their own: dataplane (UDP listener, ChannelData fast
-// path, relay sockets), quota (allocation ledger, bandwidth budget, load),
-// peerfilter and heartbeat. Transports are data: Config.Listeners names one
+// path, relay sockets), quota (allocation ledger, bandwidth budget, load)
+// and heartbeat; the peer filter is netpolicy's, shared with the gateway. Transports are data: Config.Listeners names one
 // listener per relay.Transport and Addrs is indexed by it, so a transport
 // is a row in relay's table plus a row in listenerKinds. One clock,
 // Config.Now, is passed down to every part.

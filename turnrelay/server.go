@@ -12,10 +12,10 @@ import (
 
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/dataplane"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
-	"github.com/relaygate/relaygate/turnrelay/peerfilter"
 	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -24,14 +24,14 @@ import (
 // filter, quotas, metrics and heartbeats of relaygate. It owns the node's
 // lifecycle and drain; its parts are the pion control plane (control.go),
 // the data plane (package dataplane), the allocation ledger and bandwidth
-// budget (package quota), the peer filter (package peerfilter) and the
+// budget (package quota), the peer filter (package netpolicy) and the
 // heartbeat client (package heartbeat).
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	verifier *turncred.Verifier
 	secrets  []turncred.Secret // verifier's, newest first: pseudonyms of any key id
-	filter   *peerfilter.Filter
+	filter   *netpolicy.Filter
 	ledger   *quota.Ledger
 	data     *dataplane.Plane
 	metrics  *metrics
@@ -65,9 +65,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("turnrelay: %w", err)
 	}
-	filter, err := peerfilter.New(cfg.AllowPeers, cfg.DenyPeers)
+	filter, err := netpolicy.New(cfg.AllowPeers, cfg.DenyPeers)
 	if err != nil {
-		return nil, fmt.Errorf("turnrelay: peer filter: %w", err)
+		return nil, fmt.Errorf("turnrelay: peer filter: allow-peers or deny-peers: %w", err)
 	}
 	ledger, err := quota.New(cfg.quota(), cfg.Now())
 	if err != nil {

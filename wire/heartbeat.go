@@ -30,7 +30,12 @@ type Heartbeat struct {
 	Capacity  *Resources `json:"capacity,omitempty"`
 	Load      *Resources `json:"load,omitempty"`
 	Draining  bool       `json:"draining"`
-	Version   string     `json:"version,omitempty"`
+	// Drained is the operator's drain mark as the gateway's last answer
+	// gave it (HeartbeatAck.Drained), reasserted so that the mark survives
+	// the registry losing its data; the registry's own mark wins while it
+	// knows the relay.
+	Drained bool   `json:"drained,omitempty"`
+	Version string `json:"version,omitempty"`
 }
 
 // Ports is openapi.yaml's Ports as a request carries it: TURN listening
@@ -49,8 +54,9 @@ type Resources struct {
 
 // HeartbeatAck is openapi.yaml's HeartbeatAck, the answer to a heartbeat.
 type HeartbeatAck struct {
-	TTLSeconds               int `json:"ttl_seconds"`                // the relay vanishes unless it heartbeats within this
-	HeartbeatIntervalSeconds int `json:"heartbeat_interval_seconds"` // send the next heartbeat after this
+	TTLSeconds               int  `json:"ttl_seconds"`                // the relay vanishes unless it heartbeats within this
+	HeartbeatIntervalSeconds int  `json:"heartbeat_interval_seconds"` // send the next heartbeat after this
+	Drained                  bool `json:"drained"`                    // an operator drained the relay: reassert it in Heartbeat.Drained
 }
 
 // Validate returns the heartbeat's invalid fields, in the order of its
@@ -131,14 +137,15 @@ func (h Heartbeat) Validate() []FieldError {
 
 // Relay is the registry's value for relay id as a valid heartbeat (one
 // Validate accepts) describes it: the hostname lower-cased without a
-// trailing dot, absent capacity or load as zero. What Validate would refuse
+// trailing dot, absent capacity or load as zero, Drained the relay's
+// reassertion of its drain mark (see store.Registry.Heartbeat). What Validate would refuse
 // is left out rather than trusted.
 func (h Heartbeat) Relay(id string) relay.Relay {
 	r := relay.Relay{
 		ID: id, Region: h.Region, Site: h.Site,
 		Hostname: strings.ToLower(strings.TrimSuffix(h.Hostname, ".")),
 		Ports:    h.Ports.Relay(),
-		Draining: h.Draining, Version: h.Version,
+		Draining: h.Draining, Drained: h.Drained, Version: h.Version,
 	}
 	if h.Latitude != nil && h.Longitude != nil {
 		r.Location = relay.Location{Latitude: *h.Latitude, Longitude: *h.Longitude}
@@ -168,7 +175,7 @@ func NewHeartbeat(r relay.Relay) Heartbeat {
 		Ports:     PortsOf(r.Ports),
 		Capacity:  &Resources{Allocations: r.Capacity.Allocations, BandwidthBPS: r.Capacity.BandwidthBPS},
 		Load:      &Resources{Allocations: r.Load.Allocations, BandwidthBPS: r.Load.BandwidthBPS},
-		Draining:  r.Draining, Version: r.Version,
+		Draining:  r.Draining, Drained: r.Drained, Version: r.Version,
 	}
 	for _, a := range r.Addresses {
 		h.Addresses = append(h.Addresses, a.String())

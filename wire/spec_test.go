@@ -63,7 +63,7 @@ func contract() map[string]schemaCase {
 			invalid: func() wire.Heartbeat { h := heartbeat; h.Latitude = nil; return h }()},
 		"Ports":        {full: heartbeat.Ports, invalid: wire.Ports{}},
 		"Resources":    {full: *heartbeat.Load, invalid: wire.Resources{Allocations: -1}},
-		"HeartbeatAck": {full: wire.HeartbeatAck{TTLSeconds: 15, HeartbeatIntervalSeconds: 5}, invalid: wire.HeartbeatAck{}},
+		"HeartbeatAck": {full: wire.HeartbeatAck{TTLSeconds: 15, HeartbeatIntervalSeconds: 5, Drained: true}, invalid: wire.HeartbeatAck{}},
 		"Probe":        {full: *status.Probe, invalid: wire.Probe{Loss: 1.5}},
 		"RelayStatus": {full: status,
 			invalid: func() wire.RelayStatus { s := status; s.Addresses = nil; return s }()},
@@ -93,7 +93,8 @@ func contract() map[string]schemaCase {
 			invalid: wire.Problem{Type: "urn:relaygate:problem:invalid-body", Title: "OK", Status: 200}},
 		"FieldError": {full: fieldError}, // any two strings are one
 		"Health":     {full: wire.Health{Status: "ok"}, invalid: wire.Health{Status: "fine"}},
-		"Readiness":  {full: wire.Readiness{Status: "ready"}, invalid: wire.Readiness{Status: "ok"}},
+		"Readiness": {full: wire.Readiness{Status: "ready", Store: "unreachable", Stale: true, SnapshotAgeSeconds: ptr(12.5)},
+			invalid: wire.Readiness{Status: "ready", Store: "down"}},
 	}
 }
 

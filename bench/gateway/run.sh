@@ -134,6 +134,7 @@ bench_one() { # name, extra relaygate args...
     RELAYGATE_NODE_JWT_SECRET=$BENCH_NODE_SECRET RELAYGATE_ADMIN_JWT_SECRET=$BENCH_ADMIN_SECRET \
     "${srv_cmd[@]}" "$WORK/relaygate" \
     --listen 127.0.0.1:0 --probe-interval 0 --heartbeat-ttl 10m --log-level "$LOGLEVEL" \
+    --allow-relay-networks 198.18.0.0/15,2001:db8::/32 \
     --replica bench "${GEO_ARGS[@]}" "$@" 2>"$log" &
   SERVER_PID=$!
   local addr="" i

@@ -89,7 +89,8 @@ func (w *world) start(gwBin, rnBin string) error {
 	g, err := startProc("relaygate", gwBin, "--listen", "127.0.0.1:0",
 		"--turn-secrets", "k1:"+testTURNSecret,
 		"--user-jwt-secret", testUserSecret, "--node-jwt-secret", testNodeSecret, "--admin-jwt-secret", testAdminSecret,
-		"--probe-interval", "200ms", "--heartbeat-ttl", "5s", "--shutdown-grace", "2s")
+		"--probe-interval", "200ms", "--heartbeat-ttl", "5s", "--shutdown-grace", "2s",
+		"--allow-relay-networks", "127.0.0.0/8") // the relaynodes are on loopback
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/internal/cmdline"
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/ratelimit"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -38,6 +39,11 @@ type config struct {
 	Probe         probe.Config // Interval 0: probing off
 	ExploreShare  float64
 	Rates         map[string]ratelimit.Rule // by api scope; off rules admit everything
+	// AllowRelayNetworks are networks outside the public Internet where
+	// relays may nevertheless register (gateway.Config.AllowRelayNetworks).
+	AllowRelayNetworks []netip.Prefix
+	// StoreGrace is gateway.Config.StoreGrace: negative for none.
+	StoreGrace time.Duration
 }
 
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
@@ -105,6 +111,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	metricsListen := fs.String("metrics-listen", "", "serve /metrics on this address instead of the API's listener, so it need not be public (off: on the API listener)")
 	rates := addRateFlags(fs)
 	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
+	storeGrace := fs.Duration("store-grace", 5*time.Minute, "while the store is unreachable, how long credentials keep being minted from the last relay snapshot (relays fresh then stay eligible unless probes find them dead); 0: none, relays leave at their heartbeat TTL")
+	allowRelayNets := fs.String("allow-relay-networks", "", "CIDRs outside the public Internet (loopback, private, link-local, CGNAT, documentation...) where relays may nevertheless register, e.g. 127.0.0.0/8 for a loopback lab or a private deployment's ranges (none: such heartbeats get 422)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -178,6 +186,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.API.Admin, err = admin.config("admin"); err != nil {
 		errs = append(errs, err)
+	}
+	if cfg.AllowRelayNetworks, err = netpolicy.ParsePrefixes(*allowRelayNets); err != nil {
+		errs = append(errs, fmt.Errorf("--allow-relay-networks: %w", err))
+	}
+	switch {
+	case *storeGrace < 0:
+		errs = append(errs, fmt.Errorf("--store-grace %v must not be negative", *storeGrace))
+	case *storeGrace == 0:
+		cfg.StoreGrace = -1 // none; the gateway's zero is its default
+	default:
+		cfg.StoreGrace = *storeGrace
 	}
 	if *probeInterval < 0 || (*probeInterval > 0 && *probeInterval < 100*time.Millisecond) {
 		errs = append(errs, fmt.Errorf("--probe-interval %v: want 0 (off) or at least 100ms", *probeInterval))

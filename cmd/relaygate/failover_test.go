@@ -49,40 +49,11 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 
 	relays := map[string]*testenv.Proc{}
 	for i, site := range []string{"aaa", "bbb", "ccc"} {
-		id := fmt.Sprintf("%s-1", site)
-		port := testenv.FreeUDPPort(t)
-		cmd := exec.CommandContext(t.Context(), bin,
-			"--id", id, "--region", "test", "--site", site, "--lat", "50", "--lon", fmt.Sprint(8+i),
-			"--listen-udp", fmt.Sprintf("127.0.0.1:%d", port), "--listen-tcp", "off",
-			"--public-ip", "127.0.0.1", "--relay-ports", fmt.Sprintf("%d-%d", 40000+i*100, 40099+i*100),
-			"--gateway-url", gw, "--heartbeat-interval", "1s", "--log-level", "warn")
-		cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+testTURNSecret, "RELAYNODE_NODE_TOKEN="+testenv.Token(t, testNodeSecret, id, time.Hour))
-		p, err := testenv.StartProc(id, cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		relays[id] = p
-		t.Cleanup(func() {
-			if err := p.Kill(); err != nil {
-				t.Error(err)
-			}
-			if t.Failed() {
-				t.Logf("%s logs:\n%s", id, p.Logs)
-			}
-		})
+		relays[site+"-1"] = startRelaynode(t, bin, gw, site, i, "warn")
 	}
 
 	user := testenv.Token(t, testUserSecret, "alice", time.Hour)
-	pick := func() (wire.Credentials, int) {
-		code, body := call(t, "POST", gw+"/v1/credentials", user, nil)
-		var a wire.Credentials
-		if code == 200 {
-			if err := json.Unmarshal(body, &a); err != nil {
-				t.Fatalf("credentials answer: %v: %s", err, body)
-			}
-		}
-		return a, code
-	}
+	pick := func() (wire.Credentials, int) { return pickFor(t, gw, user) }
 	// Wait until all three are registered and probed up.
 	admin := testenv.Token(t, testAdminSecret, "ops", time.Hour)
 	var before wire.Credentials
@@ -111,6 +82,37 @@ func TestFailoverWithinTwoProbeIntervals(t *testing.T) {
 		return nil
 	})
 	t.Logf("killed %s; out of selections after %v (probe interval %v)", victim, time.Since(killed).Round(10*time.Millisecond), interval)
+}
+
+// startRelaynode runs the relaynode binary bin as relay <site>-1, the
+// i-th of a test's relays (its longitude and relay ports follow i), on a
+// free UDP port of 127.0.0.1, heartbeating into gw every second until the
+// gateway names its interval, logging at level. It is killed when the test
+// ends, and its logs shown if the test failed.
+func startRelaynode(t *testing.T, bin, gw, site string, i int, level string) *testenv.Proc {
+	t.Helper()
+	id := site + "-1"
+	cmd := exec.CommandContext(t.Context(), bin,
+		"--id", id, "--region", "test", "--site", site, "--lat", "50", "--lon", fmt.Sprint(8+i),
+		"--listen-udp", fmt.Sprintf("127.0.0.1:%d", testenv.FreeUDPPort(t)), "--listen-tcp", "off",
+		"--public-ip", "127.0.0.1", "--relay-ports", fmt.Sprintf("%d-%d", 40000+i*100, 40099+i*100),
+		"--gateway-url", gw, "--heartbeat-interval", "1s", "--log-level", level)
+	cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+testTURNSecret, "RELAYNODE_NODE_TOKEN="+testenv.Token(t, testNodeSecret, id, time.Hour))
+	return testenv.StartProcUntilCleanup(t, id, cmd)
+}
+
+// pickFor asks gw for credentials with the user token and returns the
+// answer (zero unless 200) and the status.
+func pickFor(t *testing.T, gw, user string) (wire.Credentials, int) {
+	t.Helper()
+	code, body := call(t, "POST", gw+"/v1/credentials", user, nil)
+	var a wire.Credentials
+	if code == 200 {
+		if err := json.Unmarshal(body, &a); err != nil {
+			t.Fatalf("credentials answer: %v: %s", err, body)
+		}
+	}
+	return a, code
 }
 
 // probedUp counts the relays the gateway's probes call up.

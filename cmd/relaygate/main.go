@@ -181,9 +181,11 @@ func serveAux(ctx context.Context, g *errgroup.Group, name, addr string, h http.
 // gatewayConfig is the gateway's part of the flags.
 func gatewayConfig(cfg config) gateway.Config {
 	return gateway.Config{
-		ExploreShare: cfg.ExploreShare,
-		Probe:        cfg.Probe,
-		ProbeOff:     cfg.Probe.Interval == 0,
+		ExploreShare:       cfg.ExploreShare,
+		Probe:              cfg.Probe,
+		ProbeOff:           cfg.Probe.Interval == 0,
+		AllowRelayNetworks: cfg.AllowRelayNetworks,
+		StoreGrace:         cfg.StoreGrace,
 	}
 }
 

@@ -30,6 +30,11 @@ const (
 	testAdminSecret = "admin-secret-0123456789abcdef012345678"
 )
 
+// testRelayNetworks are where the tests' relays sit, outside the public
+// Internet: relaynodes on loopback and documentation addresses. Gateways
+// the tests start allow them unless env says otherwise.
+const testRelayNetworks = "127.0.0.0/8,192.0.2.0/24,198.51.100.0/24,203.0.113.0/24,2001:db8::/32"
+
 // startGateway runs relaygate's run() on 127.0.0.1:0 with env and returns its
 // base URL; it stops when the test ends and must stop cleanly.
 func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer) {
@@ -42,10 +47,13 @@ func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer)
 		if v, ok := env[k]; ok {
 			return v
 		}
-		if k == "RELAYGATE_PROBE_INTERVAL" {
+		switch k {
+		case "RELAYGATE_PROBE_INTERVAL":
 			// The tests register relays at documentation addresses: never
 			// probe them (nothing but loopback may be sent to).
 			return "0"
+		case "RELAYGATE_ALLOW_RELAY_NETWORKS":
+			return testRelayNetworks
 		}
 		return ""
 	}
@@ -68,6 +76,13 @@ func startGateway(t *testing.T, env map[string]string) (string, *testenv.Buffer)
 }
 
 func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
+	t.Helper()
+	code, _, b := callHeader(t, method, url, tok, body)
+	return code, b
+}
+
+// callHeader is call with the answer's headers.
+func callHeader(t *testing.T, method, url, tok string, body any) (int, http.Header, []byte) {
 	t.Helper()
 	r := io.Reader(http.NoBody)
 	if body != nil {
@@ -96,7 +111,7 @@ func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
 
 func TestStartsWithNoConfiguration(t *testing.T) {
@@ -304,6 +319,8 @@ func TestConfig(t *testing.T) {
 		{name: "rate limit off", args: []string{"--rate-user", "off", "--rate-relay", "off"}},
 		{name: "bad rate limit", args: []string{"--rate-prefix", "many/1m"}, want: "--rate-prefix"},
 		{name: "bad rate limit from the environment", env: map[string]string{"RELAYGATE_RATE_MEASUREMENTS": "10/1ms"}, want: "--rate-measurements"},
+		{name: "bad relay network", args: []string{"--allow-relay-networks", "127.0.0.1/8"}, want: "--allow-relay-networks"},
+		{name: "negative store grace", args: []string{"--store-grace", "-1s"}, want: "--store-grace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -350,6 +367,31 @@ func TestShutdownTurnsReadinessRedFirst(t *testing.T) {
 		t.Errorf("healthz during the shutdown delay = %d, want 200 (still serving)", code)
 	}
 	testenv.WaitDone(t, "run()", done, 10*time.Second)
+}
+
+// TestAllowRelayNetworks: a relay at a documentation address is refused
+// with 422 by default and accepted where --allow-relay-networks allows its
+// network.
+func TestAllowRelayNetworks(t *testing.T) {
+	hb := map[string]any{"region": "eu-central", "site": "fra", "latitude": 50.11, "longitude": 8.68,
+		"addresses": []string{"203.0.113.5"}, "ports": map[string]any{"udp": 3478}}
+	node := testenv.Token(t, testNodeSecret, "fra-1", time.Hour)
+	for _, tt := range []struct{ nets, typ string }{
+		{nets: "", typ: "urn:relaygate:problem:relay-address-refused"},
+		{nets: "10.0.0.0/8,203.0.113.0/24"},
+	} {
+		gw, _ := startGateway(t, map[string]string{"RELAYGATE_NODE_JWT_SECRET": testNodeSecret, "RELAYGATE_ALLOW_RELAY_NETWORKS": tt.nets})
+		code, body := call(t, "PUT", gw+"/v1/relays/fra-1", node, hb)
+		var p wire.Problem
+		if code != 200 {
+			if err := json.Unmarshal(body, &p); err != nil {
+				t.Fatalf("problem %s: %v", body, err)
+			}
+		}
+		if want := map[bool]int{true: 200, false: 422}[tt.typ == ""]; code != want || p.Type != tt.typ {
+			t.Errorf("allowing %q: heartbeat at 203.0.113.5 = %d %s, want %d %s", tt.nets, code, body, want, tt.typ)
+		}
+	}
 }
 
 // TestOwnHeartbeatSelectableAtOnce: a relay that registers here is selected

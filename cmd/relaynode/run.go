@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/internal/cmdline"
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
-	"github.com/relaygate/relaygate/turnrelay/peerfilter"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -135,10 +135,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		r.RelayPorts = pr
 	}
 	var err error
-	if r.AllowPeers, err = peerfilter.ParsePrefixes(*allowPeers); err != nil {
+	if r.AllowPeers, err = netpolicy.ParsePrefixes(*allowPeers); err != nil {
 		errs = append(errs, fmt.Errorf("--allow-peers: %w", err))
 	}
-	if r.DenyPeers, err = peerfilter.ParsePrefixes(*denyPeers); err != nil {
+	if r.DenyPeers, err = netpolicy.ParsePrefixes(*denyPeers); err != nil {
 		errs = append(errs, fmt.Errorf("--deny-peers: %w", err))
 	}
 	if c.metricsListen != "" {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -44,6 +45,26 @@ func StartProc(name string, cmd *exec.Cmd) (*Proc, error) {
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// StartProcUntilCleanup starts cmd as StartProc does and kills the child
+// when the test ends, showing its logs if the test failed. It fails t
+// when cmd does not start.
+func StartProcUntilCleanup(t testing.TB, name string, cmd *exec.Cmd) *Proc {
+	t.Helper()
+	p, err := StartProc(name, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Kill(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("%s logs:\n%s", name, p.Logs)
+		}
+	})
+	return p
 }
 
 // Done is closed once the child has exited.

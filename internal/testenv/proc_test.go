@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,16 +14,14 @@ func TestProc(t *testing.T) {
 	}
 	start := func(script string) *Proc {
 		t.Helper()
-		p, err := StartProc("child", exec.CommandContext(t.Context(), "sh", "-c", script))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := p.Kill(); err != nil {
-				t.Error(err)
-			}
-		})
-		return p
+		return StartProcUntilCleanup(t, "child", exec.CommandContext(t.Context(), "sh", "-c", script))
+	}
+	var sleeper *Proc
+	t.Run("killed when its test ends", func(t *testing.T) {
+		sleeper = StartProcUntilCleanup(t, "sleeper", exec.CommandContext(context.Background(), "sh", "-c", "exec sleep 60"))
+	})
+	if !sleeper.Exited() {
+		t.Errorf("the child of a finished test still runs")
 	}
 	t.Run("stops on SIGTERM", func(t *testing.T) {
 		p := start(`echo '{"msg":"ready","n":"1"}'; exec sleep 60`)

@@ -206,15 +206,11 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			r := Fra1()
 			r.LastSeen = T0.Add(-time.Hour) // a relay's own idea of time is ignored
 			r.ExpiresAt = T0.Add(time.Hour)
-			r.Drained = true // only SetDrained drains
 			e.clock.Advance(3 * time.Second)
 			e.heartbeat(r)
 			got := e.relay("fra-1")
 			if want := T0.Add(3 * time.Second); !got.LastSeen.Equal(want) || !got.ExpiresAt.Equal(want.Add(TTL)) {
 				e.t.Fatalf("LastSeen, ExpiresAt = %v, %v, want %v, %v", got.LastSeen, got.ExpiresAt, want, want.Add(TTL))
-			}
-			if got.Drained {
-				e.t.Fatalf("Drained = true after a heartbeat that claimed it, want false")
 			}
 		}},
 		{name: "re-heartbeat updates fields and extends expiry", run: func(e *env) {
@@ -426,6 +422,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			}
 		}},
 	}
+	tests = append(tests, reassertTests...)
 	tests = append(tests, probeTests...)
 	tests = append(tests, sinceTests...)
 	tests = append(tests, measurementTests...)

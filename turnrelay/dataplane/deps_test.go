@@ -11,6 +11,6 @@ import (
 func TestDeps(t *testing.T) {
 	depstest.Check(t, depstest.Rules{Allow: []string{
 		"golang.org/x/net/...", "golang.org/x/sys/...",
-		depstest.Module + "turnrelay/peerfilter", depstest.Module + "turnrelay/quota",
+		depstest.Module + "netpolicy", depstest.Module + "turnrelay/quota",
 	}})
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+	"github.com/relaygate/relaygate/netpolicy"
 )
 
 // serve reads every PacketConn of l until it is closed, handing what the
@@ -36,7 +36,7 @@ func serve(t *testing.T, l *Listener, got chan<- string) *sync.WaitGroup {
 // through the relay socket without reaching the control plane, and
 // anything else reaches it.
 func TestListenerFastPath(t *testing.T) {
-	filter, err := peerfilter.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil)
+	filter, err := netpolicy.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

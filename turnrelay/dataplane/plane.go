@@ -4,16 +4,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/turnrelay/quota"
 )
 
 // Config wires a Plane to the node's policy. Its zero value relays to the
 // public Internet only, without a bandwidth budget.
 type Config struct {
-	Filter    *peerfilter.Filter // peers relay sockets exchange datagrams with; default peerfilter.New(nil, nil)
-	Bandwidth *quota.Limiter     // budget every relayed datagram draws on; nil is none
-	Now       func() time.Time   // clock of the budget; default time.Now
+	Filter    *netpolicy.Filter // peers relay sockets exchange datagrams with; default netpolicy.New(nil, nil)
+	Bandwidth *quota.Limiter    // budget every relayed datagram draws on; nil is none
+	Now       func() time.Time  // clock of the budget; default time.Now
 }
 
 // Plane is the data plane one relay node shares across its listener
@@ -22,7 +22,7 @@ type Config struct {
 type Plane struct {
 	*fastPath // pion's events feed it through its exported methods
 
-	filter    *peerfilter.Filter
+	filter    *netpolicy.Filter
 	bandwidth *quota.Limiter
 	now       func() time.Time
 	ctr       counters
@@ -31,7 +31,7 @@ type Plane struct {
 // New returns a Plane with no listener, allocation or route yet.
 func New(cfg Config) *Plane {
 	if cfg.Filter == nil {
-		cfg.Filter, _ = peerfilter.New(nil, nil) // cannot fail without prefixes
+		cfg.Filter, _ = netpolicy.New(nil, nil) // cannot fail without prefixes
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaygate/relaygate/turnrelay/peerfilter"
+	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/turnrelay/quota"
 )
 
@@ -41,7 +41,7 @@ func (c *fakeConn) Close() error { c.closed++; return nil }
 // once and forgets the socket.
 func TestRelaySocket(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	filter, err := peerfilter.New(nil, nil)
+	filter, err := netpolicy.New(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestBindRelay(t *testing.T) {
 }
 
 func BenchmarkRelayHotPath(b *testing.B) {
-	f, _ := peerfilter.New(nil, nil)
+	f, _ := netpolicy.New(nil, nil)
 	l := quota.NewLimiter(1e12, time.Now())
 	ip := netip.MustParseAddr("::ffff:8.8.8.8")
 	b.ReportAllocs()

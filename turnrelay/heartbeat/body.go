@@ -22,22 +22,29 @@ func newBody(c Config, n Node) body {
 	})}
 }
 
-// encode is b with st's live fields, as JSON.
-func (b body) encode(st Status) ([]byte, error) {
+// encode is b with st's live fields and the drain mark the relay
+// reasserts, as JSON.
+func (b body) encode(st Status, drained bool) ([]byte, error) {
 	h := b.h
 	h.Load = &wire.Resources{Allocations: st.Allocations, BandwidthBPS: st.BandwidthBPS}
 	h.Draining = st.Draining
+	h.Drained = drained
 	return json.Marshal(h)
 }
 
-// decodeAck returns the heartbeat interval the gateway asks for, 0 when it
-// names none.
-func decodeAck(data []byte) (time.Duration, error) {
+// ack is what the gateway's answer to a heartbeat says.
+type ack struct {
+	interval time.Duration // the heartbeat interval it asks for; 0 when it names none
+	drained  bool          // the operator's drain mark on this relay
+}
+
+// decodeAck reads the gateway's answer to a heartbeat.
+func decodeAck(data []byte) (ack, error) {
 	var a wire.HeartbeatAck
 	if err := json.Unmarshal(data, &a); err != nil {
-		return 0, err
+		return ack{}, err
 	}
-	return time.Duration(a.HeartbeatIntervalSeconds) * time.Second, nil
+	return ack{interval: time.Duration(a.HeartbeatIntervalSeconds) * time.Second, drained: a.Drained}, nil
 }
 
 // problemType is the type of a problem+json body, "" when it has none.

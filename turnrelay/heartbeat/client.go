@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,7 @@ type Client struct {
 	lastLog    time.Time
 	suppressed int
 	drainShown bool
+	drained    bool // the operator's drain mark as the gateway last said: reasserted in every heartbeat
 }
 
 // New returns a client that reports node and what status returns at each
@@ -101,8 +103,10 @@ func (c *Client) WaitDrainReported(ctx context.Context) {
 }
 
 // Run heartbeats until ctx ends, then returns nil: at once, then every
-// interval (the gateway's heartbeat_interval_seconds once it has said so);
-// after a failure, again after an exponential backoff with jitter.
+// interval (the gateway's heartbeat_interval_seconds once it has said so).
+// After a failure it tries again as retry says. Waits count from when a
+// heartbeat was sent, not from its answer, so a slow gateway (one whose
+// store times out, say) does not stretch the relay's cadence.
 func (c *Client) Run(ctx context.Context) error {
 	interval := c.cfg.Interval
 	t := time.NewTimer(0)
@@ -114,27 +118,53 @@ func (c *Client) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-c.kickCh:
 		}
-		asked, err := c.send(ctx)
+		sent := time.Now()
+		a, err := c.send(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		var next time.Duration
 		if err != nil {
 			c.failures++
-			next = c.backoff(c.failures)
+			next = c.retry(err, interval)
 			c.logFailure(err, next)
 		} else {
 			if c.failures > 0 {
 				c.log.Info("gateway reachable again", "failed_attempts", c.failures)
 			}
 			c.failures, c.suppressed = 0, 0
-			if asked > 0 {
-				interval = min(max(asked, minInterval), maxInterval)
+			if a.interval > 0 {
+				interval = min(max(a.interval, minInterval), maxInterval)
+			}
+			if a.drained != c.drained {
+				c.drained = a.drained
+				c.log.Info("operator drain mark", "drained", a.drained)
 			}
 			next = interval
 		}
-		t.Reset(next)
+		t.Reset(max(next-time.Since(sent), 0))
 	}
+}
+
+// retry is the wait after a failed heartbeat. When the gateway answered
+// with Retry-After, that (at least a second), and after a 503 without it
+// the backoff; either at most the heartbeat interval: a gateway whose store
+// is down turns heartbeats away, and a relay that comes back within its
+// interval is registered again within one interval of the store's return
+// (and never stays away long enough to expire). Anything else (no answer,
+// another status) waits the exponential backoff, up to MaxBackoff.
+func (c *Client) retry(err error, interval time.Duration) time.Duration {
+	d := c.backoff(c.failures)
+	var ae *answerError
+	switch {
+	case !errors.As(err, &ae):
+		return d
+	case ae.retryAfter > 0:
+		return min(max(ae.retryAfter, minInterval), interval)
+	case ae.status == http.StatusServiceUnavailable:
+		return min(d, interval)
+	}
+	return d
 }
 
 // backoff is the wait after the n-th consecutive failure: 1s doubling up to
@@ -162,23 +192,23 @@ func (c *Client) logFailure(err error, retry time.Duration) {
 	c.suppressed = 0
 }
 
-// send PUTs one heartbeat and returns the interval the gateway asks for (0
-// when it names none).
-func (c *Client) send(ctx context.Context) (time.Duration, error) {
+// send PUTs one heartbeat, with the drain mark the relay reasserts, and
+// returns what the gateway's answer says.
+func (c *Client) send(ctx context.Context) (ack, error) {
 	st := c.status()
 	if st.Draining && !c.drainShown {
 		c.drainShown = true
 		defer close(c.drainSent)
 	}
-	buf, err := c.static.encode(st)
+	buf, err := c.static.encode(st, c.drained)
 	if err != nil {
-		return 0, fmt.Errorf("encode heartbeat: %w", err)
+		return ack{}, fmt.Errorf("encode heartbeat: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.HTTPTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.url, bytes.NewReader(buf))
 	if err != nil {
-		return 0, fmt.Errorf("build heartbeat request: %w", err)
+		return ack{}, fmt.Errorf("build heartbeat request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, application/problem+json")
@@ -186,30 +216,63 @@ func (c *Client) send(ctx context.Context) (time.Duration, error) {
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		// *url.Error names the URL: ours, no secret in it.
-		return 0, fmt.Errorf("put heartbeat: %w", err)
+		return ack{}, fmt.Errorf("put heartbeat: %w", err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return 0, fmt.Errorf("read heartbeat answer: %w", err)
+		return ack{}, fmt.Errorf("read heartbeat answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, gatewayError(resp, data)
+		return ack{}, newAnswerError(resp, data, c.cfg.Now())
 	}
-	asked, err := decodeAck(data)
+	a, err := decodeAck(data)
 	if err != nil {
-		return 0, fmt.Errorf("decode heartbeat answer: %w", err)
+		return ack{}, fmt.Errorf("decode heartbeat answer: %w", err)
 	}
-	return asked, nil
+	return a, nil
 }
 
-// gatewayError describes a refused heartbeat by status and problem type.
-func gatewayError(resp *http.Response, data []byte) error {
-	msg := fmt.Sprintf("gateway answered %d", resp.StatusCode)
+// answerError is a heartbeat the gateway refused: its status, problem type
+// and Retry-After.
+type answerError struct {
+	status     int
+	typ        string        // problem type; "" when none (or not a printable one)
+	retryAfter time.Duration // 0: none
+}
+
+// newAnswerError reads a refused heartbeat's answer at now.
+func newAnswerError(resp *http.Response, data []byte, now time.Time) *answerError {
+	e := &answerError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/problem+json" {
 		if p := problemType(data); p != "" && len(p) <= 200 && !strings.ContainsAny(p, "\r\n") {
-			msg += " type " + p
+			e.typ = p
 		}
 	}
-	return errors.New(msg)
+	return e
+}
+
+// Error describes the refusal by status and problem type.
+func (e *answerError) Error() string {
+	msg := fmt.Sprintf("gateway answered %d", e.status)
+	if e.typ != "" {
+		msg += " type " + e.typ
+	}
+	return msg
+}
+
+// parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay
+// seconds or an HTTP-date, as a wait from now of at most maxInterval; 0
+// when absent, unreadable or not in the future.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(h, 10, 64); err == nil {
+		return time.Duration(min(n, uint64(maxInterval/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return min(max(t.Sub(now), 0), maxInterval)
+	}
+	return 0
 }

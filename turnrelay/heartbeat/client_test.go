@@ -3,8 +3,12 @@ package heartbeat
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net/http"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +83,143 @@ func TestHeartbeatKick(t *testing.T) {
 		puts := gw.Puts()
 		if len(puts) != 2 || puts[1].Body["draining"] != true {
 			t.Fatalf("heartbeats = %v, want a second one with draining at once", puts)
+		}
+	})
+}
+
+// TestRetryWithinInterval: a gateway that answers 503 (its store is down)
+// is tried again at most one heartbeat interval later, at the Retry-After
+// it gives when that is shorter, so the relay is registered again within
+// an interval of the store's return; a gateway that does not answer at all
+// is backed off from exponentially, past the interval.
+func TestRetryWithinInterval(t *testing.T) {
+	ms := func(d ...int) []time.Duration {
+		out := make([]time.Duration, len(d))
+		for i, v := range d {
+			out[i] = time.Duration(v) * time.Millisecond
+		}
+		return out
+	}
+	tests := []struct {
+		name       string
+		answers    []int
+		retryAfter string
+		delay      time.Duration // each answer takes this long
+		noAnswer   bool          // the gateway is unreachable
+		want       []time.Duration
+	}{
+		// Backoff 0.75, 1.5, 3, then 6 and 12 capped at the 5 s interval;
+		// success at 20.25 s, then the gateway's 7 s.
+		{name: "503 without Retry-After: backoff capped at the interval", answers: []int{503, 503, 503, 503, 503, 503},
+			want: ms(0, 750, 2250, 5250, 10250, 15250, 20250, 27250)},
+		{name: "503 with Retry-After 2", answers: []int{503, 503, 503}, retryAfter: "2",
+			want: ms(0, 2000, 4000, 6000, 13000, 20000, 27000)},
+		// Waits count from the send: the cadence stays 2 s and then 7 s.
+		{name: "a slow 503 keeps the cadence", answers: []int{503, 503, 503}, retryAfter: "2", delay: 1500 * time.Millisecond,
+			want: ms(0, 2000, 4000, 6000, 13000, 20000, 27000)},
+		{name: "Retry-After beyond the interval is capped at it", answers: []int{503, 503, 503}, retryAfter: "60",
+			want: ms(0, 5000, 10000, 15000, 22000, 29000)},
+		// The second refusal's date has passed: the 1.5 s backoff step.
+		{name: "Retry-After as an HTTP-date", answers: []int{429, 429}, retryAfter: "Sat, 01 Jan 2000 00:00:03 GMT",
+			want: ms(0, 3000, 4500, 11500, 18500, 25500)},
+		{name: "no answer: exponential backoff past the interval", noAnswer: true,
+			want: ms(0, 750, 2250, 5250, 11250, 23250)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				gw := &heartbeattest.Gateway{Answers: tt.answers, RetryAfter: tt.retryAfter, Delay: tt.delay}
+				cfg := hbConfig()
+				cfg.HTTPClient = gw.Client()
+				cfg.Rand = func() float64 { return 0.5 } // 75% of each backoff step
+				// The bubble's clock starts at 2000-01-01 00:00:00 UTC, which
+				// the HTTP-date's Retry-After counts from.
+				var mu sync.Mutex
+				var tries []time.Time // arrivals at the unreachable gateway
+				if tt.noAnswer {
+					cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+						mu.Lock()
+						defer mu.Unlock()
+						tries = append(tries, time.Now())
+						return nil, errors.New("connection refused")
+					})}
+				}
+				h := mustNew(t, cfg, Node{}, func() Status { return Status{} })
+				start := time.Now()
+				testenv.RunUntilCleanup(t, "Run", h.Run)
+				time.Sleep(tt.want[len(tt.want)-1] + time.Second) // fake time inside the bubble
+				synctest.Wait()
+				var offs []time.Duration
+				for _, p := range gw.Puts() {
+					offs = append(offs, p.At.Sub(start))
+				}
+				mu.Lock()
+				for _, at := range tries {
+					offs = append(offs, at.Sub(start))
+				}
+				mu.Unlock()
+				if !slices.Equal(offs, tt.want) {
+					t.Errorf("heartbeats at %v, want %v", offs, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// roundTripFunc is an http.RoundTripper from a func.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestDrainMarkEchoed: the operator's drain mark from the gateway's answer
+// is reasserted in every following heartbeat, and dropped once an answer
+// clears it; each change is logged once.
+func TestDrainMarkEchoed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw := &heartbeattest.Gateway{}
+		var logs bytes.Buffer
+		cfg := hbConfig()
+		cfg.HTTPClient = gw.Client()
+		h, err := New(cfg, Node{}, func() Status { return Status{} }, slog.New(slog.NewJSONHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testenv.RunUntilCleanup(t, "Run", h.Run)
+		synctest.Wait() // heartbeat 1 at 0s: not drained
+		gw.SetDrained(true)
+		time.Sleep(7 * time.Second) // heartbeat 2: its answer says drained
+		synctest.Wait()
+		time.Sleep(7 * time.Second) // heartbeats 3 and 4 reassert it
+		synctest.Wait()
+		time.Sleep(7 * time.Second)
+		synctest.Wait()
+		gw.SetDrained(false)        // the operator clears the mark
+		time.Sleep(7 * time.Second) // heartbeat 5 still reasserts; its answer clears it
+		synctest.Wait()
+		time.Sleep(7 * time.Second) // heartbeat 6 does not
+		synctest.Wait()
+		var got []any
+		for _, p := range gw.Puts() {
+			got = append(got, p.Body["drained"])
+		}
+		want := []any{nil, nil, true, true, true, nil}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("drained in heartbeats = %v, want %v", got, want)
+		}
+		if n := strings.Count(logs.String(), `"msg":"operator drain mark"`); n != 2 {
+			t.Errorf("logged %d drain mark changes, want 2:\n%s", n, logs.String())
+		}
+	})
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"", "0", "5", "120", "18446744073709551616", "-1", "Sat, 01 Jan 2000 00:00:03 GMT", "soon"} {
+		f.Add(s)
+	}
+	now := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		if d := parseRetryAfter(s, now); d < 0 || d > maxInterval {
+			t.Fatalf("parseRetryAfter(%q) = %v, want within [0, %v]", s, d, maxInterval)
 		}
 	})
 }

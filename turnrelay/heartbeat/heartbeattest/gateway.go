@@ -5,6 +5,7 @@ package heartbeattest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,15 +14,26 @@ import (
 )
 
 // Gateway records heartbeats. It answers the n-th with Answers[n] (200
-// past the end): 200 carries an ack asking for a 7 s interval, any other
-// status a problem+json body of type .../unavailable. Set Answers and Now
-// before the first heartbeat.
+// past the end): 200 carries an ack asking for a 7 s interval, with the
+// drain mark SetDrained set; any other status a problem+json body of type
+// .../unavailable, with RetryAfter as its Retry-After header unless empty.
+// Set Answers, RetryAfter, Delay and Now before the first heartbeat.
 type Gateway struct {
-	Answers []int            // status per heartbeat; past the end 200
-	Now     func() time.Time // arrival clock; default time.Now (fake time inside synctest)
+	Answers    []int            // status per heartbeat; past the end 200
+	RetryAfter string           // Retry-After of refusals; "" sends none
+	Delay      time.Duration    // how long each answer takes (a gateway waiting on its store)
+	Now        func() time.Time // arrival clock; default time.Now (fake time inside synctest)
 
-	mu   sync.Mutex // guards below
-	puts []Put
+	mu      sync.Mutex // guards below
+	puts    []Put
+	drained bool
+}
+
+// SetDrained sets the operator drain mark the next acks carry.
+func (g *Gateway) SetDrained(drained bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.drained = drained
 }
 
 // Put is one recorded heartbeat.
@@ -40,15 +52,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	n := len(g.puts)
 	g.puts = append(g.puts, p)
+	drained := g.drained
 	g.mu.Unlock()
+	time.Sleep(g.Delay) // fake time inside synctest
 	if n < len(g.Answers) && g.Answers[n] != http.StatusOK {
 		w.Header().Set("Content-Type", "application/problem+json")
+		if g.RetryAfter != "" {
+			w.Header().Set("Retry-After", g.RetryAfter)
+		}
 		w.WriteHeader(g.Answers[n])
 		_, _ = io.WriteString(w, `{"type":"https://relaygate.dev/problems/unavailable","status":503}`)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"ttl_seconds":15,"heartbeat_interval_seconds":7}`)
+	_, _ = fmt.Fprintf(w, `{"ttl_seconds":15,"heartbeat_interval_seconds":7,"drained":%t}`, drained)
 }
 
 func (g *Gateway) now() time.Time {

@@ -1,4 +1,4 @@
-package peerfilter
+package netpolicy
 
 import (
 	"fmt"

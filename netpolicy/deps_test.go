@@ -1,4 +1,4 @@
-package peerfilter_test
+package netpolicy_test
 
 import (
 	"testing"
@@ -6,5 +6,5 @@ import (
 	"github.com/relaygate/relaygate/internal/depstest"
 )
 
-// TestDeps keeps peerfilter a leaf: standard library only.
+// TestDeps keeps netpolicy a leaf: standard library only.
 func TestDeps(t *testing.T) { depstest.Check(t, depstest.Rules{}) }

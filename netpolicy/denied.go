@@ -1,12 +1,13 @@
-package peerfilter
+package netpolicy
 
 import "net/netip"
 
-// deniedByDefault are the peer ranges a relay refuses unless --allow-peers
-// opens them: everything that is not the public Internet. A TURN relay that
-// forwards to these is an SSRF proxy into its own network (the coturn
-// CVE-2020-26262 class: loopback, 0.0.0.0/8, ::, link-local metadata
-// services, private services reached through IPv4-mapped IPv6).
+// deniedByDefault are the ranges refused unless the operator allows them:
+// everything that is not the public Internet. A TURN relay that forwards to
+// these is an SSRF proxy into its own network (the coturn CVE-2020-26262
+// class: loopback, 0.0.0.0/8, ::, link-local metadata services, private
+// services reached through IPv4-mapped IPv6); a gateway that registers a
+// relay at one hands its clients, and sends its probes to, the same.
 var deniedByDefault = []struct {
 	prefix string
 	why    string
@@ -17,6 +18,7 @@ var deniedByDefault = []struct {
 	{"100.64.0.0/10", "carrier-grade NAT shared space (RFC 6598): the provider's internal network"},
 	{"127.0.0.0/8", "loopback: services on the relay itself"},
 	{"169.254.0.0/16", "link-local (RFC 3927), incl. cloud metadata at 169.254.169.254"},
+	{"168.63.129.16/32", "Azure's host endpoint (WireServer, DNS, IMDS-like metadata), reachable from inside Azure only"},
 	{"172.16.0.0/12", "private (RFC 1918)"},
 	{"192.0.0.0/24", "IETF protocol assignments (RFC 6890), incl. DS-Lite 192.0.0.0/29"},
 	{"192.0.2.0/24", "documentation TEST-NET-1 (RFC 5737): never a real peer"},
@@ -29,6 +31,7 @@ var deniedByDefault = []struct {
 	{"240.0.0.0/4", "reserved (RFC 1112), incl. limited broadcast 255.255.255.255"},
 	// IPv6
 	{"::/96", "unspecified ::, loopback ::1 and deprecated IPv4-compatible addresses (RFC 4291)"},
+	{"::ffff:0:0:0/96", "IPv4-translated addresses (RFC 2765): an IPv4 address in a form no network routes"},
 	{"64:ff9b:1::/48", "local-use NAT64 (RFC 8215): translators inside the operator's network"},
 	{"100::/64", "discard-only (RFC 6666)"},
 	{"2001::/32", "Teredo (RFC 4380): tunnels whose embedded client address cannot be checked"},
@@ -52,7 +55,7 @@ var (
 )
 
 // DefaultDenied returns the ranges denied by default, with the reason for
-// each, for documentation and --help.
+// each, for documentation, --help and tests.
 func DefaultDenied() map[netip.Prefix]string {
 	out := make(map[netip.Prefix]string, len(deniedByDefault))
 	for _, d := range deniedByDefault {
