@@ -87,7 +87,8 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 
 	gw := exec.CommandContext(t.Context(), gwBin, "--listen", "127.0.0.1:0", "--cors-origins", page.URL,
 		"--probe-interval", "500ms", "--heartbeat-ttl", "30s", "--explore-share", "0",
-		"--allow-relay-networks", "127.0.0.0/8") // the relays are on loopback
+		"--allow-relay-networks", "127.0.0.0/8", // the relays are on loopback
+		"--rate-user", "off", "--rate-prefix", "off") // the tests poll for credentials far more often than a user would
 	gw.Env = append(os.Environ(), "RELAYGATE_USER_JWT_SECRET="+userSecret, "RELAYGATE_NODE_JWT_SECRET="+nodeSecret,
 		"RELAYGATE_TURN_SECRETS=k1:"+turnSecret, "RELAYGATE_PSEUDONYM_KEY=pseudonym-key-0123456789")
 	gwProc := startProc(t, "relaygate", gw)

@@ -90,7 +90,8 @@ func (w *world) start(gwBin, rnBin string) error {
 		"--turn-secrets", "k1:"+testTURNSecret,
 		"--user-jwt-secret", testUserSecret, "--node-jwt-secret", testNodeSecret, "--admin-jwt-secret", testAdminSecret,
 		"--probe-interval", "200ms", "--heartbeat-ttl", "5s", "--shutdown-grace", "2s",
-		"--allow-relay-networks", "127.0.0.0/8") // the relaynodes are on loopback
+		"--allow-relay-networks", "127.0.0.0/8", // the relaynodes are on loopback
+		"--rate-user", "off", "--rate-prefix", "off") // the tests poll for credentials far more often than a user would
 	if err != nil {
 		return err
 	}
