@@ -197,3 +197,42 @@ func BenchmarkTrusted(b *testing.B) {
 		}
 	}
 }
+
+// FuzzAggregate: whatever reporters report, an aggregate keeps at most
+// MaxReporters, counts each once, and a trusted figure lies within what the
+// reporters it counts measured themselves.
+func FuzzAggregate(f *testing.F) {
+	f.Add([]byte{0, 10, 1, 20, 2, 30, 0, 255})
+	f.Add([]byte{7, 0, 7, 0, 7, 0, 7, 0, 1, 1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		cfg := AggregateConfig{}.WithDefaults()
+		var a Aggregate
+		at := t0
+		for i := 0; i+1 < len(in); i += 2 {
+			who, rtt := fmt.Sprint(in[i]%12), float64(in[i+1])*250
+			a = a.Add(who, ms(rtt), at, cfg)
+			at = at.Add(time.Duration(in[i+1]) * time.Minute)
+		}
+		if len(a.Reporters) > MaxReporters {
+			t.Fatalf("%d reporters kept, at most %d", len(a.Reporters), MaxReporters)
+		}
+		seen := map[string]bool{}
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, r := range a.Reporters {
+			if seen[r.ID] {
+				t.Fatalf("reporter %s kept twice", r.ID)
+			}
+			seen[r.ID] = true
+			if !r.Updated.Before(at.Add(-cfg.MaxAge)) {
+				lo, hi = min(lo, r.RTTMillis), max(hi, r.RTTMillis)
+			}
+		}
+		m, ok := a.Trusted("fra-1", at, cfg)
+		if n := a.Counted(at, cfg); ok != (n >= cfg.MinReporters) {
+			t.Fatalf("Trusted() = %v with %d reporters counted", ok, n)
+		}
+		if got := float64(m.RTT) / float64(time.Millisecond); ok && (got < lo-1e-6 || got > hi+1e-6) {
+			t.Fatalf("trusted RTT %v ms outside the reporters' %v..%v", got, lo, hi)
+		}
+	})
+}
