@@ -132,6 +132,7 @@ func start(tb testing.TB, name string, extra func(port, port2 int) []string, sen
 		// the server and shows its logs.
 		cmd := exec.CommandContext(context.Background(), bin, args...) //nolint:gosec // G204: redis-server from PATH on a config this test wrote
 		cmd.Dir = dir
+		dieWithParent(cmd)
 		p, err := testenv.StartProc(s.name, cmd)
 		if err != nil {
 			tb.Fatal(err)
