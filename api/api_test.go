@@ -306,16 +306,18 @@ func TestHeartbeatEchoesDrain(t *testing.T) {
 
 // recorder is a Measurements that keeps what it is given.
 type recorder struct {
-	mu    sync.Mutex
-	calls [][]relay.Measurement
-	nets  []netip.Prefix
+	mu       sync.Mutex
+	calls    [][]relay.Measurement
+	nets     []netip.Prefix
+	subjects []string
 }
 
-func (r *recorder) Record(c relay.Client, ms []relay.Measurement) {
+func (r *recorder) Record(c relay.Client, subject string, ms []relay.Measurement) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, ms)
 	r.nets = append(r.nets, c.Prefix)
+	r.subjects = append(r.subjects, subject)
 }
 
 func TestMeasurements(t *testing.T) {
@@ -350,6 +352,9 @@ func TestMeasurements(t *testing.T) {
 			t.Errorf("recorded for client prefix %s, want the forwarded client's %s", p, want)
 		}
 	}
+	if !slices.Equal(rec.subjects, []string{"alice", "alice"}) {
+		t.Errorf("recorded for subjects %q, want the token's, alice, on both routes", rec.subjects)
+	}
 	for _, bad := range []any{map[string]any{}, map[string]any{"measurements": []any{}},
 		map[string]any{"measurements": []any{map[string]any{"relay_id": "fra-1", "rtt_ms": -1}}}} {
 		resp, b := e.do(req{method: "POST", path: "/v1/measurements", token: user, body: bad})
@@ -367,7 +372,6 @@ func TestMeasurementsReachSelection(t *testing.T) {
 	e.run()
 	e.register("fra-1", fra1())
 	e.register("ams-2", ams2())
-	user := e.userToken("alice")
 	pick := func() wire.Credentials {
 		t.Helper()
 		resp, b := e.credentials(berlinIP, nil)
@@ -383,8 +387,8 @@ func TestMeasurementsReachSelection(t *testing.T) {
 	// despite hysteresis.
 	body := map[string]any{"measurements": []any{map[string]any{"relay_id": "ams-2", "rtt_ms": 3},
 		map[string]any{"relay_id": "fra-1", "rtt_ms": 40}}}
-	for range 3 { // three samples: the floor before a prefix's aggregate is trusted
-		resp, b := e.do(req{method: "POST", path: "/v1/measurements", token: user, body: body,
+	for _, user := range []string{"alice", "bob", "carol"} { // three reporters: the floor before a prefix's aggregate is trusted
+		resp, b := e.do(req{method: "POST", path: "/v1/measurements", token: e.userToken(user), body: body,
 			header: map[string]string{"X-Forwarded-For": berlinIP}})
 		if resp.StatusCode != 202 {
 			t.Fatalf("POST /v1/measurements = %d %s", resp.StatusCode, b)

@@ -49,7 +49,7 @@ func (s *server) newRelayChoice(c relay.Choice, want []relay.Transport) wire.Rel
 
 // issue picks relays and mints the credential both credential endpoints hand out.
 func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transport, measured []relay.Measurement) (relay.Pair, relay.Credential, error) {
-	pair, err := s.deps.Picker.Pick(s.clientOf(r), want, measured)
+	pair, err := s.deps.Picker.Pick(s.clientOf(r), subjectFrom(r.Context()), want, measured)
 	if err != nil {
 		return pair, relay.Credential{}, err
 	}

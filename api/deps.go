@@ -42,10 +42,12 @@ type Locator interface {
 	Locate(netip.Addr) (relay.Location, bool)
 }
 
-// Picker chooses the primary and backup relay for one client. It reads an
-// in-memory snapshot: no I/O per request.
+// Picker chooses the primary and backup relay for one client. subject is
+// the verified subject of the client's user token: the user's own past
+// reports may steer its own picks, never others'. It reads an in-memory
+// snapshot: no I/O per request.
 type Picker interface {
-	Pick(client relay.Client, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error)
+	Pick(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error)
 }
 
 // Minter mints TURN credentials for a user-token subject; the minter turns
@@ -56,9 +58,12 @@ type Minter interface {
 
 // Measurements takes the RTTs clients report (POST /v1/measurements, and
 // inline in POST /v1/credentials) to fold them into their prefix's figures.
-// Record must not wait on a store: it queues, and may drop under overload.
+// subject is the verified subject of the reporting token: the prefix's
+// figures count each subject once, however often it reports, so one user
+// cannot steer its network. Record must not wait on a store: it queues, and
+// may drop under overload.
 type Measurements interface {
-	Record(client relay.Client, ms []relay.Measurement)
+	Record(client relay.Client, subject string, ms []relay.Measurement)
 }
 
 // Limiter keeps request budgets per scope ("user", "prefix",

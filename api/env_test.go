@@ -48,7 +48,7 @@ const (
 type env struct {
 	t        *testing.T
 	clock    *storetest.Clock // shared by the store, the gateway and the API
-	reg      *store.Memory
+	reg      store.Registry
 	gw       *gateway.Gateway
 	srv      *httptest.Server
 	api      *api.Server
@@ -101,12 +101,16 @@ func (e *env) rebuild(f func(*api.Deps)) {
 
 func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	t.Helper()
+	return newEnvOn(t, func(now func() time.Time) store.Registry {
+		return storetest.NewMemory(t, store.MemoryConfig{Now: now})
+	}, tweak...)
+}
+
+// newEnvOn is newEnv on the store open returns for the env's clock.
+func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, tweak ...func(*api.Config)) *env {
+	t.Helper()
 	e := &env{t: t, clock: storetest.NewClock(t0), logs: &testenv.Buffer{}}
-	reg, err := store.NewMemory(store.MemoryConfig{Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg = reg
+	e.reg = open(e.clock.Now)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

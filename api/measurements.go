@@ -20,9 +20,10 @@ func (s *server) postMeasurements(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, wire.MeasurementsAccepted{Accepted: len(ms)})
 }
 
-// record hands measurements to the aggregator, if there is one.
+// record hands measurements to the aggregator, if there is one, with the
+// subject of the token that reported them.
 func (s *server) record(r *http.Request, ms []relay.Measurement) {
 	if s.deps.Measurements != nil && len(ms) > 0 {
-		s.deps.Measurements.Record(s.clientOf(r), ms)
+		s.deps.Measurements.Record(s.clientOf(r), subjectFrom(r.Context()), ms)
 	}
 }

@@ -90,8 +90,8 @@ func (c Config) validate() error {
 	if c.Aggregate.HalfLife < 0 {
 		errs = append(errs, fmt.Errorf("aggregate half-life %v must be positive", c.Aggregate.HalfLife))
 	}
-	if c.Aggregate.MinSamples < 0 {
-		errs = append(errs, fmt.Errorf("aggregate min samples %d must be at least 1", c.Aggregate.MinSamples))
+	if c.Aggregate.MinReporters < 0 || c.Aggregate.MinReporters > relay.MaxReporters {
+		errs = append(errs, fmt.Errorf("aggregate min reporters %d out of range 1..%d", c.Aggregate.MinReporters, relay.MaxReporters))
 	}
 	if c.Aggregate.MaxAge < 0 {
 		errs = append(errs, fmt.Errorf("aggregate max age %v must be positive", c.Aggregate.MaxAge))

@@ -131,11 +131,17 @@ func (f *fixture) heartbeat(r relay.Relay) {
 	}
 }
 
-// pick picks for c and returns the primary's and the backup's IDs ("" for
-// none), failing the test on error.
+// pick picks for c, as the user alice, and returns the primary's and the
+// backup's IDs ("" for none), failing the test on error.
 func (f *fixture) pick(c relay.Client, measured ...relay.Measurement) (primary, backup string) {
 	f.t.Helper()
-	p, err := f.gw.Pick(c, nil, measured)
+	return f.pickFor(c, "alice", measured...)
+}
+
+// pickFor is pick for the user subject.
+func (f *fixture) pickFor(c relay.Client, subject string, measured ...relay.Measurement) (primary, backup string) {
+	f.t.Helper()
+	p, err := f.gw.Pick(c, subject, nil, measured)
 	if err != nil {
 		f.t.Fatalf("Pick() error = %v", err)
 	}

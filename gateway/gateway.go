@@ -57,6 +57,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		snaps:     newSnapshots(deps.Store, cfg, deps.Now, deps.Log.With("component", "snapshot")),
 		primaries: newPrimaries(cfg.HysteresisPrefixes),
 	}
+	g.snaps.reporter = g.reporter
 	q, err := newMeasurementQueue(cfg.MeasurementQueue, deps.Metrics)
 	if err != nil {
 		return nil, err

@@ -77,7 +77,7 @@ func TestRunFollowsTheStore(t *testing.T) {
 		}
 		time.Sleep(time.Second) // fake time: within the interval
 		synctest.Wait()
-		if _, err := f.gw.Pick(berlin, nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
+		if _, err := f.gw.Pick(berlin, "alice", nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
 			t.Fatalf("Pick() before the next refresh: error = %v, want ErrNoCandidate", err)
 		}
 		time.Sleep(time.Second) // fake time: the interval is over
@@ -95,7 +95,7 @@ func TestRefreshSeesDirectWrites(t *testing.T) {
 	if err := f.store.Heartbeat(t.Context(), fra1(), storetest.TTL); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.gw.Pick(berlin, nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
+	if _, err := f.gw.Pick(berlin, "alice", nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
 		t.Fatalf("Pick() before Refresh: error = %v, want ErrNoCandidate", err)
 	}
 	if err := f.gw.Refresh(t.Context()); err != nil {

@@ -88,8 +88,8 @@ func (s *switchStore) RecordProbes(ctx context.Context, probes map[string]relay.
 	return s.do(func(reg store.Registry) error { return reg.RecordProbes(ctx, probes) })
 }
 
-func (s *switchStore) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []relay.Measurement) error {
-	return s.do(func(reg store.Registry) error { return reg.AddMeasurements(ctx, prefix, ms) })
+func (s *switchStore) AddMeasurements(ctx context.Context, prefix netip.Prefix, reporter string, ms []relay.Measurement) error {
+	return s.do(func(reg store.Registry) error { return reg.AddMeasurements(ctx, prefix, reporter, ms) })
 }
 
 func (s *switchStore) Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]relay.Aggregate, time.Time, error) {
@@ -157,7 +157,7 @@ func TestStoreGrace(t *testing.T) {
 
 		time.Sleep(time.Minute) // past the grace
 		synctest.Wait()
-		if _, err := f.gw.Pick(berlin, nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
+		if _, err := f.gw.Pick(berlin, "", nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
 			t.Errorf("Pick() past the grace: error = %v, want ErrNoCandidate", err)
 		}
 		if _, stale, serving := f.gw.SnapshotHealth(); !stale || serving {
@@ -225,7 +225,7 @@ func TestStoreBackEmpty(t *testing.T) {
 		}
 		time.Sleep(storetest.TTL) // fra-1 never heartbeats again
 		synctest.Wait()
-		if _, err := f.gw.Pick(berlin, nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
+		if _, err := f.gw.Pick(berlin, "", nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
 			t.Errorf("Pick() a TTL later: error = %v; want ErrNoCandidate (fra-1 gone, nyc-1 drained)", err)
 		}
 	})

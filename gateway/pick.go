@@ -5,17 +5,19 @@ import (
 	"github.com/relaygate/relaygate/selector"
 )
 
-// Pick chooses the primary and backup relay for client from the current
-// snapshot, its prefix's measurements and the primary its prefix was last
+// Pick chooses the primary and backup relay for client, whose user is
+// subject (a user token's), from the current snapshot, its prefix's
+// measurements (with the user's own reports where the prefix's are not
+// trusted, see prefixMeasurements) and the primary its prefix was last
 // given, and remembers the new primary. A share of answers
 // (Config.ExploreShare) get an exploring backup. While the store is
 // unreachable, relays are judged fresh as of the last good refresh, for
 // Config.StoreGrace. It does no I/O.
-func (g *Gateway) Pick(client relay.Client, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error) {
+func (g *Gateway) Pick(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error) {
 	now := g.now()
 	req := selector.Request{Client: client, Transports: want, Measurements: measured}
 	if client.Prefix.IsValid() {
-		req.PrefixMeasurements = g.snaps.PrefixMeasurements(client.Prefix, now)
+		req.PrefixMeasurements, _ = g.snaps.PrefixMeasurements(client.Prefix, subject, now)
 		req.Previous = g.primaries.Get(client.Prefix)
 	}
 	if g.cfg.ExploreShare > 0 && float64(g.rand()>>11)/(1<<53) < g.cfg.ExploreShare {

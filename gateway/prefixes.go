@@ -18,6 +18,9 @@ import (
 type prefixMeasurements struct {
 	reg store.Registry
 	agg relay.AggregateConfig
+	// reporter is the ID a user's reports of a prefix are kept under
+	// (Gateway.reporter); nil: users' own figures are not looked up.
+	reporter func(prefix netip.Prefix, subject string) string
 
 	prefixes sync.Map // netip.Prefix → map[string]relay.Aggregate (replaced whole, never mutated)
 	npfx     atomic.Int64
@@ -27,21 +30,39 @@ type prefixMeasurements struct {
 	lastGC time.Time
 }
 
-// PrefixMeasurements returns the trusted aggregates of what clients in
-// prefix measured, as of now: one lock-free map read.
-func (pm *prefixMeasurements) PrefixMeasurements(prefix netip.Prefix, now time.Time) []relay.Measurement {
+// PrefixMeasurements returns what clients in prefix measured, as of now,
+// for subject's picks: each relay's trusted aggregate (see
+// relay.Aggregate.Trusted) and, where there is none, subject's own figures
+// (relay.Aggregate.Own), which steer its own picks as its inline
+// measurements would and no one else's; own reports whether any did. One
+// lock-free map read, and a keyed hash for subject's reporter ID only when
+// some relay lacks a trusted aggregate.
+//
+// Through the prefix's hysteresis (primaries) a user's own figures, like
+// its inline measurements, may keep its prefix on a relay it chose for
+// itself, but only while no other is clearly better: within 10 ms or a
+// third (selector's rule).
+func (pm *prefixMeasurements) PrefixMeasurements(prefix netip.Prefix, subject string, now time.Time) (ms []relay.Measurement, own bool) {
 	v, ok := pm.prefixes.Load(prefix)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	aggs := v.(map[string]relay.Aggregate)
-	out := make([]relay.Measurement, 0, len(aggs))
+	ms = make([]relay.Measurement, 0, len(aggs))
+	reporter := ""
 	for id, a := range aggs {
 		if m, ok := a.Trusted(id, now, pm.agg); ok {
-			out = append(out, m)
+			ms = append(ms, m)
+			continue
+		}
+		if reporter == "" && pm.reporter != nil {
+			reporter = pm.reporter(prefix, subject)
+		}
+		if m, ok := a.Own(reporter, id, now, pm.agg); ok { // reporter "" is no one's
+			ms, own = append(ms, m), true
 		}
 	}
-	return out
+	return ms, own
 }
 
 // Prefixes is the number of prefixes with measurements held in memory.

@@ -74,7 +74,7 @@ func TestProbeResultsReachSelection(t *testing.T) {
 			t.Fatalf("stored probe view = %+v, %v; want %+v", r.Probe, err, want)
 		}
 		synctest.Wait()
-		if _, err := f.gw.Pick(berlin, nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
+		if _, err := f.gw.Pick(berlin, "alice", nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
 			t.Errorf("Pick() with fra-1 probed down: error = %v, want ErrNoCandidate", err)
 		}
 	})

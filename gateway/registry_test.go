@@ -24,7 +24,7 @@ func TestHeartbeatIsSelectableAtOnce(t *testing.T) {
 		t.Fatalf("primary = %q right after the heartbeat, want fra-1", primary)
 	}
 	f.clk.Advance(storetest.TTL)
-	if _, err := f.gw.Pick(berlin, nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
+	if _, err := f.gw.Pick(berlin, "alice", nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
 		t.Fatalf("Pick() after the TTL: error = %v, want ErrNoCandidate", err)
 	}
 	f.heartbeat(fra1())
@@ -70,7 +70,7 @@ func TestRoutineHeartbeatRefreshesSoon(t *testing.T) {
 		busy.Load.Allocations = busy.Capacity.Allocations // full: not eligible
 		f.heartbeat(busy)
 		synctest.Wait()
-		if _, err := f.gw.Pick(berlin, nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
+		if _, err := f.gw.Pick(berlin, "alice", nil, nil); !errors.Is(err, relay.ErrNoCandidate) {
 			t.Errorf("Pick() after fra-1 reported itself full: error = %v, want ErrNoCandidate", err)
 		}
 	})

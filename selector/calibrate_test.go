@@ -27,9 +27,9 @@ func trueRTT(a, b relay.Location) time.Duration {
 	return time.Duration((12 + 2*1.9*km/fibreKMPerMS) * float64(time.Millisecond))
 }
 
-// TestWronglyLocatedClientFindsItsRelays: GeoIP puts a Sydney client in
-// Berlin. Measuring only what it is offered, it must end up on the Sydney
-// relay within a few answers.
+// TestWronglyLocatedClientFindsItsRelays: GeoIP puts a Sydney network in
+// Berlin. Its users measuring only what they are offered, it must end up on
+// the Sydney relay within a few answers.
 func TestWronglyLocatedClientFindsItsRelays(t *testing.T) {
 	var relays []relay.Relay
 	for _, c := range worldCities {
@@ -65,7 +65,8 @@ func TestWronglyLocatedClientFindsItsRelays(t *testing.T) {
 			if c == nil {
 				continue
 			}
-			aggs[c.Relay.ID] = aggs[c.Relay.ID].Add(relay.Measurement{RelayID: c.Relay.ID, RTT: trueRTT(truth, c.Relay.Location)}, now, cfg)
+			user := fmt.Sprintf("user-%d", round%3) // the prefix's users take turns
+			aggs[c.Relay.ID] = aggs[c.Relay.ID].Add(user, relay.Measurement{RelayID: c.Relay.ID, RTT: trueRTT(truth, c.Relay.Location)}, now, cfg)
 		}
 		now = now.Add(5 * time.Minute)
 		t.Logf("round %d: primary %s (%s) backup %v; trusted %d", round, got.Primary.Relay.ID, got.Primary.Basis, fmtBackup(got), len(pm))

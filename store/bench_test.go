@@ -45,7 +45,7 @@ func BenchmarkAddMeasurements(b *testing.B) {
 		i := 0
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := s.AddMeasurements(ctx, clientPrefix(i%10_000), benchMeasurements); err != nil {
+			if err := s.AddMeasurements(ctx, clientPrefix(i%10_000), "bench-reporter", benchMeasurements); err != nil {
 				b.Fatalf("AddMeasurements() error = %v", err)
 			}
 			i++
@@ -90,7 +90,7 @@ func addAll(b *testing.B, s store.Registry, from, to int) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := from + w; i < to; i += workers {
-				if err := s.AddMeasurements(b.Context(), clientPrefix(i), benchMeasurements); err != nil {
+				if err := s.AddMeasurements(b.Context(), clientPrefix(i), "bench-reporter", benchMeasurements); err != nil {
 					b.Errorf("AddMeasurements() error = %v", err)
 					return
 				}

@@ -128,6 +128,16 @@ type RedisConfig struct {
 	// MaxPrefixes is the most client prefixes kept; beyond it the least
 	// recently measured are evicted. Default 1,000,000, range 1..100,000,000.
 	MaxPrefixes int
+
+	// PrivacyKey keys what keeps client prefixes and reporters out of
+	// Redis: the HMAC that names each prefix's keys and stands for each
+	// reporter, and the cipher that seals the prefix itself so that the
+	// store can give it back. Required, at least MinPrivacyKeyLen bytes,
+	// and the same on every gateway sharing the registry (a gateway with
+	// another key fails to read their measurements). Changing it abandons
+	// the stored measurements, which expire within Aggregate.MaxAge. It
+	// is never echoed in errors.
+	PrivacyKey []byte
 }
 
 func (c RedisConfig) withDefaults() RedisConfig {
@@ -149,6 +159,9 @@ func (c RedisConfig) validate() error {
 	var errs []error
 	if strings.ContainsAny(c.Prefix, "{}") {
 		errs = append(errs, fmt.Errorf("prefix %q must not contain '{' or '}': %w", c.Prefix, ErrConfig))
+	}
+	if len(c.PrivacyKey) < MinPrivacyKeyLen {
+		errs = append(errs, fmt.Errorf("privacy key of %d bytes, at least %d: %w", len(c.PrivacyKey), MinPrivacyKeyLen, ErrConfig))
 	}
 	if c.GCBatch < 1 || c.GCBatch > maxGCBatch {
 		errs = append(errs, fmt.Errorf("gc batch %d out of range 1..%d: %w", c.GCBatch, maxGCBatch, ErrConfig))
@@ -181,8 +194,8 @@ func validateMeasurements(a relay.AggregateConfig, maxPrefixes int) error {
 	if a.HalfLife <= 0 {
 		errs = append(errs, fmt.Errorf("aggregate half-life %v must be positive: %w", a.HalfLife, ErrConfig))
 	}
-	if a.MinSamples < 1 {
-		errs = append(errs, fmt.Errorf("aggregate min samples %d must be at least 1: %w", a.MinSamples, ErrConfig))
+	if a.MinReporters < 1 || a.MinReporters > relay.MaxReporters {
+		errs = append(errs, fmt.Errorf("aggregate min reporters %d out of range 1..%d: %w", a.MinReporters, relay.MaxReporters, ErrConfig))
 	}
 	if a.MaxAge < minMaxAge {
 		errs = append(errs, fmt.Errorf("aggregate max age %v must be at least %v: %w", a.MaxAge, minMaxAge, ErrConfig))

@@ -2,7 +2,7 @@
 // with their reported data, the time each expires, and operators' drain marks;
 // each gateway replica's STUN probe view of every relay (RecordProbes, filled
 // into the relays Relay and Relays return); and what clients measured to
-// relays, aggregated per client prefix with relay.Aggregate
+// relays, aggregated per client prefix and reporter with relay.Aggregate
 // (AddMeasurements, and Measurements, which reads incrementally from a
 // cursor so that a gateway can refresh its copy every second).
 //
@@ -41,8 +41,8 @@
 // # Redis layout
 //
 // For a key prefix P (default "relaygate:") and replica name R the store
-// keeps these keys, which share the hash tag {registry}, so that its scripts
-// and transactions touch a single Cluster slot:
+// keeps the registry under the hash tag {registry}, so that its scripts and
+// transactions touch a single Cluster slot:
 //
 //	P{registry}:relays         hash: relay ID → JSON record (versioned, field "v")
 //	P{registry}:expiry         sorted set: relay ID scored by expiry, Unix milliseconds
@@ -51,11 +51,34 @@
 //	P{registry}:seq            counter: the change sequence
 //	P{registry}:changes        sorted set: relay ID → sequence of its last heartbeat or drain mark change
 //	P{registry}:changes:R      sorted set: relay ID → sequence of replica R's last probe view of it
-//	P{registry}:prefixes       sorted set: client prefix → last measured, Unix milliseconds
-//	P{registry}:prefix:<pfx>   hash: relay ID → aggregate JSON (versioned), one per prefix
 //
-// <pfx> is netip.Prefix.String() of a client prefix: "203.0.113.0/24",
-// "2001:db8:7::/48".
+// and the client measurements beside it, each prefix under a hash tag of
+// its own, so that they spread over a Cluster's slots and nodes:
+//
+//	P{measured}:prefixes       sorted set: prefix tag → last measured, Unix milliseconds
+//	P{<tag>}:prefix            hash: relay ID → aggregate JSON (version 2), one per prefix;
+//	                           field "" → {"v":2,"touched_ms":…,"prefix":<sealed>}
+//
+// <tag> is 24 hex digits of an HMAC-SHA256 of the prefix under a key
+// derived from RedisConfig.PrivacyKey: no client prefix appears in a key,
+// since anyone who reads Redis (a backup, a replica, an operator's
+// MONITOR) could otherwise list the networks that use the service; an
+// unkeyed hash would not do, as the 2^24 IPv4 /24s are quickly tried. The
+// store still has to give prefixes back (Measurements), so each hash
+// carries its prefix sealed with AES-256-GCM under another derived key,
+// bound to the tag. Reporter IDs in the aggregates are the gateway's keyed
+// hashes of user and prefix, never a user's name, and differ from prefix
+// to prefix. Without the key Redis tells which relays some network
+// measured, how they fared and from how many reporters, not which network
+// or who.
+//
+// The registry stays in one slot on purpose: heartbeats, drain marks and
+// garbage collection change the relays, their expiry and the change
+// sequence in single scripts, and RelaysSince reads the change sets in one
+// transaction with the sequence; all of that needs one slot. It is small:
+// a few thousand relays are a few megabytes, which one node serves easily.
+// Measurements are what grows (up to MaxPrefixes prefixes of up to
+// MaxRelaysPerPrefix aggregates), so they are what is spread.
 //
 // Reads decide freshness from the record's own expires_at, to the
 // nanosecond, and the store's clock. Expired entries are removed by a Lua
@@ -84,16 +107,46 @@
 // no longer in the relays hash, and renews the hash's TTL of an hour, so a
 // replica that goes away leaves nothing behind.
 //
-// AddMeasurements runs one Lua script per call that reads, decays, folds and
-// writes the prefix's aggregates (the arithmetic of relay.Aggregate.Add,
-// floats kept to 17 digits), caps the prefix at MaxRelaysPerPrefix relays,
-// raises the prefix's score in the index, and renews both keys' TTL of
-// Aggregate.MaxAge; concurrent gateways therefore lose no sample. When the
-// script reports stale prefixes (last measured more than MaxAge ago) or more
-// than MaxPrefixes, a second script deletes up to GCBatch of the oldest,
-// rechecking each score first. Measurements reads the index from the cursor
-// (ZRANGEBYSCORE) and then the prefixes' hashes in pipelined batches of a
-// thousand, leaving out aggregates past MaxAge by their own timestamps.
+// AddMeasurements runs two scripts, each in one slot. The first stamps the
+// prefix's tag in the index (ZADD GT), renews the index's TTL of
+// Aggregate.MaxAge and counts the prefixes and the stale ones. The second
+// reads, folds and writes the prefix's aggregates (the arithmetic of
+// relay.Aggregate.Add, floats kept to 17 digits), so the measurements of one
+// call are folded atomically and concurrent gateways lose no sample; it
+// caps the prefix at MaxRelaysPerPrefix relays and each aggregate at
+// relay.MaxReporters reporters, writes the meta field and renews the hash's
+// TTL of MaxAge. When the first reported stale prefixes (last measured more
+// than MaxAge ago) or more than MaxPrefixes, a third script removes up to
+// GCBatch of the oldest from the index, rechecking each score, and one
+// script per removed prefix then deletes its hash unless a fold touched it
+// since (its meta field's touched_ms is newer than the index score the trim
+// saw: that fold's own index write has put the prefix back, and its
+// samples stay).
+//
+// The index and a prefix's hash are written one after the other, so for
+// the length of one write they may disagree; reads stay correct either way.
+// The index is written first: a read between the two sees the prefix
+// stamped with its old aggregates, and its next read returns it again,
+// because the cursor it resumes from lies CursorOverlap before the read
+// and so before the stamp. A fold that fails after its index write leaves
+// an entry whose hash did not change, or does not exist, which reads skip
+// and trimming removes. A hash deleted by trimming, or expired by Redis,
+// while its entry remains reads as nothing. The opposite order could leave
+// folded samples that no index entry leads a reader to.
+//
+// Measurements reads the index from the cursor (ZRANGEBYSCORE) and then
+// the prefixes' hashes in pipelined batches of a thousand (a Cluster client
+// sends each to its node), opens each sealed prefix, and leaves out
+// aggregates past MaxAge by their own timestamps. A hash that does not open
+// with the store's key (gateways sharing a Redis with different keys) or
+// in an unknown format fails the read rather than being misread.
+//
+// Upgrading from the layout before this one (aggregate version 1 under
+// P{registry}:prefixes and P{registry}:prefix:<prefix>): those keys are
+// neither read nor written any more and expire within MaxAge, so a
+// registry upgraded in place starts its client measurements afresh while
+// the relays carry on. Mixed fleets during a rolling upgrade keep two
+// separate sets of measurements until the old gateways are gone.
 //
 // Memory keeps the same data with the same rules in maps, plus a log of
 // prefixes in measurement order so that incremental reads, expiry and

@@ -93,6 +93,8 @@ func (e *RecordError) Error() string {
 // Unwrap returns the decoding error, nil for an unknown version.
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// errBadPrefixKey means the prefixes index holds a member that is not a
-// prefix. The message never repeats the member: it may be a client's.
-var errBadPrefixKey = errors.New("store: unparsable member in the prefixes index")
+// errSealed means a measured prefix stored in Redis cannot be read back: it
+// does not open with this store's privacy key (gateways sharing a Redis and
+// key prefix must share the key too), or its record is in a format this
+// gateway does not know. The message never repeats what was stored.
+var errSealed = errors.New("store: a measured prefix's record does not open with this store's privacy key and format")

@@ -1,6 +1,12 @@
 package store
 
-import "github.com/redis/go-redis/v9"
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // Test-only hooks.
 
@@ -34,4 +40,17 @@ func (m *Memory) PrefixesLenForTest() (prefixes, log int) {
 	m.meas.mu.RLock()
 	defer m.meas.mu.RUnlock()
 	return len(m.meas.prefixes), len(m.meas.log) - m.meas.head
+}
+
+// PrefixKeyForTest returns the key of the hash that holds p's aggregates.
+func (s *Redis) PrefixKeyForTest(p netip.Prefix) string {
+	return s.keys.prefixKey(s.privacy.prefixTag(p))
+}
+
+// DropPrefixForTest runs the script that trimming runs on p's hash once it
+// has removed p from the index, having seen it there at seen, and reports
+// whether it deleted the hash.
+func (s *Redis) DropPrefixForTest(ctx context.Context, p netip.Prefix, seen time.Time) (bool, error) {
+	n, err := dropPrefixScript.Run(ctx, s.client, []string{s.PrefixKeyForTest(p)}, floorMS(seen)).Int()
+	return n == 1, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -45,11 +46,11 @@ type prefixTouch struct {
 // minCompact is the fewest superseded log entries worth a compaction.
 const minCompact = 1024
 
-// AddMeasurements folds ms into prefix's aggregates at the store's clock,
-// then drops prefixes older than the aggregates' MaxAge and, past
-// MaxPrefixes, the least recently measured.
-func (m *Memory) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []relay.Measurement) error {
-	if err := checkMeasurements(prefix, ms); err != nil {
+// AddMeasurements folds reporter's ms into prefix's aggregates at the
+// store's clock, then drops prefixes older than the aggregates' MaxAge and,
+// past MaxPrefixes, the least recently measured.
+func (m *Memory) AddMeasurements(ctx context.Context, prefix netip.Prefix, reporter string, ms []relay.Measurement) error {
+	if err := checkMeasurements(prefix, reporter, ms); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -74,7 +75,7 @@ func (m *Memory) AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []
 		mm.prefixes[prefix] = p
 	}
 	for _, x := range ms {
-		p.relays[x.RelayID] = p.relays[x.RelayID].Add(x, now, m.agg)
+		p.relays[x.RelayID] = p.relays[x.RelayID].Add(reporter, x, now, m.agg)
 	}
 	capRelays(p.relays)
 	at := now
@@ -173,6 +174,7 @@ func (m *Memory) Measurements(ctx context.Context, since time.Time) (map[netip.P
 		aggs := make(map[string]relay.Aggregate, len(p.relays))
 		for id, a := range p.relays {
 			if aggregateFresh(a, now, m.agg) {
+				a.Reporters = slices.Clone(a.Reporters) // the caller's to change
 				aggs[id] = a
 			}
 		}

@@ -100,10 +100,10 @@ func TestMemoryBoundsPrefixes(t *testing.T) {
 	ctx := t.Context()
 	ms := []relay.Measurement{{RelayID: "fra-1", RTT: 20 * time.Millisecond}}
 	for i := range 10_000 { // a few prefixes measured often, and many once
-		if err := m.AddMeasurements(ctx, clientPrefix(i%7*1000+i%3), ms); err != nil {
+		if err := m.AddMeasurements(ctx, clientPrefix(i%7*1000+i%3), "r", ms); err != nil {
 			t.Fatal(err)
 		}
-		if err := m.AddMeasurements(ctx, clientPrefix(10_000+i), ms); err != nil {
+		if err := m.AddMeasurements(ctx, clientPrefix(10_000+i), "r", ms); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Millisecond)
@@ -113,7 +113,7 @@ func TestMemoryBoundsPrefixes(t *testing.T) {
 		t.Fatalf("prefixes, log entries = %d, %d; want 100 and a log within %d", prefixes, log, 2*100+1024)
 	}
 	clock.Advance(relay.AggregateConfig{}.WithDefaults().MaxAge + time.Nanosecond)
-	if err := m.AddMeasurements(ctx, clientPrefix(0), ms); err != nil {
+	if err := m.AddMeasurements(ctx, clientPrefix(0), "r", ms); err != nil {
 		t.Fatal(err)
 	}
 	if prefixes, log := m.PrefixesLenForTest(); prefixes != 1 || log > 1024 {
@@ -133,7 +133,8 @@ func TestConfigRejects(t *testing.T) {
 		{name: "replica with a colon", replica: "gw:1"},
 		{name: "replica too long", replica: strings.Repeat("g", 65)},
 		{name: "negative half-life", agg: relay.AggregateConfig{HalfLife: -time.Minute}},
-		{name: "negative min samples", agg: relay.AggregateConfig{MinSamples: -1}},
+		{name: "negative min reporters", agg: relay.AggregateConfig{MinReporters: -1}},
+		{name: "more min reporters than are kept", agg: relay.AggregateConfig{MinReporters: relay.MaxReporters + 1}},
 		{name: "max age under a second", agg: relay.AggregateConfig{MaxAge: time.Millisecond}},
 		{name: "negative max prefixes", max: -1},
 		{name: "max prefixes too large", max: 100_000_001},
@@ -145,7 +146,7 @@ func TestConfigRejects(t *testing.T) {
 			}
 			c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 			defer c.Close()
-			if _, err := store.NewRedis(c, store.RedisConfig{Replica: tt.replica, Aggregate: tt.agg, MaxPrefixes: tt.max}); !errors.Is(err, store.ErrConfig) {
+			if _, err := store.NewRedis(c, store.RedisConfig{Replica: tt.replica, Aggregate: tt.agg, MaxPrefixes: tt.max, PrivacyKey: storetest.PrivacyKey}); !errors.Is(err, store.ErrConfig) {
 				t.Errorf("NewRedis() error = %v, want ErrConfig", err)
 			}
 		})

@@ -27,15 +27,17 @@ type Redis struct {
 	agg         relay.AggregateConfig
 	maxPrefixes int
 	keys        redisKeys
+	privacy     *keyring
 	probeCursor atomic.Uint64 // where the next probe GC step resumes its HSCAN
 	closed      atomic.Bool
 }
 
 var _ Registry = (*Redis)(nil)
 
-// redisKeys are the keys of one prefix and replica. They share the hash tag
-// {registry} so that scripts and transactions over them stay in one
-// Cluster slot.
+// redisKeys are the keys of one prefix and replica. The registry's share
+// the hash tag {registry}, so that scripts and transactions over them stay
+// in one Cluster slot; the measurements index has a tag of its own, and
+// each measured prefix's hash another (see the package doc).
 type redisKeys struct {
 	relays   string // hash: id → record JSON
 	expiry   string // sorted set: id scored by expiry, Unix ms rounded up
@@ -44,8 +46,8 @@ type redisKeys struct {
 	seq      string // counter: the change sequence, INCR'd by every relay write
 	changes  string // sorted set: id scored by the sequence of its last record or drain change
 	pchanges string // sorted set: id scored by the sequence of this replica's last probe view of it
-	prefixes string // sorted set: client prefix scored by its last measurement, Unix ms rounded down
-	prefix   string // start of a prefix's hash, relay id → aggregate JSON; the prefix follows
+	prefixes string // sorted set: prefix tag scored by its last measurement, Unix ms rounded down
+	base     string // the key prefix: a measured prefix's hash is base + "{" + tag + "}:prefix"
 }
 
 func newRedisKeys(prefix, replica string) redisKeys {
@@ -58,8 +60,8 @@ func newRedisKeys(prefix, replica string) redisKeys {
 		seq:      base + "seq",
 		changes:  base + "changes",
 		pchanges: base + "changes:" + replica,
-		prefixes: base + "prefixes",
-		prefix:   base + "prefix:",
+		prefixes: prefix + "{measured}:prefixes",
+		base:     prefix,
 	}
 }
 
@@ -71,8 +73,10 @@ func (k redisKeys) all() []string {
 // gcKeys are the KEYS of the scripts that end in gcLua.
 func (k redisKeys) gcKeys() []string { return []string{k.relays, k.expiry, k.changes, k.pchanges} }
 
-// prefixKey is the key of the hash that holds p's aggregates.
-func (k redisKeys) prefixKey(p string) string { return k.prefix + p }
+// prefixKey is the key of the hash that holds the aggregates of the
+// prefix whose tag is tag. The tag is its hash tag, so prefixes spread
+// over a Cluster's slots.
+func (k redisKeys) prefixKey(tag string) string { return k.base + "{" + tag + "}:prefix" }
 
 // OpenRedis connects to the Redis deployment cfg.URL names, checks it answers
 // PING, and returns a store that owns the connection. Errors never contain
@@ -89,7 +93,11 @@ func OpenRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newRedis(client, cfg)
+	s, err := newRedis(client, cfg)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Close() // the ping error is the one worth reporting
 		return nil, fmt.Errorf("open %w", err)
@@ -109,10 +117,15 @@ func NewRedis(client redis.UniversalClient, cfg RedisConfig) (*Redis, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return newRedis(client, cfg), nil
+	return newRedis(client, cfg)
 }
 
-func newRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
+// newRedis builds the store over client; cfg must have been validated.
+func newRedis(client redis.UniversalClient, cfg RedisConfig) (*Redis, error) {
+	privacy, err := newKeyring(cfg.PrivacyKey)
+	if err != nil {
+		return nil, err
+	}
 	return &Redis{
 		client:      client,
 		now:         cfg.Now,
@@ -120,7 +133,8 @@ func newRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 		agg:         cfg.Aggregate,
 		maxPrefixes: cfg.MaxPrefixes,
 		keys:        newRedisKeys(cfg.Prefix, cfg.Replica),
-	}
+		privacy:     privacy,
+	}, nil
 }
 
 // gcLua deletes up to ARGV[2] relays whose expiry score is at or before

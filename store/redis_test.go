@@ -205,9 +205,14 @@ func TestOpenRedisRejects(t *testing.T) {
 		{"prefix with hash tag", store.RedisConfig{URL: "redis://localhost", Prefix: "a{b}:"}},
 		{"gc batch too large", store.RedisConfig{URL: "redis://localhost", GCBatch: 10_001}},
 		{"gc batch negative", store.RedisConfig{URL: "redis://localhost", GCBatch: -1}},
+		{"no privacy key", store.RedisConfig{URL: "redis://localhost", PrivacyKey: []byte{}}},
+		{"short privacy key", store.RedisConfig{URL: "redis://localhost", PrivacyKey: []byte(secret)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.cfg.PrivacyKey == nil { // so that only what the row names is wrong
+				tt.cfg.PrivacyKey = storetest.PrivacyKey
+			}
 			s, err := store.OpenRedis(t.Context(), tt.cfg)
 			if err == nil {
 				_ = s.Close()
@@ -226,7 +231,7 @@ func TestOpenRedisRejects(t *testing.T) {
 }
 
 func TestOpenRedisUnreachableHidesPassword(t *testing.T) {
-	_, err := store.OpenRedis(t.Context(), store.RedisConfig{URL: "redis://u:s3cret@127.0.0.1:1/0?max_retries=-1&dial_timeout=1s"})
+	_, err := store.OpenRedis(t.Context(), store.RedisConfig{URL: "redis://u:s3cret@127.0.0.1:1/0?max_retries=-1&dial_timeout=1s", PrivacyKey: storetest.PrivacyKey})
 	if err == nil {
 		t.Fatalf("OpenRedis(closed port) error = nil")
 	}
@@ -265,7 +270,7 @@ func TestRedisURLSchemes(t *testing.T) {
 }
 
 func TestNewRedisRejectsNilClient(t *testing.T) {
-	if _, err := store.NewRedis(nil, store.RedisConfig{}); !errors.Is(err, store.ErrConfig) {
+	if _, err := store.NewRedis(nil, store.RedisConfig{PrivacyKey: storetest.PrivacyKey}); !errors.Is(err, store.ErrConfig) {
 		t.Errorf("NewRedis(nil) error = %v, want ErrConfig", err)
 	}
 }

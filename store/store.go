@@ -60,17 +60,22 @@ type Registry interface {
 	// An empty relay ID or a zero ProbedAt gives ErrInvalid.
 	RecordProbes(ctx context.Context, probes map[string]relay.Probe) error
 
-	// AddMeasurements folds client measurements into the aggregates of
-	// (prefix, relay) with relay.Aggregate.Add at the store's clock.
-	// prefix must be what relay.ClientPrefix returns for some address
-	// (a masked /24 or /48); anything else, an empty relay ID, or more
-	// than MaxMeasurementsPerAdd measurements give ErrInvalid. The
-	// measurements of one call are folded atomically, also across
-	// gateways sharing a Redis, so concurrent calls lose no sample. A
-	// prefix keeps at most MaxRelaysPerPrefix relays (the least recently
-	// measured go), and the store at most its MaxPrefixes prefixes.
-	// Errors never name the prefix: it identifies a client network.
-	AddMeasurements(ctx context.Context, prefix netip.Prefix, ms []relay.Measurement) error
+	// AddMeasurements folds one report, the measurements of one reporter,
+	// into the aggregates of (prefix, relay) with relay.Aggregate.Add at
+	// the store's clock. reporter is an opaque ID that the store keeps as
+	// given: callers pass a keyed hash, never a user's name (the gateway
+	// passes a pseudonym of the user and the prefix, so that one user
+	// cannot be followed from network to network in the store). prefix
+	// must be what relay.ClientPrefix returns for some address (a masked
+	// /24 or /48); anything else, a reporter that is not 1 to
+	// MaxReporterLen letters, digits, '-' or '_', an empty relay ID, or
+	// more than MaxMeasurementsPerAdd measurements give ErrInvalid. The measurements of one call are folded
+	// atomically, also across gateways sharing a Redis, so concurrent
+	// calls lose no sample. A prefix keeps at most MaxRelaysPerPrefix
+	// relays (the least recently measured go), and the store at most its
+	// MaxPrefixes prefixes. Errors never name the prefix or the reporter:
+	// they identify a client network and a user.
+	AddMeasurements(ctx context.Context, prefix netip.Prefix, reporter string, ms []relay.Measurement) error
 
 	// Measurements returns the aggregates of every prefix measured at or
 	// after since (the zero time: all), by prefix and relay ID, leaving

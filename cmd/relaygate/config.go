@@ -90,7 +90,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("relaygate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
-	redisURL := fs.String("redis-url", "", "Redis URL (redis://, rediss://, redis-sentinel://, redis-cluster://); empty keeps the registry in memory")
+	redisURL := fs.String("redis-url", "", "Redis URL (redis://, rediss://, unix://, redis+sentinel://, redis+cluster://); empty keeps the registry in memory")
 	redisPrefix := fs.String("redis-prefix", "relaygate:", "prefix of every Redis key, so several deployments can share one Redis")
 	geoipDB := fs.String("geoip-db", "", "GeoIP2/GeoLite2 City mmdb path; reloaded when the file is replaced; empty ranks without location")
 	turnSecrets := fs.String("turn-secrets", "", "TURN REST secrets id:secret,... newest first (newest mints); empty: one random secret for this process")

@@ -205,9 +205,9 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 	}
 }
 
-// post sends a credentials request and returns the status and the
+// postCredentials sends a credentials request and returns the status and the
 // RateLimit field.
-func post(t *testing.T, url, tok string) (int, string) {
+func postCredentials(t *testing.T, url, tok string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), "POST", url+"/v1/credentials", http.NoBody)
 	if err != nil {
@@ -251,18 +251,18 @@ func TestRateLimitsAcrossGateways(t *testing.T) {
 	}
 	alice := testenv.Token(t, testUserSecret, "alice", time.Hour)
 	for i := range 3 {
-		if code, _ := post(t, a, alice); code != 200 {
+		if code, _ := postCredentials(t, a, alice); code != 200 {
 			t.Fatalf("alice's request %d on A = %d, within her budget of 3", i, code)
 		}
 	}
-	if code, _ := post(t, a, alice); code != 429 {
+	if code, _ := postCredentials(t, a, alice); code != 429 {
 		t.Errorf("alice's 4th request on A = %d, want 429", code)
 	}
 	// B learns of A's spending at its next sync (50 ms); until then it
 	// decides alone, within the documented precision (its own burst of 3).
 	admittedOnB := 0
 	testenv.Eventually(t, "B refuses alice", 10*time.Second, 100*time.Millisecond, func() error {
-		code, field := post(t, b, alice)
+		code, field := postCredentials(t, b, alice)
 		switch {
 		case code == 200:
 			admittedOnB++
@@ -276,7 +276,7 @@ func TestRateLimitsAcrossGateways(t *testing.T) {
 		t.Errorf("B admitted %d of alice's requests after A spent her budget, want at most its burst (3)", admittedOnB)
 	}
 	bob := testenv.Token(t, testUserSecret, "bob", time.Hour)
-	if code, _ := post(t, b, bob); code != 200 {
+	if code, _ := postCredentials(t, b, bob); code != 200 {
 		t.Errorf("bob on B = %d: another subject's budget is his own", code)
 	}
 }

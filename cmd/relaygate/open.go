@@ -20,12 +20,22 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (store.Registr
 		return store.NewMemory(store.MemoryConfig{Replica: cfg.Replica})
 	}
 	redis.SetLogger(redisLog{log: log.With("component", "redis")})
-	r, err := store.OpenRedis(ctx, store.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, Replica: cfg.Replica})
+	r, err := store.OpenRedis(ctx, store.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, Replica: cfg.Replica,
+		PrivacyKey: storePrivacyKey(cfg.PseudonymKey)})
 	if err != nil {
 		return nil, err
 	}
 	log.Info("registry in redis", "prefix", cfg.RedisPrefix, "replica", cfg.Replica)
 	return r, nil
+}
+
+// storePrivacyKey derives the Redis store's privacy key (what hides client
+// prefixes and reporters in Redis) from the pseudonym key, which every
+// replica shares: one-way, so Redis's key reveals nothing of the pseudonyms'.
+func storePrivacyKey(pseudonymKey []byte) []byte {
+	h := hmac.New(sha256.New, pseudonymKey)
+	h.Write([]byte("relaygate redis privacy key v1"))
+	return h.Sum(nil)
 }
 
 // openGeoIP opens --geoip-db, or says once that ranking runs without it.

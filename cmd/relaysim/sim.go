@@ -137,9 +137,14 @@ func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim []
 	for j := range pf.n {
 		ci := pf.first + j
 		cl := &w.clients[ci]
+		// The prefix's trusted aggregates, else the client's own reports,
+		// as the gateway's picks for that client's user go.
 		sc.pm = sc.pm[:0]
 		for _, a := range ps.aggs {
-			if m, ok := a.a.Trusted(w.relays[a.relay].id, st.now, relay.AggregateConfig{}); ok {
+			id := w.relays[a.relay].id
+			if m, ok := a.a.Trusted(id, st.now, relay.AggregateConfig{}); ok {
+				sc.pm = append(sc.pm, m)
+			} else if m, ok := a.a.Own(cl.user, id, st.now, relay.AggregateConfig{}); ok {
 				sc.pm = append(sc.pm, m)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
@@ -76,6 +77,7 @@ type prefix struct {
 type client struct {
 	addr     netip.Addr
 	lastMile float64 // ms added to every RTT
+	user     string  // who reports its measurements: each client is a user of its own
 }
 
 // world is everything fixed for a whole simulation.
@@ -253,7 +255,7 @@ func newWorld(cfg config) *world {
 		for j := range n {
 			ip := netip.AddrFrom4([4]byte{byte(20 + pi>>16), byte(pi >> 8), byte(pi), byte(1 + j)}) //nolint:gosec // G115: j < n <= 64
 			lm := min(30, max(2, base+rng.ExpFloat64()))
-			w.clients = append(w.clients, client{addr: ip, lastMile: lm})
+			w.clients = append(w.clients, client{addr: ip, lastMile: lm, user: strconv.Itoa(len(w.clients))})
 		}
 		w.prefixes = append(w.prefixes, p)
 	}
@@ -367,11 +369,11 @@ func (w *world) report(rng *rand.Rand, st *roundState, ps *prefixState, cl *clie
 	}
 	for i := range ps.aggs {
 		if ps.aggs[i].relay == ri {
-			ps.aggs[i].a = ps.aggs[i].a.Add(m, st.now, relay.AggregateConfig{})
+			ps.aggs[i].a = ps.aggs[i].a.Add(cl.user, m, st.now, relay.AggregateConfig{})
 			return
 		}
 	}
-	ps.aggs = append(ps.aggs, agg{relay: ri, a: relay.Aggregate{}.Add(m, st.now, relay.AggregateConfig{})})
+	ps.aggs = append(ps.aggs, agg{relay: ri, a: relay.Aggregate{}.Add(cl.user, m, st.now, relay.AggregateConfig{})})
 }
 
 // sampleLoss is the loss fraction observed over n packets when the true

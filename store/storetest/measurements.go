@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -35,9 +36,18 @@ func measure(relayID string, rttMS float64) []relay.Measurement {
 	return []relay.Measurement{measurement(relayID, rttMS, 0)}
 }
 
+// reporter is the reporter of the suite's measurements unless a test
+// names others.
+const reporter = "alice-pseudonym"
+
 func (e *env) add(p netip.Prefix, ms ...relay.Measurement) {
 	e.t.Helper()
-	if err := e.s.AddMeasurements(e.t.Context(), p, ms); err != nil {
+	e.addBy(p, reporter, ms...)
+}
+
+func (e *env) addBy(p netip.Prefix, reporter string, ms ...relay.Measurement) {
+	e.t.Helper()
+	if err := e.s.AddMeasurements(e.t.Context(), p, reporter, ms); err != nil {
 		e.t.Fatalf("AddMeasurements(%d measurements) error = %v", len(ms), err)
 	}
 }
@@ -91,13 +101,18 @@ func closeTo(x, y float64) bool {
 	return math.Abs(x-y) <= 1e-9*max(1, math.Abs(y))
 }
 
-// wantAggregate fails unless got matches want: floats closely, the sample
-// count and time exactly.
+// wantAggregate fails unless got matches want, reporter by reporter in
+// order: floats closely, IDs, sample counts and times exactly.
 func (e *env) wantAggregate(what string, got, want relay.Aggregate) {
 	e.t.Helper()
-	if !closeTo(got.RTTMillis, want.RTTMillis) || !closeTo(got.Loss, want.Loss) || !closeTo(got.Weight, want.Weight) ||
-		got.Samples != want.Samples || !got.Updated.Equal(want.Updated) {
+	if got.Samples != want.Samples || !got.Updated.Equal(want.Updated) || len(got.Reporters) != len(want.Reporters) {
 		e.t.Fatalf("%s = %+v,\nwant %+v", what, got, want)
+	}
+	for i, g := range got.Reporters {
+		w := want.Reporters[i]
+		if g.ID != w.ID || !closeTo(g.RTTMillis, w.RTTMillis) || !closeTo(g.Loss, w.Loss) || !closeTo(g.Weight, w.Weight) || !g.Updated.Equal(w.Updated) {
+			e.t.Fatalf("%s: reporter %d = %+v,\nwant %+v", what, i, g, w)
+		}
 	}
 }
 
@@ -118,12 +133,12 @@ var measurementTests = []test{
 			e.clock.Advance(st.after)
 			m := measurement("fra-1", st.rtt, st.loss)
 			prev := want
-			want = want.Add(m, e.clock.Now(), aggCfg)
+			want = want.Add(reporter, m, e.clock.Now(), aggCfg)
 			e.add(prefixA, m)
 			got, _ := e.measurements(time.Time{})
 			e.wantAggregate(fmt.Sprintf("after sample %d", i), got[prefixA]["fra-1"], want)
-			if i == 1 && !(got[prefixA]["fra-1"].RTTMillis < prev.RTTMillis && got[prefixA]["fra-1"].RTTMillis > st.rtt) {
-				e.t.Fatalf("mean RTT %v after %v then %v: want it to move toward the new sample", got[prefixA]["fra-1"].RTTMillis, prev.RTTMillis, st.rtt)
+			if g := got[prefixA]["fra-1"].Reporters[0].RTTMillis; i == 1 && !(g < prev.Reporters[0].RTTMillis && g > st.rtt) {
+				e.t.Fatalf("mean RTT %v after %v then %v: want it to move toward the new sample", g, prev.Reporters[0].RTTMillis, st.rtt)
 			}
 		}
 	}},
@@ -133,7 +148,7 @@ var measurementTests = []test{
 		now := e.clock.Now()
 		want := map[string]relay.Aggregate{}
 		for _, m := range ms {
-			want[m.RelayID] = want[m.RelayID].Add(m, now, aggCfg)
+			want[m.RelayID] = want[m.RelayID].Add(reporter, m, now, aggCfg)
 		}
 		got, _ := e.measurements(time.Time{})
 		wantPrefixes(e.t, "Measurements", got, prefixB)
@@ -144,19 +159,44 @@ var measurementTests = []test{
 			e.wantAggregate(id, got[prefixB][id], w)
 		}
 	}},
-	{name: "aggregates are trusted only after the sample floor", run: func(e *env) {
-		for i := range aggCfg.MinSamples {
+	{name: "aggregates are trusted only with enough distinct reporters", run: func(e *env) {
+		for range 50 { // one reporter, however often, is one reporter
+			e.add(prefixA, measurement("fra-1", 1, 0))
+			e.clock.Advance(time.Millisecond)
+		}
+		for i := 1; i < aggCfg.MinReporters; i++ {
 			got, _ := e.measurements(time.Time{})
 			if m, ok := got[prefixA]["fra-1"].Trusted("fra-1", e.clock.Now(), aggCfg); ok {
-				e.t.Fatalf("after %d samples: Trusted() = %+v, true; want untrusted", i, m)
+				e.t.Fatalf("with %d reporters: Trusted() = %+v, true; want untrusted", i, m)
 			}
-			e.add(prefixA, measurement("fra-1", 30, 0.01))
+			if n := got[prefixA]["fra-1"].Counted(e.clock.Now(), aggCfg); n != i {
+				e.t.Fatalf("Counted() = %d, want %d", n, i)
+			}
+			e.addBy(prefixA, fmt.Sprintf("reporter-%d", i), measurement("fra-1", 30, 0.01))
 			e.clock.Advance(time.Second)
 		}
 		got, _ := e.measurements(time.Time{})
 		m, ok := got[prefixA]["fra-1"].Trusted("fra-1", e.clock.Now(), aggCfg)
 		if !ok || m.RelayID != "fra-1" || (m.RTT-30*time.Millisecond).Abs() > time.Microsecond || !closeTo(m.Loss, 0.01) {
-			e.t.Fatalf("after %d samples: Trusted() = %+v, %v; want 30ms, 1%% loss, true", aggCfg.MinSamples, m, ok)
+			e.t.Fatalf("with %d reporters: Trusted() = %+v, %v; want their median, 30ms, 1%% loss, true", aggCfg.MinReporters, m, ok)
+		}
+		if s := got[prefixA]["fra-1"].Samples; s != 50+aggCfg.MinReporters-1 {
+			e.t.Fatalf("Samples = %d, want every one counted, %d", s, 50+aggCfg.MinReporters-1)
+		}
+	}},
+	{name: "an aggregate keeps the most recently heard reporters", run: func(e *env) {
+		var want relay.Aggregate
+		for i := range relay.MaxReporters + 3 {
+			r := fmt.Sprintf("reporter-%02d", i)
+			m := measurement("fra-1", float64(10+i), 0)
+			want = want.Add(r, m, e.clock.Now(), aggCfg)
+			e.addBy(prefixA, r, m)
+			e.clock.Advance(time.Second)
+		}
+		got, _ := e.measurements(time.Time{})
+		e.wantAggregate("after more reporters than fit", got[prefixA]["fra-1"], want)
+		if n := len(got[prefixA]["fra-1"].Reporters); n != relay.MaxReporters {
+			e.t.Fatalf("%d reporters kept, want %d", n, relay.MaxReporters)
 		}
 	}},
 	{name: "since cursor returns only prefixes measured since", run: func(e *env) {
@@ -250,13 +290,13 @@ var measurementTests = []test{
 		wantPrefixes(e.t, "after refreshing B and adding A", got, prefixA, prefixB, prefixD)
 	}},
 	{name: "concurrent adds lose no sample", run: func(e *env) {
-		const workers, perWorker = 16, 25
+		const workers, perWorker = relay.MaxReporters, 25
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
 				for range perWorker {
 					ms := []relay.Measurement{measurement("a", float64(w+1), 0), measurement("b", 10, 0.5)}
-					if err := e.s.AddMeasurements(e.t.Context(), prefixA, ms); err != nil {
+					if err := e.s.AddMeasurements(e.t.Context(), prefixA, fmt.Sprintf("worker-%d", w), ms); err != nil {
 						e.t.Errorf("AddMeasurements() error = %v", err)
 						return
 					}
@@ -268,34 +308,56 @@ var measurementTests = []test{
 			return
 		}
 		got, _ := e.measurements(time.Time{})
-		const n = workers * perWorker
-		// The clock stands still, so nothing decays and the means are plain.
-		e.wantAggregate("a", got[prefixA]["a"], relay.Aggregate{RTTMillis: 8.5, Weight: n, Samples: n, Updated: T0})
-		e.wantAggregate("b", got[prefixA]["b"], relay.Aggregate{RTTMillis: 10, Loss: 0.5, Weight: n, Samples: n, Updated: T0})
+		// The clock stands still, so nothing decays: each worker is one
+		// reporter with every one of its samples, and its RTT to a.
+		for id, agg := range got[prefixA] {
+			if agg.Samples != workers*perWorker || len(agg.Reporters) != workers {
+				e.t.Fatalf("%s: %d samples from %d reporters, want %d from %d", id, agg.Samples, len(agg.Reporters), workers*perWorker, workers)
+			}
+			rtts := map[float64]bool{}
+			for _, r := range agg.Reporters {
+				if r.Weight != perWorker || (id == "b" && (r.RTTMillis != 10 || r.Loss != 0.5)) {
+					e.t.Fatalf("%s: reporter %+v, want weight %d (and b at 10 ms, 50%% loss)", id, r, perWorker)
+				}
+				rtts[r.RTTMillis] = true
+			}
+			if id == "a" && len(rtts) != workers {
+				e.t.Fatalf("a: reporters' RTTs %v, want %d distinct, one per worker", rtts, workers)
+			}
+		}
+		if len(got[prefixA]) != 2 {
+			e.t.Fatalf("relays = %q, want a and b", relayIDs(got[prefixA]))
+		}
 	}},
 	{name: "invalid measurements are refused without naming the prefix", run: func(e *env) {
 		tooMany := make([]relay.Measurement, store.MaxMeasurementsPerAdd+1)
 		for i := range tooMany {
 			tooMany[i] = measurement("fra-1", 30, 0)
 		}
+		long := strings.Repeat("p", store.MaxReporterLen+1)
 		tests := []struct {
-			name   string
-			prefix netip.Prefix
-			ms     []relay.Measurement
+			name     string
+			prefix   netip.Prefix
+			reporter string
+			ms       []relay.Measurement
 		}{
-			{"zero prefix", netip.Prefix{}, measure("fra-1", 30)},
-			{"unmasked", netip.MustParsePrefix("203.0.113.77/24"), measure("fra-1", 30)},
-			{"ipv4 /16", netip.MustParsePrefix("203.0.0.0/16"), measure("fra-1", 30)},
-			{"ipv4 /32", netip.MustParsePrefix("203.0.113.77/32"), measure("fra-1", 30)},
-			{"ipv4-mapped", netip.MustParsePrefix("::ffff:203.0.113.0/120"), measure("fra-1", 30)},
-			{"ipv6 /64", netip.MustParsePrefix("2001:db8:7:1::/64"), measure("fra-1", 30)},
-			{"ipv6 /32", netip.MustParsePrefix("2001:db8::/32"), measure("fra-1", 30)},
-			{"empty relay id", prefixA, measure("", 30)},
-			{"long relay id", prefixA, measure(strings.Repeat("r", 257), 30)},
-			{"too many", prefixA, tooMany},
+			{"zero prefix", netip.Prefix{}, reporter, measure("fra-1", 30)},
+			{"unmasked", netip.MustParsePrefix("203.0.113.77/24"), reporter, measure("fra-1", 30)},
+			{"ipv4 /16", netip.MustParsePrefix("203.0.0.0/16"), reporter, measure("fra-1", 30)},
+			{"ipv4 /32", netip.MustParsePrefix("203.0.113.77/32"), reporter, measure("fra-1", 30)},
+			{"ipv4-mapped", netip.MustParsePrefix("::ffff:203.0.113.0/120"), reporter, measure("fra-1", 30)},
+			{"ipv6 /64", netip.MustParsePrefix("2001:db8:7:1::/64"), reporter, measure("fra-1", 30)},
+			{"ipv6 /32", netip.MustParsePrefix("2001:db8::/32"), reporter, measure("fra-1", 30)},
+			{"empty reporter", prefixA, "", measure("fra-1", 30)},
+			{"long reporter", prefixA, long, measure("fra-1", 30)},
+			{"reporter with a space", prefixA, "alice smith", measure("fra-1", 30)},
+			{"reporter with a quote", prefixA, `alice"`, measure("fra-1", 30)},
+			{"empty relay id", prefixA, reporter, measure("", 30)},
+			{"long relay id", prefixA, reporter, measure(strings.Repeat("r", 257), 30)},
+			{"too many", prefixA, reporter, tooMany},
 		}
 		for _, tt := range tests {
-			err := e.s.AddMeasurements(e.t.Context(), tt.prefix, tt.ms)
+			err := e.s.AddMeasurements(e.t.Context(), tt.prefix, tt.reporter, tt.ms)
 			if !errors.Is(err, store.ErrInvalid) {
 				e.t.Errorf("AddMeasurements(%s) error = %v, want ErrInvalid", tt.name, err)
 				continue
@@ -303,8 +365,11 @@ var measurementTests = []test{
 			if tt.prefix.IsValid() && (strings.Contains(err.Error(), tt.prefix.Addr().String()) || strings.Contains(err.Error(), "203.0.113")) {
 				e.t.Errorf("AddMeasurements(%s) error %q names the prefix", tt.name, err)
 			}
+			if len(tt.reporter) > 8 && strings.Contains(err.Error(), tt.reporter[:8]) {
+				e.t.Errorf("AddMeasurements(%s) error %q names the reporter", tt.name, err)
+			}
 		}
-		if err := e.s.AddMeasurements(e.t.Context(), prefixA, nil); err != nil {
+		if err := e.s.AddMeasurements(e.t.Context(), prefixA, reporter, nil); err != nil {
 			e.t.Errorf("AddMeasurements(no measurements) error = %v, want nil", err)
 		}
 		got, _ := e.measurements(time.Time{})
@@ -314,9 +379,13 @@ var measurementTests = []test{
 		e.add(prefixA, measurement("fra-1", 30, 0))
 		got, _ := e.measurements(time.Time{})
 		want := got[prefixA]["fra-1"]
+		want.Reporters = slices.Clone(want.Reporters)
+		got[prefixA]["fra-1"].Reporters[0] = relay.Reporter{}
 		got[prefixA]["fra-1"] = relay.Aggregate{}
 		delete(got, prefixA)
 		again, _ := e.measurements(time.Time{})
-		e.wantAggregate("after changing a returned map", again[prefixA]["fra-1"], want)
+		if !reflect.DeepEqual(again[prefixA]["fra-1"], want) {
+			e.t.Fatalf("after changing a returned map: %+v, want %+v", again[prefixA]["fra-1"], want)
+		}
 	}},
 }

@@ -30,18 +30,35 @@ func KeyPrefix(tb testing.TB) string {
 	return "relaygate-test:" + name + ":" + rand.Text()[:8] + ":"
 }
 
+// PrivacyKey is the store privacy key OpenRedis uses when the config has
+// none.
+var PrivacyKey = []byte("relaygate-test-privacy-key-0123")
+
 // OpenRedis opens a store on the test Redis with cfg (its URL is
-// RedisURL's) and deletes the keys under cfg.Prefix when the test ends,
-// through a client of its own so that it works even after the test has
-// closed the store. Give each test its own prefix with KeyPrefix.
+// RedisURL's, its PrivacyKey PrivacyKey when empty) and deletes the keys
+// under cfg.Prefix when the test ends, through a client of its own so that
+// it works even after the test has closed the store. Give each test its
+// own prefix with KeyPrefix.
+//
+// With cfg.URL set it opens that Redis instead, one the test started and
+// throws away (say with internal/testenv/redistest), and deletes nothing.
 func OpenRedis(tb testing.TB, cfg store.RedisConfig) *store.Redis {
 	tb.Helper()
-	cfg.URL = RedisURL(tb)
+	own := cfg.URL == ""
+	if own {
+		cfg.URL = RedisURL(tb)
+	}
+	if len(cfg.PrivacyKey) == 0 {
+		cfg.PrivacyKey = PrivacyKey
+	}
 	s, err := store.OpenRedis(tb.Context(), cfg)
 	if err != nil {
 		tb.Fatalf("OpenRedis() error = %v", err)
 	}
 	tb.Cleanup(func() { _ = s.Close() })
+	if !own {
+		return s
+	}
 	opts, err := redis.ParseURL(cfg.URL)
 	if err != nil {
 		tb.Fatalf("ParseURL() error = %v", err)

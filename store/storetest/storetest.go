@@ -388,7 +388,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			if err := e.s.RecordProbes(ctx, map[string]relay.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, context.Canceled) {
 				e.t.Fatalf("RecordProbes(cancelled) error = %v, want context.Canceled", err)
 			}
-			if err := e.s.AddMeasurements(ctx, prefixA, measure("fra-1", 20)); !errors.Is(err, context.Canceled) {
+			if err := e.s.AddMeasurements(ctx, prefixA, reporter, measure("fra-1", 20)); !errors.Is(err, context.Canceled) {
 				e.t.Fatalf("AddMeasurements(cancelled) error = %v, want context.Canceled", err)
 			}
 			if _, _, err := e.s.Measurements(ctx, time.Time{}); !errors.Is(err, context.Canceled) {
@@ -411,7 +411,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			if err := e.s.RecordProbes(e.t.Context(), map[string]relay.Probe{"fra-1": upProbe(T0)}); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("RecordProbes() after Close error = %v, want ErrClosed", err)
 			}
-			if err := e.s.AddMeasurements(e.t.Context(), prefixA, measure("fra-1", 20)); !errors.Is(err, store.ErrClosed) {
+			if err := e.s.AddMeasurements(e.t.Context(), prefixA, reporter, measure("fra-1", 20)); !errors.Is(err, store.ErrClosed) {
 				e.t.Fatalf("AddMeasurements() after Close error = %v, want ErrClosed", err)
 			}
 			if _, _, err := e.s.Measurements(e.t.Context(), time.Time{}); !errors.Is(err, store.ErrClosed) {
