@@ -18,6 +18,7 @@ import (
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/store"
+	"github.com/relaygate/relaygate/store/storetest"
 )
 
 func TestAuth(t *testing.T) {
@@ -305,7 +306,7 @@ func TestStoreUnavailable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	dead, err := store.NewRedis(redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1}), store.RedisConfig{})
+	dead, err := store.NewRedis(redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1}), store.RedisConfig{PrivacyKey: storetest.PrivacyKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	s, err := NewRedis(redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1}), RedisConfig{})
+	s, err := NewRedis(redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1}), RedisConfig{PrivacyKey: []byte("unavailable-test-privacy-key")})
 	if err != nil {
 		t.Fatal(err)
 	}
