@@ -50,14 +50,17 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &streamConn{Conn: c, in: inspector{m: l.m}}, nil
+	sc := &streamConn{Conn: c}
+	in := &inspector{m: l.m}
+	sc.inspect = in.inspect
+	return sc, nil
 }
 
 // streamConn inspects the requests on one stream. Read must not be called
 // concurrently (pion's read loop calls it from one goroutine).
 type streamConn struct {
 	net.Conn
-	in        inspector
+	inspect   func(src net.Addr, b []byte) // an inspector's, one per stream
 	handshook bool
 	skip      int    // bytes of the current frame still to pass unread
 	pending   []byte // the start of a frame: its header, or a request
@@ -118,7 +121,7 @@ func (c *streamConn) feed(b []byte) {
 		if len(c.pending) < size {
 			return
 		}
-		c.in.inspect(c.RemoteAddr(), c.pending)
+		c.inspect(c.RemoteAddr(), c.pending)
 		c.pending = c.pending[:0]
 	}
 }

@@ -43,6 +43,7 @@ func scan(b []byte) (r request, ok bool) {
 		return request{}, false
 	}
 	r = request{method: t.Method, size: headerSize + n}
+	sha256 := false
 	for a := b[headerSize : headerSize+n]; len(a) > 0; {
 		if len(a) < attrHeader {
 			return request{}, false
@@ -54,7 +55,12 @@ func scan(b []byte) (r request, ok bool) {
 			return request{}, false
 		}
 		v := a[attrHeader : attrHeader+l]
+		// pion drops what follows MESSAGE-INTEGRITY or, first,
+		// MESSAGE-INTEGRITY-SHA256 (RFC 8489 §14.5, §14.6).
 		switch {
+		case r.signed || sha256:
+		case typ == stun.AttrMessageIntegritySHA256:
+			sha256 = true
 		case typ == stun.AttrUsername && r.username == nil:
 			r.username = v
 		case typ == stun.AttrRealm && r.realm == nil:
