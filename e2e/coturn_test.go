@@ -119,18 +119,22 @@ var (
 	uclientLost   = regexp.MustCompile(`Total lost packets (\d+)`)
 )
 
-// runUclient runs turnutils_uclient with args, bounded by timeout, and
-// parses its totals (-1 when a figure is missing).
-func runUclient(t *testing.T, timeout time.Duration, args ...string) uclientResult {
+// uclientTimeout bounds one turnutils_uclient run: its clients start at
+// random within seconds and send for a second or two.
+const uclientTimeout = 60 * time.Second
+
+// runUclient runs turnutils_uclient with args, bounded by uclientTimeout,
+// and parses its totals (-1 when a figure is missing).
+func runUclient(t *testing.T, args ...string) uclientResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	ctx, cancel := context.WithTimeout(t.Context(), uclientTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "turnutils_uclient", args...)
 	cmd.WaitDelay = 2 * time.Second
 	out, err := cmd.CombinedOutput()
 	r := uclientResult{sent: -1, recv: -1, lost: -1, out: string(out)}
 	if ctx.Err() != nil {
-		t.Fatalf("turnutils_uclient %s did not finish within %v:\n%s", strings.Join(args, " "), timeout, testenv.Tail(r.out, 30))
+		t.Fatalf("turnutils_uclient %s did not finish within %v:\n%s", strings.Join(args, " "), uclientTimeout, testenv.Tail(r.out, 30))
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -186,7 +190,7 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				args := append(append([]string{"-W", secret, "-p", tt.port}, tt.flags...), base...)
-				r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
+				r := runUclient(t, append(args, "127.0.0.1")...)
 				want := clients * messages
 				if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
 					t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
@@ -197,7 +201,7 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 		t.Run("wrong secret is refused", func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"-W", randomSecret(t), "-p", port(udp)}, base...)
-			r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
+			r := runUclient(t, append(args, "127.0.0.1")...)
 			if r.rc == 0 || r.recv > 0 {
 				t.Fatalf("turnutils_uclient with a wrong secret: rc %d, received %d; want a failure and nothing received:\n%s",
 					r.rc, r.recv, testenv.Tail(r.out, 30))
@@ -268,7 +272,7 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				args := append(append([]string{"-W", tt.secret, "-p", tt.port}, tt.flags...), base...)
-				r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
+				r := runUclient(t, append(args, "127.0.0.1")...)
 				want := clients * messages
 				if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
 					t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
@@ -279,7 +283,7 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 		t.Run("a secret the relay does not hold is refused", func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"-W", randomSecret(t), "-p", port("udp")}, base...)
-			r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
+			r := runUclient(t, append(args, "127.0.0.1")...)
 			if r.rc == 0 || r.recv > 0 || !strings.Contains(r.out, "Cannot complete Allocation") {
 				t.Fatalf("turnutils_uclient with an unlisted secret: rc %d, received %d; want the allocation refused:\n%s",
 					r.rc, r.recv, testenv.Tail(r.out, 30))
