@@ -335,3 +335,29 @@ func FuzzStreamFraming(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkInspect is the matcher's cost per request on the read path: a
+// keyed request (scan only), and un-keyed ones signed with the newest
+// secret (one trial) and the oldest of two (two trials).
+func BenchmarkInspect(b *testing.B) {
+	newS, oldS, _, v := secrets(b)
+	m := newMatcher(b, v, nil)
+	src := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000}
+	exp := t0.Add(time.Hour)
+	for _, bc := range []struct {
+		name string
+		req  []byte
+	}{
+		{name: "keyed", req: signed(stun.MethodRefresh, name("old.bob", exp), realm, oldS)},
+		{name: "unkeyed-newest", req: signed(stun.MethodRefresh, name("bob", exp), realm, newS)},
+		{name: "unkeyed-oldest-of-2", req: signed(stun.MethodRefresh, name("bob", exp), realm, oldS)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			in := &inspector{m: m}
+			b.ReportAllocs()
+			for b.Loop() {
+				in.inspect(src, bc.req)
+			}
+		})
+	}
+}
