@@ -119,18 +119,22 @@ var (
 	uclientLost   = regexp.MustCompile(`Total lost packets (\d+)`)
 )
 
-// runUclient runs turnutils_uclient with args, bounded by timeout, and
-// parses its totals (-1 when a figure is missing).
-func runUclient(t *testing.T, timeout time.Duration, args ...string) uclientResult {
+// uclientTimeout bounds one turnutils_uclient run: its clients start at
+// random within seconds and send for a second or two.
+const uclientTimeout = 60 * time.Second
+
+// runUclient runs turnutils_uclient with args, bounded by uclientTimeout,
+// and parses its totals (-1 when a figure is missing).
+func runUclient(t *testing.T, args ...string) uclientResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	ctx, cancel := context.WithTimeout(t.Context(), uclientTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "turnutils_uclient", args...)
 	cmd.WaitDelay = 2 * time.Second
 	out, err := cmd.CombinedOutput()
 	r := uclientResult{sent: -1, recv: -1, lost: -1, out: string(out)}
 	if ctx.Err() != nil {
-		t.Fatalf("turnutils_uclient %s did not finish within %v:\n%s", strings.Join(args, " "), timeout, testenv.Tail(r.out, 30))
+		t.Fatalf("turnutils_uclient %s did not finish within %v:\n%s", strings.Join(args, " "), uclientTimeout, testenv.Tail(r.out, 30))
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -186,7 +190,7 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				args := append(append([]string{"-W", secret, "-p", tt.port}, tt.flags...), base...)
-				r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
+				r := runUclient(t, append(args, "127.0.0.1")...)
 				want := clients * messages
 				if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
 					t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
@@ -197,7 +201,7 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 		t.Run("wrong secret is refused", func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"-W", randomSecret(t), "-p", port(udp)}, base...)
-			r := runUclient(t, 60*time.Second, append(args, "127.0.0.1")...)
+			r := runUclient(t, append(args, "127.0.0.1")...)
 			if r.rc == 0 || r.recv > 0 {
 				t.Fatalf("turnutils_uclient with a wrong secret: rc %d, received %d; want a failure and nothing received:\n%s",
 					r.rc, r.recv, testenv.Tail(r.out, 30))
@@ -211,6 +215,85 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 	stopClean(t, rn)
 	if logs := rn.Logs.String(); strings.Contains(logs, secret) {
 		t.Errorf("relaynode logged its secret")
+	}
+}
+
+// TestCoturnClientDuringRotation: relaynode rotating its secret holds
+// [new, old], as coturn would with two static-auth-secrets. coturn's own
+// test client, with -W minting un-keyed usernames ("<ts>:e2e") under the
+// OLD secret, gets every message echoed through it over UDP, TCP and TLS,
+// as it would on coturn; under the new secret too; under a secret the
+// relay does not hold it is refused.
+func TestCoturnClientDuringRotation(t *testing.T) {
+	requireTools(t, "turnutils_uclient", "turnutils_peer")
+	newSecret, oldSecret := randomSecret(t), randomSecret(t)
+	dir := t.TempDir()
+	certPEM, keyPEM, err := relaytest.SelfSignedPEM("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rn := startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=new-id:" + newSecret + ",old-id:" + oldSecret}, nil, nil,
+		buildCmd(t, "relaynode"), "--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--listen-tls=127.0.0.1:0",
+		"--tls-cert="+certFile, "--tls-key="+keyFile, "--allow-peers=127.0.0.1/32", "--drain-timeout=200ms", "--log-level=info")
+	waitLog(t, rn, "relay started", "udp")
+	started, _ := testenv.LogLine(rn.Logs.String(), "relay started")
+	port := func(transport string) string {
+		addr, _ := started[transport].(string)
+		_, p, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatalf("%s listener %q: %v", transport, addr, err)
+		}
+		return p
+	}
+	peerPort := startUDPPeer(t)
+	const clients, messages = 2, 20
+	base := []string{"-X", "-c", "-u", "e2e", "-e", "127.0.0.1", "-r", strconv.Itoa(peerPort),
+		"-m", strconv.Itoa(clients), "-n", strconv.Itoa(messages), "-l", "160", "-z", "5"}
+	tests := []struct {
+		name   string
+		secret string
+		flags  []string
+		port   string
+	}{
+		{name: "old secret over udp", secret: oldSecret, port: port("udp")},
+		{name: "old secret over tcp", secret: oldSecret, flags: []string{"-t"}, port: port("tcp")},
+		{name: "old secret over tls", secret: oldSecret, flags: []string{"-t", "-S"}, port: port("tls")},
+		{name: "new secret over udp", secret: newSecret, port: port("udp")},
+	}
+	t.Run("clients", func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				args := append(append([]string{"-W", tt.secret, "-p", tt.port}, tt.flags...), base...)
+				r := runUclient(t, append(args, "127.0.0.1")...)
+				want := clients * messages
+				if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
+					t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
+						r.rc, r.sent, r.recv, r.lost, want, want, testenv.Tail(r.out, 30))
+				}
+			})
+		}
+		t.Run("a secret the relay does not hold is refused", func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"-W", randomSecret(t), "-p", port("udp")}, base...)
+			r := runUclient(t, append(args, "127.0.0.1")...)
+			if r.rc == 0 || r.recv > 0 || !strings.Contains(r.out, "Cannot complete Allocation") {
+				t.Fatalf("turnutils_uclient with an unlisted secret: rc %d, received %d; want the allocation refused:\n%s",
+					r.rc, r.recv, testenv.Tail(r.out, 30))
+			}
+		})
+	})
+
+	stopClean(t, rn)
+	if logs := rn.Logs.String(); strings.Contains(logs, newSecret) || strings.Contains(logs, oldSecret) || strings.Contains(logs, ":e2e") {
+		t.Errorf("relaynode logged a secret or a TURN username")
 	}
 }
 

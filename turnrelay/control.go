@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
+
+	"github.com/relaygate/relaygate/turnrelay/secretmatch"
 )
 
 // turnConfig is pion's server configuration: our handlers for
@@ -23,22 +25,45 @@ func (s *Server) turnConfig() turn.ServerConfig {
 	gen := generator{s: s}
 	for _, b := range s.lns {
 		for _, pc := range b.packets {
+			if s.match != nil {
+				pc = s.match.PacketConn(pc)
+			}
 			sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
 				PacketConn: pc, RelayAddressGenerator: gen, PermissionHandler: s.permit,
 			})
 		}
-		if b.stream != nil {
+		if l := b.stream; l != nil {
+			if s.match != nil {
+				l = s.match.Listener(l)
+			}
 			sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
-				Listener: b.stream, RelayAddressGenerator: gen, PermissionHandler: s.permit,
+				Listener: l, RelayAddressGenerator: gen, PermissionHandler: s.permit,
 			})
 		}
 	}
 	return sc
 }
 
+// newMatcher is the packet-path matcher that lets un-keyed usernames verify
+// under any secret, as coturn's do; nil with one secret, where there is
+// nothing to choose.
+func (s *Server) newMatcher() (*secretmatch.Matcher, error) {
+	if len(s.secrets) < 2 {
+		return nil, nil
+	}
+	return secretmatch.New(secretmatch.Config{
+		Verifier: s.verifier, Realm: s.cfg.Realm, ExpiryApplies: s.expiryApplies, Now: s.cfg.Now,
+	})
+}
+
 // authenticate is pion's AuthHandler: it returns the long-term key for the
 // TURN REST username, and the pseudonym as the allocation's user id (so a
 // client may refresh with a newly minted credential of the same user).
+//
+// Which secret: the one a keyed username names; for an un-keyed one
+// ("<expiry>:<user>", minted by coturn's tools and most app backends) the
+// one whose key the matcher found to sign this very request on the packet
+// path (package secretmatch), else the newest, as with one secret.
 //
 // Expiry, by method:
 //   - Allocate, and any method not listed below: an expired credential is
@@ -63,6 +88,11 @@ func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool)
 	if s.expiryApplies(ra.Method) && u.Expired(s.cfg.Now()) {
 		s.metrics.authFailures.WithLabelValues(authExpired).Inc()
 		return "", nil, false
+	}
+	if s.match != nil {
+		if p, ok := s.match.Password(ra.SrcAddr, ra.Username); ok {
+			password = p
+		}
 	}
 	return u.Pseudonym(s.secrets), turn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
 }

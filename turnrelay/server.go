@@ -17,6 +17,7 @@ import (
 	"github.com/relaygate/relaygate/turnrelay/dataplane"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/quota"
+	"github.com/relaygate/relaygate/turnrelay/secretmatch"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -30,7 +31,8 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	verifier *turncred.Verifier
-	secrets  []turncred.Secret // verifier's, newest first: pseudonyms of any key id
+	secrets  []turncred.Secret    // verifier's, newest first: pseudonyms of any key id
+	match    *secretmatch.Matcher // un-keyed usernames under older secrets; nil with one secret
 	filter   *netpolicy.Filter
 	ledger   *quota.Ledger
 	data     *dataplane.Plane
@@ -86,6 +88,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		ledger:   ledger,
 		data:     dataplane.New(dataplane.Config{Filter: filter, Bandwidth: ledger.Bandwidth(), Now: cfg.Now}),
 		ips:      ips,
+	}
+	if s.match, err = s.newMatcher(); err != nil {
+		return nil, fmt.Errorf("turnrelay: %w", err)
 	}
 	s.metrics = newMetrics(s)
 	if err := s.listen(); err != nil {

@@ -34,9 +34,15 @@ allocation time, RTT, jitter and loss, and one plain diagnosis per URI, e.g.
 "credentials refused: expired", "port closed (connection refused)".
 
 Credentials come from the gateway (POST /v1/credentials, user token) unless
---secret is given: then they are minted here, as the gateway would, from the
-relay's TURN REST secret (id:secret, as in relaynode --secrets). With no URI,
-the URIs of the primary and backup relays the gateway offers are checked.
+--secret is given: then they are minted here from the relay's TURN REST
+secret. As id:secret (as in relaynode --secrets) the username names the key
+id, "<expiry>:<id>.<user>", as the gateway's do; as a bare secret (coturn's
+static-auth-secret, no id) it is un-keyed, "<expiry>:<user>", as coturn's
+tools and most app backends mint it, which relaynode and coturn check
+against every secret they hold. A value whose part before the first ':' is
+a valid key id is read as id:secret; a leading ':' forces a bare secret.
+With no URI, the URIs of the primary and backup relays the gateway offers
+are checked.
 
 The packets travel relay to relay: the relay must accept its own relayed
 address as a peer. relaynode does for public addresses; for a relay on a
@@ -45,7 +51,7 @@ private network or loopback, open it with relaynode --allow-peers.
 Exit status 1 when no URI works (with --strict: when any fails).`,
 	scoped: map[string]bool{"secret": true},
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
-		secret := fs.String("secret", "", "TURN REST secret id:secret to mint credentials locally instead of asking the gateway")
+		secret := fs.String("secret", "", "TURN REST secret to mint credentials locally instead of asking the gateway: id:secret (keyed usernames) or a bare secret (un-keyed, as coturn's tools)")
 		user := fs.String("user", "relayctl", "user part of locally minted usernames (with --secret)")
 		ttl := fs.Duration("ttl", 10*time.Minute, "lifetime of the credentials; with --secret it may be negative, to see a relay refuse an expired credential")
 		count := fs.Int("count", 10, "packets to send through each relay (1..1000)")
@@ -158,19 +164,18 @@ Exit status 1 when no URI works (with --strict: when any fails).`,
 	},
 }
 
-// mintTURN makes TURN REST credentials as the gateway does: the username
-// names the secret's id, so a relay holding several secrets picks the right
-// one; user stands in for the pseudonym.
+// mintTURN makes TURN REST credentials from --secret. With id:secret it
+// mints as the gateway does: the username names the secret's id, so a
+// relay holding several secrets goes straight to that one, and user stands
+// in for the pseudonym. With a bare secret (coturn's static-auth-secret) it
+// mints the un-keyed "<expiry>:<user>" of coturn's tools, which relaynode,
+// like coturn, checks against every secret it holds.
 func mintTURN(secretFlag, user string, ttl time.Duration, now time.Time) (string, string, error) {
-	secrets, err := turncred.ParseSecrets(secretFlag)
-	if err != nil || len(secrets) != 1 {
-		// ParseSecrets' errors name ids, never values.
-		if err == nil {
-			err = fmt.Errorf("want one id:secret, got %d", len(secrets))
-		}
+	s, err := turncred.ParseSecret(secretFlag)
+	if err != nil {
+		// ParseSecret's errors name ids, never values.
 		return "", "", usagef("--secret: %v", err)
 	}
-	s := secrets[0]
 	if user == "" || strings.ContainsAny(user, ": \t") {
 		return "", "", usagef("--user %q: want a non-empty name without ':' or spaces", user)
 	}
@@ -178,7 +183,11 @@ func mintTURN(secretFlag, user string, ttl time.Duration, now time.Time) (string
 	if ttl > 0 && now.Add(ttl).After(time.Unix(exp, 0)) {
 		exp++ // round up to a whole second
 	}
-	name := turncred.Username{Expiry: exp, User: s.ID + "." + user}.String()
+	u := turncred.Username{Expiry: exp, User: user}
+	if s.ID != "" {
+		u.User = s.ID + "." + user
+	}
+	name := u.String()
 	if _, err := turncred.ParseUsername(name); err != nil {
 		return "", "", usagef("--user %q or --ttl %v make an invalid username", user, ttl)
 	}

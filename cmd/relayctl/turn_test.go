@@ -7,6 +7,10 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/turnrelay"
+	"github.com/relaygate/relaygate/turnrelay/relaytest"
+	"github.com/relaygate/relaygate/turnrelay/turncred"
 	"github.com/relaygate/relaygate/wire"
 )
 
@@ -145,6 +149,18 @@ func TestCheckDiagnoses(t *testing.T) {
 			summary:   "UDP works; TCP works",
 		},
 		{
+			name:      "works with a bare secret: un-keyed usernames, as coturn's tools mint",
+			args:      []string{"--secret", testTURNSecret, "turn:" + w.a.udp, "turn:" + w.b.tcp + "?transport=tcp"},
+			diagnoses: []string{"works: allocated in", "works: allocated in"},
+			summary:   "UDP works; TCP works",
+		},
+		{
+			name:      "wrong bare secret",
+			args:      []string{"--secret", "wrong-secret-0123456789abcdef", "turn:" + w.a.udp},
+			code:      exitProblem,
+			diagnoses: []string{"credentials refused: wrong secret (401 Unauthorized)"},
+		},
+		{
 			name:      "wrong secret",
 			args:      []string{"--secret", "k1:wrong-secret-0123456789abcdef", "turn:" + w.a.udp},
 			code:      exitProblem,
@@ -235,8 +251,61 @@ func TestCheckDiagnoses(t *testing.T) {
 		{name: "not a TURN URI", args: []string{secret, "http://x"}, stderr: "turn: or turns:"},
 		{name: "DTLS", args: []string{secret, "turns:x:5349?transport=udp"}, stderr: "DTLS"},
 		{name: "secret without URIs", args: []string{secret}, stderr: "needs the TURN URIs"},
-		{name: "secret without id", args: []string{"--secret", "SECRET-VALUE-0123456789", "turn:" + w.a.udp}, stderr: "--secret"},
+		{name: "short bare secret", args: []string{"--secret", "SECRET-VALUE", "turn:" + w.a.udp}, stderr: "shorter than 16"},
+		{name: "short forced bare secret", args: []string{"--secret", ":k1:SECRET-VALUE", "turn:" + w.a.udp}, stderr: "shorter than 16"},
 		{name: "short secret", args: []string{"--secret", "k1:SECRET-VALUE", "turn:" + w.a.udp}, stderr: "shorter than 16"},
 		{name: "gateway ttl out of range", args: []string{"--ttl", "1s", "turn:" + w.a.udp}, stderr: "--ttl"},
 	})
+}
+
+// TestCheckBareSecretDuringRotation: a relay rotating from the old secret
+// to a new one holds [new, old]; relayctl check --secret with the old
+// secret bare (no id, as coturn's static-auth-secret) mints un-keyed
+// usernames, which the relay accepts under the old secret over UDP, TCP
+// and TLS, as coturn would.
+func TestCheckBareSecretDuringRotation(t *testing.T) {
+	oldS, err := turncred.NewSecret("k1", testTURNSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvTLS, _ := relaytest.TLSConfig(t, "127.0.0.1")
+	r := relaytest.Start(t, func(c *turnrelay.Config) {
+		c.Secrets = []turncred.Secret{relaytest.NewSecret(t, "k2"), oldS}
+		c.Listeners = append(c.Listeners, turnrelay.Listener{Transport: relay.TLS, Addr: "127.0.0.1:0", TLS: srvTLS})
+	})
+	uris := []string{"turn:" + r.Addr(relay.UDP), "turn:" + r.Addr(relay.TCP) + "?transport=tcp", "turns:" + r.Addr(relay.TLS) + "?transport=tcp"}
+	quick := []string{"check", "--json", "--count", "3", "--interval", "5ms", "--insecure-skip-verify"}
+	out, stdout, _ := relayctlJSON[checkOutput](t, nil, exitOK, append(append(quick, "--secret", testTURNSecret), uris...)...)
+	if !out.Works || out.Summary != "UDP works; TCP works; TLS works" {
+		t.Errorf("check with the old secret bare: works %v, summary %q; want all three:\n%s", out.Works, out.Summary, stdout)
+	}
+	out, stdout, _ = relayctlJSON[checkOutput](t, nil, exitProblem, append(append(quick, "--secret", "not-the-relays-0123456789abcdef"), uris[0])...)
+	if out.Works || len(out.Results) != 1 || !strings.Contains(out.Results[0].Diagnosis, "401") {
+		t.Errorf("check with a secret the relay lacks: %s; want 401", stdout)
+	}
+}
+
+func TestMintTURN(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	bare, _ := turncred.NewBareSecret(testTURNSecret)
+	keyed, _ := turncred.NewSecret("k1", testTURNSecret)
+	tests := []struct {
+		name, secret, user, wantName string
+		s                            turncred.Secret
+	}{
+		{name: "keyed", secret: "k1:" + testTURNSecret, user: "bob", wantName: "1800000600:k1.bob", s: keyed},
+		{name: "bare", secret: testTURNSecret, user: "bob", wantName: "1800000600:bob", s: bare},
+		{name: "forced bare", secret: ":" + testTURNSecret, user: "bob", wantName: "1800000600:bob", s: bare},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name, pw, err := mintTURN(tt.secret, tt.user, 10*time.Minute, now)
+			if err != nil || name != tt.wantName || pw != turncred.Password(tt.s, name) {
+				t.Errorf("mintTURN() = %q, %v; want %q with its HMAC", name, err, tt.wantName)
+			}
+		})
+	}
+	if _, _, err := mintTURN(testTURNSecret, "a:b", time.Minute, now); err == nil {
+		t.Error("mintTURN accepted a user with ':'")
+	}
 }

@@ -55,6 +55,9 @@ func NewMinter(secrets []Secret, pseudonymKey []byte) (*Minter, error) {
 	if len(secrets) == 0 {
 		return nil, ErrNoSecrets
 	}
+	if secrets[0].ID == "" {
+		return nil, fmt.Errorf("%w: minting needs a secret with a key id", ErrBadSecrets)
+	}
 	if len(pseudonymKey) < MinSecretLen {
 		return nil, fmt.Errorf("turncred: pseudonym key shorter than %d bytes", MinSecretLen)
 	}
@@ -135,12 +138,21 @@ func NewVerifier(secrets []Secret) (*Verifier, error) {
 // Secrets returns the verifier's secrets, newest first.
 func (v *Verifier) Secrets() []Secret { return append([]Secret(nil), v.secrets...) }
 
+// Keyed reports whether u's key id names one of the verifier's secrets:
+// such a username is checked against that secret only. Usernames minted
+// elsewhere ("<expiry>:<user>", coturn's tools, most app backends) are
+// un-keyed, and so is one whose "key id" names no configured secret.
+func (v *Verifier) Keyed(u Username) bool {
+	id := u.KeyID()
+	return id != "" && findSecret(v.secrets, id) >= 0
+}
+
 // Password parses username and returns the password it must come with: the
 // HMAC under the secret its key id names, or under the newest secret when it
-// names none (usernames minted by other TURN REST tools). TURN servers need
-// the password itself to derive the long-term key (RFC 8489 §9.2.2); the
-// expiry is not checked here, so callers can decide per request (allocate vs
-// refresh).
+// names none (usernames minted by other TURN REST tools; Match tries the
+// older secrets too). TURN servers need the password itself to derive the
+// long-term key (RFC 8489 §9.2.2); the expiry is not checked here, so
+// callers can decide per request (allocate vs refresh).
 func (v *Verifier) Password(username string) (string, Username, error) {
 	u, err := ParseUsername(username)
 	if err != nil {
@@ -155,18 +167,54 @@ func (v *Verifier) Password(username string) (string, Username, error) {
 	return Password(v.secrets[i], username), u, nil
 }
 
-// Verify checks a username and password pair at now: well formed, minted
-// under a configured secret and not expired.
+// Match finds the secret username was minted under, as coturn does with
+// several static-auth-secrets: it asks ok about the password each candidate
+// secret gives username and returns the first secret whose password ok
+// accepts. A keyed username has one candidate, the secret it names; an
+// un-keyed one has every secret, newest first. ok says whether the client
+// holds that password (a constant-time compare, or a check of the request's
+// MESSAGE-INTEGRITY under the key derived from it).
+//
+// Cost: one HMAC-SHA1 over the username and one call of ok per candidate,
+// so at most len(secrets) of each for an un-keyed username that matches
+// none. Match does not check the expiry: callers refuse expired usernames
+// first, before any HMAC (see Verify). Errors are ErrMalformed and
+// ErrMismatch.
+func (v *Verifier) Match(username string, ok func(password string) bool) (Secret, Username, error) {
+	u, err := ParseUsername(username)
+	if err != nil {
+		return Secret{}, Username{}, err
+	}
+	candidates := v.secrets
+	if id := u.KeyID(); id != "" {
+		if j := findSecret(v.secrets, id); j >= 0 {
+			candidates = v.secrets[j : j+1]
+		}
+	}
+	for _, s := range candidates {
+		if ok(Password(s, username)) {
+			return s, u, nil
+		}
+	}
+	return Secret{}, u, ErrMismatch
+}
+
+// Verify checks a username and password pair at now: well formed, not
+// expired (checked first, before any HMAC) and minted under a configured
+// secret: the one a keyed username names, any for an un-keyed one.
 func (v *Verifier) Verify(username, password string, now time.Time) (Username, error) {
-	want, u, err := v.Password(username)
+	u, err := ParseUsername(username)
 	if err != nil {
 		return Username{}, err
 	}
-	if subtle.ConstantTimeCompare([]byte(want), []byte(password)) != 1 {
-		return Username{}, ErrMismatch
-	}
 	if u.Expired(now) {
 		return Username{}, ErrExpired
+	}
+	_, u, err = v.Match(username, func(want string) bool {
+		return subtle.ConstantTimeCompare([]byte(want), []byte(password)) == 1
+	})
+	if err != nil {
+		return Username{}, err
 	}
 	return u, nil
 }

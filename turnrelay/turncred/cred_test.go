@@ -140,21 +140,151 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-func TestForeignUsernameUsesNewestSecret(t *testing.T) {
-	// turnutils_uclient -W and other TURN REST tools mint "<expiry>:<user>".
+func TestUnkeyedUsernameVerifiesUnderEverySecret(t *testing.T) {
+	// turnutils_uclient -W and other TURN REST tools mint "<expiry>:<user>";
+	// coturn accepts them under any of its static-auth-secrets.
 	secrets := mustSecrets(t, "k2:0123456789abcdef-new,k1:0123456789abcdef-old")
 	v, _ := NewVerifier(secrets)
+	other, _ := NewBareSecret("0123456789abcdef-other")
 	name := fmt.Sprintf("%d:ninefingers", t0.Add(time.Hour).Unix())
-	if _, err := v.Verify(name, Password(secrets[0], name), t0); err != nil {
-		t.Errorf("Verify(foreign username under newest secret) error = %v", err)
+	for i, s := range secrets {
+		if _, err := v.Verify(name, Password(s, name), t0); err != nil {
+			t.Errorf("Verify(un-keyed username under secret %d) error = %v", i, err)
+		}
 	}
-	if _, err := v.Verify(name, Password(secrets[1], name), t0); !errors.Is(err, ErrMismatch) {
-		t.Errorf("Verify(foreign username under older secret) error = %v, want ErrMismatch", err)
+	if _, err := v.Verify(name, Password(other, name), t0); !errors.Is(err, ErrMismatch) {
+		t.Errorf("Verify(un-keyed username under an unlisted secret) error = %v, want ErrMismatch", err)
 	}
 	u, _ := ParseUsername("1:alice.smith")
 	if p := u.Pseudonym(secrets); p != "alice.smith" {
 		t.Errorf("Pseudonym() = %q, want the whole user when the prefix names no secret", p)
 	}
+}
+
+func TestMatch(t *testing.T) {
+	secrets := mustSecrets(t, "k3:0123456789abcdef-new,k2:0123456789abcdef-mid,k1:0123456789abcdef-old")
+	v, _ := NewVerifier(secrets)
+	unlisted, _ := NewBareSecret("0123456789abcdef-unlisted")
+	exp := t0.Add(time.Hour).Unix()
+	unkeyed := fmt.Sprintf("%d:bob", exp)
+	keyedOld := fmt.Sprintf("%d:k1.bob", exp)
+	unknownID := fmt.Sprintf("%d:k9.bob", exp)
+	tests := []struct {
+		name     string
+		username string
+		holds    Secret // the client's password is username's under this
+		want     string // matched id, "" for ErrMismatch
+		tries    int
+	}{
+		{name: "un-keyed, newest", username: unkeyed, holds: secrets[0], want: "k3", tries: 1},
+		{name: "un-keyed, oldest", username: unkeyed, holds: secrets[2], want: "k1", tries: 3},
+		{name: "un-keyed, unlisted", username: unkeyed, holds: unlisted, tries: 3},
+		{name: "keyed goes straight to its secret", username: keyedOld, holds: secrets[2], want: "k1", tries: 1},
+		{name: "keyed under another secret is refused", username: keyedOld, holds: secrets[0], tries: 1},
+		{name: "unknown key id is un-keyed", username: unknownID, holds: secrets[1], want: "k2", tries: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			held, tries := Password(tt.holds, tt.username), 0
+			s, u, err := v.Match(tt.username, func(pw string) bool { tries++; return pw == held })
+			switch {
+			case tt.want == "" && !errors.Is(err, ErrMismatch):
+				t.Errorf("Match() error = %v, want ErrMismatch", err)
+			case tt.want != "" && (err != nil || s.ID != tt.want):
+				t.Errorf("Match() = %v, %v; want secret %s", s, err, tt.want)
+			}
+			if tries != tt.tries {
+				t.Errorf("Match() tried %d passwords, want %d", tries, tt.tries)
+			}
+			if u.Expiry != exp {
+				t.Errorf("Match() username expiry = %d, want %d", u.Expiry, exp)
+			}
+			if got := v.Keyed(u); got != (tt.username == keyedOld) {
+				t.Errorf("Keyed() = %v", got)
+			}
+		})
+	}
+	if _, _, err := v.Match("bob", func(string) bool { t.Fatal("HMAC for a malformed username"); return true }); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Match(malformed) error = %v, want ErrMalformed", err)
+	}
+}
+
+func TestVerifyRefusesExpiredBeforeHMAC(t *testing.T) {
+	secrets := mustSecrets(t, "k2:0123456789abcdef-new,k1:0123456789abcdef-old")
+	v, _ := NewVerifier(secrets)
+	name := fmt.Sprintf("%d:bob", t0.Unix())
+	// A wrong password too: the expiry is what it hears about.
+	if _, err := v.Verify(name, "d3Jvbmc=", t0); !errors.Is(err, ErrExpired) {
+		t.Errorf("Verify(expired, wrong password) error = %v, want ErrExpired", err)
+	}
+}
+
+func TestParseSecret(t *testing.T) {
+	tests := []struct {
+		name, in string
+		wantID   string
+		value    string // what the secret signs with
+		wantErr  error
+	}{
+		{name: "id and secret", in: "k1:0123456789abcdefXX", wantID: "k1", value: "0123456789abcdefXX"},
+		{name: "bare", in: "0123456789abcdefXX", value: "0123456789abcdefXX"},
+		{name: "bare with a colon after a non-id", in: "a.b:0123456789abcdefXX", value: "a.b:0123456789abcdefXX"},
+		{name: "leading colon forces bare", in: ":k1:0123456789abcdefXX", value: "k1:0123456789abcdefXX"},
+		{name: "short bare", in: "SHORT-VALUE", wantErr: ErrBadSecrets},
+		{name: "short with id", in: "k1:SHORT-VALUE-1", wantErr: ErrBadSecrets},
+		{name: "empty", in: "", wantErr: ErrBadSecrets},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ParseSecret(tt.in)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("ParseSecret(%q) error = %v, want %v", tt.in, err, tt.wantErr)
+			}
+			if err != nil {
+				if strings.Contains(err.Error(), "SHORT-VALUE") {
+					t.Errorf("error %q leaks the secret", err)
+				}
+				return
+			}
+			if s.ID != tt.wantID {
+				t.Errorf("ParseSecret(%q).ID = %q, want %q", tt.in, s.ID, tt.wantID)
+			}
+			want, _ := NewBareSecret(tt.value)
+			if Password(s, "1:x") != Password(want, "1:x") {
+				t.Errorf("ParseSecret(%q) signs with another value than %q", tt.in, tt.value)
+			}
+			if strings.Contains(s.String(), tt.value) {
+				t.Errorf("String() = %q leaks the value", s.String())
+			}
+		})
+	}
+	bare, _ := NewBareSecret("0123456789abcdef-bare")
+	if _, err := NewMinter([]Secret{bare}, []byte("pseudonym-key-0123456789")); !errors.Is(err, ErrBadSecrets) {
+		t.Errorf("NewMinter(bare secret) error = %v, want ErrBadSecrets", err)
+	}
+}
+
+func FuzzParseSecret(f *testing.F) {
+	f.Add("k1:0123456789abcdefXX")
+	f.Add("0123456789abcdefXX")
+	f.Add(":k1:0123456789abcdefXX")
+	f.Add("a.b:0123456789abcdefXX")
+	f.Add(":")
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseSecret(in)
+		if err != nil {
+			if len(in) >= 4 && strings.Contains(err.Error(), in) {
+				t.Fatalf("ParseSecret error %q quotes its input", err)
+			}
+			return
+		}
+		if s.ID != "" && !ValidKeyID(s.ID) {
+			t.Fatalf("ParseSecret(%q).ID = %q, not a valid key id", in, s.ID)
+		}
+		if len(s.value) < MinSecretLen || !strings.HasSuffix(in, string(s.value)) {
+			t.Fatalf("ParseSecret(%q) value of %d bytes, not a suffix of the input", in, len(s.value))
+		}
+	})
 }
 
 func TestParseSecrets(t *testing.T) {

@@ -17,8 +17,11 @@
 // for one user across gateway replicas (relays enforce per-user quotas on it).
 //
 // Usernames minted elsewhere ("<expiry>:<anything>", e.g. by coturn's own
-// tools) verify against the newest secret, which keeps relaynode a drop-in
-// for existing TURN REST deployments.
+// tools or an app backend holding a bare secret) are un-keyed: like coturn,
+// a verifier accepts them under any of its secrets (Verifier.Match), which
+// keeps relaynode a drop-in for existing TURN REST deployments, rotations
+// included. That costs up to one HMAC per configured secret; keyed
+// usernames cost one.
 //
 // The package uses the standard library only. Secrets and credentials render
 // redacted in fmt and slog.

@@ -22,7 +22,7 @@ type Secret struct {
 
 // NewSecret checks id and value and returns the secret.
 func NewSecret(id, value string) (Secret, error) {
-	if !validKeyID(id) {
+	if !ValidKeyID(id) {
 		return Secret{}, fmt.Errorf("%w: key id %q must be 1-%d letters, digits, '_' or '-'", ErrBadSecrets, id, maxKeyIDLen)
 	}
 	if len(value) < MinSecretLen {
@@ -31,8 +31,39 @@ func NewSecret(id, value string) (Secret, error) {
 	return Secret{ID: id, value: []byte(value)}, nil
 }
 
+// NewBareSecret checks value and returns a secret with no id, like coturn's
+// static-auth-secret. It signs un-keyed usernames ("<expiry>:<user>"),
+// which relays check against every secret they hold; a Minter needs a
+// secret with an id.
+func NewBareSecret(value string) (Secret, error) {
+	if len(value) < MinSecretLen {
+		return Secret{}, fmt.Errorf("%w: secret is shorter than %d bytes", ErrBadSecrets, MinSecretLen)
+	}
+	return Secret{value: []byte(value)}, nil
+}
+
+// ParseSecret parses one secret as relayctl check --secret takes it:
+// "id:secret" when the part before the first ':' is a valid key id (1-16
+// letters, digits, '_' or '-'), else a bare secret with no id (coturn's
+// static-auth-secret). A leading ':' forces a bare secret, for one that
+// itself looks like "id:secret".
+func ParseSecret(s string) (Secret, error) {
+	if bare, ok := strings.CutPrefix(s, ":"); ok {
+		return NewBareSecret(bare)
+	}
+	if id, value, ok := strings.Cut(s, ":"); ok && ValidKeyID(id) {
+		return NewSecret(id, value)
+	}
+	return NewBareSecret(s)
+}
+
 // String renders the id and hides the value.
-func (s Secret) String() string { return s.ID + ":[redacted]" }
+func (s Secret) String() string {
+	if s.ID == "" {
+		return "[redacted]"
+	}
+	return s.ID + ":[redacted]"
+}
 
 // LogValue renders the id and hides the value.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
@@ -68,7 +99,9 @@ func ParseSecrets(list string) ([]Secret, error) {
 	return out, nil
 }
 
-func validKeyID(id string) bool {
+// ValidKeyID reports whether id may name a secret: 1-16 letters, digits,
+// '_' or '-'. Usernames carry it before the first '.' of their user part.
+func ValidKeyID(id string) bool {
 	if id == "" || len(id) > maxKeyIDLen {
 		return false
 	}
