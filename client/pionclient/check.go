@@ -32,6 +32,24 @@ func CheckCandidate(c string) error {
 	if r := cand.RelatedAddress(); r != nil && (!blank(r.Address) || r.Port != 0) {
 		return fmt.Errorf("%w: related address is not blank", ErrUnsafeCandidate)
 	}
+	// pion reads raddr and rport only right after the type and takes them
+	// for extensions elsewhere; other parsers may not. Wherever they stand,
+	// they must be blank.
+	// And every reader must find the type where RFC 8839 puts it, the
+	// eighth field: pion tolerates empty fields, a reader splitting on
+	// blanks does not.
+	f := strings.Fields(strings.TrimPrefix(c, "candidate:"))
+	if len(f) < 8 || f[6] != "typ" || f[7] != "relay" {
+		return fmt.Errorf("%w: not in the RFC 8839 form", ErrUnsafeCandidate)
+	}
+	for i, k := range f {
+		switch {
+		case k == "raddr" && (i+1 == len(f) || f[i+1] == "" || !blank(f[i+1])):
+			return fmt.Errorf("%w: a raddr is not blank", ErrUnsafeCandidate)
+		case k == "rport" && (i+1 == len(f) || f[i+1] != "0"):
+			return fmt.Errorf("%w: an rport is not 0", ErrUnsafeCandidate)
+		}
+	}
 	return nil
 }
 
