@@ -271,7 +271,9 @@ func gather(t *testing.T, pc *webrtc.PeerConnection, onCandidate func(*webrtc.Pe
 	return pc.LocalDescription().SDP, slices.Clone(trickled)
 }
 
-func plainOnICECandidate(pc *webrtc.PeerConnection, f func(*webrtc.ICECandidate)) { pc.OnICECandidate(f) }
+func plainOnICECandidate(pc *webrtc.PeerConnection, f func(*webrtc.ICECandidate)) {
+	pc.OnICECandidate(f)
+}
 
 // plainPC is what a pion app does with the gateway's answer as-is: relay
 // policy, mDNS off, nothing else.
