@@ -12,10 +12,6 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// ErrNoRelayCandidate: ICE gathering completed without a single relay
-// candidate: every relay was unreachable or refused the credentials.
-var ErrNoRelayCandidate = errors.New("pionclient: no relay candidate gathered")
-
 // CheckCandidate returns nil when the ICE candidate c ("candidate:…", as in
 // ICECandidateInit.Candidate, or without the prefix) is safe to signal: a
 // relay candidate whose related address is absent or blank (unspecified

@@ -11,33 +11,41 @@ import (
 )
 
 var (
-	// ErrUnsafeCandidate: a candidate about to be signalled is not a relay
-	// candidate, or its related address is not blank. The error that wraps
-	// it says which rule failed, never the address.
+	// ErrUnsafeCandidate means a candidate about to be signalled is not a
+	// relay candidate, or its related address is not blank. The error that
+	// wraps it says which rule failed, never the address.
 	ErrUnsafeCandidate = errors.New("pionclient: unsafe candidate")
-	// ErrUnsafeSDP: a description about to be signalled names an address
-	// outside its candidates (a connection or origin address that is not
-	// the unspecified one), or is no SDP at all.
+	// ErrUnsafeSDP means a description about to be signalled names an
+	// address outside its candidates (a connection or origin address that
+	// is not the unspecified one), or is no SDP at all.
 	ErrUnsafeSDP = errors.New("pionclient: unsafe SDP")
-	// ErrBadAnswer: the gateway answered 200 with something that is not a
-	// usable Credentials document.
+	// ErrBadAnswer means the gateway answered 200 with something that is
+	// not a usable Credentials document.
 	ErrBadAnswer = errors.New("pionclient: bad answer from the gateway")
-	// ErrRefusedSocket: the hardened network refused a socket a
+	// ErrRefusedSocket means the hardened network refused a socket a
 	// relay-only ICE agent never needs (a listening socket on an interface
 	// address).
 	ErrRefusedSocket = errors.New("pionclient: socket refused by the relay-only network")
+	// ErrNoRelayCandidate means ICE gathering completed without a single
+	// relay candidate: every relay was unreachable or refused the
+	// credentials.
+	ErrNoRelayCandidate = errors.New("pionclient: no relay candidate gathered")
 )
 
 // Problem types the gateway sends that callers commonly branch on
 // (openapi.yaml's Problem.type; match on these, never on titles).
 const (
-	ProblemRateLimited        = "urn:relaygate:problem:rate-limited"
-	ProblemNoRelayAvailable   = "urn:relaygate:problem:no-relay-available"
-	ProblemStoreUnavailable   = "urn:relaygate:problem:store-unavailable"
-	ProblemUnauthorized       = "urn:relaygate:problem:unauthorized"
-	problemTypePrefix         = "urn:relaygate:problem:"
-	maxProblemDetailInMessage = 200
+	ProblemRateLimited      = problemTypePrefix + "rate-limited"
+	ProblemNoRelayAvailable = problemTypePrefix + "no-relay-available"
+	ProblemStoreUnavailable = problemTypePrefix + "store-unavailable"
+	ProblemUnauthorized     = problemTypePrefix + "unauthorized"
 )
+
+const problemTypePrefix = "urn:relaygate:problem:"
+
+// maxProblemDetailInMessage bounds how much of the gateway's detail an
+// error repeats: enough for any detail relaygate writes.
+const maxProblemDetailInMessage = 200
 
 // GatewayError is an answer of the gateway other than 200: its status, the
 // problem+json body when it sent one, and how long it asked the client to

@@ -356,7 +356,7 @@ func TestPlainPionLeaksLocalAddress(t *testing.T) {
 func TestHardenedSignalsNoLocalAddress(t *testing.T) {
 	r := startRelay(t)
 	for _, trs := range [][]relay.Transport{{relay.TCP}, {relay.UDP}, {relay.UDP, relay.TCP}} {
-		t.Run(fmt.Sprint("turn over ", trs), func(t *testing.T) {
+		t.Run(fmt.Sprintf("turn over %v", trs), func(t *testing.T) {
 			n := newRecordingNet(t)
 			pc := hardenedPC(t, startGateway(t, r, trs...), n)
 			sdp, trickled := gather(t, pc, pionclient.OnICECandidate)
