@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/pion/ice/v4"
@@ -15,7 +16,8 @@ import (
 // CheckCandidate returns nil when the ICE candidate c ("candidate:…", as in
 // ICECandidateInit.Candidate, or without the prefix) is safe to signal: a
 // relay candidate whose related address is absent or blank (unspecified
-// address, port 0). Otherwise it wraps ErrUnsafeCandidate and says which
+// address, port 0 as browsers write it or BlankRelatedPort as Harden's
+// sockets report it). Otherwise it wraps ErrUnsafeCandidate and says which
 // rule failed, never the address.
 func CheckCandidate(c string) error {
 	cand, err := ice.UnmarshalCandidate(c)
@@ -25,7 +27,7 @@ func CheckCandidate(c string) error {
 	if cand.Type() != ice.CandidateTypeRelay {
 		return fmt.Errorf("%w: type %s, want relay", ErrUnsafeCandidate, cand.Type())
 	}
-	if r := cand.RelatedAddress(); r != nil && (!blank(r.Address) || r.Port != 0) {
+	if r := cand.RelatedAddress(); r != nil && (!blank(r.Address) || !blankPort(r.Port)) {
 		return fmt.Errorf("%w: related address is not blank", ErrUnsafeCandidate)
 	}
 	// pion reads raddr and rport only right after the type and takes them
@@ -42,12 +44,15 @@ func CheckCandidate(c string) error {
 		switch {
 		case k == "raddr" && (i+1 == len(f) || f[i+1] == "" || !blank(f[i+1])):
 			return fmt.Errorf("%w: a raddr is not blank", ErrUnsafeCandidate)
-		case k == "rport" && (i+1 == len(f) || f[i+1] != "0"):
-			return fmt.Errorf("%w: an rport is not 0", ErrUnsafeCandidate)
+		case k == "rport" && (i+1 == len(f) || (f[i+1] != "0" && f[i+1] != strconv.Itoa(BlankRelatedPort))):
+			return fmt.Errorf("%w: an rport is not blank", ErrUnsafeCandidate)
 		}
 	}
 	return nil
 }
+
+// blankPort reports whether p is a related port that names no socket.
+func blankPort(p int) bool { return p == 0 || p == BlankRelatedPort }
 
 // blank reports whether addr is absent or an unspecified IP address.
 func blank(addr string) bool {

@@ -31,10 +31,11 @@
 //     (even if the app later sets the policy to "all"), and refuses to
 //     listen on any socket but the wildcard one a TURN/UDP client uses;
 //   - every socket that network opens reports the unspecified address of
-//     its family, port 0, as its local address, which is what pion copies
-//     into a relay candidate's related address; pion then leaves raddr and
-//     rport out of the candidate altogether (it omits a related address
-//     with port 0);
+//     its family and port BlankRelatedPort (9, the discard port) as its
+//     local address, which is what pion copies into a relay candidate's
+//     related address: the candidate says "raddr 0.0.0.0 rport 9", the same
+//     on every client (not rport 0, which would make pion drop raddr and
+//     rport, and Firefox refuse the candidate);
 //   - multicast DNS, address rewrite rules and ICE lite are turned off;
 //   - LocalDescription and OnICECandidate check what is about to be
 //     signalled (CheckSDP, CheckCandidate) and refuse or withhold anything

@@ -14,7 +14,8 @@ import (
 
 // naiveSafe is an oracle independent of pion's parser: a candidate as a
 // browser would split it (fields separated by blanks) is safe when its type
-// is relay and its raddr, if any, is an unspecified address with rport 0.
+// is relay and its raddr, if any, is an unspecified address with rport 0
+// or 9 (BlankRelatedPort).
 func naiveSafe(c string) bool {
 	c = strings.TrimPrefix(strings.TrimPrefix(c, "a="), "candidate:")
 	f := strings.Fields(c)
@@ -32,7 +33,7 @@ func naiveSafe(c string) bool {
 				return false
 			}
 		case "rport":
-			if i+1 >= len(f) || f[i+1] != "0" {
+			if i+1 >= len(f) || (f[i+1] != "0" && f[i+1] != "9") {
 				return false
 			}
 		}

@@ -394,8 +394,10 @@ func checkClean(t *testing.T, sdp string, trickled []string, locals []netip.Addr
 		if why := leaks(c, locals); why != "" {
 			t.Errorf("candidate %q leaks: %s", c.line, why)
 		}
-		if c.hasRelatedTo && (c.rport != 0) {
-			t.Errorf("candidate %q has a related port", c.line)
+		// Present and blank, as Firefox insists on (nICEr refuses a relay
+		// candidate without raddr and rport, or with rport 0).
+		if !c.hasRelatedTo || c.raddr != "0.0.0.0" || c.rport != pionclient.BlankRelatedPort {
+			t.Errorf("candidate %q: want raddr 0.0.0.0 rport %d", c.line, pionclient.BlankRelatedPort)
 		}
 	}
 	if strings.Contains(sdp, callerIP.String()) {

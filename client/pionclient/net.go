@@ -113,8 +113,17 @@ func wildcard(address string) bool {
 	return err == nil && ip.IsUnspecified()
 }
 
-// unspecifiedLike is the unspecified address of a's family, port 0, of
-// the same Go type (pion type-asserts *net.UDPAddr and *net.TCPAddr).
+// BlankRelatedPort is the port every socket under Harden reports as its
+// local one, so relay candidates carry "raddr 0.0.0.0 rport 9" (or "::").
+// Not 0: pion leaves raddr and rport out of a candidate whose related port
+// is 0, and Firefox's ICE stack (nICEr) refuses a relay candidate without
+// them, or with rport 0. 9 is the discard port: it names no socket of
+// this host, the same on every client.
+const BlankRelatedPort = 9
+
+// unspecifiedLike is the unspecified address of a's family, port
+// BlankRelatedPort, of the same Go type (pion type-asserts *net.UDPAddr and
+// *net.TCPAddr).
 func unspecifiedLike(a net.Addr) net.Addr {
 	ip := net.IPv6unspecified
 	switch a := a.(type) {
@@ -122,19 +131,19 @@ func unspecifiedLike(a net.Addr) net.Addr {
 		if a.IP.To4() != nil {
 			ip = net.IPv4zero.To4()
 		}
-		return &net.UDPAddr{IP: ip}
+		return &net.UDPAddr{IP: ip, Port: BlankRelatedPort}
 	case *net.TCPAddr:
 		if a.IP.To4() != nil {
 			ip = net.IPv4zero.To4()
 		}
-		return &net.TCPAddr{IP: ip}
+		return &net.TCPAddr{IP: ip, Port: BlankRelatedPort}
 	case *net.IPAddr:
 		if a.IP.To4() != nil {
 			ip = net.IPv4zero.To4()
 		}
 		return &net.IPAddr{IP: ip}
 	default:
-		return &net.UDPAddr{IP: ip}
+		return &net.UDPAddr{IP: ip, Port: BlankRelatedPort}
 	}
 }
 

@@ -40,8 +40,8 @@ func TestSealedNet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	if a, ok := pc.LocalAddr().(*net.UDPAddr); !ok || a.String() != "0.0.0.0:0" {
-		t.Errorf("UDP LocalAddr() = %#v, want *net.UDPAddr 0.0.0.0:0", pc.LocalAddr())
+	if a, ok := pc.LocalAddr().(*net.UDPAddr); !ok || a.String() != "0.0.0.0:9" {
+		t.Errorf("UDP LocalAddr() = %#v, want *net.UDPAddr 0.0.0.0:9", pc.LocalAddr())
 	}
 	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -68,8 +68,8 @@ func TestSealedNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, ok := tc.LocalAddr().(*net.TCPAddr); !ok || a.String() != "0.0.0.0:0" {
-		t.Errorf("TCP LocalAddr() = %#v, want *net.TCPAddr 0.0.0.0:0", tc.LocalAddr())
+	if a, ok := tc.LocalAddr().(*net.TCPAddr); !ok || a.String() != "0.0.0.0:9" {
+		t.Errorf("TCP LocalAddr() = %#v, want *net.TCPAddr 0.0.0.0:9", tc.LocalAddr())
 	}
 	tlsConn := tls.Client(tc, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
 	defer tlsConn.Close()
@@ -77,7 +77,7 @@ func TestSealedNet(t *testing.T) {
 	if _, err := tlsConn.Read(buf); err != nil || string(buf) != "hello" {
 		t.Errorf("TLS over the blanked connection read %q, %v", buf, err)
 	}
-	if a := tlsConn.LocalAddr().String(); a != "0.0.0.0:0" {
-		t.Errorf("TLS LocalAddr() = %s, want 0.0.0.0:0", a)
+	if a := tlsConn.LocalAddr().String(); a != "0.0.0.0:9" {
+		t.Errorf("TLS LocalAddr() = %s, want 0.0.0.0:9", a)
 	}
 }
