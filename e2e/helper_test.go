@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,12 +17,21 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/relaygate/relaygate/client/pionclient"
 	"github.com/relaygate/relaygate/wire"
 )
 
 // helperEnv selects a helper mode when the test binary is re-executed
 // inside a network namespace (see TestMain and startPeer).
 const helperEnv = "RELAYGATE_E2E_HELPER"
+
+// Modes of a peer helper (RELAYGATE_E2E_MODE): the stack that makes and
+// signals its peer connection.
+const (
+	modePionclient = "pionclient"  // pionclient: hardened, relay-only
+	modePlainRelay = "plain-relay" // plain pion, the gateway's answer as-is
+	modePlainAll   = "plain-all"   // plain pion, policy "all"
+)
 
 // helperTimeout bounds a helper's whole life, whatever the test does.
 const helperTimeout = 90 * time.Second
@@ -81,20 +89,44 @@ func expect(ctx context.Context, in <-chan signalMsg, want string) (signalMsg, e
 	}
 }
 
-// getCredentials asks the gateway until it names a relay (the relay's
-// first heartbeat may still be on its way), bounded by ctx.
+// getCredentials asks the gateway through pionclient until it names a
+// relay (the relay's first heartbeat may still be on its way: 503
+// no-relay-available), bounded by ctx.
 func getCredentials(ctx context.Context, gateway, userToken string) (wire.Credentials, error) {
-	client := &http.Client{Timeout: 5 * time.Second}
+	c, err := gatewayClient(gateway, userToken)
+	if err != nil {
+		return wire.Credentials{}, err
+	}
+	var creds wire.Credentials
+	err = untilAnswered(ctx, func() (err error) {
+		creds, err = c.Credentials(ctx)
+		return err
+	})
+	return creds, err
+}
+
+// gatewayClient is a pionclient.Client for gateway, asking for 10-minute
+// credentials.
+func gatewayClient(gateway, userToken string) (*pionclient.Client, error) {
+	ttl := int64(600)
+	return pionclient.New(gateway, pionclient.StaticToken(userToken), pionclient.Config{
+		HTTPClient: &http.Client{Timeout: 5 * time.Second},
+		Request:    wire.CredentialsRequest{TTLSeconds: &ttl},
+	})
+}
+
+// untilAnswered calls ask every 200ms until it succeeds, bounded by ctx.
+func untilAnswered(ctx context.Context, ask func() error) error {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		c, err := fetchCredentials(ctx, client, gateway, userToken)
+		err := ask()
 		if err == nil {
-			return c, nil
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return c, fmt.Errorf("credentials: %w (last: %w)", ctx.Err(), err)
+			return fmt.Errorf("credentials: %w (last: %w)", ctx.Err(), err)
 		case <-tick.C:
 		}
 	}
@@ -156,30 +188,62 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 	}()
 	in := lineReader(stdin)
 
-	creds, err := getCredentials(ctx, os.Getenv("RELAYGATE_E2E_GATEWAY"), os.Getenv("RELAYGATE_E2E_TOKEN"))
+	// The stack under test: pionclient as a Go app should use it, or plain
+	// pion with the gateway's answer as-is (relay policy, the leak
+	// control), or plain pion with policy "all" (an app that ignores the
+	// gateway).
+	mode := os.Getenv("RELAYGATE_E2E_MODE")
+	gwc, err := gatewayClient(os.Getenv("RELAYGATE_E2E_GATEWAY"), os.Getenv("RELAYGATE_E2E_TOKEN"))
 	if err != nil {
 		return err
 	}
-	if creds.ICETransportPolicy != "relay" {
-		return fmt.Errorf("gateway says ice_transport_policy %q, want relay", creds.ICETransportPolicy)
+	var pc *webrtc.PeerConnection
+	switch mode {
+	case modePionclient:
+		err = untilAnswered(ctx, func() (err error) {
+			pc, err = gwc.NewPeerConnection(ctx)
+			return err
+		})
+	case modePlainRelay, modePlainAll:
+		var creds wire.Credentials
+		if err := untilAnswered(ctx, func() (err error) {
+			creds, err = gwc.Credentials(ctx)
+			return err
+		}); err != nil {
+			return err
+		}
+		cfg := pionclient.Configuration(creds)
+		if mode == modePlainAll {
+			cfg.ICETransportPolicy = webrtc.ICETransportPolicyAll
+		}
+		var se webrtc.SettingEngine
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // no .local names, no multicast
+		pc, err = webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(cfg)
+	default:
+		return fmt.Errorf("RELAYGATE_E2E_MODE %q: want %s, %s or %s", mode, modePionclient, modePlainRelay, modePlainAll)
 	}
-	cfg := webrtc.Configuration{ICETransportPolicy: webrtc.ICETransportPolicyRelay}
-	if os.Getenv("RELAYGATE_E2E_POLICY") == "all" { // the control: an app that ignores the gateway
-		cfg.ICETransportPolicy = webrtc.ICETransportPolicyAll
-	}
-	for _, s := range creds.ICEServers {
-		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-	}
-	var se webrtc.SettingEngine
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // no .local names, no multicast
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(cfg)
 	if err != nil {
 		return err
 	}
 	defer pc.Close()
+	signal := func(d webrtc.SessionDescription) error {
+		var sdp string
+		if mode == modePionclient {
+			ld, err := pionclient.LocalDescription(ctx, pc, d)
+			if err != nil {
+				return err
+			}
+			sdp = ld.SDP
+		} else {
+			if err := localDescription(ctx, pc, d); err != nil {
+				return err
+			}
+			sdp = pc.LocalDescription().SDP
+		}
+		return out.Encode(signalMsg{Type: d.Type.String(), SDP: sdp})
+	}
 
 	cnt := &dcCounter{all: make(chan struct{}), want: messages}
-	var scrubbedAddrs []string
 	switch role {
 	case "caller":
 		dc, err := pc.CreateDataChannel("chat", nil)
@@ -198,7 +262,7 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 		if err != nil {
 			return err
 		}
-		if scrubbedAddrs, err = signalLocal(ctx, pc, offer, out); err != nil {
+		if err := signal(offer); err != nil {
 			return err
 		}
 		m, err := expect(ctx, in, "answer")
@@ -238,7 +302,7 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 		if err != nil {
 			return err
 		}
-		if scrubbedAddrs, err = signalLocal(ctx, pc, answer, out); err != nil {
+		if err := signal(answer); err != nil {
 			return err
 		}
 	}
@@ -249,7 +313,7 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 	// Report with the call still up: the other side reports after us and
 	// its getStats must still see the call.
 	rep := report(pc, role)
-	rep.ScrubbedRelatedAddresses = scrubbedAddrs
+	rep.Mode = mode
 	var bad []string
 	rep.Sent, rep.Received, bad = cnt.counts()
 	if len(bad) > 0 {
@@ -267,47 +331,6 @@ func runPeerHelper(ctx context.Context, role string, stdin *os.File, out *json.E
 		return errors.New("stdin not closed after the report")
 	}
 	return pc.Close()
-}
-
-// scrubRelatedAddresses removes the related address from relay candidates
-// before they are signalled, as libwebrtc does under the relay policy. A
-// relay candidate's raddr is the client's own socket address: pion fills it
-// in from the local TCP connection for TURN over TCP (for UDP it is the
-// wildcard 0.0.0.0), which would hand the other party this party's IP. An
-// app that promises to hide addresses must scrub it; so does this one. It
-// returns the SDP and the related addresses it removed.
-func scrubRelatedAddresses(sdp string) (string, []string) {
-	var removed []string
-	lines := strings.Split(sdp, "\r\n")
-	for i, line := range lines {
-		if !strings.HasPrefix(line, "a=candidate:") {
-			continue
-		}
-		f := strings.Fields(line)
-		typ := slices.Index(f, "typ")
-		ra, rp := slices.Index(f, "raddr"), slices.Index(f, "rport")
-		if typ < 0 || typ+1 >= len(f) || f[typ+1] != "relay" || ra < 0 || ra+1 >= len(f) || rp < 0 || rp+1 >= len(f) {
-			continue
-		}
-		if f[ra+1] != "0.0.0.0" && f[ra+1] != "::" {
-			removed = append(removed, f[ra+1])
-		}
-		f[ra+1], f[rp+1] = "0.0.0.0", "0"
-		lines[i] = strings.Join(f, " ")
-	}
-	return strings.Join(lines, "\r\n"), removed
-}
-
-// signalLocal sets d (an offer or an answer) as pc's local description,
-// and sends it to the other party once ICE gathering is complete, with the
-// relay candidates' related addresses scrubbed. It returns those it
-// scrubbed.
-func signalLocal(ctx context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription, out *json.Encoder) ([]string, error) {
-	if err := localDescription(ctx, pc, d); err != nil {
-		return nil, err
-	}
-	sdp, scrubbed := scrubRelatedAddresses(pc.LocalDescription().SDP)
-	return scrubbed, out.Encode(signalMsg{Type: d.Type.String(), SDP: sdp})
 }
 
 // localDescription sets d and waits until ICE gathering is complete, so

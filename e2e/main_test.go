@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/internal/testenv"
-	"github.com/relaygate/relaygate/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -116,30 +113,3 @@ const (
 	userJWTSecret = "e2e-user-jwt-secret-0123456789abcdef"
 	nodeJWTSecret = "e2e-node-jwt-secret-0123456789abcdef"
 )
-
-// fetchCredentials POSTs /v1/credentials on gateway with a user token.
-func fetchCredentials(ctx context.Context, client *http.Client, gateway, userToken string) (wire.Credentials, error) {
-	var c wire.Credentials
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gateway+"/v1/credentials", strings.NewReader(`{"ttl_seconds": 600}`))
-	if err != nil {
-		return c, err
-	}
-	req.Header.Set("Authorization", "Bearer "+userToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return c, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return c, fmt.Errorf("POST /v1/credentials: %s: %s", resp.Status, body)
-	}
-	if err := json.Unmarshal(body, &c); err != nil {
-		return c, fmt.Errorf("POST /v1/credentials: %w: %s", err, body)
-	}
-	if c.Username == "" || c.Credential == "" || len(c.ICEServers) == 0 {
-		return c, fmt.Errorf("POST /v1/credentials: incomplete answer %s", body)
-	}
-	return c, nil
-}

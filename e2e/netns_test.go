@@ -132,10 +132,8 @@ type peerReport struct {
 	RemoteCandidates []candidateInfo `json:"remote_candidates"` // getStats remote-candidate
 	RemoteSDP        string          `json:"remote_sdp"`        // the remote description, as applied
 	SelectedRemote   string          `json:"selected_remote"`   // the nominated pair's remote ip:port
-	// Related addresses the peer removed from its own relay candidates
-	// before signalling them (see scrubRelatedAddresses).
-	ScrubbedRelatedAddresses []string      `json:"scrubbed_related_addresses"`
-	Capture                  captureReport `json:"capture"`
+	Mode             string          `json:"mode"`              // the stack that signalled: modePionclient, modePlainRelay, modePlainAll
+	Capture          captureReport   `json:"capture"`
 }
 
 type candidateInfo struct {
@@ -263,14 +261,15 @@ func candidateAddr(c string) (addr, typ, raddr string) {
 	return addr, typ, raddr
 }
 
-// call runs one call between the lab's namespaces with the given ICE
-// transport policy ("relay", as the gateway says, or "all", the control)
-// and returns what the test forwarded to each side and both reports.
-func call(t *testing.T, l *lab, gateway, policy string, messages int) (offer, answer string, caller, callee peerReport) {
+// call runs one call between the lab's namespaces, both peers in the given
+// mode (modePionclient, as a Go app should; modePlainRelay or modePlainAll,
+// the controls) and returns what the test forwarded to each side and both
+// reports.
+func call(t *testing.T, l *lab, gateway, mode string, messages int) (offer, answer string, caller, callee peerReport) {
 	t.Helper()
 	common := []string{
 		"RELAYGATE_E2E_GATEWAY=" + gateway,
-		"RELAYGATE_E2E_POLICY=" + policy,
+		"RELAYGATE_E2E_MODE=" + mode,
 		"RELAYGATE_E2E_MESSAGES=" + strconv.Itoa(messages),
 	}
 	cr := startPeer(t, l.caller, "caller", append(common, "RELAYGATE_E2E_TOKEN="+testenv.Token(t, userJWTSecret, "caller-user", time.Hour),
@@ -292,12 +291,15 @@ func call(t *testing.T, l *lab, gateway, policy string, messages int) (offer, an
 
 // TestRelayHidesCallerAddress is the product's promise, end to end: a
 // WebRTC call between two namespaces that can reach each other directly,
-// both peers relay-only with credentials and relays from a running
-// relaygate, media through a relaynode that heartbeats into it. Neither the
-// candidates the callee learns (signalled or in getStats) nor any packet in
-// the callee's namespace carries the caller's address; the same holds the
-// other way round. A control call with policy "all" on the same network
-// shows both detectors do see the caller when the relay is bypassed.
+// both peers pion apps on pionclient with credentials and relays from a
+// running relaygate, media through a relaynode that heartbeats into it.
+// Neither the candidates the callee learns (signalled or in getStats) nor
+// any packet in the callee's namespace carries the caller's address; the
+// same holds the other way round. Two control calls on the same network
+// show the detectors see the caller when the promise is broken: plain pion
+// with the gateway's relay policy as-is signals the caller's address as
+// the related address of its TURN/TCP candidate, and plain pion with
+// policy "all" bypasses the relay.
 func TestRelayHidesCallerAddress(t *testing.T) {
 	requireNetns(t)
 	relaynode, relaygate := buildCmd(t, "relaynode"), buildCmd(t, "relaygate")
@@ -327,8 +329,8 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 	waitLog(t, rn, "relay started", "udp")
 
 	const messages = 20
-	t.Run("relay policy hides the caller", func(t *testing.T) {
-		offer, answer, caller, callee := call(t, l, gateway, "relay", messages)
+	t.Run("pionclient hides the caller", func(t *testing.T) {
+		offer, answer, caller, callee := call(t, l, gateway, modePionclient, messages)
 		if caller.Received != messages || callee.Received != messages || caller.Sent != messages || callee.Sent != messages {
 			t.Errorf("data channel: caller sent %d received %d, callee sent %d received %d; want %d each way",
 				caller.Sent, caller.Received, callee.Sent, callee.Received, messages)
@@ -337,8 +339,28 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 		checkHidden(t, "caller", answer, caller, calleeIP, calleeNet, callerIP, callerGW)
 	})
 
+	t.Run("control: plain pion with the relay policy leaks the caller in raddr", func(t *testing.T) {
+		offer, _, caller, callee := call(t, l, gateway, modePlainRelay, messages)
+		if caller.Received != messages || callee.Received != messages {
+			t.Errorf("data channel: caller received %d, callee %d; want %d each", caller.Received, callee.Received, messages)
+		}
+		var leaking []string
+		for _, c := range sdpCandidates(callee.RemoteSDP) {
+			if _, typ, raddr := candidateAddr(c); typ == "relay" && raddr == callerIP {
+				leaking = append(leaking, c)
+			}
+		}
+		if len(leaking) == 0 {
+			t.Fatalf("control: the callee's remote SDP has no relay candidate with raddr %s; pionclient's hardening would prove nothing:\n%s", callerIP, callee.RemoteSDP)
+		}
+		if !strings.Contains(offer, "raddr "+callerIP) {
+			t.Errorf("control: the signalled offer does not carry raddr %s", callerIP)
+		}
+		t.Logf("control: plain pion (relay policy) signalled %q", leaking)
+	})
+
 	t.Run("control: policy all exposes the caller", func(t *testing.T) {
-		offer, _, _, callee := call(t, l, gateway, "all", messages)
+		offer, _, _, callee := call(t, l, gateway, modePlainAll, messages)
 		if !slices.ContainsFunc(sdpCandidates(offer), func(c string) bool { a, _, _ := candidateAddr(c); return a == callerIP }) {
 			t.Errorf("control offer has no host candidate %s; the candidate check would prove nothing:\n%s", callerIP, offer)
 		}
@@ -435,7 +457,9 @@ func checkHidden(t *testing.T, who, gotSDP string, r peerReport, other string, o
 	if cp.Drops > 0 {
 		t.Errorf("%s's capture dropped %d packets", who, cp.Drops)
 	}
-	t.Logf("%s: its own relay candidates carried related addresses %v, scrubbed before signalling", r.Role, r.ScrubbedRelatedAddresses)
+	if r.Mode != modePionclient {
+		t.Errorf("%s signalled with %q, want %s", r.Role, r.Mode, modePionclient)
+	}
 	t.Logf("%s: %d candidates learnt, %d remote in getStats, %d packets captured (%d with the relay), ARP %v",
 		who, len(cands), len(r.RemoteCandidates), cp.Packets, relayPackets, cp.ARP)
 }

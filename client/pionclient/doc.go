@@ -1,0 +1,55 @@
+// Package pionclient is relaygate's client for Go apps built on
+// pion/webrtc v4: it fetches credentials and relays from the gateway
+// (POST /v1/credentials), builds the relay-only webrtc.Configuration from
+// them, and gives the app a hardened *webrtc.API whose peer connections
+// signal no address of the machine they run on.
+//
+// # The leak it closes
+//
+// The gateway's answer says ice_transport_policy "relay", and with it pion
+// gathers relay candidates only. But pion fills a relay candidate's related
+// address (raddr/rport) with the local end of the socket it used to reach
+// the TURN server: for TURN over TCP or TLS that is the caller's own IP
+// address and port, for TURN over UDP the wildcard and the local port. So
+// a plain pion app that follows the gateway's answer to the letter still
+// signals
+//
+//	a=candidate:… udp … 203.0.113.5 40123 typ relay raddr 192.168.1.20 rport 53211
+//
+// and the other party learns the caller's address from the SDP. Browsers
+// blank the related address under the relay policy (raddr 0.0.0.0 rport 0);
+// pion does not.
+//
+// # The guarantee
+//
+// A peer connection made by Client.NewPeerConnection, or by an API from
+// Harden, gathers relay candidates only and signals none that carries a
+// local address:
+//
+//   - Harden gives pion's ICE agent a network that lists no interfaces, so
+//     no host or server-reflexive candidate has an address to be made of
+//     (even if the app later sets the policy to "all"), and refuses to
+//     listen on any socket but the wildcard one a TURN/UDP client uses;
+//   - every socket that network opens reports the unspecified address of
+//     its family and port BlankRelatedPort (9, the discard port) as its
+//     local address, which is what pion copies into a relay candidate's
+//     related address: the candidate says "raddr 0.0.0.0 rport 9", the same
+//     on every client (not rport 0, which would make pion drop raddr and
+//     rport, and Firefox refuse the candidate);
+//   - multicast DNS, address rewrite rules and ICE lite are turned off;
+//   - LocalDescription and OnICECandidate check what is about to be
+//     signalled (CheckSDP, CheckCandidate) and refuse or withhold anything
+//     that is not a relay candidate with a blank related address, so a
+//     setting the app made around Harden cannot leak silently.
+//
+// The relayed address in a relay candidate is the relay's, never the
+// client's; that is what the other party connects to.
+//
+// # What it refuses
+//
+// It never logs, and its errors never contain, a token, a credential, a
+// TURN username or an address. It does not retry: a 429 or 503 answer is a
+// *GatewayError carrying the Retry-After the gateway sent, and the app
+// decides when to ask again. It does not rewrite SDP: the mechanism above
+// makes the SDP clean, and the checks only verify it.
+package pionclient
