@@ -127,6 +127,27 @@ func writeConfig(t *testing.T, data string) string {
 	return name
 }
 
+// TestExampleConfigs: every relaynode config file among the deployment
+// examples (deployments/relaynode.example.yaml, the Kubernetes ConfigMap)
+// loads through the real parser, so the examples cannot rot. Secrets come
+// from the environment as in the examples; the TLS listener is turned off
+// on the command line, since the certificates are the host's.
+func TestExampleConfigs(t *testing.T) {
+	for _, ex := range testenv.ExampleConfigs(t, "relaynode") {
+		t.Run(ex.Source, func(t *testing.T) {
+			c, err := parseConfig([]string{"--config", ex.Path, "--listen-tls", "off"},
+				env(map[string]string{"RELAYNODE_SECRETS": testSecret, "RELAYNODE_NODE_TOKEN": "tok"}), io.Discard)
+			if err != nil {
+				t.Fatalf("%s: %v", ex.Source, err)
+			}
+			if c.relay.Heartbeat.GatewayURL == "" || c.relay.MaxAllocations == 0 || listenAddr(c.relay, relay.UDP) == "" {
+				t.Errorf("%s: gateway %q, max allocations %d, UDP %q: the file was not applied", ex.Source,
+					c.relay.Heartbeat.GatewayURL, c.relay.MaxAllocations, listenAddr(c.relay, relay.UDP))
+			}
+		})
+	}
+}
+
 // TestHelpAndVersion: --help names every flag's environment twin and
 // exits 0; --version is cmdline.ErrVersion (main prints it); a bad flag
 // is a usage error (exit 2).
