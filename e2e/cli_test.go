@@ -20,7 +20,7 @@ import (
 // --config file) exits 2, as relayctl's do.
 func TestBinariesHelpVersionUsage(t *testing.T) {
 	badConfig := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(badConfig, []byte("listen-adress: 127.0.0.1:1\n"), 0o600); err != nil {
+	if err := os.WriteFile(badConfig, []byte("listen-host: 127.0.0.1:1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -58,7 +58,7 @@ func TestBinariesHelpVersionUsage(t *testing.T) {
 				return // no config file
 			}
 			code, _, stderr = runBin(t, bin, "--config", badConfig)
-			if code != 2 || !strings.Contains(stderr, "bad.yaml:1: listen-adress: unknown key") {
+			if code != 2 || !strings.Contains(stderr, "bad.yaml:1: listen-host: unknown key") {
 				t.Errorf("%s --config with an unknown key exited %d, want 2 naming the key and line:\n%s", tt.name, code, stderr)
 			}
 		})

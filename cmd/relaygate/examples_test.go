@@ -83,7 +83,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("--help lacks %q", w)
 		}
 	}
-	line := regexp.MustCompile(`(?m)^  --redis-url string\n.*$`).FindString(help.String())
+	line := regexp.MustCompile(`(?m)^ {2}--redis-url string\n.*$`).FindString(help.String())
 	schemes := regexp.MustCompile(`[a-z+]+://`).FindAllString(line, -1)
 	if len(schemes) < 5 {
 		t.Fatalf("--redis-url help names %v, want the five schemes: %q", schemes, line)
