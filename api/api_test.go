@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // the TURN REST scheme under test
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -407,5 +408,21 @@ func TestMeasurementsReachSelection(t *testing.T) {
 	}
 	if c := pick(); c.Primary.RelayID != "ams-2" || c.Primary.Basis != "measured" || *c.Primary.EstimatedRTTMs != 3 {
 		t.Errorf("after the reports: primary %s (%s, %v ms), want ams-2 (measured, 3 ms)", c.Primary.RelayID, c.Primary.Basis, c.Primary.EstimatedRTTMs)
+	}
+}
+
+// TestWrongRoleDetail: a valid token of another role gets 403, and its
+// detail names both roles with the right article.
+func TestWrongRoleDetail(t *testing.T) {
+	e := newEnv(t, trustLoopback)
+	for _, tt := range []struct{ method, path, token, want string }{
+		{"GET", "/v1/relays", e.userToken("alice"), "this endpoint needs an admin token, not a user token"},
+		{"POST", "/v1/credentials", e.adminToken(), "this endpoint needs a user token, not an admin token"},
+	} {
+		resp, b := e.do(req{method: tt.method, path: tt.path, token: tt.token})
+		var p wire.Problem
+		if err := json.Unmarshal(b, &p); err != nil || resp.StatusCode != 403 || p.Detail != tt.want {
+			t.Errorf("%s %s = %d %s, want 403 with detail %q", tt.method, tt.path, resp.StatusCode, b, tt.want)
+		}
 	}
 }

@@ -31,6 +31,9 @@ const (
 
 func (r role) String() string { return [...]string{"user", "node", "admin"}[r] }
 
+// article is r with its indefinite article: "a user", "an admin".
+func (r role) article() string { return [...]string{"a user", "a node", "an admin"}[r] }
+
 // minHS256Secret: RFC 7518 §3.2 asks for a key at least as long as the hash.
 const minHS256Secret = 32
 
@@ -199,7 +202,7 @@ func (s *server) require(r role) func(http.Handler) http.Handler {
 					if o != r && s.auth.roles[o] != nil {
 						if _, oerr := s.auth.roles[o].verify(token); oerr == nil {
 							s.metrics.authFailures.WithLabelValues(r.String(), "wrong_role").Inc()
-							s.problem(w, req, errForbidden(fmt.Sprintf("this endpoint needs a %s token, not a %s token", r, o)))
+							s.problem(w, req, errForbidden(fmt.Sprintf("this endpoint needs %s token, not %s token", r.article(), o.article())))
 							return
 						}
 					}

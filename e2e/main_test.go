@@ -27,12 +27,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// built are relaynode and relaygate, each built at most once per test
+// built are relaynode, relaygate and relayctl, each built at most once per test
 // binary, with the race detector when the tests run with it, so a race
 // inside a child process fails the test too (the child exits 66).
 var built = map[string]*testenv.Commands{
 	"relaynode": {Pkgs: []string{"github.com/relaygate/relaygate/cmd/relaynode"}, Race: raceEnabled},
 	"relaygate": {Pkgs: []string{"github.com/relaygate/relaygate/cmd/relaygate"}, Race: raceEnabled},
+	"relayctl":  {Pkgs: []string{"github.com/relaygate/relaygate/cmd/relayctl"}, Race: raceEnabled},
 }
 
 // buildCmd returns the path of cmd/<name> built from this tree (see

@@ -50,6 +50,7 @@ type relay struct {
 	left    int // Measure: probes still to send; -1 under Run
 	changed bool
 	st      stats
+	logged  Health // the health last logged; "" before the first
 }
 
 // pending is an in-flight transaction.
@@ -123,7 +124,7 @@ func (p *Prober) Run(ctx context.Context) error {
 	if !p.ran.CompareAndSwap(false, true) {
 		return ErrReused
 	}
-	p.log.Info("prober started", "interval", p.cfg.Interval, "timeout", p.cfg.Timeout)
+	p.log.Info("prober started", "interval", p.cfg.Interval.String(), "timeout", p.cfg.Timeout.String())
 	var reporter sync.WaitGroup
 	if p.report != nil {
 		reporter.Go(func() { p.reportLoop(ctx, reportEvery) })
@@ -375,19 +376,49 @@ func (p *Prober) reportLoop(ctx context.Context, every time.Duration) {
 	}
 }
 
-// takeChanged returns the results changed since the last call, sorted by RelayID.
+// takeChanged returns the results changed since the last call, sorted by
+// RelayID, and logs each relay whose health they change.
 func (p *Prober) takeChanged() []Result {
+	type transition struct {
+		id       string
+		from, to Health
+	}
+	var moved []transition
 	p.mu.Lock()
 	out := make([]Result, 0, len(p.changed))
 	for _, r := range p.changed {
 		r.changed = false
 		if !r.removed && r.st.known {
 			out = append(out, r.st.result(r.id, r.addr))
+			if r.st.health != r.logged {
+				moved = append(moved, transition{r.id, r.logged, r.st.health})
+				r.logged = r.st.health
+			}
 		}
 	}
 	clear(p.changed)
 	p.changed = p.changed[:0]
 	p.mu.Unlock()
 	slices.SortFunc(out, func(a, b Result) int { return cmp.Compare(a.RelayID, b.RelayID) })
+	slices.SortFunc(moved, func(a, b transition) int { return cmp.Compare(a.id, b.id) })
+	for _, m := range moved {
+		p.logHealth(m.id, m.from, m.to)
+	}
 	return out
+}
+
+// logHealth logs a relay's change of health, once per change and at most
+// once per report batch, so a flapping relay cannot flood the log: a
+// relay's first health at Debug (every relay has one after start-up),
+// going down at Warn, any other change at Info.
+func (p *Prober) logHealth(id string, from, to Health) {
+	level := slog.LevelInfo
+	switch {
+	case from == "":
+		level = slog.LevelDebug
+	case to == HealthDown:
+		level = slog.LevelWarn
+	}
+	p.log.Log(context.Background(), level, "relay health changed", "relay_id", id,
+		"from", cmp.Or(string(from), "unknown"), "to", string(to))
 }

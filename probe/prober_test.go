@@ -1,11 +1,15 @@
 package probe
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -378,4 +382,71 @@ func ids(rs []Result) string {
 		s = append(s, r.RelayID)
 	}
 	return fmt.Sprint(s)
+}
+
+// TestLogsHealthChanges: each change of a relay's reported health is
+// logged once, with the relay id and both states (a relay's first health
+// at Debug, going down at Warn, the rest at Info), and rounds that change
+// nothing log nothing; durations are logged as strings.
+func TestLogsHealthChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{Interval: time.Second, Timeout: 100 * time.Millisecond}
+		b := newBubble(t, cfg)
+		var logs bytes.Buffer
+		b.p.log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		r := b.responder()
+		b.setTargets(Target{RelayID: "fra-1", Addr: r.addr()})
+		b.run()
+		time.Sleep(5 * time.Second)
+		r.mode.Store(silent)
+		time.Sleep(5 * time.Second)
+		r.mode.Store(answer)
+		time.Sleep(30 * time.Second) // back up, and many unchanged rounds
+		b.stop()
+
+		var want []string // from the reports, the transitions they show
+		prev := Health("unknown")
+		for _, h := range b.healthSeq("fra-1") {
+			if h != prev {
+				want = append(want, string(prev)+">"+string(h))
+				prev = h
+			}
+		}
+		var got []string
+		levels := map[string]string{}
+		for line := range strings.Lines(logs.String()) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			switch m["msg"] {
+			case "relay health changed":
+				if m["relay_id"] != "fra-1" {
+					t.Errorf("health line %v: want relay_id fra-1", m)
+				}
+				tr := fmt.Sprint(m["from"], ">", m["to"])
+				got = append(got, tr)
+				levels[tr] = fmt.Sprint(m["level"])
+			case "prober started":
+				if m["interval"] != "1s" || m["timeout"] != "100ms" {
+					t.Errorf("prober started %v: want interval 1s, timeout 100ms", m)
+				}
+			}
+		}
+		if !slices.Equal(got, want) || len(got) < 3 || got[0] != "unknown>up" {
+			t.Fatalf("logged transitions %v, want those reported: %v", got, want)
+		}
+		for tr, lvl := range levels {
+			wantLvl := "INFO"
+			switch {
+			case strings.HasPrefix(tr, "unknown>"):
+				wantLvl = "DEBUG"
+			case strings.HasSuffix(tr, ">down"):
+				wantLvl = "WARN"
+			}
+			if lvl != wantLvl {
+				t.Errorf("transition %s logged at %s, want %s", tr, lvl, wantLvl)
+			}
+		}
+	})
 }

@@ -20,7 +20,7 @@ func (s *Server) turnConfig() turn.ServerConfig {
 		QuotaHandler:       s.withinQuota,
 		EventHandler:       s.eventHandler(),
 		AllocationLifetime: s.cfg.AllocationLifetime,
-		LoggerFactory:      newPionLogs(s.log.With("component", "pion"), s.cfg.Now),
+		LoggerFactory:      newPionLogs(s.logs.With("component", "pion"), s.cfg.Now),
 	}
 	gen := generator{s: s}
 	for _, b := range s.lns {

@@ -29,7 +29,8 @@ import (
 // heartbeat client (package heartbeat).
 type Server struct {
 	cfg      Config
-	log      *slog.Logger
+	log      *slog.Logger // component relay
+	logs     *slog.Logger // New's, without a component: each part names its own
 	verifier *turncred.Verifier
 	secrets  []turncred.Secret    // verifier's, newest first: pseudonyms of any key id
 	match    *secretmatch.Matcher // un-keyed usernames under older secrets; nil with one secret
@@ -54,7 +55,8 @@ const (
 // New validates cfg and binds the listeners; it starts no goroutine. Call
 // Run to serve, or Close to release the sockets without serving. Every
 // rejected setting is reported, and the relay never starts on a config it
-// cannot enforce (never fails open).
+// cannot enforce (never fails open). log should carry no "component" key:
+// the Server's lines carry "relay", its parts' their own names.
 func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		return nil, errors.New("turnrelay: nil logger")
@@ -81,7 +83,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{
 		cfg:      cfg,
-		log:      log,
+		log:      log.With("component", "relay"),
+		logs:     log,
 		verifier: verifier,
 		secrets:  verifier.Secrets(),
 		filter:   filter,

@@ -127,6 +127,7 @@ func (c *cli) exit(ctx context.Context, err error) int {
 func (c *cli) dispatch(ctx context.Context, args []string) error {
 	c.pre = flag.NewFlagSet("relayctl", flag.ContinueOnError)
 	(&cli{}).addGlobals(c.pre) // its own variables: the command's FlagSet resets c's
+	showVersion := c.pre.Bool(cmdline.VersionFlag, false, "print relayctl's version and exit")
 
 	c.pre.SetOutput(io.Discard)
 	c.pre.Usage = func() {}
@@ -136,6 +137,10 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 			return errHelpShown
 		}
 		return usageError{err.Error()}
+	}
+	if *showVersion {
+		fmt.Fprint(c.stdout, cmdline.Version("relayctl"))
+		return nil
 	}
 	c.preGiven = map[string]bool{}
 	c.pre.Visit(func(f *flag.Flag) { c.preGiven[f.Name] = true })
@@ -158,7 +163,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		c.commandHelp(c.stdout, cmd)
 		return errHelpShown
 	case "version":
-		fmt.Fprintln(c.stdout, "relayctl", version)
+		fmt.Fprint(c.stdout, cmdline.Version("relayctl"))
 		return nil
 	}
 	cmd := findCommand(name)
@@ -174,6 +179,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	return runCmd(ctx, c, pos)
 }
 
+// version is relayctl's in its User-Agent; --version and the version
+// command print the build's (cmdline.Version).
 const version = "0.1.0"
 
 func (c *cli) addGlobals(fs *flag.FlagSet) {
@@ -254,7 +261,7 @@ Commands:
 		fmt.Fprintf(tw, "  %s\t%s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprintf(tw, "  %s\t%s\n", "help", "show help for relayctl or one command")
-	fmt.Fprintf(tw, "  %s\t%s\n", "version", "print relayctl's version")
+	fmt.Fprintf(tw, "  %s\t%s\n", "version", "print relayctl's version (as --version does)")
 	_ = tw.Flush()
 	fmt.Fprint(w, "\nGlobal flags (also accepted after the command):\n")
 	fs := flag.NewFlagSet("", flag.ContinueOnError)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,8 @@ func TestHelpAndUsage(t *testing.T) {
 		{name: "check --help", args: []string{"check", "--help"}, stdout: "RELAYCTL_CHECK_SECRET"},
 		{name: "token -h", args: []string{"token", "-h"}, stdout: "RELAYCTL_TOKEN_SECRET"},
 		{name: "probe --help lists globals", args: []string{"probe", "--help"}, stdout: "RELAYCTL_GATEWAY"},
-		{name: "version", args: []string{"version"}, stdout: "relayctl " + version},
+		{name: "version", args: []string{"version"}, stdout: "relayctl "},
+		{name: "--version", args: []string{"--version"}, stdout: " " + runtime.Version() + " "},
 		{name: "no command", args: nil, code: exitUsage, stderr: "no command given", stdoutNone: true},
 		{name: "unknown command", args: []string{"frobnicate"}, code: exitUsage, stderr: `unknown command "frobnicate"`},
 		{name: "help unknown", args: []string{"help", "frobnicate"}, code: exitUsage, stderr: "unknown command"},

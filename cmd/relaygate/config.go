@@ -49,6 +49,10 @@ type config struct {
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
 func envName(flagName string) string { return cmdline.EnvName("RELAYGATE_", flagName) }
 
+// listFlags take comma-separated lists, which a --config file may also
+// give as YAML lists.
+var listFlags = map[string]bool{"turn-secrets": true, "trusted-proxies": true, "cors-origins": true, "allow-relay-networks": true}
+
 // keyFlags are the flags that configure one JWT role.
 type keyFlags struct {
 	secret, publicKey, issuer, audience *string
@@ -84,8 +88,9 @@ func (k keyFlags) config(role string) (api.KeyConfig, error) {
 	return kc, nil
 }
 
-// parseConfig reads flags, then the environment for flags not given.
-// Secret values never appear in --help defaults or in errors.
+// parseConfig reads flags, then the environment for flags not given, then
+// the --config file for flags neither gives. Secret values never appear in
+// --help defaults or in errors.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("relaygate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -113,18 +118,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
 	storeGrace := fs.Duration("store-grace", 5*time.Minute, "while the store is unreachable, how long credentials keep being minted from the last relay snapshot (relays fresh then stay eligible unless probes find them dead); 0: none, relays leave at their heartbeat TTL")
 	allowRelayNets := fs.String("allow-relay-networks", "", "CIDRs outside the public Internet (loopback, private, link-local, CGNAT, documentation...) where relays may nevertheless register, e.g. 127.0.0.0/8 for a loopback lab or a private deployment's ranges (none: such heartbeats get 422)")
-	if err := fs.Parse(args); err != nil {
+	cmdline.Define(fs)
+	// The environment, then the --config file, for flags not given: the
+	// command line wins. A refused value is never shown (it may be a
+	// secret); every flag here is of the flag package's types, whose
+	// reasons do not repeat it.
+	src := cmdline.Sources{Env: cmdline.Env{Getenv: getenv, Name: envName, HideValues: true}, Lists: listFlags}
+	fs.Usage = src.Usage(fs, "relaygate is the gateway: the registry of TURN relays, relay selection for each client, and TURN credentials.")
+	if err := src.Parse(fs, args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	// The environment for flags not given: the command line wins. A
-	// refused value is never shown (it may be a secret); every flag here
-	// is of the flag package's types, whose reasons do not repeat it.
-	env := cmdline.Env{Getenv: getenv, Name: envName, HideValues: true}
-	if err := env.Apply(fs, cmdline.Given(fs)); err != nil {
-		return config{}, err
 	}
 
 	cfg := config{

@@ -40,7 +40,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
-		return err // flag.ErrHelp after --help: main exits 0
+		return cmdline.Usage(err) // exit 2; flag.ErrHelp after --help and cmdline.ErrVersion exit 0
 	}
 	lw := newLogWriter(stderr)
 	logCtx, stopLog := context.WithCancel(context.WithoutCancel(ctx))

@@ -36,6 +36,10 @@ type config struct {
 // secretFlags never appear in errors or --help defaults.
 var secretFlags = map[string]bool{"secrets": true, "node-token": true}
 
+// listFlags take comma-separated lists, which a --config file may also
+// give as YAML lists.
+var listFlags = map[string]bool{"secrets": true, "public-ip": true, "allow-peers": true, "deny-peers": true}
+
 // envName is the environment twin of a flag: --gateway-url ⇔ RELAYNODE_GATEWAY_URL.
 func envName(flagName string) string { return cmdline.EnvName("RELAYNODE_", flagName) }
 
@@ -68,12 +72,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cpuProfile            = fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (benchmarks)")
 	)
 	listen := listenFlags(fs)
-	// Environment first, so the command line wins.
-	env := cmdline.Env{Getenv: getenv, Name: envName, Secret: secretFlags}
-	if err := env.Apply(fs, nil); err != nil {
-		return config{}, err
-	}
-	if err := fs.Parse(args); err != nil {
+	cmdline.Define(fs)
+	// The environment, then the --config file, for flags not given: the
+	// command line wins.
+	src := cmdline.Sources{Env: cmdline.Env{Getenv: getenv, Name: envName, Secret: secretFlags}, Lists: listFlags}
+	fs.Usage = src.Usage(fs, "relaynode is relaygate's TURN relay: RFC 8656 over UDP, TCP and TLS, with credentials minted by relaygate, heartbeating into the gateway.")
+	if err := src.Parse(fs, args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
@@ -194,10 +198,13 @@ func validHostname(h string) bool {
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
-		return err
+		return cmdline.Usage(err) // exit 2; flag.ErrHelp after --help and cmdline.ErrVersion exit 0
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})).With("component", "relaynode")
-	srv, err := turnrelay.New(cfg.relay, log)
+	// turnrelay names its parts' components; this command's own lines
+	// are relaynode's.
+	base := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	log := base.With("component", "relaynode")
+	srv, err := turnrelay.New(cfg.relay, base)
 	if err != nil {
 		return err
 	}

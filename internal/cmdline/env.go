@@ -28,6 +28,8 @@ type Env struct {
 	// the flag package's types, whose reasons never repeat the value.
 	// Otherwise an error shows it: VAR="value": reason.
 	HideValues bool
+	// Skip names the flags that have no twin (--version).
+	Skip map[string]bool
 }
 
 // Apply sets every flag of fs not in given from its twin, where the twin
@@ -37,7 +39,7 @@ type Env struct {
 func (e Env) Apply(fs *flag.FlagSet, given map[string]bool) error {
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
+		if given[f.Name] || e.Skip[f.Name] {
 			return
 		}
 		name := e.Name(f.Name)

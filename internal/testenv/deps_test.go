@@ -6,7 +6,8 @@ import (
 	"github.com/relaygate/relaygate/internal/depstest"
 )
 
-// TestDeps: testenv links golang-jwt and the standard library, nothing else.
+// TestDeps: testenv links golang-jwt, a YAML parser (for the deployment
+// examples) and the standard library, nothing else.
 func TestDeps(t *testing.T) {
-	depstest.Check(t, depstest.Rules{Allow: []string{"github.com/golang-jwt/jwt/v5"}})
+	depstest.Check(t, depstest.Rules{Allow: []string{"github.com/golang-jwt/jwt/v5", "go.yaml.in/yaml/v3"}})
 }

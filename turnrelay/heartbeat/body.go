@@ -47,11 +47,11 @@ func decodeAck(data []byte) (ack, error) {
 	return ack{interval: time.Duration(a.HeartbeatIntervalSeconds) * time.Second, drained: a.Drained}, nil
 }
 
-// problemType is the type of a problem+json body, "" when it has none.
-func problemType(data []byte) string {
+// decodeProblem is a problem+json body; zero when it is not one.
+func decodeProblem(data []byte) wire.Problem {
 	var p wire.Problem
 	if json.Unmarshal(data, &p) != nil {
-		return ""
+		return wire.Problem{}
 	}
-	return p.Type
+	return p
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/relaygate/relaygate/relay"
 )
@@ -58,6 +60,7 @@ type Client struct {
 	suppressed int
 	drainShown bool
 	drained    bool // the operator's drain mark as the gateway last said: reasserted in every heartbeat
+	registered bool // a heartbeat has succeeded
 }
 
 // New returns a client that reports node and what status returns at each
@@ -129,13 +132,18 @@ func (c *Client) Run(ctx context.Context) error {
 			next = c.retry(err, interval)
 			c.logFailure(err, next)
 		} else {
-			if c.failures > 0 {
-				c.log.Info("gateway reachable again", "failed_attempts", c.failures)
-			}
-			c.failures, c.suppressed = 0, 0
 			if a.interval > 0 {
 				interval = min(max(a.interval, minInterval), maxInterval)
 			}
+			switch {
+			case !c.registered:
+				c.registered = true
+				c.log.Info("registered with the gateway", "relay_id", c.cfg.RelayID, "heartbeat_interval", interval.String())
+			case c.failures > 0:
+				c.log.Info("registered with the gateway again", "relay_id", c.cfg.RelayID,
+					"heartbeat_interval", interval.String(), "failed_attempts", c.failures)
+			}
+			c.failures, c.suppressed = 0, 0
 			if a.drained != c.drained {
 				c.drained = a.drained
 				c.log.Info("operator drain mark", "drained", a.drained)
@@ -234,31 +242,62 @@ func (c *Client) send(ctx context.Context) (ack, error) {
 }
 
 // answerError is a heartbeat the gateway refused: its status, problem type
-// and Retry-After.
+// and detail, and Retry-After.
 type answerError struct {
 	status     int
 	typ        string        // problem type; "" when none (or not a printable one)
+	detail     string        // the problem's detail, cut to maxDetail; "" when none
 	retryAfter time.Duration // 0: none
 }
+
+// maxDetail bounds the gateway's detail in a log line; the gateway's own
+// are one sentence.
+const maxDetail = 300
 
 // newAnswerError reads a refused heartbeat's answer at now.
 func newAnswerError(resp *http.Response, data []byte, now time.Time) *answerError {
 	e := &answerError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/problem+json" {
-		if p := problemType(data); p != "" && len(p) <= 200 && !strings.ContainsAny(p, "\r\n") {
-			e.typ = p
+		p := decodeProblem(data)
+		if len(p.Type) <= 200 && !strings.ContainsAny(p.Type, "\r\n") {
+			e.typ = p.Type
 		}
+		e.detail = printable(p.Detail, maxDetail)
 	}
 	return e
 }
 
-// Error describes the refusal by status and problem type.
+// Error describes the refusal by status, problem type and the gateway's
+// detail (its own words: no client data).
 func (e *answerError) Error() string {
 	msg := fmt.Sprintf("gateway answered %d", e.status)
 	if e.typ != "" {
 		msg += " type " + e.typ
 	}
+	if e.detail != "" {
+		msg += ": " + e.detail
+	}
 	return msg
+}
+
+// printable is s with control characters as spaces, cut to at most n
+// bytes on a rune boundary, so a gateway cannot forge or flood log lines.
+func printable(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay

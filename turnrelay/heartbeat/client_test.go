@@ -300,6 +300,78 @@ func TestFailureLogs(t *testing.T) {
 	})
 }
 
+// TestRegistrationLogs: the first accepted heartbeat is logged once, at
+// Info, with the relay id and no token; the heartbeats after it are not;
+// after refusals the first accepted one is logged again. A refusal logs the
+// gateway's problem type and detail, with control characters made harmless.
+func TestRegistrationLogs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw := &heartbeattest.Gateway{Answers: []int{200, 200, 200, 403, 403, 200, 200},
+			Detail: "the node token's subject does not match the relay id\n{\"forged\":1}"}
+		var logs bytes.Buffer
+		cfg := hbConfig()
+		cfg.HTTPClient = gw.Client()
+		cfg.Rand = func() float64 { return 0 }
+		h, err := New(cfg, Node{}, func() Status { return Status{} }, slog.New(slog.NewJSONHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testenv.RunUntilCleanup(t, "Run", h.Run)
+		time.Sleep(30 * time.Second) // fake time: ok at 0, 7, 14s; refused at 21, 21.5s; ok at 22.5, 29.5s
+		synctest.Wait()
+		if n := gw.Count(); n != 7 {
+			t.Fatalf("%d heartbeats, want 7", n)
+		}
+		out := logs.String()
+		var registered []map[string]any
+		for line := range strings.Lines(out) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			if msg, _ := m["msg"].(string); strings.HasPrefix(msg, "registered with the gateway") {
+				registered = append(registered, m)
+			}
+		}
+		if len(registered) != 2 || registered[0]["msg"] != "registered with the gateway" ||
+			registered[1]["msg"] != "registered with the gateway again" {
+			t.Fatalf("registration lines = %v, want the first success and the one after the refusals:\n%s", registered, out)
+		}
+		for _, m := range registered {
+			if m["level"] != "INFO" || m["relay_id"] != "fra-1" || m["heartbeat_interval"] != "7s" {
+				t.Errorf("registration line %v: want INFO, relay_id fra-1, heartbeat_interval 7s", m)
+			}
+		}
+		if registered[1]["failed_attempts"] != 2.0 {
+			t.Errorf("re-registration line %v: want failed_attempts 2", registered[1])
+		}
+		want := `gateway answered 403 type https://relaygate.dev/problems/unavailable: the node token's subject does not match the relay id {\"forged\":1}`
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %s:\n%s", want, out)
+		}
+		if strings.Contains(out, "node-token-xyz") {
+			t.Errorf("logs contain the node token:\n%s", out)
+		}
+	})
+}
+
+func TestPrintable(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"plain", 10, "plain"},
+		{"a\r\nb\x00c", 10, "a  b c"},
+		{"héllo", 2, "h…"}, // not inside é
+		{"bad \xff utf8", 20, "bad ? utf8"},
+	} {
+		if got := printable(tt.in, tt.n); got != tt.want {
+			t.Errorf("printable(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
 func TestNewRefuses(t *testing.T) {
 	status := func() Status { return Status{} }
 	log := slog.New(slog.DiscardHandler)

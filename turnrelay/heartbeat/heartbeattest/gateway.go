@@ -16,11 +16,13 @@ import (
 // Gateway records heartbeats. It answers the n-th with Answers[n] (200
 // past the end): 200 carries an ack asking for a 7 s interval, with the
 // drain mark SetDrained set; any other status a problem+json body of type
-// .../unavailable, with RetryAfter as its Retry-After header unless empty.
-// Set Answers, RetryAfter, Delay and Now before the first heartbeat.
+// .../unavailable with Detail as its detail, and RetryAfter as its
+// Retry-After header unless empty. Set Answers, RetryAfter, Detail, Delay
+// and Now before the first heartbeat.
 type Gateway struct {
 	Answers    []int            // status per heartbeat; past the end 200
 	RetryAfter string           // Retry-After of refusals; "" sends none
+	Detail     string           // the problem detail of refusals; "" sends none
 	Delay      time.Duration    // how long each answer takes (a gateway waiting on its store)
 	Now        func() time.Time // arrival clock; default time.Now (fake time inside synctest)
 
@@ -61,7 +63,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", g.RetryAfter)
 		}
 		w.WriteHeader(g.Answers[n])
-		_, _ = io.WriteString(w, `{"type":"https://relaygate.dev/problems/unavailable","status":503}`)
+		_ = json.NewEncoder(w).Encode(map[string]any{"type": "https://relaygate.dev/problems/unavailable", "status": g.Answers[n], "detail": g.Detail})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
