@@ -22,6 +22,7 @@ require (
 	github.com/rs/cors v1.11.1
 	github.com/segmentio/encoding v0.5.4
 	github.com/swaggest/swgui v1.8.5
+	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/net v0.62.0
 	golang.org/x/sync v0.25.0
 	golang.org/x/sys v0.49.0
