@@ -3,6 +3,7 @@ package staticrelay_test
 import (
 	"errors"
 	"net/netip"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -148,5 +149,21 @@ func TestParseTooManyRelays(t *testing.T) {
 	}
 	if _, err := staticrelay.Parse([]byte(b.String()), nil); err == nil || !strings.Contains(err.Error(), "at most") {
 		t.Errorf("Parse(%d relays) error = %v, want at most %d", staticrelay.MaxRelays+1, err, staticrelay.MaxRelays)
+	}
+}
+
+// TestExampleFile: the example in deployments/ parses, GeoIP placing the
+// entry that states no coordinates.
+func TestExampleFile(t *testing.T) {
+	data, err := os.ReadFile("../deployments/static-relays.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := staticrelay.Parse(data, docLocator{})
+	if err != nil {
+		t.Fatalf("Parse(example) error = %v", err)
+	}
+	if len(rs) != 2 || rs[1].Location.Latitude != 50.11 || !rs[1].Drained {
+		t.Errorf("Parse(example) = %+v, want 2 relays, the second located and drained", rs)
 	}
 }
