@@ -1,15 +1,21 @@
 package gateway_test
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
 )
 
@@ -23,9 +29,13 @@ func coturn() relay.Relay {
 // report hands the gateway one probe round, as its prober would.
 func (f *fixture) report(health probe.Health, ids ...string) {
 	f.t.Helper()
+	now := time.Now // in a synctest bubble
+	if f.clk != nil {
+		now = f.clk.Now
+	}
 	rs := make([]probe.Result, len(ids))
 	for i, id := range ids {
-		rs[i] = probe.Result{RelayID: id, Health: health, RTT: time.Millisecond, ProbedAt: f.clk.Now()}
+		rs[i] = probe.Result{RelayID: id, Health: health, RTT: time.Millisecond, ProbedAt: now()}
 	}
 	f.gw.ProbeReporterForTest(f.t.Context(), slog.New(slog.DiscardHandler))(rs)
 }
@@ -86,14 +96,8 @@ func TestStaticRelaysListedNotStored(t *testing.T) {
 	if _, err := f.store.Relay(ctx, "coturn-1"); err == nil {
 		t.Error("the store has coturn-1, want it never written")
 	}
-	// Its probe view was not stored either: a relay heartbeating under
-	// the same ID later finds none in the store.
-	same := coturn()
-	if err := f.store.Heartbeat(ctx, same, storetest.TTL); err != nil {
+	if err := f.store.Heartbeat(ctx, coturn(), storetest.TTL); err != nil { // a relay heartbeating under the same ID
 		t.Fatal(err)
-	}
-	if r, err := f.store.Relay(ctx, "coturn-1"); err != nil || r.Probe.Health != relay.HealthUnknown {
-		t.Errorf("store's coturn-1 = probe %v, %v; want no probe view", r.Probe.Health, err)
 	}
 	if err := f.gw.SetStatic(nil); err != nil {
 		t.Fatal(err)
@@ -168,4 +172,57 @@ func TestSetStaticRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// probeStore is a store that keeps the relay IDs whose probe views it was
+// given.
+type probeStore struct {
+	store.Registry
+	mu  sync.Mutex
+	ids []string
+}
+
+func (s *probeStore) RecordProbes(ctx context.Context, probes map[string]relay.Probe) error {
+	s.mu.Lock()
+	s.ids = append(s.ids, slices.Sorted(maps.Keys(probes))...)
+	s.mu.Unlock()
+	return s.Registry.RecordProbes(ctx, probes)
+}
+
+// TestStaticProbesNotStored: the store is given the probe views of the
+// relays it knows, never a static relay's (it has no record to hang them
+// on, and every replica probes static relays itself).
+func TestStaticProbesNotStored(t *testing.T) {
+	ps := &probeStore{}
+	f := newFixtureWith(t, gateway.Config{}, gateway.Deps{Store: ps})
+	ps.Registry = f.store
+	f.heartbeat(fra1())
+	if err := f.gw.SetStatic([]relay.Relay{coturn()}); err != nil {
+		t.Fatal(err)
+	}
+	f.report(probe.HealthUp, "coturn-1", "fra-1")
+	f.report(probe.HealthUp, "coturn-1")
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if !slices.Equal(ps.ids, []string{"fra-1"}) {
+		t.Errorf("the store was given probe views of %v, want fra-1's alone", ps.ids)
+	}
+}
+
+// TestStaticRelaysOutliveStoreOutage: static relays need no store: past
+// the store grace, when the heartbeating relays have expired from
+// selection, a static relay that probes up is still chosen.
+func TestStaticRelaysOutliveStoreOutage(t *testing.T) {
+	inOutage(t, gateway.Config{StoreGrace: time.Minute}, func(t *testing.T, f *fixture, sw *switchStore) {
+		sw.set(f.store, true)
+		if err := f.gw.SetStatic([]relay.Relay{coturn()}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Minute) // fake time: past the grace
+		synctest.Wait()
+		f.report(probe.HealthUp, "coturn-1")
+		if primary, backup := f.pick(berlin); primary != "coturn-1" || backup != "" {
+			t.Errorf("past the grace: %s/%s, want coturn-1 alone", primary, backup)
+		}
+	})
 }
