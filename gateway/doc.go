@@ -22,6 +22,10 @@
 //   - the probe bridge: the STUN prober's targets come from the snapshot and
 //     its results go into the snapshot at once and to the store, as this
 //     replica's probe view;
+//   - static relays (SetStatic): relays the operator lists, such as stock
+//     coturn servers, that never heartbeat; kept in this replica's memory
+//     and merged into its snapshot, never written to the store, judged by
+//     this replica's probes alone;
 //   - minting TURN credentials with turncred;
 //   - its own metrics.
 //

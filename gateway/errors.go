@@ -14,6 +14,10 @@ var ErrConfig = errors.New("gateway: invalid config")
 // ErrDeps means New lacks a required dependency; the wrapping error names it.
 var ErrDeps = errors.New("gateway: missing dependency")
 
+// ErrStatic wraps SetStatic's refusals of a set of static relays other
+// than their addresses' (those are AddressErrors).
+var ErrStatic = errors.New("gateway: static relays refused")
+
 // ErrReused means Run was called on a Gateway that has already run.
 var ErrReused = errors.New("gateway: Run called more than once")
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/relaygate/relaygate/probe"
+	"github.com/relaygate/relaygate/selector"
 )
 
 // Test-only hooks.
@@ -16,3 +17,6 @@ func (g *Gateway) ProbeTargetsForTest() []probe.Target { return g.probeTargets()
 func (g *Gateway) ProbeReporterForTest(ctx context.Context, log *slog.Logger) func([]probe.Result) {
 	return g.probeReporter(ctx, log)
 }
+
+// SnapshotForTest returns the snapshot selection reads now.
+func (g *Gateway) SnapshotForTest() *selector.Snapshot { return g.snaps.Load() }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/netip"
 
 	"github.com/relaygate/relaygate/probe"
@@ -50,8 +51,9 @@ func (g *Gateway) probeAddr(addrs []netip.Addr) (netip.Addr, bool) {
 // probeReporter returns the prober's report func: it merges the results
 // into the snapshot at once, so that selection sees a relay go down
 // whether or not the store answers, then stores them as this replica's
-// probe view. ctx is Run's; the prober calls report from one goroutine at
-// a time.
+// probe view, static relays' results left out (the store does not know
+// them; see SetStatic). ctx is Run's; the prober calls report from one
+// goroutine at a time.
 func (g *Gateway) probeReporter(ctx context.Context, log *slog.Logger) func([]probe.Result) {
 	outage := outageLog{log: log, failed: "storing probe results fails"}
 	return func(rs []probe.Result) {
@@ -63,6 +65,14 @@ func (g *Gateway) probeReporter(ctx context.Context, log *slog.Logger) func([]pr
 			}
 		}
 		g.snaps.RecordProbes(m)
+		snap := g.snaps.Load()
+		maps.DeleteFunc(m, func(id string, _ relay.Probe) bool {
+			r, ok := snap.Relay(id)
+			return ok && r.Static
+		})
+		if len(m) == 0 {
+			return
+		}
 		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 		err := g.store.RecordProbes(sctx, m)
 		cancel()

@@ -89,17 +89,6 @@ func (g *Gateway) sync(ctx context.Context) error {
 	return nil
 }
 
-// Relay returns one fresh relay from the store, as store.Registry.Relay.
-func (g *Gateway) Relay(ctx context.Context, id string) (relay.Relay, error) {
-	return g.store.Relay(ctx, id)
-}
-
-// Relays returns every fresh relay from the store, as
-// store.Registry.Relays.
-func (g *Gateway) Relays(ctx context.Context) ([]relay.Relay, error) {
-	return g.store.Relays(ctx)
-}
-
 // Ping reports whether the store is reachable.
 func (g *Gateway) Ping(ctx context.Context) error {
 	return g.store.Ping(ctx)

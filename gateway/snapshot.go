@@ -63,6 +63,7 @@ type snapshots struct {
 	// The relays as of the last refresh, kept up to date incrementally
 	// from relaysAt with RelaysSince; nil before the first.
 	relays map[string]relay.Relay
+	static map[string]relay.Relay // SetStatic's relays, by ID; never in the store
 	probes map[string]relay.Probe // this replica's latest probe results, by relay ID
 	stale  time.Time              // when the next relay expires or probe view ages out
 }
@@ -245,19 +246,31 @@ func (s *snapshots) buildLocked(at, now time.Time) {
 	s.stale = time.Time{}
 	// In ID order: NewSnapshot's sort then has nothing to do, and sorting
 	// the IDs moves far less memory than sorting the relays.
-	ids := make([]string, 0, len(s.relays))
+	ids := make([]string, 0, len(s.relays)+len(s.static))
 	for id, r := range s.relays {
 		if !r.Fresh(at) {
 			delete(s.relays, id)
 			continue
 		}
+		if _, ok := s.static[id]; !ok { // the static entry wins an ID both have
+			ids = append(ids, id)
+		}
+	}
+	for id := range s.static {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	maps.DeleteFunc(s.probes, func(id string, _ relay.Probe) bool { _, ok := s.relays[id]; return !ok })
+	maps.DeleteFunc(s.probes, func(id string, _ relay.Probe) bool {
+		_, ok := s.relays[id]
+		_, static := s.static[id]
+		return !ok && !static
+	})
 	out := make([]relay.Relay, len(ids))
 	for i, id := range ids {
-		r := s.relays[id]
+		r, ok := s.static[id]
+		if !ok {
+			r = s.relays[id]
+		}
 		if mine, ok := s.probes[id]; ok && mine.ProbedAt.After(r.Probe.ProbedAt) {
 			r.Probe = mine
 		}
@@ -280,9 +293,20 @@ func (s *snapshots) RecordProbes(probes map[string]relay.Probe) {
 	s.build.Lock()
 	defer s.build.Unlock()
 	maps.Copy(s.probes, probes)
-	if s.relays == nil {
+	if s.relays == nil && s.static == nil {
 		return // nothing read yet: the first refresh merges them
 	}
+	now := s.now()
+	s.buildLocked(s.judgeAt(now), now)
+}
+
+// SetStatic replaces the static relays with static (by ID; the caller
+// gives up the map) and swaps in a snapshot with them at once, whether or
+// not the store has been read: static relays do not need it.
+func (s *snapshots) SetStatic(static map[string]relay.Relay) {
+	s.build.Lock()
+	defer s.build.Unlock()
+	s.static = static
 	now := s.now()
 	s.buildLocked(s.judgeAt(now), now)
 }

@@ -40,6 +40,11 @@ type Relay struct {
 	Draining  bool   // the relay itself reported that it is shutting down
 	Drained   bool   // an operator drained it (POST /v1/relays/{id}/drain)
 	Version   string // software version it reported
+	// Static marks a relay the operator listed in the gateway's static
+	// relays file (a stock coturn, say) rather than one that heartbeats:
+	// it never expires by the clock, reports no load, and is judged by
+	// probes alone (see Down).
+	Static bool
 
 	LastSeen  time.Time // when its last heartbeat arrived
 	ExpiresAt time.Time // LastSeen + heartbeat TTL: past this it is gone
@@ -63,6 +68,15 @@ func (r *Relay) Full() bool {
 		(r.Capacity.BandwidthBPS > 0 && r.Load.BandwidthBPS >= r.Capacity.BandwidthBPS)
 }
 
+// Down reports whether probes rule r out: they found it down, or it is
+// static and no probe has found it up yet. A heartbeating relay vouches
+// for itself until a probe says otherwise; a static relay has nothing but
+// probes to vouch for it, so it waits for the first answer (one probe
+// round after it is listed).
+func (r *Relay) Down() bool {
+	return r.Probe.Health == HealthDown || (r.Static && r.Probe.Health == HealthUnknown)
+}
+
 // Fresh reports whether the relay's last heartbeat is still within its TTL.
 func (r *Relay) Fresh(now time.Time) bool { return now.Before(r.ExpiresAt) }
 
@@ -75,14 +89,14 @@ func (r Relay) Clone() Relay {
 
 // State is a relay's state as operators see it (RelayStatus.state), first
 // match wins: drained (operator's mark), draining (the relay's own), down
-// (probes fail), full, degraded (probes show high RTT or loss), available.
+// (probes fail, or a static relay not yet probed), full, degraded (probes show high RTT or loss), available.
 func (r *Relay) State() State {
 	switch {
 	case r.Drained:
 		return StateDrained
 	case r.Draining:
 		return StateDraining
-	case r.Probe.Health == HealthDown:
+	case r.Down():
 		return StateDown
 	case r.Full():
 		return StateFull

@@ -50,6 +50,16 @@ func loaded(frac float64) func(relay.Relay) relay.Relay {
 
 func rs(relays ...relay.Relay) []relay.Relay { return relays }
 
+// static is r listed in the static relays file: no expiry, no load
+// reported, probed with health h.
+func static(h relay.Health) func(relay.Relay) relay.Relay {
+	return func(r relay.Relay) relay.Relay {
+		r.Static, r.ExpiresAt, r.Load = true, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), relay.Load{}
+		r.Probe = relay.Probe{Health: h}
+		return r
+	}
+}
+
 var (
 	berlin       = relay.Client{Prefix: relay.ClientPrefix(netip.MustParseAddr("198.51.100.7")), Location: relay.Location{Latitude: 52.52, Longitude: 13.40}, Located: true}
 	unlocated    = relay.Client{Prefix: relay.ClientPrefix(netip.MustParseAddr("198.51.100.7"))}
@@ -78,6 +88,12 @@ func TestRank(t *testing.T) {
 		{name: "draining relay is never chosen", relays: rs(draining(fra1()), ams2(), nyc1()), primary: "ams-2", backup: "nyc-1"},
 		{name: "drained relay is never chosen", relays: rs(drained(fra1()), ams2(), nyc1()), primary: "ams-2", backup: "nyc-1"},
 		{name: "full relay is skipped", relays: rs(full(fra1()), ams2(), nyc1()), primary: "ams-2", backup: "nyc-1"},
+		{name: "static relay is chosen once probed up", relays: rs(static(relay.HealthUp)(fra1()), nyc1()), primary: "fra-1", backup: "nyc-1"},
+		{name: "static relay never probed is not chosen", relays: rs(static(relay.HealthUnknown)(fra1()), nyc1()), primary: "nyc-1"},
+		{name: "static relay probed down is not chosen", relays: rs(static(relay.HealthDown)(fra1()), nyc1()), primary: "nyc-1"},
+		{name: "static relay counts as half full: beats a busier colocated relay", relays: rs(loaded(0.9)(fra2()), static(relay.HealthUp)(fra1())), primary: "fra-1", backup: "fra-2"},
+		{name: "static relay counts as half full: loses to a quieter colocated relay", relays: rs(loaded(0.1)(fra2()), static(relay.HealthUp)(fra1())), primary: "fra-2", backup: "fra-1"},
+		{name: "static relay counts as half full: distance still decides across a continent", relays: rs(static(relay.HealthUp)(fra1()), loaded(0.1)(nyc1())), primary: "fra-1", backup: "nyc-1"},
 		{name: "full on bandwidth is skipped", relays: rs(loaded(1)(fra1()), ams2()), primary: "ams-2"},
 		{
 			name:   "transport filter",

@@ -37,6 +37,15 @@ const (
 	// busy one only risks it. 30 ms is also about the extra one-way delay
 	// (15 ms) below which callers do not notice a change.
 	loadPenaltyMS = 30.0
+	// A static relay (a coturn listed in a file) never reports its load,
+	// so it is scored as half full: the middle of what a heartbeating relay
+	// can score. Taken as idle it would win every near tie against busy
+	// heartbeating relays and draw the traffic of a whole metro while it
+	// may be the fullest of them; taken as full it would be starved. Half
+	// costs it 15 ms, which decides only between relays a few ms apart
+	// (load's own range); the prober still takes it out when it is down,
+	// and its probe loss and congestion penalties apply as to any relay.
+	staticLoadFraction = 0.5
 	// Above ~2 % random loss users hear it, so such a relay must lose to a
 	// slightly farther one: each percentage point of measured loss above 2 %
 	// costs as much as 10 ms more RTT (5 % loss: +30 ms).

@@ -96,7 +96,7 @@ func NewSnapshot(relays []relay.Relay) *Snapshot {
 		s.regionOf[i] = number(regionIndex, r.Region)
 		s.posOf[i], s.locOf[i] = unitVector(r.Location)
 		offered := offeredTransports(r)
-		if r.Draining || r.Drained || r.Full() || offered == 0 || r.Probe.Health == relay.HealthDown {
+		if r.Draining || r.Drained || r.Full() || offered == 0 || r.Down() {
 			continue
 		}
 		site := number(siteIndex, r.Site)
@@ -213,8 +213,12 @@ func offeredTransports(r *relay.Relay) uint8 {
 
 // loadFraction is the share of its capacity a relay uses, on whichever
 // stated axis (allocations, bandwidth) is fuller, clamped to [0, 1]. An
-// axis with no stated capacity does not count.
+// axis with no stated capacity does not count. A static relay reports no
+// load: it counts as staticLoadFraction.
 func loadFraction(r *relay.Relay) float64 {
+	if r.Static {
+		return staticLoadFraction
+	}
 	f := 0.0
 	if c := r.Capacity.Allocations; c > 0 {
 		f = max(f, float64(r.Load.Allocations)/float64(c))

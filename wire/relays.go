@@ -33,7 +33,8 @@ type RelayStatus struct {
 	ExpiresAt           time.Time   `json:"expires_at"`
 	HeartbeatAgeSeconds float64     `json:"heartbeat_age_seconds"`
 	State               RelayState  `json:"state"`
-	Probe               *Probe      `json:"probe,omitempty"` // nil when not probed
+	Probe               *Probe      `json:"probe,omitempty"`  // nil when not probed
+	Static              bool        `json:"static,omitempty"` // listed in the gateway's static relays file; never heartbeats
 }
 
 // Probe is openapi.yaml's Probe: the gateway's latest STUN probe figures
@@ -64,7 +65,7 @@ func NewRelayStatus(r relay.Relay, now time.Time) RelayStatus {
 		Ports:     r.Ports,
 		Capacity:  Resources{Allocations: r.Capacity.Allocations, BandwidthBPS: r.Capacity.BandwidthBPS},
 		Load:      Resources{Allocations: r.Load.Allocations, BandwidthBPS: r.Load.BandwidthBPS},
-		Draining:  r.Draining, Drained: r.Drained, Version: r.Version,
+		Draining:  r.Draining, Drained: r.Drained, Version: r.Version, Static: r.Static,
 		LastSeen: r.LastSeen.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 		HeartbeatAgeSeconds: math.Round(max(now.Sub(r.LastSeen), 0).Seconds()*1000) / 1000,
 	}

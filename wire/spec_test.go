@@ -29,7 +29,7 @@ func ams2() relay.Relay {
 		Hostname:  "ams-2.relay.example", Ports: relay.Ports{relay.UDP: 3478, relay.TCP: 443, relay.TLS: 5349},
 		Capacity: relay.Capacity{Allocations: 5000, BandwidthBPS: 2_000_000_000},
 		Load:     relay.Load{Allocations: 42, BandwidthBPS: 7_000_000},
-		Draining: true, Drained: true, Version: "0.2.0", LastSeen: t0, ExpiresAt: t0.Add(15 * time.Second),
+		Draining: true, Drained: true, Version: "0.2.0", Static: true, LastSeen: t0, ExpiresAt: t0.Add(15 * time.Second),
 		Probe: relay.Probe{Health: relay.HealthUp, RTT: 3200 * time.Microsecond, MinRTT: 3 * time.Millisecond,
 			Jitter: 400 * time.Microsecond, Loss: 0.01, ProbedAt: t0.Add(-2 * time.Second)},
 	}

@@ -44,6 +44,9 @@ type config struct {
 	AllowRelayNetworks []netip.Prefix
 	// StoreGrace is gateway.Config.StoreGrace: negative for none.
 	StoreGrace time.Duration
+	// StaticRelays is the static relays file (package staticrelay); empty:
+	// none, only relays that heartbeat.
+	StaticRelays string
 }
 
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
@@ -118,6 +121,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
 	storeGrace := fs.Duration("store-grace", 5*time.Minute, "while the store is unreachable, how long credentials keep being minted from the last relay snapshot (relays fresh then stay eligible unless probes find them dead); 0: none, relays leave at their heartbeat TTL")
 	allowRelayNets := fs.String("allow-relay-networks", "", "CIDRs outside the public Internet (loopback, private, link-local, CGNAT, documentation...) where relays may nevertheless register, e.g. 127.0.0.0/8 for a loopback lab or a private deployment's ranges (none: such heartbeats get 422)")
+	staticRelays := fs.String("static-relays", "", "YAML file of relays that never heartbeat (stock coturn servers sharing the TURN secret): relays: [{id, region, site, addresses, ports, ...}], judged by probes alone; re-read when replaced, a bad version keeps the last good one (none)")
 	cmdline.Define(fs)
 	// The environment, then the --config file, for flags not given: the
 	// command line wins. A refused value is never shown (it may be a
@@ -134,7 +138,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 	cfg := config{
 		Listen: *listen, RedisURL: *redisURL, RedisPrefix: *redisPrefix, GeoIPDB: *geoipDB,
-		ShutdownGrace: *grace, ShutdownDelay: *delay,
+		ShutdownGrace: *grace, ShutdownDelay: *delay, StaticRelays: *staticRelays,
 		Replica: *replica, ExploreShare: *explore, PprofListen: *pprofListen, MetricsListen: *metricsListen,
 		// A probe times out after a fifth of the interval (1 s at most), so a
 		// dead relay is down (three misses, retried at once) well within two
@@ -205,6 +209,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if *probeInterval < 0 || (*probeInterval > 0 && *probeInterval < 100*time.Millisecond) {
 		errs = append(errs, fmt.Errorf("--probe-interval %v: want 0 (off) or at least 100ms", *probeInterval))
+	}
+	if *staticRelays != "" && *probeInterval == 0 {
+		errs = append(errs, errors.New("--static-relays needs probing: static relays never heartbeat, so probes are all that tells a dead one; set --probe-interval above 0"))
 	}
 	if *explore < 0 || *explore > 0.5 {
 		errs = append(errs, fmt.Errorf("--explore-share %v out of range 0..0.5", *explore))

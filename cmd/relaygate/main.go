@@ -111,6 +111,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}
 
+	static, err := openStatic(cfg, locator, gw, log)
+	if err != nil {
+		return err
+	}
+
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
@@ -132,6 +137,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if locator != nil {
 		g.Go(func() error { return locator.Run(gctx) })
+	}
+	if static != nil {
+		g.Go(func() error { return static.Run(gctx) })
 	}
 	g.Go(func() error { return serve(gctx, ln, handler, cfg.ShutdownDelay, cfg.ShutdownGrace, log) })
 	if cfg.PprofListen != "" {

@@ -10,8 +10,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/relaygate/relaygate/api"
+	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/ratelimit"
+	"github.com/relaygate/relaygate/staticrelay"
 	"github.com/relaygate/relaygate/store"
 )
 
@@ -45,6 +47,25 @@ func openGeoIP(cfg config, log *slog.Logger) (*geoip.DB, error) {
 		return nil, nil
 	}
 	return geoip.Open(cfg.GeoIPDB, log.With("component", "geoip"))
+}
+
+// openStatic reads --static-relays into gw, when set, and returns the
+// watcher that follows the file (nil without one). A bad file stops the
+// start: there is no last good version to keep yet.
+func openStatic(cfg config, locator *geoip.DB, gw *gateway.Gateway, log *slog.Logger) (*staticrelay.Watcher, error) {
+	if cfg.StaticRelays == "" {
+		return nil, nil
+	}
+	var loc staticrelay.Locator
+	if locator != nil {
+		loc = locator // never a typed nil in the interface
+	}
+	w, err := staticrelay.New(staticrelay.Config{Path: cfg.StaticRelays}, loc, gw.SetStatic, log.With("component", "static_relays"))
+	if err != nil {
+		return nil, fmt.Errorf("--static-relays: %w", err)
+	}
+	log.Info("static relays loaded", "path", cfg.StaticRelays, "relays", w.Len())
+	return w, nil
 }
 
 // redisLog sends go-redis' own messages (pool dial failures and the like)
