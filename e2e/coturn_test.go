@@ -20,10 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/internal/testenv/coturntest"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -297,67 +297,6 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 	}
 }
 
-// coturn is a running turnserver.
-type coturn struct {
-	addr string // 127.0.0.1:port, UDP and TCP
-	proc *testenv.Proc
-	log  string // its log file
-}
-
-// startCoturn runs Debian's turnserver on loopback with the TURN REST
-// scheme (use-auth-secret) and waits until it answers STUN.
-func startCoturn(t *testing.T, secret string) *coturn {
-	t.Helper()
-	dir := t.TempDir()
-	for attempt := 0; ; attempt++ {
-		port := freeUDPTCPPort(t)
-		c := &coturn{addr: fmt.Sprintf("127.0.0.1:%d", port), log: filepath.Join(dir, fmt.Sprintf("coturn-%d.log", attempt))}
-		// -n: no configuration file, everything is on the command line.
-		c.proc = startProc(t, "turnserver", nil, nil, nil, "turnserver", "-n",
-			"--listening-ip=127.0.0.1", "--listening-port="+strconv.Itoa(port), "--relay-ip=127.0.0.1",
-			"--use-auth-secret", "--static-auth-secret="+secret, "--realm=coturn.e2e.test",
-			"--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-rfc5780", "--fingerprint",
-			"--userdb="+filepath.Join(dir, fmt.Sprintf("turndb-%d", attempt)),
-			"--pidfile="+filepath.Join(dir, fmt.Sprintf("turnserver-%d.pid", attempt)),
-			"--log-file="+c.log, "--simple-log", "--no-stdout-log")
-		if stunAnswers(c.addr, c.proc, 10*time.Second) {
-			return c
-		}
-		if err := c.proc.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if attempt == 2 {
-			t.Fatalf("turnserver does not answer STUN on %s:\n%s", c.addr, c.proc.Logs)
-		}
-	}
-}
-
-// stunAnswers sends STUN Binding requests to addr until one is answered,
-// p exits or timeout passes.
-func stunAnswers(addr string, p *testenv.Proc, timeout time.Duration) bool {
-	c, err := net.Dial("udp4", addr)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	buf := make([]byte, 1500)
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && !p.Exited() {
-		req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
-		_, _ = c.Write(req.Raw)
-		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		n, err := c.Read(buf)
-		if err != nil {
-			continue
-		}
-		res := &stun.Message{Raw: buf[:n]}
-		if res.Decode() == nil && res.Type == stun.BindingSuccess && res.TransactionID == req.TransactionID {
-			return true
-		}
-	}
-	return false
-}
-
 // startGateway runs the built relaygate on 127.0.0.1:0 minting with
 // turnSecret (id k1) and returns its base URL.
 func startGateway(t *testing.T, turnSecret string) (*testenv.Proc, string) {
@@ -432,9 +371,9 @@ func allocate(t *testing.T, addr, username, password string) (*turn.Client, net.
 func TestGatewayCredentialsOnCoturn(t *testing.T) {
 	requireTools(t, "turnserver")
 	secret := randomSecret(t)
-	ct := startCoturn(t, secret)
+	ct := coturntest.Start(t, secret, "coturn.e2e.test")
 	gw, gateway := startGateway(t, secret)
-	heartbeatFor(t, gateway, "coturn-1", ct.addr)
+	heartbeatFor(t, gateway, "coturn-1", ct.Addr)
 
 	const subject = "alice@example.com"
 	// The gateway's snapshot picks the heartbeat up asynchronously (a
@@ -445,7 +384,7 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantURL := "turn:" + ct.addr + "?transport=udp"
+	wantURL := "turn:" + ct.Addr + "?transport=udp"
 	if creds.Primary.RelayID != "coturn-1" || len(creds.ICEServers) != 1 || !slices.Contains(creds.ICEServers[0].URLs, wantURL) ||
 		creds.ICEServers[0].Username != creds.Username || creds.ICEServers[0].Credential != creds.Credential {
 		t.Fatalf("credentials = %+v; want primary coturn-1 with %s and the same username/credential in ice_servers", creds, wantURL)
@@ -454,9 +393,9 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 		t.Errorf("username %q carries the subject in clear", creds.Username)
 	}
 
-	client, relayed, err := allocate(t, ct.addr, creds.ICEServers[0].Username, creds.ICEServers[0].Credential)
+	client, relayed, err := allocate(t, ct.Addr, creds.ICEServers[0].Username, creds.ICEServers[0].Credential)
 	if err != nil {
-		t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, readTail(ct.log))
+		t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, ct.LogTail(30))
 	}
 	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -494,7 +433,7 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				_, _, err := allocate(t, ct.addr, tt.cred.Username, tt.cred.Password)
+				_, _, err := allocate(t, ct.Addr, tt.cred.Username, tt.cred.Password)
 				if err == nil {
 					t.Fatalf("coturn allocated for a credential %s", tt.name)
 				}
@@ -536,13 +475,4 @@ func echoVia(t *testing.T, relayed, peer net.PacketConn) {
 	if from.String() != peer.LocalAddr().String() {
 		t.Errorf("client got the answer from %v, want the peer %v", from, peer.LocalAddr())
 	}
-}
-
-// readTail is the end of a log file, for failure messages.
-func readTail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	return testenv.Tail(string(b), 30)
 }

@@ -9,98 +9,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/internal/testenv/coturntest"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/wire"
 )
-
-// coturnProc is a running stock coturn turnserver on loopback.
-type coturnProc struct {
-	port int // UDP and TCP, on 127.0.0.1
-	proc *testenv.Proc
-	log  string // its log file
-}
-
-// startCoturn runs Debian's turnserver on a free loopback port with the
-// TURN REST scheme (use-auth-secret) under secret, as an operator's
-// coturn that shares the gateway's TURN secret, and waits until it
-// answers STUN. It is killed when the test ends.
-func startCoturn(t *testing.T, secret string) *coturnProc {
-	t.Helper()
-	dir := t.TempDir()
-	for attempt := range 3 {
-		port := testenv.FreeUDPPort(t)
-		c := &coturnProc{port: port, log: filepath.Join(dir, fmt.Sprintf("coturn-%d.log", attempt))}
-		// -n: no configuration file, everything is on the command line.
-		cmd := exec.CommandContext(t.Context(), "turnserver", "-n",
-			"--listening-ip=127.0.0.1", "--listening-port="+strconv.Itoa(port), "--relay-ip=127.0.0.1",
-			"--use-auth-secret", "--static-auth-secret="+secret, "--realm=relaygate",
-			"--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-rfc5780", "--fingerprint",
-			"--userdb="+filepath.Join(dir, fmt.Sprintf("turndb-%d", attempt)),
-			"--pidfile="+filepath.Join(dir, fmt.Sprintf("turnserver-%d.pid", attempt)),
-			"--log-file="+c.log, "--simple-log", "--no-stdout-log")
-		c.proc = testenv.StartProcUntilCleanup(t, fmt.Sprintf("turnserver :%d", port), cmd)
-		if stunAnswers(fmt.Sprintf("127.0.0.1:%d", port), c.proc, 10*time.Second) {
-			return c
-		}
-		b, _ := os.ReadFile(c.log)
-		t.Logf("turnserver on port %d does not answer STUN; its log:\n%s", port, testenv.Tail(string(b), 15))
-		if err := c.proc.Kill(); err != nil {
-			t.Error(err)
-		}
-	}
-	t.Fatal("turnserver does not answer STUN on three free ports")
-	return nil
-}
-
-// stunAnswers sends STUN Binding requests to addr until one is answered,
-// p exits or timeout passes. Each try comes from a new socket: coturn
-// listens on one socket per thread (SO_REUSEPORT), and the kernel sends
-// one source port to the same one, which may not be serving yet.
-func stunAnswers(addr string, p *testenv.Proc, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && !p.Exited() {
-		if stunAnswersOnce(addr) {
-			return true
-		}
-	}
-	return false
-}
-
-// stunAnswersOnce sends one STUN Binding request to addr and reports
-// whether it is answered within 200 ms.
-func stunAnswersOnce(addr string) bool {
-	c, err := net.Dial("udp4", addr)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
-	if _, err := c.Write(req.Raw); err != nil {
-		return false
-	}
-	buf := make([]byte, 1500)
-	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return false
-		}
-		res := &stun.Message{Raw: buf[:n]}
-		if res.Decode() == nil && res.Type == stun.BindingSuccess && res.TransactionID == req.TransactionID {
-			return true
-		}
-	}
-}
 
 // writeStatic puts content at path, the way config managers do: a
 // temporary file renamed over it.
@@ -117,9 +37,9 @@ func writeStatic(t *testing.T, path string, content string) {
 
 // staticEntry is one relay of a static relays file: coturn c as relay id
 // at site, located by coordinates (the test has no GeoIP database).
-func staticEntry(id, site string, lon float64, c *coturnProc) string {
+func staticEntry(id, site string, lon float64, c *coturntest.Server) string {
 	return fmt.Sprintf("  - id: %s\n    region: test\n    site: %s\n    latitude: 50\n    longitude: %v\n"+
-		"    addresses: [127.0.0.1]\n    ports: {udp: %d, tcp: %d}\n    capacity: {allocations: 1000}\n", id, site, lon, c.port, c.port)
+		"    addresses: [127.0.0.1]\n    ports: {udp: %d, tcp: %d}\n    capacity: {allocations: 1000}\n", id, site, lon, c.Port, c.Port)
 }
 
 // relayList is GET /v1/relays' answer.
@@ -163,7 +83,7 @@ func TestStaticCoturnRelays(t *testing.T) {
 	// then three misses at a fifth of one), so two intervals leave 0.8 s
 	// of margin; the file is polled every 5 s.
 	const interval = 2 * time.Second
-	cotA, cotB := startCoturn(t, testTURNSecret), startCoturn(t, testTURNSecret)
+	cotA, cotB := coturntest.Start(t, testTURNSecret, "relaygate"), coturntest.Start(t, testTURNSecret, "relaygate")
 	path := filepath.Join(t.TempDir(), "static-relays.yaml")
 	both := "relays:\n" + staticEntry("coturn-a", "aaa", 8, cotA) + staticEntry("coturn-b", "bbb", 9, cotB)
 	writeStatic(t, path, both)
@@ -198,8 +118,8 @@ func TestStaticCoturnRelays(t *testing.T) {
 	}
 
 	t.Run("credentials allocate on the chosen coturn", func(t *testing.T) {
-		primary := map[string]*coturnProc{"coturn-a": cotA, "coturn-b": cotB}[creds.Primary.RelayID]
-		want := fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", primary.port)
+		primary := map[string]*coturntest.Server{"coturn-a": cotA, "coturn-b": cotB}[creds.Primary.RelayID]
+		want := fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", primary.Port)
 		if !slices.Contains(creds.Primary.URLs, want) {
 			t.Fatalf("primary %s URLs = %v, want %s", creds.Primary.RelayID, creds.Primary.URLs, want)
 		}
@@ -208,21 +128,20 @@ func TestStaticCoturnRelays(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		addr := fmt.Sprintf("127.0.0.1:%d", primary.port)
+		addr := fmt.Sprintf("127.0.0.1:%d", primary.Port)
 		c := relaytest.PionClient(t, &turn.ClientConfig{STUNServerAddr: addr, TURNServerAddr: addr,
 			Username: creds.Username, Password: creds.Credential, Conn: conn, RTO: 200 * time.Millisecond})
 		ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 		defer cancel()
 		relayed, err := c.AllocateWithContext(ctx)
 		if err != nil {
-			b, _ := os.ReadFile(primary.log)
-			t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, testenv.Tail(string(b), 20))
+			t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, primary.LogTail(20))
 		}
 		defer relayed.Close()
 		if ra, ok := relayed.LocalAddr().(*net.UDPAddr); !ok || !ra.IP.IsLoopback() {
 			t.Errorf("relayed address %v, want one on loopback", relayed.LocalAddr())
 		}
-		t.Logf("allocated %v on %s (coturn :%d)", relayed.LocalAddr(), creds.Primary.RelayID, primary.port)
+		t.Logf("allocated %v on %s (coturn :%d)", relayed.LocalAddr(), creds.Primary.RelayID, primary.Port)
 	})
 
 	t.Run("a bad file keeps the last good one", func(t *testing.T) {
@@ -264,9 +183,9 @@ func TestStaticCoturnRelays(t *testing.T) {
 
 	t.Run("a killed coturn leaves selections within two probe intervals", func(t *testing.T) {
 		a, _ := pick()
-		victim, proc := a.Primary.RelayID, cotA.proc
+		victim, proc := a.Primary.RelayID, cotA.Proc
 		if victim == "coturn-b" {
-			proc = cotB.proc
+			proc = cotB.Proc
 		}
 		if err := proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
