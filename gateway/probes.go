@@ -63,6 +63,7 @@ func (g *Gateway) probeReporter(ctx context.Context, log *slog.Logger) func([]pr
 			}
 		}
 		g.snaps.RecordProbes(m)
+		g.metrics.probed(g.snaps.Load(), rs)
 		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 		err := g.store.RecordProbes(sctx, m)
 		cancel()
