@@ -176,7 +176,9 @@ func TestBadFilesKeepOldCertificate(t *testing.T) {
 		change func(t *testing.T, f *fixture)
 	}{
 		{name: "unparsable certificate", change: func(t *testing.T, f *fixture) { replace(t, f.certFile, []byte("not a certificate")) }},
-		{name: "unparsable key", change: func(t *testing.T, f *fixture) { replace(t, f.keyFile, []byte("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")) }},
+		{name: "unparsable key", change: func(t *testing.T, f *fixture) {
+			replace(t, f.keyFile, []byte("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"))
+		}},
 		{name: "key of another certificate", change: func(t *testing.T, f *fixture) { replace(t, f.keyFile, newPair(t, 3).key) }},
 		{name: "empty certificate", change: func(t *testing.T, f *fixture) { replace(t, f.certFile, nil) }},
 		{name: "certificate removed", change: func(t *testing.T, f *fixture) {
