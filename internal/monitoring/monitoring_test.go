@@ -168,7 +168,7 @@ type scrape struct {
 func scrapeMetrics(url string) (scrape, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
 	if err != nil {
 		return scrape{}, err
 	}
@@ -344,7 +344,7 @@ func TestMonitoringFilesMatchExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(fmt.Sprint(gwLast.families["relaygate_credentials_issued_by_region_total"]), relayRegion) {
+	if !strings.Contains(gwLast.families["relaygate_credentials_issued_by_region_total"].String(), relayRegion) {
 		t.Errorf("relaygate_credentials_issued_by_region_total lacks region %q", relayRegion)
 	}
 }

@@ -64,7 +64,8 @@ func metricNames(expr string) ([]string, error) {
 			depth++
 			i++
 		case c == ')':
-			if depth--; depth < 0 {
+			depth--
+			if depth < 0 {
 				return nil, fmt.Errorf("%w: unbalanced ')' at %d in %q", ErrSyntax, i, expr)
 			}
 			i++
