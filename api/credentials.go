@@ -54,7 +54,7 @@ func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transpor
 		return pair, relay.Credential{}, err
 	}
 	cred := s.deps.Minter.Mint(subjectFrom(r.Context()), ttl, s.now())
-	s.metrics.credentials.WithLabelValues(string(pair.Primary.Basis)).Inc()
+	s.metrics.issued(pair.Primary)
 	return pair, cred, nil
 }
 

@@ -3,21 +3,38 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Metrics are the API's Prometheus collectors. Labels are bounded: route
-// patterns, methods, status codes, roles, reasons, bases; never an address,
-// a user or a relay-chosen string.
+// patterns, methods, status codes, roles, reasons, bases, and the primary
+// relay's region (capped at maxRegionLabels values); never an address, a
+// user or any other relay-chosen string. Label values known up front are
+// created with the collectors, so every family is exported, at zero, from
+// the first scrape.
 type Metrics struct {
-	requests     *prometheus.CounterVec
-	duration     *prometheus.HistogramVec
-	authFailures *prometheus.CounterVec
-	credentials  *prometheus.CounterVec
-	heartbeats   prometheus.Counter
-	rateLimited  *prometheus.CounterVec
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	authFailures  *prometheus.CounterVec
+	credentials   *prometheus.CounterVec
+	credsByRegion *prometheus.CounterVec
+	regions       regionLabels
+	heartbeats    prometheus.Counter
+	rateLimited   *prometheus.CounterVec
+}
+
+// authReasons are every reason label of relaygate_auth_failures_total:
+// tokenFailure's values, and the two refusals of a token that verified.
+var authReasons = []string{
+	"expired", "non_numeric_date", "missing_iat", "too_old", "issued_in_future", "not_yet_valid",
+	"missing_claim", "bad_signature", "wrong_issuer_or_audience", "malformed", "invalid",
+	"wrong_role", "subject_mismatch",
 }
 
 // NewMetrics creates the collectors and registers them on reg (nil: not
@@ -37,6 +54,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		credentials: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaygate_credentials_issued_total", Help: "TURN credentials minted, by the primary relay's selection basis.",
 		}, []string{"basis"}),
+		credsByRegion: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaygate_credentials_issued_by_region_total",
+			Help: "TURN credentials minted, by the primary relay's region (\"none\" when it names none, \"other\" past " + strconv.Itoa(maxRegionLabels) + " regions).",
+		}, []string{"region"}),
 		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relaygate_heartbeats_total", Help: "Relay heartbeats accepted.",
 		}),
@@ -44,10 +65,71 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "relaygate_rate_limited_total", Help: "Requests refused with 429, by the rate-limit scope that refused them.",
 		}, []string{"scope"}),
 	}
+	for r := range numRoles {
+		for _, reason := range authReasons {
+			m.authFailures.WithLabelValues(r.String(), reason)
+		}
+	}
+	for _, b := range []relay.Basis{relay.BasisMeasured, relay.BasisGeo, relay.BasisFallback} {
+		m.credentials.WithLabelValues(string(b))
+	}
+	for _, sc := range []string{scopeUser, scopePrefix, scopeMeasurements, scopeRelay} {
+		m.rateLimited.WithLabelValues(sc)
+	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration, m.authFailures, m.credentials, m.heartbeats, m.rateLimited)
+		reg.MustRegister(m.requests, m.duration, m.authFailures, m.credentials, m.credsByRegion, m.heartbeats, m.rateLimited)
 	}
 	return m
+}
+
+// initRoutes creates the request series of every route of router at zero:
+// its latency, and its requests by method with status 200, so that a
+// dashboard's rates start from the first scrape.
+func (m *Metrics) initRoutes(router chi.Routes) {
+	_ = chi.Walk(router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if method = methodLabel(method); method != "OTHER" {
+			m.requests.WithLabelValues(route, method, statusLabels[http.StatusOK-100])
+			m.duration.WithLabelValues(route)
+		}
+		return nil
+	})
+}
+
+// issued counts one credential whose primary relay is c.
+func (m *Metrics) issued(c relay.Choice) {
+	m.credentials.WithLabelValues(string(c.Basis)).Inc()
+	m.credsByRegion.WithLabelValues(m.regions.label(c.Relay.Region)).Inc()
+}
+
+// maxRegionLabels bounds the region label: regions come from relays'
+// heartbeats, so a misconfigured (or hostile) node must not be able to
+// grow the series without limit. A fleet has a few dozen regions.
+const maxRegionLabels = 64
+
+// regionLabels hands out region label values: the first maxRegionLabels
+// distinct regions as they are, later ones as "other".
+type regionLabels struct {
+	mu   sync.Mutex // guards seen
+	seen map[string]struct{}
+}
+
+func (l *regionLabels) label(region string) string {
+	if region == "" {
+		return "none"
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.seen[region]; ok {
+		return region
+	}
+	if len(l.seen) >= maxRegionLabels {
+		return "other"
+	}
+	if l.seen == nil {
+		l.seen = make(map[string]struct{})
+	}
+	l.seen[region] = struct{}{}
+	return region
 }
 
 // methodLabel bounds the method for metrics and logs: it is client-chosen text.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // Server is the API's http.Handler.
@@ -67,6 +69,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.auth = auth
 	s.ready.Store(true)
 	s.handler = s.routes()
+	if rs, ok := s.handler.(chi.Routes); ok {
+		s.metrics.initRoutes(rs)
+	}
 	return &Server{s: s}, nil
 }
 

@@ -29,6 +29,7 @@ type Gateway struct {
 	primaries *primaries
 	queue     *measurementQueue
 	relayNets *netpolicy.Filter // where relay addresses may be: the public Internet and AllowRelayNetworks
+	metrics   *metrics
 	ran       atomic.Bool
 }
 
@@ -47,6 +48,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if cfg.Probe.Now == nil {
 		cfg.Probe.Now = deps.Now
 	}
+	m := newMetrics()
+	deps.Store = countingStore{Registry: deps.Store, errs: m.storeErrors}
 	g := &Gateway{
 		cfg:       cfg,
 		store:     deps.Store,
@@ -56,6 +59,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		rand:      deps.Rand,
 		snaps:     newSnapshots(deps.Store, cfg, deps.Now, deps.Log.With("component", "snapshot")),
 		primaries: newPrimaries(cfg.HysteresisPrefixes),
+		metrics:   m,
 	}
 	g.snaps.reporter = g.reporter
 	q, err := newMeasurementQueue(cfg.MeasurementQueue, deps.Metrics)
@@ -64,7 +68,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	g.queue = q
 	if deps.Metrics != nil {
-		for _, c := range g.snaps.collectors() {
+		for _, c := range append(g.snaps.collectors(), m.collectors(g.snaps)...) {
 			if err := deps.Metrics.Register(c); err != nil {
 				return nil, fmt.Errorf("gateway: register metrics: %w", err)
 			}

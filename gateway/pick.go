@@ -27,5 +27,6 @@ func (g *Gateway) Pick(client relay.Client, subject string, want []relay.Transpo
 	if err == nil && client.Prefix.IsValid() {
 		g.primaries.Set(client.Prefix, pair.Primary.Relay.ID)
 	}
+	g.metrics.selected(pair, err)
 	return pair, err
 }

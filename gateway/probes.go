@@ -65,6 +65,7 @@ func (g *Gateway) probeReporter(ctx context.Context, log *slog.Logger) func([]pr
 			}
 		}
 		g.snaps.RecordProbes(m)
+		g.metrics.probed(g.snaps.Load(), rs)
 		snap := g.snaps.Load()
 		maps.DeleteFunc(m, func(id string, _ relay.Probe) bool {
 			r, ok := snap.Relay(id)

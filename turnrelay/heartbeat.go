@@ -14,3 +14,11 @@ func (s *Server) heartbeatNode() heartbeat.Node {
 	return heartbeat.Node{Addresses: s.ips.advertised(), Ports: s.Addrs().Ports(),
 		MaxAllocations: int64(s.cfg.MaxAllocations), MaxBPS: s.cfg.MaxBPS}
 }
+
+// heartbeatStats are the heartbeat client's counts; zero when standalone.
+func (s *Server) heartbeatStats() heartbeat.Stats {
+	if s.hb == nil {
+		return heartbeat.Stats{}
+	}
+	return s.hb.Stats()
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/relaygate/relaygate/turnrelay/dataplane"
+	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/quota"
 )
 
@@ -81,10 +82,25 @@ func newMetrics(s *Server) *metrics {
 		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "to_peer", func(st dataplane.Stats) uint64 { return st.PacketsToPeer }),
 		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "from_peer", func(st dataplane.Stats) uint64 { return st.PacketsFromPeer }),
 		counterFunc("relaynode_dropped_packets_total", "Datagrams dropped by the relay.", "reason", "bandwidth", func(st dataplane.Stats) uint64 { return st.DroppedBandwidth }),
+		heartbeatCounter(s, "ok", func(st heartbeat.Stats) uint64 { return st.OK }),
+		heartbeatCounter(s, "failed", func(st heartbeat.Stats) uint64 { return st.Failed }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "relaynode_heartbeat_consecutive_failures",
+			Help: "Heartbeats into the gateway that failed since the last accepted one (0 when standalone).",
+		}, func() float64 { return float64(s.heartbeatStats().ConsecutiveFailures) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// heartbeatCounter is relaynode_heartbeats_total{result}: zero, but
+// exported, on a standalone node.
+func heartbeatCounter(s *Server, result string, f func(heartbeat.Stats) uint64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "relaynode_heartbeats_total", Help: "Heartbeats into the gateway, by result: ok (accepted) or failed.",
+		ConstLabels: prometheus.Labels{"result": result},
+	}, func() float64 { return float64(f(s.heartbeatStats())) })
 }
 
 // quotaKind is the quota_rejections_total label of a quota refusal.

@@ -580,7 +580,7 @@ func TestMetricsAndPrivacy(t *testing.T) {
 	if got := metricValue(r, "relaynode_allocations", "", ""); got != 1 {
 		t.Errorf("relaynode_allocations = %v, want 1", got)
 	}
-	allowedLabels := map[string]bool{"direction": true, "reason": true, "kind": true}
+	allowedLabels := map[string]bool{"direction": true, "reason": true, "kind": true, "result": true}
 	mfs, err := r.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -16,10 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/relaygate/relaygate/internal/cmdline"
 	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
+	"github.com/relaygate/relaygate/turnrelay/certfile"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -28,6 +31,8 @@ const version = "0.1.0"
 
 type config struct {
 	relay         turnrelay.Config
+	tlsCert       string // --tls-cert; "" when no listener needs one
+	tlsKey        string // --tls-key
 	metricsListen string
 	cpuProfile    string
 	logLevel      slog.Level
@@ -111,15 +116,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if len(needCert) > 0 {
 		if *tlsCert == "" || *tlsKey == "" {
 			errs = append(errs, fmt.Errorf("%s needs --tls-cert and --tls-key", strings.Join(needCert, ", ")))
-		} else if cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+		} else if _, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
 			errs = append(errs, fmt.Errorf("--tls-cert/--tls-key: %w", err))
 		} else {
-			tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-			for i, l := range r.Listeners {
-				if turnrelay.NeedsCertificate(l.Transport) {
-					r.Listeners[i].TLS = tc
-				}
-			}
+			c.tlsCert, c.tlsKey = *tlsCert, *tlsKey // run serves them through a certfile.Reloader
 		}
 	}
 	for _, s := range strings.Split(*publicIP, ",") {
@@ -195,6 +195,26 @@ func validHostname(h string) bool {
 	return true
 }
 
+// withCertificate serves --tls-cert and --tls-key to cfg's listeners that
+// need a certificate, re-reading them when they are replaced (an ACME
+// renewal), and returns the reloader; nil when no listener needs one.
+func withCertificate(cfg *config, log *slog.Logger) (*certfile.Reloader, error) {
+	if cfg.tlsCert == "" {
+		return nil, nil
+	}
+	certs, err := certfile.New(certfile.Config{CertFile: cfg.tlsCert, KeyFile: cfg.tlsKey, Log: log.With("component", "certfile")})
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	tc := &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}
+	for i, l := range cfg.relay.Listeners {
+		if turnrelay.NeedsCertificate(l.Transport) {
+			cfg.relay.Listeners[i].TLS = tc
+		}
+	}
+	return certs, nil
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -204,9 +224,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// are relaynode's.
 	base := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	log := base.With("component", "relaynode")
+	certs, err := withCertificate(&cfg, log)
+	if err != nil {
+		return err
+	}
 	srv, err := turnrelay.New(cfg.relay, base)
 	if err != nil {
 		return err
+	}
+	if certs != nil {
+		srv.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "relaynode_tls_certificate_expiry_timestamp_seconds",
+			Help: "When the certificate served on the TLS listeners expires (its notAfter), in Unix seconds; it moves when a renewed --tls-cert/--tls-key pair is picked up.",
+		}, func() float64 { return float64(certs.NotAfter().Unix()) }))
 	}
 	if cfg.relay.Heartbeat.GatewayURL == "" {
 		log.Info("no --gateway-url: standalone relay, no heartbeats")

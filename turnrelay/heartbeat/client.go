@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -53,6 +54,9 @@ type Client struct {
 	kickCh chan struct{}
 	// drainSent is closed once a heartbeat saying draining was attempted.
 	drainSent chan struct{}
+	// ok, failed and streak are Stats', written by Run's goroutine.
+	ok, failed atomic.Uint64
+	streak     atomic.Int64
 
 	// used by Run's goroutine only
 	failures   int
@@ -82,6 +86,18 @@ func New(cfg Config, node Node, status func() Status, log *slog.Logger) (*Client
 	}
 	return &Client{cfg: cfg, url: u, static: newBody(cfg, node), status: status, log: log,
 		kickCh: make(chan struct{}, 1), drainSent: make(chan struct{})}, nil
+}
+
+// Stats counts heartbeats, for metrics.
+type Stats struct {
+	OK, Failed          uint64 // heartbeats the gateway accepted, and those that failed
+	ConsecutiveFailures int64  // failures since the last accepted heartbeat
+}
+
+// Stats returns the heartbeat counts so far. It is safe to call while Run
+// runs.
+func (c *Client) Stats() Stats {
+	return Stats{OK: c.ok.Load(), Failed: c.failed.Load(), ConsecutiveFailures: c.streak.Load()}
 }
 
 // Kick asks for a heartbeat now (draining started); it never blocks.
@@ -129,9 +145,13 @@ func (c *Client) Run(ctx context.Context) error {
 		var next time.Duration
 		if err != nil {
 			c.failures++
+			c.failed.Add(1)
+			c.streak.Store(int64(c.failures))
 			next = c.retry(err, interval)
 			c.logFailure(err, next)
 		} else {
+			c.ok.Add(1)
+			c.streak.Store(0)
 			if a.interval > 0 {
 				interval = min(max(a.interval, minInterval), maxInterval)
 			}

@@ -390,3 +390,29 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestStats: failures count up and make a streak; an accepted heartbeat
+// ends the streak.
+func TestStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw := &heartbeattest.Gateway{Answers: []int{503, 503, 503, 200}}
+		cfg := hbConfig()
+		cfg.HTTPClient = gw.Client()
+		cfg.Rand = func() float64 { return 0.5 }
+		h := mustNew(t, cfg, Node{}, func() Status { return Status{} })
+		if got := h.Stats(); got != (Stats{}) {
+			t.Errorf("Stats() before Run = %+v, want zero", got)
+		}
+		testenv.RunUntilCleanup(t, "Run", h.Run)
+		time.Sleep(3 * time.Second) // fake time: heartbeats at 0, 0.75s, 2.25s fail
+		synctest.Wait()
+		if got, want := h.Stats(), (Stats{Failed: 3, ConsecutiveFailures: 3}); got != want {
+			t.Errorf("Stats() after three failures = %+v, want %+v", got, want)
+		}
+		time.Sleep(10 * time.Second) // 5.25s succeeds, then every 7s... (12.25s)
+		synctest.Wait()
+		if got, want := h.Stats(), (Stats{OK: 2, Failed: 3}); got != want {
+			t.Errorf("Stats() after success = %+v, want %+v", got, want)
+		}
+	})
+}

@@ -1,0 +1,237 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/relaygate/relaygate/probe"
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/selector"
+	"github.com/relaygate/relaygate/store"
+)
+
+// Selection results, the result label of relaygate_selections_total.
+const (
+	selectedWithBackup = "with_backup" // a primary and a backup on another site
+	selectedNoBackup   = "no_backup"   // a primary only: the client has nothing to fail over to
+	selectedNone       = "no_relay"    // no relay could serve the client
+)
+
+// relayStates are every state label of relaygate_relays, in Relay.State's
+// order.
+var relayStates = []relay.State{
+	relay.StateDrained, relay.StateDraining, relay.StateDown, relay.StateFull, relay.StateDegraded, relay.StateAvailable,
+}
+
+// storeOps are the store.Registry methods, the op label of
+// relaygate_store_errors_total.
+var storeOps = []string{
+	opHeartbeat, opRelay, opRelays, opRelaysSince, opSetDrained, opRecordProbes, opAddMeasurements, opMeasurements, opPing,
+}
+
+const (
+	opHeartbeat       = "heartbeat"
+	opRelay           = "relay"
+	opRelays          = "relays"
+	opRelaysSince     = "relays_since"
+	opSetDrained      = "set_drained"
+	opRecordProbes    = "record_probes"
+	opAddMeasurements = "add_measurements"
+	opMeasurements    = "measurements"
+	opPing            = "ping"
+)
+
+// metrics are the Gateway's own collectors beyond the snapshot's gauges
+// and the measurement queue's counter. Labels are bounded: selection
+// results, relay states, store operations, and relay regions (capped at
+// maxRegionLabels values); never a relay ID, an address or a user. Label
+// values known up front exist from the start, so every family but the
+// per-region ones is exported from the first scrape.
+type metrics struct {
+	selections  *prometheus.CounterVec
+	storeErrors *prometheus.CounterVec
+	probeRTT    *prometheus.HistogramVec
+	probeLoss   *prometheus.HistogramVec
+	regions     regionLabels
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		selections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaygate_selections_total",
+			Help: "Relay selections by result: with_backup, no_backup (a primary only, nothing to fail over to), no_relay (none could serve).",
+		}, []string{"result"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaygate_store_errors_total",
+			Help: "Registry store calls that failed (not-found answers, invalid arguments and callers that left are not failures), by operation.",
+		}, []string{"op"}),
+		probeRTT: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relaygate_probe_rtt_seconds",
+			Help:    "Round-trip time of the latest answered STUN probe of a relay, at each probe report, by the relay's region.",
+			Buckets: []float64{.001, .0025, .005, .01, .02, .04, .08, .12, .16, .25, .4, .6, 1},
+		}, []string{"region"}),
+		probeLoss: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relaygate_probe_loss_ratio",
+			Help:    "Share of a relay's recent STUN probes that went unanswered, at each probe report, by the relay's region.",
+			Buckets: []float64{0, .01, .02, .05, .1, .2, .5, .99},
+		}, []string{"region"}),
+	}
+	for _, r := range []string{selectedWithBackup, selectedNoBackup, selectedNone} {
+		m.selections.WithLabelValues(r)
+	}
+	for _, op := range storeOps {
+		m.storeErrors.WithLabelValues(op)
+	}
+	return m
+}
+
+// collectors are m's collectors and the relays-by-state gauge over snaps.
+func (m *metrics) collectors(snaps *snapshots) []prometheus.Collector {
+	return []prometheus.Collector{m.selections, m.storeErrors, m.probeRTT, m.probeLoss, relayStateCollector{snaps: snaps}}
+}
+
+// selected counts one Pick's outcome.
+func (m *metrics) selected(pair relay.Pair, err error) {
+	switch {
+	case err != nil:
+		m.selections.WithLabelValues(selectedNone).Inc()
+	case pair.Backup == nil:
+		m.selections.WithLabelValues(selectedNoBackup).Inc()
+	default:
+		m.selections.WithLabelValues(selectedWithBackup).Inc()
+	}
+}
+
+// probed observes one probe report, each result under its relay's region
+// as snap has it.
+func (m *metrics) probed(snap *selector.Snapshot, rs []probe.Result) {
+	for _, r := range rs {
+		rel, ok := snap.Relay(r.RelayID)
+		if !ok {
+			continue // gone since it was probed
+		}
+		region := m.regions.label(rel.Region)
+		if r.Health != probe.HealthDown && r.LastRTT > 0 {
+			m.probeRTT.WithLabelValues(region).Observe(r.LastRTT.Seconds())
+		}
+		m.probeLoss.WithLabelValues(region).Observe(r.Loss)
+	}
+}
+
+// relayStateCollector exports relaygate_relays: the fresh relays of the
+// current snapshot by state, read at scrape time, every state always
+// present (zero when no relay is in it).
+type relayStateCollector struct{ snaps *snapshots }
+
+var relaysDesc = prometheus.NewDesc("relaygate_relays",
+	"Relays with a fresh heartbeat in this replica's snapshot, by state (as GET /v1/relays reports it).", []string{"state"}, nil)
+
+// Describe implements prometheus.Collector.
+func (relayStateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- relaysDesc }
+
+// Collect implements prometheus.Collector.
+func (c relayStateCollector) Collect(ch chan<- prometheus.Metric) {
+	at := c.snaps.judgeAt(c.snaps.now())
+	counts := make(map[relay.State]int, len(relayStates))
+	for _, r := range c.snaps.Load().Relays() {
+		if r.Fresh(at) {
+			counts[r.State()]++
+		}
+	}
+	for _, s := range relayStates {
+		ch <- prometheus.MustNewConstMetric(relaysDesc, prometheus.GaugeValue, float64(counts[s]), string(s))
+	}
+}
+
+// maxRegionLabels bounds the region label: regions come from relays'
+// heartbeats, so a misconfigured node must not grow the series without
+// limit. A fleet has a few dozen regions.
+const maxRegionLabels = 64
+
+// regionLabels hands out region label values: the first maxRegionLabels
+// distinct regions as they are, later ones as "other", and "none" for a
+// relay that names no region.
+type regionLabels struct {
+	mu   sync.Mutex // guards seen
+	seen map[string]struct{}
+}
+
+func (l *regionLabels) label(region string) string {
+	if region == "" {
+		return "none"
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.seen[region]; ok {
+		return region
+	}
+	if len(l.seen) >= maxRegionLabels {
+		return "other"
+	}
+	if l.seen == nil {
+		l.seen = make(map[string]struct{})
+	}
+	l.seen[region] = struct{}{}
+	return region
+}
+
+// countingStore is a store.Registry that counts its failures by operation
+// in relaygate_store_errors_total.
+type countingStore struct {
+	store.Registry
+	errs *prometheus.CounterVec
+}
+
+// count notes err as a failure of op unless it is an answer rather than a
+// failure: not found, an invalid argument, or a caller that left.
+func (c countingStore) count(op string, err error) error {
+	if err != nil && !store.IsNotFound(err) && !errors.Is(err, store.ErrInvalid) && !errors.Is(err, context.Canceled) {
+		c.errs.WithLabelValues(op).Inc()
+	}
+	return err
+}
+
+func (c countingStore) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error {
+	return c.count(opHeartbeat, c.Registry.Heartbeat(ctx, r, ttl))
+}
+
+func (c countingStore) Relay(ctx context.Context, id string) (relay.Relay, error) {
+	r, err := c.Registry.Relay(ctx, id)
+	return r, c.count(opRelay, err)
+}
+
+func (c countingStore) Relays(ctx context.Context) ([]relay.Relay, error) {
+	rs, err := c.Registry.Relays(ctx)
+	return rs, c.count(opRelays, err)
+}
+
+func (c countingStore) RelaysSince(ctx context.Context, cursor uint64) ([]relay.Relay, uint64, error) {
+	rs, next, err := c.Registry.RelaysSince(ctx, cursor)
+	return rs, next, c.count(opRelaysSince, err)
+}
+
+func (c countingStore) SetDrained(ctx context.Context, id string, drained bool) error {
+	return c.count(opSetDrained, c.Registry.SetDrained(ctx, id, drained))
+}
+
+func (c countingStore) RecordProbes(ctx context.Context, probes map[string]relay.Probe) error {
+	return c.count(opRecordProbes, c.Registry.RecordProbes(ctx, probes))
+}
+
+func (c countingStore) AddMeasurements(ctx context.Context, prefix netip.Prefix, reporter string, ms []relay.Measurement) error {
+	return c.count(opAddMeasurements, c.Registry.AddMeasurements(ctx, prefix, reporter, ms))
+}
+
+func (c countingStore) Measurements(ctx context.Context, since time.Time) (map[netip.Prefix]map[string]relay.Aggregate, time.Time, error) {
+	ms, next, err := c.Registry.Measurements(ctx, since)
+	return ms, next, c.count(opMeasurements, err)
+}
+
+func (c countingStore) Ping(ctx context.Context) error {
+	return c.count(opPing, c.Registry.Ping(ctx))
+}
