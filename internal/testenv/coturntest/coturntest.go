@@ -4,6 +4,7 @@
 package coturntest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -63,7 +64,7 @@ func Start(t testing.TB, secret, realm string, extra ...string) *Server {
 			"--userdb=" + filepath.Join(dir, fmt.Sprintf("turndb-%d", attempt)),
 			"--pidfile=" + filepath.Join(dir, fmt.Sprintf("turnserver-%d.pid", attempt)),
 			"--log-file=" + s.Log, "--simple-log", "--no-stdout-log"}, extra...)
-		cmd := exec.CommandContext(t.Context(), "turnserver", args...)
+		cmd := exec.CommandContext(t.Context(), "turnserver", args...) //nolint:gosec // G204: turnserver from PATH on arguments this package wrote
 		s.Proc = testenv.StartProcUntilCleanup(t, fmt.Sprintf("turnserver :%d", port), cmd)
 		if stunAnswers(s.Addr, s.Proc, 15*time.Second) {
 			return s
@@ -84,7 +85,8 @@ func freeUDPTCPPort(t testing.TB) int {
 	t.Helper()
 	for range 20 {
 		port := testenv.FreeUDPPort(t)
-		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+		var lc net.ListenConfig
+		l, err := lc.Listen(t.Context(), "tcp4", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			continue
 		}
@@ -113,7 +115,8 @@ func stunAnswers(addr string, p *testenv.Proc, timeout time.Duration) bool {
 // stunAnswersOnce sends one STUN Binding request to addr and reports
 // whether it is answered within 200 ms.
 func stunAnswersOnce(addr string) bool {
-	c, err := net.Dial("udp4", addr)
+	var d net.Dialer
+	c, err := d.DialContext(context.Background(), "udp4", addr)
 	if err != nil {
 		return false
 	}
