@@ -372,10 +372,23 @@ func TestDemoMode(t *testing.T) {
 	getenv := func(k string) string {
 		return map[string]string{"RELAYGATE_USER_JWT_SECRET": testUserSecret}[k]
 	}
-	err := run(t.Context(), []string{"--demo", "--listen", "0.0.0.0:0"}, getenv, io.Discard, nil)
-	var ue *cmdline.UsageError
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "loopback") {
-		t.Errorf("run(--demo --listen 0.0.0.0:0) = %v, want a usage error asking for loopback", err)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--demo", "--listen", "0.0.0.0:0"}, getenv, io.Discard, ready) }()
+	select {
+	case err := <-done:
+		var ue *cmdline.UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("run(--demo --listen 0.0.0.0:0) = %v, want a usage error asking for loopback", err)
+		}
+	case addr := <-ready:
+		cancel()
+		testenv.WaitDone(t, "run()", done, 15*time.Second)
+		t.Errorf("run(--demo --listen 0.0.0.0:0) started serving on %s, want a usage error", addr)
+	case <-time.After(15 * time.Second):
+		t.Fatal("run(--demo --listen 0.0.0.0:0) neither refused nor started within 15s")
 	}
 }
 
