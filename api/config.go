@@ -33,6 +33,12 @@ type Config struct {
 	User           KeyConfig      // verifies client apps' user tokens (POST /v1/credentials, GET /v1/turn)
 	Node           KeyConfig      // verifies relay nodes' tokens (PUT /v1/relays/{id})
 	Admin          KeyConfig      // verifies operators' tokens (/v1/relays reads, drain)
+	// Demo adds GET /demo/token, which mints a short-lived user token for
+	// anyone who asks (the demo page's caller), signed with User.Secret,
+	// which it requires. For a developer's own machine only: cmd/relaygate
+	// allows it only on a loopback listener. Default off; GET /demo, where
+	// a developer pastes a token, is served either way.
+	Demo bool
 }
 
 // KeyConfig is how one role's JWTs are verified: an HS256 Secret, or a PEM
@@ -64,6 +70,9 @@ func (c Config) validate() error {
 	}
 	if err := validOrigins(c.CORSOrigins); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Demo && len(c.User.Secret) == 0 {
+		errs = append(errs, errors.New("demo mode mints user tokens, so it needs an HS256 user secret"))
 	}
 	for _, p := range c.TrustedProxies {
 		if !p.IsValid() {

@@ -26,6 +26,12 @@ func (s *server) routes() http.Handler {
 	r.Get("/openapi.yaml", s.getSpec)
 	r.Method(http.MethodGet, "/client/relaygate.js", clientJS)
 	r.Method(http.MethodGet, "/client/relaygate.d.ts", clientTS)
+	r.Method(http.MethodGet, "/demo", demoAsset{demoHTML})
+	r.Method(http.MethodGet, "/demo/demo.js", demoAsset{demoJS})
+	r.Method(http.MethodGet, "/demo/demo.css", demoAsset{demoCSS})
+	if s.cfg.Demo {
+		r.Get("/demo/token", s.getDemoToken)
+	}
 	docs := s.docs()
 	r.Handle("/docs", docs)
 	r.Handle("/docs/*", docs)

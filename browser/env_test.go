@@ -69,7 +69,8 @@ type env struct {
 
 type envConfig struct {
 	strictExpiry bool
-	portBase     int // relay i allocates from portBase+i*100 .. +99
+	portBase     int  // relay i allocates from portBase+i*100 .. +99
+	demo         bool // relaygate --demo: GET /demo/token mints user tokens
 }
 
 func newEnv(t *testing.T, cfg envConfig) *env {
@@ -89,6 +90,9 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		"--probe-interval", "500ms", "--heartbeat-ttl", "30s", "--explore-share", "0",
 		"--allow-relay-networks", "127.0.0.0/8", // the relays are on loopback
 		"--rate-user", "off", "--rate-prefix", "off") // the tests poll for credentials far more often than a user would
+	if cfg.demo {
+		gw.Args = append(gw.Args, "--demo")
+	}
 	gw.Env = append(os.Environ(), "RELAYGATE_USER_JWT_SECRET="+userSecret, "RELAYGATE_NODE_JWT_SECRET="+nodeSecret,
 		"RELAYGATE_TURN_SECRETS=k1:"+turnSecret, "RELAYGATE_PSEUDONYM_KEY=pseudonym-key-0123456789")
 	gwProc := startProc(t, "relaygate", gw)
@@ -195,6 +199,24 @@ func (r *relay) kill(t *testing.T) {
 // with the test page loaded and its module imported.
 func (e *env) browser() context.Context {
 	e.t.Helper()
+	ctx := e.chromium()
+	if err := e.do(ctx, 30*time.Second, chromedp.Navigate(e.page)); err != nil {
+		e.t.Fatalf("navigate: %v", err)
+	}
+	ok, err := run(ctx, 15*time.Second, chromedp.Poll[bool](`T.ready || T.importFailed`, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil || !ok {
+		e.t.Fatalf("page never imported the module: %v", err)
+	}
+	if errs := eval[[]string](ctx, e.t, `T.errors`); len(errs) > 0 || !eval[bool](ctx, e.t, `T.ready`) {
+		e.t.Fatalf("page: %v", errs)
+	}
+	return ctx
+}
+
+// chromium starts a headless Chromium on a fresh profile, loopback only,
+// on a blank page.
+func (e *env) chromium() context.Context {
+	e.t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -213,16 +235,6 @@ func (e *env) browser() context.Context {
 	e.t.Cleanup(func() { cancelB(); cancelA() })
 	if err := chromedp.Do(ctx); err != nil { // starts the browser: no deadline on this context
 		e.t.Fatalf("start chromium: %v", err)
-	}
-	if err := e.do(ctx, 30*time.Second, chromedp.Navigate(e.page)); err != nil {
-		e.t.Fatalf("navigate: %v", err)
-	}
-	ok, err := run(ctx, 15*time.Second, chromedp.Poll[bool](`T.ready || T.importFailed`, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
-	if err != nil || !ok {
-		e.t.Fatalf("page never imported the module: %v", err)
-	}
-	if errs := eval[[]string](ctx, e.t, `T.errors`); len(errs) > 0 || !eval[bool](ctx, e.t, `T.ready`) {
-		e.t.Fatalf("page: %v", errs)
 	}
 	return ctx
 }

@@ -93,6 +93,7 @@ func contract() map[string]schemaCase {
 			invalid: wire.Problem{Type: "urn:relaygate:problem:invalid-body", Title: "OK", Status: 200}},
 		"FieldError": {full: fieldError}, // any two strings are one
 		"Health":     {full: wire.Health{Status: "ok"}, invalid: wire.Health{Status: "fine"}},
+		"DemoToken":  {full: wire.DemoToken{Token: "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", ExpiresAt: t0.Add(10 * time.Minute)}},
 		"Readiness": {full: wire.Readiness{Status: "ready", Store: "unreachable", Stale: true, SnapshotAgeSeconds: ptr(12.5)},
 			invalid: wire.Readiness{Status: "ready", Store: "down"}},
 	}

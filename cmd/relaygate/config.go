@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -120,6 +121,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	rates := addRateFlags(fs)
 	delay := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long /readyz answers 503 while the listener still serves, so load balancers stop sending first")
 	storeGrace := fs.Duration("store-grace", 5*time.Minute, "while the store is unreachable, how long credentials keep being minted from the last relay snapshot (relays fresh then stay eligible unless probes find them dead); 0: none, relays leave at their heartbeat TTL")
+	demo := fs.Bool("demo", false, "serve GET /demo/token, which mints a 10-minute user token (signed with --user-jwt-secret) for whoever asks, for the demo page at /demo; only with --listen on loopback (off)")
 	allowRelayNets := fs.String("allow-relay-networks", "", "CIDRs outside the public Internet (loopback, private, link-local, CGNAT, documentation...) where relays may nevertheless register, e.g. 127.0.0.0/8 for a loopback lab or a private deployment's ranges (none: such heartbeats get 422)")
 	staticRelays := fs.String("static-relays", "", "YAML file of relays that never heartbeat (stock coturn servers sharing the TURN secret): relays: [{id, region, site, addresses, ports, ...}], judged by probes alone; re-read when replaced, a bad version keeps the last good one (none)")
 	cmdline.Define(fs)
@@ -186,6 +188,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cfg.API.TrustedProxies = append(cfg.API.TrustedProxies, p.Masked())
 	}
 	cfg.API.CORSOrigins = splitList(*corsOrigins)
+	cfg.API.Demo = *demo
+	if *demo {
+		if err := demoListen(*listen); err != nil {
+			errs = append(errs, err)
+		}
+		if *user.secret == "" {
+			errs = append(errs, errors.New("--demo mints user tokens: it needs --user-jwt-secret"))
+		}
+	}
 	var err error
 	if cfg.API.User, err = user.config("user"); err != nil {
 		errs = append(errs, err)
@@ -226,6 +237,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		errs = append(errs, fmt.Errorf("--shutdown-grace %v must be positive", cfg.ShutdownGrace))
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// demoListen allows --demo only when --listen is on a loopback address (or
+// localhost): GET /demo/token gives a user token to anyone who can reach
+// the gateway, so only this machine may.
+func demoListen(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Unmap().IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--demo mints user tokens for anyone who asks: it needs --listen on a loopback address such as 127.0.0.1:8080, not %q", listen)
 }
 
 // defaultReplica names this gateway after its host, which is what tells

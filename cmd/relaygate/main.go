@@ -115,6 +115,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if cfg.API.Demo {
+		log.Warn("demo mode (--demo): GET /demo/token mints user tokens for anyone who can reach this listener; for a developer's machine only")
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)

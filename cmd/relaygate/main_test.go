@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/relaygate/relaygate/internal/cmdline"
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/wire"
 )
@@ -325,12 +326,69 @@ func TestConfig(t *testing.T) {
 		{name: "bad rate limit from the environment", env: map[string]string{"RELAYGATE_RATE_MEASUREMENTS": "10/1ms"}, want: "--rate-measurements"},
 		{name: "bad relay network", args: []string{"--allow-relay-networks", "127.0.0.1/8"}, want: "--allow-relay-networks"},
 		{name: "negative store grace", args: []string{"--store-grace", "-1s"}, want: "--store-grace"},
+		{name: "demo on loopback", args: []string{"--demo", "--listen", "127.0.0.1:0"}, env: map[string]string{"RELAYGATE_USER_JWT_SECRET": testUserSecret}},
+		{name: "demo on IPv6 loopback", args: []string{"--demo", "--listen", "[::1]:8080"}, env: map[string]string{"RELAYGATE_USER_JWT_SECRET": testUserSecret}},
+		{name: "demo on localhost from the environment", args: []string{"--listen", "localhost:8080"}, env: map[string]string{"RELAYGATE_DEMO": "true", "RELAYGATE_USER_JWT_SECRET": testUserSecret}},
+		{name: "demo on every interface", args: []string{"--demo", "--listen", ":8080"}, env: map[string]string{"RELAYGATE_USER_JWT_SECRET": testUserSecret}, want: "--demo"},
+		{name: "demo on a public address", args: []string{"--demo", "--listen", "192.0.2.10:8080"}, env: map[string]string{"RELAYGATE_USER_JWT_SECRET": testUserSecret}, want: "loopback"},
+		{name: "demo on a wildcard address from the environment", env: map[string]string{"RELAYGATE_DEMO": "1", "RELAYGATE_LISTEN": "0.0.0.0:8080", "RELAYGATE_USER_JWT_SECRET": testUserSecret}, want: "--demo"},
+		{name: "demo without a user secret", args: []string{"--demo"}, want: "--user-jwt-secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
 			testenv.WantErr(t, "parseConfig()", err, tt.want, "0123456789")
 		})
+	}
+}
+
+// TestDemoMode: with --demo on loopback the gateway mints demo tokens that
+// its credentials endpoint accepts; with --demo on a public --listen run
+// refuses to start with a usage error (exit status 2), before listening.
+func TestDemoMode(t *testing.T) {
+	url, logs := startGateway(t, map[string]string{"RELAYGATE_DEMO": "true", "RELAYGATE_USER_JWT_SECRET": testUserSecret})
+	code, b := call(t, "GET", url+"/demo/token", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET /demo/token = %d: %s", code, b)
+	}
+	var tok wire.DemoToken
+	if err := json.Unmarshal(b, &tok); err != nil {
+		t.Fatal(err)
+	}
+	// No relay registered: the token is accepted (503 no relay), not refused (401).
+	if code, b := call(t, "POST", url+"/v1/credentials", tok.Token, nil); code != http.StatusServiceUnavailable {
+		t.Errorf("POST /v1/credentials with the demo token = %d: %s, want 503 (no relay yet)", code, b)
+	}
+	if code, _, b := callHeader(t, "GET", url+"/demo", "", nil); code != http.StatusOK || !bytes.Contains(b, []byte("relaygate demo")) {
+		t.Errorf("GET /demo = %d", code)
+	}
+	if !strings.Contains(logs.String(), "demo mode") {
+		t.Errorf("no demo mode warning in the logs:\n%s", logs)
+	}
+	if strings.Contains(logs.String(), tok.Token) {
+		t.Error("logs contain the demo token")
+	}
+
+	getenv := func(k string) string {
+		return map[string]string{"RELAYGATE_USER_JWT_SECRET": testUserSecret}[k]
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--demo", "--listen", "0.0.0.0:0"}, getenv, io.Discard, ready) }()
+	select {
+	case err := <-done:
+		var ue *cmdline.UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("run(--demo --listen 0.0.0.0:0) = %v, want a usage error asking for loopback", err)
+		}
+	case addr := <-ready:
+		cancel()
+		testenv.WaitDone(t, "run()", done, 15*time.Second)
+		t.Errorf("run(--demo --listen 0.0.0.0:0) started serving on %s, want a usage error", addr)
+	case <-time.After(15 * time.Second):
+		t.Fatal("run(--demo --listen 0.0.0.0:0) neither refused nor started within 15s")
 	}
 }
 

@@ -423,6 +423,10 @@ func TestOperations(t *testing.T) {
 	want := []Operation{
 		{"GET", "/client/relaygate.d.ts", "getClientTypes"},
 		{"GET", "/client/relaygate.js", "getClientModule"},
+		{"GET", "/demo", "getDemo"},
+		{"GET", "/demo/demo.css", "getDemoStyle"},
+		{"GET", "/demo/demo.js", "getDemoModule"},
+		{"GET", "/demo/token", "getDemoToken"},
 		{"GET", "/docs", "getDocs"},
 		{"GET", "/healthz", "getHealth"},
 		{"GET", "/metrics", "getMetrics"},
