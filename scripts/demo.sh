@@ -63,7 +63,8 @@ trap stop EXIT
 if [ $FAKE = 1 ]; then
   GW_ARGS=(--heartbeat-ttl 10m --probe-interval 0 --allow-relay-networks 203.0.113.0/24,2001:db8::/32)
 else
-  GW_ARGS=(--probe-interval 2s --allow-relay-networks 127.0.0.0/8)
+  # --demo: GET /demo/token mints user tokens for the /demo page (loopback only).
+  GW_ARGS=(--probe-interval 2s --allow-relay-networks 127.0.0.0/8 --demo)
 fi
 bin/relaygate --listen "$LISTEN" --turn-secrets "$TURN_SECRET" \
   --node-jwt-secret "$NODE_SECRET" --user-jwt-secret "$USER_SECRET" --admin-jwt-secret "$ADMIN_SECRET" \
@@ -119,6 +120,7 @@ if [ $ONCE = 1 ]; then exit 0; fi
 cat <<EOT
 
 relaygate is running at $URL (Ctrl-C stops everything). Where to look:
+  $URL/demo                  a relay-only call in your browser through relaynode lo-1 (no token needed)
   $URL/docs                  the API reference
   $URL/metrics               the gateway's metrics
   bin/relaygate.log, bin/relaynode.log   their logs (JSON lines)
