@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -14,7 +13,7 @@ import (
 
 // Metrics are the API's Prometheus collectors. Labels are bounded: route
 // patterns, methods, status codes, roles, reasons, bases, and the primary
-// relay's region (capped at maxRegionLabels values); never an address, a
+// relay's region (capped at relay.MaxRegionLabels values); never an address, a
 // user or any other relay-chosen string. Label values known up front are
 // created with the collectors, so every family is exported, at zero, from
 // the first scrape.
@@ -24,7 +23,7 @@ type Metrics struct {
 	authFailures  *prometheus.CounterVec
 	credentials   *prometheus.CounterVec
 	credsByRegion *prometheus.CounterVec
-	regions       regionLabels
+	regions       relay.RegionLabels
 	heartbeats    prometheus.Counter
 	rateLimited   *prometheus.CounterVec
 }
@@ -56,7 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"basis"}),
 		credsByRegion: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaygate_credentials_issued_by_region_total",
-			Help: "TURN credentials minted, by the primary relay's region (\"none\" when it names none, \"other\" past " + strconv.Itoa(maxRegionLabels) + " regions).",
+			Help: "TURN credentials minted, by the primary relay's region (\"none\" when it names none, \"other\" past " + strconv.Itoa(relay.MaxRegionLabels) + " regions).",
 		}, []string{"region"}),
 		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relaygate_heartbeats_total", Help: "Relay heartbeats accepted.",
@@ -98,38 +97,7 @@ func (m *Metrics) initRoutes(router chi.Routes) {
 // issued counts one credential whose primary relay is c.
 func (m *Metrics) issued(c relay.Choice) {
 	m.credentials.WithLabelValues(string(c.Basis)).Inc()
-	m.credsByRegion.WithLabelValues(m.regions.label(c.Relay.Region)).Inc()
-}
-
-// maxRegionLabels bounds the region label: regions come from relays'
-// heartbeats, so a misconfigured (or hostile) node must not be able to
-// grow the series without limit. A fleet has a few dozen regions.
-const maxRegionLabels = 64
-
-// regionLabels hands out region label values: the first maxRegionLabels
-// distinct regions as they are, later ones as "other".
-type regionLabels struct {
-	mu   sync.Mutex // guards seen
-	seen map[string]struct{}
-}
-
-func (l *regionLabels) label(region string) string {
-	if region == "" {
-		return "none"
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.seen[region]; ok {
-		return region
-	}
-	if len(l.seen) >= maxRegionLabels {
-		return "other"
-	}
-	if l.seen == nil {
-		l.seen = make(map[string]struct{})
-	}
-	l.seen[region] = struct{}{}
-	return region
+	m.credsByRegion.WithLabelValues(m.regions.Label(c.Relay.Region)).Inc()
 }
 
 // methodLabel bounds the method for metrics and logs: it is client-chosen text.

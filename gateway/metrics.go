@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,7 +48,7 @@ const (
 // metrics are the Gateway's own collectors beyond the snapshot's gauges
 // and the measurement queue's counter. Labels are bounded: selection
 // results, relay states, store operations, and relay regions (capped at
-// maxRegionLabels values); never a relay ID, an address or a user. Label
+// relay.MaxRegionLabels values); never a relay ID, an address or a user. Label
 // values known up front exist from the start, so every family but the
 // per-region ones is exported from the first scrape.
 type metrics struct {
@@ -57,7 +56,7 @@ type metrics struct {
 	storeErrors *prometheus.CounterVec
 	probeRTT    *prometheus.HistogramVec
 	probeLoss   *prometheus.HistogramVec
-	regions     regionLabels
+	regions     relay.RegionLabels
 }
 
 func newMetrics() *metrics {
@@ -115,7 +114,7 @@ func (m *metrics) probed(snap *selector.Snapshot, rs []probe.Result) {
 		if !ok {
 			continue // gone since it was probed
 		}
-		region := m.regions.label(rel.Region)
+		region := m.regions.Label(rel.Region)
 		if r.Health != probe.HealthDown && r.LastRTT > 0 {
 			m.probeRTT.WithLabelValues(region).Observe(r.LastRTT.Seconds())
 		}
@@ -146,38 +145,6 @@ func (c relayStateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range relayStates {
 		ch <- prometheus.MustNewConstMetric(relaysDesc, prometheus.GaugeValue, float64(counts[s]), string(s))
 	}
-}
-
-// maxRegionLabels bounds the region label: regions come from relays'
-// heartbeats, so a misconfigured node must not grow the series without
-// limit. A fleet has a few dozen regions.
-const maxRegionLabels = 64
-
-// regionLabels hands out region label values: the first maxRegionLabels
-// distinct regions as they are, later ones as "other", and "none" for a
-// relay that names no region.
-type regionLabels struct {
-	mu   sync.Mutex // guards seen
-	seen map[string]struct{}
-}
-
-func (l *regionLabels) label(region string) string {
-	if region == "" {
-		return "none"
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.seen[region]; ok {
-		return region
-	}
-	if len(l.seen) >= maxRegionLabels {
-		return "other"
-	}
-	if l.seen == nil {
-		l.seen = make(map[string]struct{})
-	}
-	l.seen[region] = struct{}{}
-	return region
 }
 
 // countingStore is a store.Registry that counts its failures by operation
