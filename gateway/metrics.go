@@ -52,11 +52,14 @@ const (
 // values known up front exist from the start, so every family but the
 // per-region ones is exported from the first scrape.
 type metrics struct {
-	selections  *prometheus.CounterVec
-	storeErrors *prometheus.CounterVec
-	probeRTT    *prometheus.HistogramVec
-	probeLoss   *prometheus.HistogramVec
-	regions     relay.RegionLabels
+	selections *prometheus.CounterVec
+	// The selections counter of each result, resolved once: Pick runs on
+	// every credentials request.
+	withBackup, noBackup, noRelay prometheus.Counter
+	storeErrors                   *prometheus.CounterVec
+	probeRTT                      *prometheus.HistogramVec
+	probeLoss                     *prometheus.HistogramVec
+	regions                       relay.RegionLabels
 }
 
 func newMetrics() *metrics {
@@ -80,9 +83,9 @@ func newMetrics() *metrics {
 			Buckets: []float64{0, .01, .02, .05, .1, .2, .5, .99},
 		}, []string{"region"}),
 	}
-	for _, r := range []string{selectedWithBackup, selectedNoBackup, selectedNone} {
-		m.selections.WithLabelValues(r)
-	}
+	m.withBackup = m.selections.WithLabelValues(selectedWithBackup)
+	m.noBackup = m.selections.WithLabelValues(selectedNoBackup)
+	m.noRelay = m.selections.WithLabelValues(selectedNone)
 	for _, op := range storeOps {
 		m.storeErrors.WithLabelValues(op)
 	}
@@ -98,11 +101,11 @@ func (m *metrics) collectors(snaps *snapshots) []prometheus.Collector {
 func (m *metrics) selected(pair relay.Pair, err error) {
 	switch {
 	case err != nil:
-		m.selections.WithLabelValues(selectedNone).Inc()
+		m.noRelay.Inc()
 	case pair.Backup == nil:
-		m.selections.WithLabelValues(selectedNoBackup).Inc()
+		m.noBackup.Inc()
 	default:
-		m.selections.WithLabelValues(selectedWithBackup).Inc()
+		m.withBackup.Inc()
 	}
 }
 
