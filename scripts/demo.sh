@@ -15,7 +15,8 @@
 # address only because --allow-relay-networks 127.0.0.0/8 says so, and the
 # relay accepts as a peer (relayctl's echo) only because --allow-peers does.
 # Tokens are HS256 JWTs made here with openssl. RELAYGATE_LISTEN and
-# RELAYNODE_LISTEN move the two off their default ports.
+# RELAYNODE_LISTEN move the two off their default ports; DEMO_BIN puts the
+# binaries and logs in another folder than bin/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,7 @@ done
 LISTEN=${RELAYGATE_LISTEN:-127.0.0.1:8080}
 RELAY_LISTEN=${RELAYNODE_LISTEN:-127.0.0.1:3478}
 URL="http://$LISTEN"
+BIN=${DEMO_BIN:-bin}
 NODE_SECRET="demo-node-secret-0123456789abcdef0123"
 USER_SECRET="demo-user-secret-0123456789abcdef0123"
 ADMIN_SECRET="demo-admin-secret-0123456789abcdef012"
@@ -49,9 +51,9 @@ jwt() { # jwt SECRET SUBJECT -> HS256 token valid one hour
 }
 pretty() { if command -v python3 >/dev/null; then python3 -m json.tool; else cat; fi; }
 
-mkdir -p bin
-echo "building bin/relaygate, bin/relaynode, bin/relayctl"
-go build -o bin/ ./cmd/relaygate ./cmd/relaynode ./cmd/relayctl
+mkdir -p "$BIN"
+echo "building $BIN/relaygate, $BIN/relaynode, $BIN/relayctl"
+go build -o "$BIN/" ./cmd/relaygate ./cmd/relaynode ./cmd/relayctl
 
 PIDS=()
 stop() {
@@ -66,13 +68,13 @@ else
   # --demo: GET /demo/token mints user tokens for the /demo page (loopback only).
   GW_ARGS=(--probe-interval 2s --allow-relay-networks 127.0.0.0/8 --demo)
 fi
-bin/relaygate --listen "$LISTEN" --turn-secrets "$TURN_SECRET" \
+"$BIN/relaygate" --listen "$LISTEN" --turn-secrets "$TURN_SECRET" \
   --node-jwt-secret "$NODE_SECRET" --user-jwt-secret "$USER_SECRET" --admin-jwt-secret "$ADMIN_SECRET" \
-  "${GW_ARGS[@]}" 2>bin/relaygate.log &
+  "${GW_ARGS[@]}" 2>"$BIN/relaygate.log" &
 PIDS+=($!)
-for _ in $(seq 100); do curl -fs "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "$URL/readyz" >/dev/null || { echo "demo.sh: the gateway did not become ready at $URL; bin/relaygate.log says:" >&2; tail -5 bin/relaygate.log >&2; exit 1; }
-echo "relaygate on $URL (log: bin/relaygate.log)"
+for _ in $(seq 300); do curl -fs "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fs "$URL/readyz" >/dev/null || { echo "demo.sh: the gateway did not become ready at $URL; $BIN/relaygate.log says:" >&2; tail -5 "$BIN/relaygate.log" >&2; exit 1; }
+echo "relaygate on $URL (log: $BIN/relaygate.log)"
 
 ADMIN=$(jwt "$ADMIN_SECRET" ops)
 if [ $FAKE = 1 ]; then
@@ -89,19 +91,19 @@ if [ $FAKE = 1 ]; then
   register ams-2 eu-west ams 52.37 4.90 203.0.113.6 6
 else
   RELAYNODE_SECRETS="$TURN_SECRET" RELAYNODE_NODE_TOKEN=$(jwt "$NODE_SECRET" lo-1) \
-    bin/relaynode --id lo-1 --region local --site loopback --lat 50.11 --lon 8.68 \
+    "$BIN/relaynode" --id lo-1 --region local --site loopback --lat 50.11 --lon 8.68 \
     --listen-udp "$RELAY_LISTEN" --listen-tcp "$RELAY_LISTEN" --relay-ports 50000-50999 \
     --allow-peers 127.0.0.0/8 --gateway-url "$URL" \
-    2>bin/relaynode.log &
+    2>"$BIN/relaynode.log" &
   PIDS+=($!)
   # Registered, and probed by the gateway (its probe health turns "up").
   up=0
-  for _ in $(seq 150); do
+  for _ in $(seq 300); do
     if curl -fs "$URL/v1/relays" -H "Authorization: Bearer $ADMIN" 2>/dev/null | grep -q '"health":"up"'; then up=1; break; fi
     sleep 0.1
   done
-  [ $up = 1 ] || { echo "demo.sh: relaynode lo-1 did not come up in the gateway's registry; bin/relaynode.log says:" >&2; tail -5 bin/relaynode.log >&2; exit 1; }
-  echo "relaynode lo-1 on $RELAY_LISTEN (UDP, TCP) registered and probed (log: bin/relaynode.log)"
+  [ $up = 1 ] || { echo "demo.sh: relaynode lo-1 did not come up in the gateway's registry; $BIN/relaynode.log says:" >&2; tail -5 "$BIN/relaynode.log" >&2; exit 1; }
+  echo "relaynode lo-1 on $RELAY_LISTEN (UDP, TCP) registered and probed (log: $BIN/relaynode.log)"
 fi
 
 USER_TOKEN=$(jwt "$USER_SECRET" alice)
@@ -113,7 +115,7 @@ curl -fsS -X POST "$URL/v1/credentials" -H "Authorization: Bearer $USER_TOKEN" \
 if [ $FAKE = 0 ]; then
   echo
   echo "relayctl check: credentials from the gateway, an allocation on the relay it offers, packets through it:"
-  bin/relayctl --gateway "$URL" --token "$USER_TOKEN" check --count 10
+  "$BIN/relayctl" --gateway "$URL" --token "$USER_TOKEN" check --count 10
 fi
 
 if [ $ONCE = 1 ]; then exit 0; fi
@@ -123,12 +125,12 @@ relaygate is running at $URL (Ctrl-C stops everything). Where to look:
   $URL/demo                  a relay-only call in your browser through relaynode lo-1 (no token needed)
   $URL/docs                  the API reference
   $URL/metrics               the gateway's metrics
-  bin/relaygate.log, bin/relaynode.log   their logs (JSON lines)
+  $BIN/relaygate.log, $BIN/relaynode.log   their logs (JSON lines)
   curl -s $URL/v1/relays -H "Authorization: Bearer $ADMIN"
 EOT
 if [ $FAKE = 0 ]; then
   cat <<EOT
-  bin/relayctl --gateway $URL --token $USER_TOKEN check
+  $BIN/relayctl --gateway $URL --token $USER_TOKEN check
                              check the relay again (a user token valid one hour)
 EOT
 else
