@@ -65,7 +65,7 @@ func startRelaynode(t *testing.T, secret string) (p *testenv.Proc, udp, tcp stri
 // loopback port and waits until it echoes.
 func startUDPPeer(t *testing.T) int {
 	t.Helper()
-	port := freeUDPTCPPort(t)
+	port := testenv.FreeUDPTCPPort(t)
 	p := startProc(t, "turnutils_peer", nil, nil, nil, "turnutils_peer", "-L", "127.0.0.1", "-p", strconv.Itoa(port))
 	c, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
@@ -82,28 +82,6 @@ func startUDPPeer(t *testing.T) int {
 		}
 	}
 	t.Fatalf("turnutils_peer on port %d does not echo:\n%s", port, p.Logs)
-	return 0
-}
-
-// freeUDPTCPPort returns a loopback port that is free for UDP and TCP at
-// the time of the call (the caller binds it right away; a clash fails fast).
-func freeUDPTCPPort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
-		u.Close()
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	t.Fatal("no free UDP+TCP port on 127.0.0.1")
 	return 0
 }
 
