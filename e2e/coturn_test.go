@@ -55,7 +55,7 @@ func startRelaynode(t *testing.T, secret string) (p *testenv.Proc, udp, tcp stri
 	p = startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=k1:" + secret}, nil, nil, relaynode,
 		"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--allow-peers=127.0.0.1/32",
 		"--drain-timeout=200ms", "--log-level=info")
-	udp = waitLog(t, p, "relay started", "udp")
+	udp = testenv.WaitLogField(t, p, "relay started", "udp")
 	m, _ := testenv.LogLine(p.Logs.String(), "relay started")
 	tcp, _ = m["tcp"].(string)
 	return p, udp, tcp
@@ -220,7 +220,7 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 	rn := startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=new-id:" + newSecret + ",old-id:" + oldSecret}, nil, nil,
 		buildCmd(t, "relaynode"), "--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--listen-tls=127.0.0.1:0",
 		"--tls-cert="+certFile, "--tls-key="+keyFile, "--allow-peers=127.0.0.1/32", "--drain-timeout=200ms", "--log-level=info")
-	waitLog(t, rn, "relay started", "udp")
+	testenv.WaitLogField(t, rn, "relay started", "udp")
 	started, _ := testenv.LogLine(rn.Logs.String(), "relay started")
 	port := func(transport string) string {
 		addr, _ := started[transport].(string)
@@ -286,7 +286,7 @@ func startGateway(t *testing.T, turnSecret string) (*testenv.Proc, string) {
 		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
 		"RELAYGATE_ALLOW_RELAY_NETWORKS=127.0.0.0/8", // the relays heartbeatFor registers are on loopback
 	}, nil, nil, relaygate, "--listen=127.0.0.1:0", "--shutdown-grace=2s")
-	addr := waitLog(t, p, "relaygate listening", "addr")
+	addr := testenv.WaitLogField(t, p, "relaygate listening", "addr")
 	return p, "http://" + addr
 }
 

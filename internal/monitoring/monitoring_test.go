@@ -370,31 +370,16 @@ func startProc(t *testing.T, name string, env []string, argv ...string) *testenv
 	t.Helper()
 	cmd := exec.CommandContext(context.WithoutCancel(t.Context()), argv[0], argv[1:]...) // stopped by Cleanup, SIGTERM first
 	cmd.Env = append(os.Environ(), env...)
-	p, err := testenv.StartProc(name, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("--- %s output:\n%s", name, testenv.Tail(p.Logs.String(), 40))
-		}
-	})
-	return p
+	return testenv.StartProcStopAtCleanup(t, name, cmd)
 }
 
-// waitLog waits for p's log line msg and returns its field.
+// waitLog waits for p's log line msg and returns its field, which must be
+// there.
 func waitLog(t *testing.T, p *testenv.Proc, msg, field string) string {
 	t.Helper()
-	m, err := p.WaitLog(msg, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := m[field].(string)
+	v := testenv.WaitLogField(t, p, msg, field)
 	if v == "" {
-		t.Fatalf("%s: %q has no %s: %v", p.Name, msg, field, m)
+		t.Fatalf("%s: %q has no %s:\n%s", p.Name, msg, field, testenv.Tail(p.Logs.String(), 40))
 	}
 	return v
 }

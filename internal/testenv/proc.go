@@ -67,6 +67,42 @@ func StartProcUntilCleanup(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 	return p
 }
 
+// StartProcStopAtCleanup starts cmd as StartProc does and, when the test
+// ends, stops the child as a service manager would: SIGTERM, then SIGKILL
+// 10s later (Stop), failing t when it came to that. It shows the last 60
+// lines of the child's logs if the test failed, and fails t when cmd does
+// not start. Use it for children whose clean shutdown is part of the test.
+func StartProcStopAtCleanup(t testing.TB, name string, cmd *exec.Cmd) *Proc {
+	t.Helper()
+	p, err := StartProc(name, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(10 * time.Second); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("--- %s (pid %d) output:\n%s", name, cmd.Process.Pid, Tail(p.Logs.String(), 60))
+		}
+	})
+	return p
+}
+
+// WaitLogField waits up to 30s until p has logged a JSON line whose "msg"
+// is msg, and returns that line's field as a string ("" when it has none
+// or it is not a string). It fails t when p exits first or the time
+// passes.
+func WaitLogField(t testing.TB, p *Proc, msg, field string) string {
+	t.Helper()
+	m, err := p.WaitLog(msg, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := m[field].(string)
+	return v
+}
+
 // Done is closed once the child has exited.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 
