@@ -8,17 +8,24 @@ import (
 	"time"
 )
 
+// leaf makes a certificate and key with opts and returns the certificate,
+// after checking the two make a pair.
+func leaf(t *testing.T, opts CertOptions) *x509.Certificate {
+	t.Helper()
+	certPEM, keyPEM, err := SelfSignedPEM(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatalf("X509KeyPair() error = %v", err)
+	}
+	return pair.Leaf
+}
+
 func TestSelfSignedPEM(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
-		certPEM, keyPEM, err := SelfSignedPEM(CertOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			t.Fatalf("X509KeyPair() error = %v", err)
-		}
-		c := pair.Leaf
+		c := leaf(t, CertOptions{})
 		if c.SerialNumber.Int64() != 1 || len(c.DNSNames) != 1 || c.DNSNames[0] != "localhost" {
 			t.Errorf("serial %v, names %v; want 1, [localhost]", c.SerialNumber, c.DNSNames)
 		}
@@ -28,15 +35,7 @@ func TestSelfSignedPEM(t *testing.T) {
 	})
 	t.Run("options", func(t *testing.T) {
 		from := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-		certPEM, keyPEM, err := SelfSignedPEM(CertOptions{Hosts: []string{"relay.test", "127.0.0.1"}, Serial: 7, NotBefore: from, NotAfter: from.Add(90 * 24 * time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			t.Fatalf("X509KeyPair() error = %v", err)
-		}
-		c := pair.Leaf
+		c := leaf(t, CertOptions{Hosts: []string{"relay.test", "127.0.0.1"}, Serial: 7, NotBefore: from, NotAfter: from.Add(90 * 24 * time.Hour)})
 		if c.SerialNumber.Int64() != 7 || !c.NotBefore.Equal(from) || !c.NotAfter.Equal(from.Add(90*24*time.Hour)) {
 			t.Errorf("serial %v, valid %v to %v; want 7 and the times asked for", c.SerialNumber, c.NotBefore, c.NotAfter)
 		}

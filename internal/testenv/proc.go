@@ -52,19 +52,7 @@ func StartProc(name string, cmd *exec.Cmd) (*Proc, error) {
 // when cmd does not start.
 func StartProcUntilCleanup(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 	t.Helper()
-	p, err := StartProc(name, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Kill(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("%s logs:\n%s", name, p.Logs)
-		}
-	})
-	return p
+	return startUntilCleanup(t, name, cmd, (*Proc).Kill, 0)
 }
 
 // StartProcStopAtCleanup starts cmd as StartProc does and, when the test
@@ -74,16 +62,29 @@ func StartProcUntilCleanup(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 // not start. Use it for children whose clean shutdown is part of the test.
 func StartProcStopAtCleanup(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 	t.Helper()
+	return startUntilCleanup(t, name, cmd, func(p *Proc) error { return p.Stop(10 * time.Second) }, 60)
+}
+
+// startUntilCleanup starts cmd as StartProc does and ends the child with
+// end when the test ends, showing the last tail lines of its logs (all of
+// them for 0) if the test failed. It fails t when cmd does not start.
+func startUntilCleanup(t testing.TB, name string, cmd *exec.Cmd, end func(*Proc) error, tail int) *Proc {
+	t.Helper()
 	p, err := StartProc(name, cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := p.Stop(10 * time.Second); err != nil {
+		if err := end(p); err != nil {
 			t.Error(err)
 		}
-		if t.Failed() {
-			t.Logf("--- %s (pid %d) output:\n%s", name, cmd.Process.Pid, Tail(p.Logs.String(), 60))
+		if !t.Failed() {
+			return
+		}
+		if tail == 0 {
+			t.Logf("%s logs:\n%s", name, p.Logs)
+		} else {
+			t.Logf("--- %s (pid %d) output:\n%s", name, cmd.Process.Pid, Tail(p.Logs.String(), tail))
 		}
 	})
 	return p
