@@ -55,7 +55,7 @@ func startRelaynode(t *testing.T, secret string) (p *testenv.Proc, udp, tcp stri
 	p = startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=k1:" + secret}, nil, nil, relaynode,
 		"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--allow-peers=127.0.0.1/32",
 		"--drain-timeout=200ms", "--log-level=info")
-	udp = waitLog(t, p, "relay started", "udp")
+	udp = testenv.WaitLogField(t, p, "relay started", "udp")
 	m, _ := testenv.LogLine(p.Logs.String(), "relay started")
 	tcp, _ = m["tcp"].(string)
 	return p, udp, tcp
@@ -65,7 +65,7 @@ func startRelaynode(t *testing.T, secret string) (p *testenv.Proc, udp, tcp stri
 // loopback port and waits until it echoes.
 func startUDPPeer(t *testing.T) int {
 	t.Helper()
-	port := freeUDPTCPPort(t)
+	port := testenv.FreeUDPTCPPort(t)
 	p := startProc(t, "turnutils_peer", nil, nil, nil, "turnutils_peer", "-L", "127.0.0.1", "-p", strconv.Itoa(port))
 	c, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
@@ -82,28 +82,6 @@ func startUDPPeer(t *testing.T) int {
 		}
 	}
 	t.Fatalf("turnutils_peer on port %d does not echo:\n%s", port, p.Logs)
-	return 0
-}
-
-// freeUDPTCPPort returns a loopback port that is free for UDP and TCP at
-// the time of the call (the caller binds it right away; a clash fails fast).
-func freeUDPTCPPort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
-		u.Close()
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	t.Fatal("no free UDP+TCP port on 127.0.0.1")
 	return 0
 }
 
@@ -242,7 +220,7 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 	rn := startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=new-id:" + newSecret + ",old-id:" + oldSecret}, nil, nil,
 		buildCmd(t, "relaynode"), "--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--listen-tls=127.0.0.1:0",
 		"--tls-cert="+certFile, "--tls-key="+keyFile, "--allow-peers=127.0.0.1/32", "--drain-timeout=200ms", "--log-level=info")
-	waitLog(t, rn, "relay started", "udp")
+	testenv.WaitLogField(t, rn, "relay started", "udp")
 	started, _ := testenv.LogLine(rn.Logs.String(), "relay started")
 	port := func(transport string) string {
 		addr, _ := started[transport].(string)
@@ -308,7 +286,7 @@ func startGateway(t *testing.T, turnSecret string) (*testenv.Proc, string) {
 		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
 		"RELAYGATE_ALLOW_RELAY_NETWORKS=127.0.0.0/8", // the relays heartbeatFor registers are on loopback
 	}, nil, nil, relaygate, "--listen=127.0.0.1:0", "--shutdown-grace=2s")
-	addr := waitLog(t, p, "relaygate listening", "addr")
+	addr := testenv.WaitLogField(t, p, "relaygate listening", "addr")
 	return p, "http://" + addr
 }
 

@@ -61,32 +61,7 @@ func startProc(t *testing.T, name string, env []string, stdin io.Reader, stdout 
 	cmd := exec.CommandContext(context.WithoutCancel(t.Context()), argv[0], argv[1:]...) // stopped by Cleanup, with SIGTERM first
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin, cmd.Stdout = stdin, stdout
-	p, err := testenv.StartProc(name, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("--- %s (pid %d) output:\n%s", name, cmd.Process.Pid, testenv.Tail(p.Logs.String(), 60))
-		}
-	})
-	return p
-}
-
-// waitLog waits up to 30s until a JSON log line of p has msg, and returns
-// that line's field. It fails the test when p exits first or the time
-// passes.
-func waitLog(t *testing.T, p *testenv.Proc, msg, field string) string {
-	t.Helper()
-	m, err := p.WaitLog(msg, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := m[field].(string)
-	return v
+	return testenv.StartProcStopAtCleanup(t, name, cmd)
 }
 
 // requireCleanExit checks that p exited with status 0 and reported no data race.

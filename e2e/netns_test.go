@@ -312,7 +312,7 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
 		"RELAYGATE_ALLOW_RELAY_NETWORKS=" + relayIP + "/32", // the lab's relay has a private address
 	}, nil, nil, inNS(l.relay, relaygate, "--listen="+relayIP+":0", "--shutdown-grace=2s")...)
-	gateway := "http://" + waitLog(t, gw, "relaygate listening", "addr")
+	gateway := "http://" + testenv.WaitLogField(t, gw, "relaygate listening", "addr")
 
 	const relayID = "lab-1"
 	rn := startProc(t, "relaynode", []string{
@@ -326,7 +326,7 @@ func TestRelayHidesCallerAddress(t *testing.T) {
 		"--relay-ports=40000-40999", "--max-allocations=100",
 		"--gateway-url="+gateway, "--id="+relayID, "--region=lab", "--site=netns", "--lat=50.1", "--lon=8.7",
 		"--heartbeat-interval=1s", "--drain-timeout=200ms")...)
-	waitLog(t, rn, "relay started", "udp")
+	testenv.WaitLogField(t, rn, "relay started", "udp")
 
 	const messages = 20
 	t.Run("pionclient hides the caller", func(t *testing.T) {

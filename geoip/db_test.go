@@ -36,25 +36,12 @@ func mmdb(t testing.TB, dbType string, places ...geoiptest.Place) []byte {
 	return data
 }
 
-// replace writes data beside path and renames it over path, as database
-// updaters do.
-func replace(t *testing.T, path string, data []byte) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // open writes a database of places and opens it, logging into the
 // returned buffer.
 func open(t *testing.T, places ...geoiptest.Place) (*geoip.DB, string, *bytes.Buffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "city.mmdb")
-	replace(t, path, mmdb(t, "GeoLite2-City", places...))
+	testenv.ReplaceFile(t, path, mmdb(t, "GeoLite2-City", places...))
 	var logs bytes.Buffer
 	db, err := geoip.New(geoip.Config{Path: path, PollInterval: time.Second}, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
@@ -100,7 +87,7 @@ func TestLocate(t *testing.T) {
 // after both a replacement and a repair.
 func reloadTo(t *testing.T, db *geoip.DB, path string, ip netip.Addr, p geoiptest.Place, city string) {
 	t.Helper()
-	replace(t, path, mmdb(t, "GeoLite2-City", p))
+	testenv.ReplaceFile(t, path, mmdb(t, "GeoLite2-City", p))
 	if swapped, err := db.Reload(); !swapped || err != nil {
 		t.Fatalf("Reload() of a file now holding %s = %v, %v, want true, nil", city, swapped, err)
 	}
@@ -128,7 +115,7 @@ func TestReload(t *testing.T) {
 		{name: "another kind of database", data: mmdb(t, "GeoLite2-ASN", london)},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
-			replace(t, path, bad.data)
+			testenv.ReplaceFile(t, path, bad.data)
 			if swapped, err := db.Reload(); swapped || err == nil {
 				t.Fatalf("Reload() of a broken file = %v, %v, want false and an error", swapped, err)
 			}
@@ -163,14 +150,14 @@ func TestRunFollowsReplacements(t *testing.T) {
 		ip := netip.MustParseAddr("198.51.100.7")
 		testenv.RunUntilCleanup(t, "Run()", db.Run)
 
-		replace(t, path, mmdb(t, "GeoLite2-City", tokyo))
+		testenv.ReplaceFile(t, path, mmdb(t, "GeoLite2-City", tokyo))
 		time.Sleep(time.Second) // one poll interval, on the bubble's fake clock
 		synctest.Wait()
 		if got, _ := db.Locate(ip); got.Latitude != tokyo.Lat {
 			t.Errorf("Locate() after a poll = %v, want Tokyo", got)
 		}
 
-		replace(t, path, []byte("broken"))
+		testenv.ReplaceFile(t, path, []byte("broken"))
 		time.Sleep(3 * time.Second) // three polls, one failure
 		synctest.Wait()
 		if got, _ := db.Locate(ip); got.Latitude != tokyo.Lat {
@@ -234,7 +221,7 @@ func TestConcurrentReload(t *testing.T) {
 		})
 	}
 	for i := range 20 {
-		replace(t, path, versions[i%2])
+		testenv.ReplaceFile(t, path, versions[i%2])
 		if _, err := db.Reload(); err != nil {
 			t.Errorf("Reload() error = %v", err)
 		}
@@ -247,7 +234,7 @@ func TestNewRejects(t *testing.T) {
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
 	good := filepath.Join(dir, "city.mmdb")
-	replace(t, good, mmdb(t, "GeoLite2-City", london))
+	testenv.ReplaceFile(t, good, mmdb(t, "GeoLite2-City", london))
 	tests := []struct {
 		name string
 		cfg  geoip.Config
@@ -278,7 +265,7 @@ func TestNewRejects(t *testing.T) {
 func TestLogsNoClientAddress(t *testing.T) {
 	db, path, logs := open(t, london)
 	db.Locate(netip.MustParseAddr("198.51.100.77"))
-	replace(t, path, []byte("broken"))
+	testenv.ReplaceFile(t, path, []byte("broken"))
 	if _, err := db.Reload(); err == nil {
 		t.Fatal("Reload() of a broken file: error = nil")
 	}

@@ -51,19 +51,6 @@ func (s *sink) last() ([]string, int) {
 	return s.sets[len(s.sets)-1], len(s.sets)
 }
 
-// replace puts content at path the way config managers do: write a
-// temporary file beside it, then rename it over.
-func replace(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func file(ids ...string) string {
 	var b strings.Builder
 	b.WriteString("relays:\n")
@@ -78,7 +65,7 @@ func file(ids ...string) string {
 func watch(t *testing.T, content string) (string, *sink, *testenv.Buffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "static-relays.yaml")
-	replace(t, path, content)
+	testenv.ReplaceFile(t, path, []byte(content))
 	s := &sink{}
 	logs := &testenv.Buffer{}
 	w, err := staticrelay.New(staticrelay.Config{Path: path, PollInterval: time.Second}, nil, s.set, slog.New(slog.NewJSONHandler(logs, nil)))
@@ -96,7 +83,7 @@ func TestWatcherFollowsReplacements(t *testing.T) {
 			t.Fatalf("after New: set %d times, last %v; want once, [a-1 b-1]", n, got)
 		}
 
-		replace(t, path, file("b-1", "c-1"))
+		testenv.ReplaceFile(t, path, []byte(file("b-1", "c-1")))
 		time.Sleep(time.Second) // one poll, on the bubble's fake clock
 		synctest.Wait()
 		if got, n := s.last(); n != 2 || !slices.Equal(got, []string{"b-1", "c-1"}) {
@@ -130,7 +117,7 @@ func TestWatcherKeepsLastGood(t *testing.T) {
 		path, s, logs := watch(t, file("a-1"))
 		const warn = "static relays file refused, keeping the last good one"
 
-		replace(t, path, file("a-1")+entry("b-1", "    lod: 3"))
+		testenv.ReplaceFile(t, path, []byte(file("a-1")+entry("b-1", "    lod: 3")))
 		time.Sleep(3 * time.Second) // three polls of one bad version
 		synctest.Wait()
 		if got, n := s.last(); n != 1 || !slices.Equal(got, []string{"a-1"}) {
@@ -161,7 +148,7 @@ func TestWatcherKeepsLastGood(t *testing.T) {
 		s.mu.Lock()
 		s.refuse = errors.New("gateway: relay \"c-1\": addresses outside the public Internet: 10.0.0.1 in 10.0.0.0/8")
 		s.mu.Unlock()
-		replace(t, path, file("c-1"))
+		testenv.ReplaceFile(t, path, []byte(file("c-1")))
 		time.Sleep(time.Second)
 		synctest.Wait()
 		if got, _ := s.last(); !slices.Equal(got, []string{"a-1"}) || !strings.Contains(logs.String(), "10.0.0.0/8") {
@@ -172,7 +159,7 @@ func TestWatcherKeepsLastGood(t *testing.T) {
 		s.mu.Lock()
 		s.refuse = nil
 		s.mu.Unlock()
-		replace(t, path, file("c-1", "d-1"))
+		testenv.ReplaceFile(t, path, []byte(file("c-1", "d-1")))
 		time.Sleep(time.Second)
 		synctest.Wait()
 		if got, _ := s.last(); !slices.Equal(got, []string{"c-1", "d-1"}) {
@@ -184,9 +171,9 @@ func TestWatcherKeepsLastGood(t *testing.T) {
 func TestNewRefuses(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
-	replace(t, bad, "relays:\n  - id: x\n")
+	testenv.ReplaceFile(t, bad, []byte("relays:\n  - id: x\n"))
 	good := filepath.Join(dir, "good.yaml")
-	replace(t, good, file("a-1"))
+	testenv.ReplaceFile(t, good, []byte(file("a-1")))
 	s := &sink{}
 	log := slog.New(slog.DiscardHandler)
 	tests := []struct {

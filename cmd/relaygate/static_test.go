@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -21,19 +20,6 @@ import (
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/wire"
 )
-
-// writeStatic puts content at path, the way config managers do: a
-// temporary file renamed over it.
-func writeStatic(t *testing.T, path string, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // staticEntry is one relay of a static relays file: coturn c as relay id
 // at site, located by coordinates (the test has no GeoIP database).
@@ -86,7 +72,7 @@ func TestStaticCoturnRelays(t *testing.T) {
 	cotA, cotB := coturntest.Start(t, testTURNSecret, "relaygate"), coturntest.Start(t, testTURNSecret, "relaygate")
 	path := filepath.Join(t.TempDir(), "static-relays.yaml")
 	both := "relays:\n" + staticEntry("coturn-a", "aaa", 8, cotA) + staticEntry("coturn-b", "bbb", 9, cotB)
-	writeStatic(t, path, both)
+	testenv.ReplaceFile(t, path, []byte(both))
 	gw, logs := startGateway(t, map[string]string{
 		"RELAYGATE_TURN_SECRETS": "k1:" + testTURNSecret, "RELAYGATE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
 		"RELAYGATE_USER_JWT_SECRET": testUserSecret, "RELAYGATE_ADMIN_JWT_SECRET": testAdminSecret,
@@ -145,7 +131,7 @@ func TestStaticCoturnRelays(t *testing.T) {
 	})
 
 	t.Run("a bad file keeps the last good one", func(t *testing.T) {
-		writeStatic(t, path, both+"    lod: 3\n")
+		testenv.ReplaceFile(t, path, []byte(both+"    lod: 3\n"))
 		line, err := testenv.WaitLog(logs, "static relays file refused, keeping the last good one", nil, 15*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -162,7 +148,7 @@ func TestStaticCoturnRelays(t *testing.T) {
 	})
 
 	t.Run("replacing the file removes and adds a relay", func(t *testing.T) {
-		writeStatic(t, path, "relays:\n"+staticEntry("coturn-a", "aaa", 8, cotA))
+		testenv.ReplaceFile(t, path, []byte("relays:\n"+staticEntry("coturn-a", "aaa", 8, cotA)))
 		testenv.Eventually(t, "coturn-b gone", 15*time.Second, 100*time.Millisecond, func() error {
 			if a, code := pick(); code != 200 || !slices.Equal(choiceIDs(a), []string{"coturn-a"}) {
 				return fmt.Errorf("answer %d %v, want coturn-a alone", code, choiceIDs(a))
@@ -172,7 +158,7 @@ func TestStaticCoturnRelays(t *testing.T) {
 		if got := relayList(t, gw, admin).Relays; len(got) != 1 || got[0].ID != "coturn-a" {
 			t.Errorf("GET /v1/relays = %v, want coturn-a alone", got)
 		}
-		writeStatic(t, path, both)
+		testenv.ReplaceFile(t, path, []byte(both))
 		testenv.Eventually(t, "coturn-b back", 15*time.Second, 100*time.Millisecond, func() error {
 			if a, code := pick(); code != 200 || len(choiceIDs(a)) != 2 {
 				return fmt.Errorf("answer %d %v, want both coturns", code, choiceIDs(a))
@@ -228,8 +214,8 @@ func TestStaticRelaysNeedProbing(t *testing.T) {
 // names the file and the problem (no last good version to keep).
 func TestStaticRelaysBadFileStopsStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "static.yaml")
-	writeStatic(t, path, "relays:\n  - id: coturn-a\n    region: test\n    site: aaa\n    latitude: 50\n    longitude: 8\n"+
-		"    addresses: [10.1.2.3]\n    ports: {udp: 3478}\n")
+	testenv.ReplaceFile(t, path, []byte("relays:\n  - id: coturn-a\n    region: test\n    site: aaa\n    latitude: 50\n    longitude: 8\n"+
+		"    addresses: [10.1.2.3]\n    ports: {udp: 3478}\n"))
 	env := map[string]string{"RELAYGATE_STATIC_RELAYS": path, "RELAYGATE_PROBE_INTERVAL": "1s", "RELAYGATE_ALLOW_RELAY_NETWORKS": "127.0.0.0/8"}
 	getenv := func(k string) string { return env[k] }
 	err := run(t.Context(), []string{"--listen", "127.0.0.1:0"}, getenv, &testenv.Buffer{}, nil)

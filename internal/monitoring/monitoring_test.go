@@ -2,16 +2,9 @@ package monitoring
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -377,31 +370,16 @@ func startProc(t *testing.T, name string, env []string, argv ...string) *testenv
 	t.Helper()
 	cmd := exec.CommandContext(context.WithoutCancel(t.Context()), argv[0], argv[1:]...) // stopped by Cleanup, SIGTERM first
 	cmd.Env = append(os.Environ(), env...)
-	p, err := testenv.StartProc(name, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("--- %s output:\n%s", name, testenv.Tail(p.Logs.String(), 40))
-		}
-	})
-	return p
+	return testenv.StartProcStopAtCleanup(t, name, cmd)
 }
 
-// waitLog waits for p's log line msg and returns its field.
+// waitLog waits for p's log line msg and returns its field, which must be
+// there.
 func waitLog(t *testing.T, p *testenv.Proc, msg, field string) string {
 	t.Helper()
-	m, err := p.WaitLog(msg, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := m[field].(string)
+	v := testenv.WaitLogField(t, p, msg, field)
 	if v == "" {
-		t.Fatalf("%s: %q has no %s: %v", p.Name, msg, field, m)
+		t.Fatalf("%s: %q has no %s:\n%s", p.Name, msg, field, testenv.Tail(p.Logs.String(), 40))
 	}
 	return v
 }
@@ -409,27 +387,14 @@ func waitLog(t *testing.T, p *testenv.Proc, msg, field string) string {
 // writeCert writes a self-signed certificate for localhost and its key.
 func writeCert(t *testing.T, certFile, keyFile string) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, key, err := testenv.SelfSignedPEM(testenv.CertOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
+	if err := os.WriteFile(certFile, cert, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	kd, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

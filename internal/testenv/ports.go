@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -17,6 +18,34 @@ func FreeUDPPort(t testing.TB) int {
 func FreeTCPPort(t testing.TB) int {
 	t.Helper()
 	return freePort(t, "tcp")
+}
+
+// FreeUDPTCPPort returns a port on 127.0.0.1 that was free for UDP and
+// TCP alike a moment ago (for servers such as coturn that listen on both).
+// It keeps the UDP port bound while it tries the TCP one.
+func FreeUDPTCPPort(t testing.TB) int {
+	t.Helper()
+	var lc net.ListenConfig
+	for range 20 {
+		u, err := lc.ListenPacket(t.Context(), "udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ap, err := netip.ParseAddrPort(u.LocalAddr().String())
+		if err != nil {
+			u.Close()
+			t.Fatal(err)
+		}
+		l, err := lc.Listen(t.Context(), "tcp4", fmt.Sprintf("127.0.0.1:%d", ap.Port()))
+		u.Close()
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return int(ap.Port())
+	}
+	t.Fatal("no free UDP+TCP port on 127.0.0.1")
+	return 0
 }
 
 // freePort binds port 0 of 127.0.0.1 on network ("udp" or "tcp"), closes

@@ -18,3 +18,17 @@ func TestFreePorts(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestFreeUDPTCPPort(t *testing.T) {
+	port := FreeUDPTCPPort(t)
+	u, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+}

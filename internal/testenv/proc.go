@@ -52,19 +52,56 @@ func StartProc(name string, cmd *exec.Cmd) (*Proc, error) {
 // when cmd does not start.
 func StartProcUntilCleanup(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 	t.Helper()
+	return startUntilCleanup(t, name, cmd, (*Proc).Kill, 0)
+}
+
+// StartProcStopAtCleanup starts cmd as StartProc does and, when the test
+// ends, stops the child as a service manager would: SIGTERM, then SIGKILL
+// 10s later (Stop), failing t when it came to that. It shows the last 60
+// lines of the child's logs if the test failed, and fails t when cmd does
+// not start. Use it for children whose clean shutdown is part of the test.
+func StartProcStopAtCleanup(t testing.TB, name string, cmd *exec.Cmd) *Proc {
+	t.Helper()
+	return startUntilCleanup(t, name, cmd, func(p *Proc) error { return p.Stop(10 * time.Second) }, 60)
+}
+
+// startUntilCleanup starts cmd as StartProc does and ends the child with
+// end when the test ends, showing the last tail lines of its logs (all of
+// them for 0) if the test failed. It fails t when cmd does not start.
+func startUntilCleanup(t testing.TB, name string, cmd *exec.Cmd, end func(*Proc) error, tail int) *Proc {
+	t.Helper()
 	p, err := StartProc(name, cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := p.Kill(); err != nil {
+		if err := end(p); err != nil {
 			t.Error(err)
 		}
-		if t.Failed() {
+		if !t.Failed() {
+			return
+		}
+		if tail == 0 {
 			t.Logf("%s logs:\n%s", name, p.Logs)
+		} else {
+			t.Logf("--- %s (pid %d) output:\n%s", name, cmd.Process.Pid, Tail(p.Logs.String(), tail))
 		}
 	})
 	return p
+}
+
+// WaitLogField waits up to 30s until p has logged a JSON line whose "msg"
+// is msg, and returns that line's field as a string ("" when it has none
+// or it is not a string). It fails t when p exits first or the time
+// passes.
+func WaitLogField(t testing.TB, p *Proc, msg, field string) string {
+	t.Helper()
+	m, err := p.WaitLog(msg, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := m[field].(string)
+	return v
 }
 
 // Done is closed once the child has exited.

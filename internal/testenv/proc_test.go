@@ -53,6 +53,27 @@ func TestProc(t *testing.T) {
 	})
 }
 
+func TestStartProcStopAtCleanup(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	var p *Proc
+	t.Run("stopped with SIGTERM when its test ends", func(t *testing.T) {
+		// The child says it got SIGTERM, so its exit is told apart from a kill.
+		p = StartProcStopAtCleanup(t, "child", exec.CommandContext(context.WithoutCancel(t.Context()), "sh", "-c",
+			`trap 'echo got TERM; exit 0' TERM; echo '{"msg":"ready","addr":"127.0.0.1:1","n":2}'; while :; do sleep 0.1; done`))
+		if got := WaitLogField(t, p, "ready", "addr"); got != "127.0.0.1:1" {
+			t.Errorf("WaitLogField(ready, addr) = %q, want 127.0.0.1:1", got)
+		}
+		if got := WaitLogField(t, p, "ready", "n"); got != "" {
+			t.Errorf("WaitLogField(ready, n) = %q, want \"\" for a number", got)
+		}
+	})
+	if !p.Exited() || p.Err() != nil || !strings.Contains(p.Logs.String(), "got TERM") {
+		t.Errorf("after its test: exited %v with %v, logs %q; want a clean exit on SIGTERM", p.Exited(), p.Err(), p.Logs)
+	}
+}
+
 func TestTail(t *testing.T) {
 	if got := Tail("a\nb\nc\n", 2); got != "[... 1 lines]\nb\nc" {
 		t.Errorf("Tail(3 lines, 2) = %q", got)

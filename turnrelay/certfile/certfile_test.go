@@ -2,16 +2,9 @@ package certfile_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/turnrelay/certfile"
 )
 
@@ -28,43 +22,16 @@ type pair struct{ cert, key []byte }
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // newPair makes a certificate for localhost with serial, valid for 90
-// days from t0.
+// days from t0 (and serial hours more, so each pair's NotAfter differs).
 func newPair(t testing.TB, serial int64) pair {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, key, err := testenv.SelfSignedPEM(testenv.CertOptions{
+		Serial: serial, NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(90 * 24 * time.Hour).Add(time.Duration(serial) * time.Hour),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(90 * 24 * time.Hour).Add(time.Duration(serial) * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair{
-		cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		key:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}),
-	}
-}
-
-// replace writes data to path as an ACME client does: a temporary file
-// renamed over it.
-func replace(t testing.TB, path string, data []byte) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	return pair{cert: cert, key: key}
 }
 
 // lockedBuffer collects log lines from concurrent handshakes.
@@ -98,8 +65,8 @@ func newFixture(t *testing.T, p pair) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem"), now: t0, logs: &lockedBuffer{}}
-	replace(t, f.certFile, p.cert)
-	replace(t, f.keyFile, p.key)
+	testenv.ReplaceFile(t, f.certFile, p.cert)
+	testenv.ReplaceFile(t, f.keyFile, p.key)
 	r, err := certfile.New(certfile.Config{
 		CertFile: f.certFile, KeyFile: f.keyFile, CheckEvery: 5 * time.Second,
 		Now: func() time.Time { return f.now }, Log: slog.New(slog.NewJSONHandler(f.logs, nil)),
@@ -132,8 +99,8 @@ func TestReloadsReplacedPairAfterCheckInterval(t *testing.T) {
 		t.Fatalf("serial = %d, want 1", got)
 	}
 	p2 := newPair(t, 2)
-	replace(t, f.certFile, p2.cert)
-	replace(t, f.keyFile, p2.key)
+	testenv.ReplaceFile(t, f.certFile, p2.cert)
+	testenv.ReplaceFile(t, f.keyFile, p2.key)
 	f.now = f.now.Add(4 * time.Second)
 	if got := f.serial(t); got != 1 {
 		t.Errorf("serial within CheckEvery = %d, want 1 (files not looked at yet)", got)
@@ -153,8 +120,8 @@ func TestReloadsReplacedPairAfterCheckInterval(t *testing.T) {
 func TestCertificateBeforeKeyKeepsOldUntilBothReplaced(t *testing.T) {
 	f := newFixture(t, newPair(t, 1))
 	p2 := newPair(t, 2)
-	replace(t, f.certFile, p2.cert) // the key is still the old one: a mismatched pair
-	for range 20 {                  // many handshakes over several intervals
+	testenv.ReplaceFile(t, f.certFile, p2.cert) // the key is still the old one: a mismatched pair
+	for range 20 {                              // many handshakes over several intervals
 		f.now = f.now.Add(3 * time.Second)
 		if got := f.serial(t); got != 1 {
 			t.Fatalf("serial with a mismatched pair = %d, want 1", got)
@@ -163,7 +130,7 @@ func TestCertificateBeforeKeyKeepsOldUntilBothReplaced(t *testing.T) {
 	if n := f.logs.count(badPairMsg); n != 1 {
 		t.Errorf("%q logged %d times for one change, want 1", badPairMsg, n)
 	}
-	replace(t, f.keyFile, p2.key)
+	testenv.ReplaceFile(t, f.keyFile, p2.key)
 	f.now = f.now.Add(5 * time.Second)
 	if got := f.serial(t); got != 2 {
 		t.Errorf("serial once the key follows = %d, want 2", got)
@@ -175,12 +142,12 @@ func TestBadFilesKeepOldCertificate(t *testing.T) {
 		name   string
 		change func(t *testing.T, f *fixture)
 	}{
-		{name: "unparsable certificate", change: func(t *testing.T, f *fixture) { replace(t, f.certFile, []byte("not a certificate")) }},
+		{name: "unparsable certificate", change: func(t *testing.T, f *fixture) { testenv.ReplaceFile(t, f.certFile, []byte("not a certificate")) }},
 		{name: "unparsable key", change: func(t *testing.T, f *fixture) {
-			replace(t, f.keyFile, []byte("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"))
+			testenv.ReplaceFile(t, f.keyFile, []byte("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"))
 		}},
-		{name: "key of another certificate", change: func(t *testing.T, f *fixture) { replace(t, f.keyFile, newPair(t, 3).key) }},
-		{name: "empty certificate", change: func(t *testing.T, f *fixture) { replace(t, f.certFile, nil) }},
+		{name: "key of another certificate", change: func(t *testing.T, f *fixture) { testenv.ReplaceFile(t, f.keyFile, newPair(t, 3).key) }},
+		{name: "empty certificate", change: func(t *testing.T, f *fixture) { testenv.ReplaceFile(t, f.certFile, nil) }},
 		{name: "certificate removed", change: func(t *testing.T, f *fixture) {
 			if err := os.Remove(f.certFile); err != nil {
 				t.Fatal(err)
@@ -205,8 +172,8 @@ func TestBadFilesKeepOldCertificate(t *testing.T) {
 			}
 			// A good pair afterwards is taken.
 			p4 := newPair(t, 4)
-			replace(t, f.keyFile, p4.key)
-			replace(t, f.certFile, p4.cert)
+			testenv.ReplaceFile(t, f.keyFile, p4.key)
+			testenv.ReplaceFile(t, f.certFile, p4.cert)
 			if !f.r.Check() {
 				t.Fatalf("Check() = false after a good pair, want true")
 			}
@@ -233,8 +200,8 @@ func TestNewRefuses(t *testing.T) {
 	dir := t.TempDir()
 	good := newPair(t, 1)
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	replace(t, certFile, good.cert)
-	replace(t, keyFile, newPair(t, 2).key)
+	testenv.ReplaceFile(t, certFile, good.cert)
+	testenv.ReplaceFile(t, keyFile, newPair(t, 2).key)
 	tests := []struct {
 		name string
 		cfg  certfile.Config
@@ -265,8 +232,8 @@ func TestRealTLSHandshakes(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	p1 := newPair(t, 1)
-	replace(t, certFile, p1.cert)
-	replace(t, keyFile, p1.key)
+	testenv.ReplaceFile(t, certFile, p1.cert)
+	testenv.ReplaceFile(t, keyFile, p1.key)
 	r, err := certfile.New(certfile.Config{CertFile: certFile, KeyFile: keyFile, CheckEvery: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
@@ -299,8 +266,8 @@ func TestRealTLSHandshakes(t *testing.T) {
 		t.Fatalf("peer serial = %d, want 1", got)
 	}
 	p2 := newPair(t, 2)
-	replace(t, certFile, p2.cert)
-	replace(t, keyFile, p2.key)
+	testenv.ReplaceFile(t, certFile, p2.cert)
+	testenv.ReplaceFile(t, keyFile, p2.key)
 	if got := peerSerial(); got != 2 {
 		t.Errorf("peer serial after replacing the pair = %d, want 2", got)
 	}

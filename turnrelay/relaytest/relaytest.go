@@ -4,17 +4,11 @@ package relaytest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -158,38 +152,9 @@ func TLSConfig(t testing.TB, hosts ...string) (*tls.Config, *x509.CertPool) {
 }
 
 // SelfSignedPEM makes a fresh self-signed CA certificate valid for hosts
-// (names or IP literals) for a day, and its PKCS #8 key, both PEM encoded.
-// It needs no testing.TB, so TestMain can write files from it.
+// (names or IP literals) for a day, and its PKCS #8 key, both PEM encoded
+// (testenv.SelfSignedPEM with only hosts). It needs no testing.TB, so
+// TestMain can write files from it.
 func SelfSignedPEM(hosts ...string) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "relaytest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), nil
+	return testenv.SelfSignedPEM(testenv.CertOptions{Hosts: hosts})
 }

@@ -54,7 +54,7 @@ func Start(t testing.TB, secret, realm string, extra ...string) *Server {
 	Require(t)
 	dir := t.TempDir()
 	for attempt := range 3 {
-		port := freeUDPTCPPort(t)
+		port := testenv.FreeUDPTCPPort(t)
 		s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, Log: filepath.Join(dir, fmt.Sprintf("coturn-%d.log", attempt))}
 		// -n: no configuration file, everything is on the command line.
 		args := append([]string{"-n",
@@ -77,24 +77,6 @@ func Start(t testing.TB, secret, realm string, extra ...string) *Server {
 	}
 	t.Fatal("turnserver does not answer STUN on three free ports")
 	return nil
-}
-
-// freeUDPTCPPort is a loopback port free for UDP and TCP alike at the time
-// of the call.
-func freeUDPTCPPort(t testing.TB) int {
-	t.Helper()
-	for range 20 {
-		port := testenv.FreeUDPPort(t)
-		var lc net.ListenConfig
-		l, err := lc.Listen(t.Context(), "tcp4", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	t.Fatal("no free UDP+TCP port on 127.0.0.1")
-	return 0
 }
 
 // stunAnswers sends STUN Binding requests to addr until one is answered,
