@@ -20,7 +20,7 @@ import (
 func TestQuickStart(t *testing.T) {
 	requireTools(t, "bash", "curl", "openssl")
 	listen := fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
-	relayListen := fmt.Sprintf("127.0.0.1:%d", freeUDPTCPPort(t))
+	relayListen := fmt.Sprintf("127.0.0.1:%d", testenv.FreeUDPTCPPort(t))
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "scripts/demo.sh", "--once")
