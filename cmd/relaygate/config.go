@@ -124,18 +124,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	demo := fs.Bool("demo", false, "serve GET /demo/token, which mints a 10-minute user token (signed with --user-jwt-secret) for whoever asks, for the demo page at /demo; only with --listen on loopback (off)")
 	allowRelayNets := fs.String("allow-relay-networks", "", "CIDRs outside the public Internet (loopback, private, link-local, CGNAT, documentation...) where relays may nevertheless register, e.g. 127.0.0.0/8 for a loopback lab or a private deployment's ranges (none: such heartbeats get 422)")
 	staticRelays := fs.String("static-relays", "", "YAML file of relays that never heartbeat (stock coturn servers sharing the TURN secret): relays: [{id, region, site, addresses, ports, ...}], judged by probes alone; re-read when replaced, a bad version keeps the last good one (none)")
-	cmdline.Define(fs)
 	// The environment, then the --config file, for flags not given: the
 	// command line wins. A refused value is never shown (it may be a
 	// secret); every flag here is of the flag package's types, whose
 	// reasons do not repeat it.
 	src := cmdline.Sources{Env: cmdline.Env{Getenv: getenv, Name: envName, HideValues: true}, Lists: listFlags}
-	fs.Usage = src.Usage(fs, "relaygate is the gateway: the registry of TURN relays, relay selection for each client, and TURN credentials.")
-	if err := src.Parse(fs, args); err != nil {
+	if err := src.ParseCommand(fs, args, "relaygate is the gateway: the registry of TURN relays, relay selection for each client, and TURN credentials."); err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 
 	cfg := config{

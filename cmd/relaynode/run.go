@@ -77,16 +77,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cpuProfile            = fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (benchmarks)")
 	)
 	listen := listenFlags(fs)
-	cmdline.Define(fs)
 	// The environment, then the --config file, for flags not given: the
 	// command line wins.
 	src := cmdline.Sources{Env: cmdline.Env{Getenv: getenv, Name: envName, Secret: secretFlags}, Lists: listFlags}
-	fs.Usage = src.Usage(fs, "relaynode is relaygate's TURN relay: RFC 8656 over UDP, TCP and TLS, with credentials minted by relaygate, heartbeating into the gateway.")
-	if err := src.Parse(fs, args); err != nil {
+	if err := src.ParseCommand(fs, args, "relaynode is relaygate's TURN relay: RFC 8656 over UDP, TCP and TLS, with credentials minted by relaygate, heartbeating into the gateway."); err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var errs []error
 

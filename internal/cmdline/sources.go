@@ -39,6 +39,22 @@ type Sources struct {
 	ReadFile func(name string) ([]byte, error)
 }
 
+// ParseCommand is a daemon's whole command line: it adds --config and
+// --version to fs (Define), sets fs.Usage to s.Usage with about, parses
+// args from every source (Parse) and refuses positional arguments, which
+// no daemon takes.
+func (s Sources) ParseCommand(fset *flag.FlagSet, args []string, about string) error {
+	Define(fset)
+	fset.Usage = s.Usage(fset, about)
+	if err := s.Parse(fset, args); err != nil {
+		return err
+	}
+	if fset.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fset.Arg(0))
+	}
+	return nil
+}
+
 // Parse parses args into fs, then sets every flag the command line did not
 // from its environment twin, and every flag neither set from the config
 // file. It returns flag.ErrHelp after --help, ErrVersion after --version,
