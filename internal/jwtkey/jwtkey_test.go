@@ -11,41 +11,48 @@ import (
 	"testing"
 )
 
-func TestAlgorithms(t *testing.T) {
-	edPub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ec := func(c elliptic.Curve) crypto.PublicKey {
+// ecdsaKey and rsaKey make the public half of a fresh key.
+func ecdsaKey(c elliptic.Curve) func() (crypto.PublicKey, error) {
+	return func() (crypto.PublicKey, error) {
 		k, err := ecdsa.GenerateKey(c, rand.Reader)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		return k.Public()
+		return k.Public(), nil
 	}
-	rsaKey := func(bits int) crypto.PublicKey {
+}
+
+func rsaKey(bits int) func() (crypto.PublicKey, error) {
+	return func() (crypto.PublicKey, error) {
 		k, err := rsa.GenerateKey(rand.Reader, bits) //nolint:gosec // G403: the short key is the refused case
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		return k.Public()
+		return k.Public(), nil
 	}
+}
+
+func TestAlgorithms(t *testing.T) {
 	tests := []struct {
 		name  string
-		pub   crypto.PublicKey
+		key   func() (crypto.PublicKey, error)
 		first string // "": refused
 	}{
-		{"Ed25519", edPub, "EdDSA"},
-		{"P-256", ec(elliptic.P256()), "ES256"},
-		{"P-384", ec(elliptic.P384()), "ES384"},
-		{"P-521", ec(elliptic.P521()), "ES512"},
-		{"P-224", ec(elliptic.P224()), ""},
+		{"Ed25519", func() (crypto.PublicKey, error) { pub, _, err := ed25519.GenerateKey(rand.Reader); return pub, err }, "EdDSA"},
+		{"P-256", ecdsaKey(elliptic.P256()), "ES256"},
+		{"P-384", ecdsaKey(elliptic.P384()), "ES384"},
+		{"P-521", ecdsaKey(elliptic.P521()), "ES512"},
+		{"P-224", ecdsaKey(elliptic.P224()), ""},
 		{"RSA 2048", rsaKey(2048), "RS256"},
 		{"RSA 1024", rsaKey(1024), ""},
-		{"an HMAC secret", []byte("0123456789abcdef0123456789abcdef"), ""},
+		{"an HMAC secret", func() (crypto.PublicKey, error) { return []byte("0123456789abcdef0123456789abcdef"), nil }, ""},
 	}
 	for _, tt := range tests {
-		algs, err := Algorithms(tt.pub)
+		pub, err := tt.key()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		algs, err := Algorithms(pub)
 		switch {
 		case tt.first == "" && err == nil:
 			t.Errorf("%s: Algorithms() = %v, want an error", tt.name, algs)
