@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/turn/v5"
-
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/internal/testenv/coturntest"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
@@ -332,28 +330,6 @@ func heartbeatFor(t *testing.T, gateway, id, addr string) {
 	}
 }
 
-// allocate allocates on the TURN server at addr with pion's client.
-func allocate(t *testing.T, addr, username, password string) (*turn.Client, net.PacketConn, error) {
-	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	c := relaytest.PionClient(t, &turn.ClientConfig{
-		STUNServerAddr: addr, TURNServerAddr: addr, Username: username, Password: password,
-		Conn: conn, RTO: 200 * time.Millisecond,
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	relayed, err := c.AllocateWithContext(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	t.Cleanup(func() { relayed.Close() })
-	return c, relayed, nil
-}
-
 // TestGatewayCredentialsOnCoturn: a credential minted by relaygate's real
 // path (the binary, a relay heartbeat, POST /v1/credentials) allocates on
 // a stock coturn turnserver started with use-auth-secret, and a packet
@@ -384,7 +360,7 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 		t.Errorf("username %q carries the subject in clear", creds.Username)
 	}
 
-	client, relayed, err := allocate(t, ct.Addr, creds.ICEServers[0].Username, creds.ICEServers[0].Credential)
+	client, relayed, err := relaytest.Allocate(t, ct.Addr, creds.ICEServers[0].Username, creds.ICEServers[0].Credential)
 	if err != nil {
 		t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, ct.LogTail(30))
 	}
@@ -424,7 +400,7 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				_, _, err := allocate(t, ct.Addr, tt.cred.Username, tt.cred.Password)
+				_, _, err := relaytest.Allocate(t, ct.Addr, tt.cred.Username, tt.cred.Password)
 				if err == nil {
 					t.Fatalf("coturn allocated for a credential %s", tt.name)
 				}
