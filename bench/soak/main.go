@@ -34,9 +34,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/internal/devtoken"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -124,7 +124,7 @@ func soak(ctx context.Context, o options) (bool, error) {
 	var nodes []*proc
 	for i := range o.relays {
 		id := fmt.Sprintf("soak-%d", i)
-		tok, err := sign(sec.node, id, 24*time.Hour)
+		tok, err := devtoken.Sign(sec.node, id, 24*time.Hour)
 		if err != nil {
 			return false, err
 		}
@@ -151,7 +151,7 @@ func soak(ctx context.Context, o options) (bool, error) {
 	st := &stats{}
 	var wg sync.WaitGroup
 	for i := range o.conns {
-		tok, err := sign(sec.user, fmt.Sprintf("soak-client-%d", i), 24*time.Hour)
+		tok, err := devtoken.Sign(sec.user, fmt.Sprintf("soak-client-%d", i), 24*time.Hour)
 		if err != nil {
 			return false, err
 		}
@@ -408,16 +408,9 @@ func newMinter(secret string) (*turncred.Minter, error) {
 	return turncred.NewMinter([]turncred.Secret{s}, []byte("soak-pseudonym-key-0123456789"))
 }
 
-func sign(secret, sub string, ttl time.Duration) (string, error) {
-	now := time.Now()
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": sub, "iat": now.Unix(), "exp": now.Add(ttl).Unix(),
-	}).SignedString([]byte(secret))
-}
-
 // waitRelays waits until the gateway lists n relays as available.
 func waitRelays(ctx context.Context, api, adminSecret string, n int) error {
-	tok, err := sign(adminSecret, "soak-admin", time.Hour)
+	tok, err := devtoken.Sign(adminSecret, "soak-admin", time.Hour)
 	if err != nil {
 		return err
 	}

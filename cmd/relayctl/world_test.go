@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/devtoken"
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/wire"
@@ -101,10 +102,10 @@ func (w *world) start(gwBin, rnBin string) error {
 		return err
 	}
 	w.gateway = "http://" + m["addr"].(string)
-	if w.user, err = testenv.SignToken(testUserSecret, "alice", time.Hour); err != nil {
+	if w.user, err = devtoken.Sign(testUserSecret, "alice", time.Hour); err != nil {
 		return err
 	}
-	if w.admin, err = testenv.SignToken(testAdminSecret, "ops", time.Hour); err != nil {
+	if w.admin, err = devtoken.Sign(testAdminSecret, "ops", time.Hour); err != nil {
 		return err
 	}
 
@@ -113,7 +114,7 @@ func (w *world) start(gwBin, rnBin string) error {
 			"--listen-udp", "127.0.0.1:0", "--listen-tcp", "127.0.0.1:0",
 			"--secrets", "k1:" + testTURNSecret, "--drain-timeout", "1s", "--heartbeat-interval", "1s"}
 		if gateway {
-			tok, err := testenv.SignToken(testNodeSecret, id, time.Hour)
+			tok, err := devtoken.Sign(testNodeSecret, id, time.Hour)
 			if err != nil {
 				return relayAddrs{}, err
 			}

@@ -6,8 +6,8 @@ import (
 	"github.com/relaygate/relaygate/internal/depstest"
 )
 
-// TestDeps: testenv links golang-jwt, a YAML parser (for the deployment
+// TestDeps: testenv links devtoken (so golang-jwt), a YAML parser (for the deployment
 // examples) and the standard library, nothing else.
 func TestDeps(t *testing.T) {
-	depstest.Check(t, depstest.Rules{Allow: []string{"github.com/golang-jwt/jwt/v5", "go.yaml.in/yaml/v3"}})
+	depstest.Check(t, depstest.Rules{Ours: []string{"internal/devtoken"}, Allow: []string{"github.com/golang-jwt/jwt/v5", "go.yaml.in/yaml/v3"}})
 }

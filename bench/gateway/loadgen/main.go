@@ -41,8 +41,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
+	"github.com/relaygate/relaygate/internal/devtoken"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/wire"
 )
@@ -286,11 +285,7 @@ func checkLoopback(addr string) error {
 }
 
 func mint(secret []byte, sub string, ttl time.Duration) string {
-	now := time.Now()
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject: sub, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	})
-	s, err := t.SignedString(secret)
+	s, err := devtoken.Sign(string(secret), sub, ttl)
 	if err != nil {
 		panic(err)
 	}
