@@ -19,11 +19,11 @@ var serverDeps = []string{
 }
 
 // TestDeps keeps turnrelay off the gateway's packages. relaytest, which
-// only tests link, may use the module's testenv besides.
+// only tests link, may use the module's testenv (and its devtoken) besides.
 func TestDeps(t *testing.T) {
 	depstest.Check(t, depstest.Rules{Allow: serverDeps})
 	depstest.Check(t, depstest.Rules{
 		Packages: []string{"./relaytest"},
-		Allow:    append([]string{depstest.Module + "internal/testenv", "github.com/golang-jwt/jwt/v5"}, serverDeps...),
+		Allow:    append([]string{depstest.Module + "internal/testenv", depstest.Module + "internal/devtoken", "github.com/golang-jwt/jwt/v5"}, serverDeps...),
 	})
 }
