@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -120,4 +121,25 @@ func TestNarrowNeverWidens(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzParseCountry: any text parses to an assigned code that prints back
+// as its upper-case self, or is refused; never a panic.
+func FuzzParseCountry(f *testing.F) {
+	for _, s := range []string{"DE", "de", "XX", "", "D", "DEU", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCountry(s)
+		if err != nil {
+			return
+		}
+		if !c.Known() || len(s) != 2 || c.String() != strings.ToUpper(s) {
+			t.Fatalf("ParseCountry(%q) = %q", s, c)
+		}
+		var back Country
+		if err := back.UnmarshalText([]byte(c.String())); err != nil || back != c {
+			t.Fatalf("%q does not read back: %v, %v", c, back, err)
+		}
+	})
 }
