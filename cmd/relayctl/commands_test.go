@@ -256,7 +256,7 @@ func TestRelaysAndDrain(t *testing.T) {
 
 	code, stdout, stderr = relayctl(t, env, "relays")
 	wantCode(t, "relays", code, exitOK, stdout, stderr)
-	for _, want := range []string{"ID", "HEARTBEAT", "loop-a", "loop-b", "available", "up", "/-", "ago"} {
+	for _, want := range []string{"ID", "COUNTRY", "HEARTBEAT", "loop-a", "loop-b", "available", "up", "/-", "ago", " DE "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("relays lacks %q:\n%s", want, stdout)
 		}
