@@ -120,7 +120,7 @@ func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (relay.Pair,
 		s:          s,
 		now:        unixNanoSat(now),
 		want:       wantTransports(req.Transports),
-		within:     req.Within,
+		req:        req, // before the passes: eligible reads req.Within
 		prefixHash: prefixHash(req.Client.Prefix),
 		best:       noEntry, other: noEntry, same: noEntry,
 		limit: math.Inf(1), limitChord2: math.Inf(1),
@@ -129,7 +129,6 @@ func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (relay.Pair,
 	r.measured(req.Measurements)
 	r.measured(req.PrefixMeasurements)
 	client, located := unitVector(req.Client.Location)
-	r.req = req
 	client, geo := r.calibrate(client, req.Client.Located && located)
 	r.client, r.geoOK = client, geo
 	if r.geoOK {

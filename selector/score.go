@@ -139,7 +139,6 @@ type ranking struct {
 	s          *Snapshot
 	now        int64 // Unix ns, saturated
 	want       uint8 // transport bits every choice must have
-	within     relay.Jurisdiction
 	prefixHash uint64
 
 	// Candidates already scored by measurement, skipped by the other
@@ -158,8 +157,8 @@ type ranking struct {
 
 	exhaustive bool // never prune: tests compare pruned and exhaustive results
 
-	// The request, for the passes that score single candidates later
-	// (hysteresis, exploration).
+	// The request: its policy for eligible, and for the passes that score
+	// single candidates later (hysteresis, exploration).
 	req    Request
 	client vec3
 	geoOK  bool
@@ -188,7 +187,7 @@ func wantTransports(ts []relay.Transport) uint8 {
 // no answer is ever outside the policy.
 func (r *ranking) eligible(c int32) bool {
 	cd := &r.s.cands[c]
-	return r.now < cd.expires && cd.transports&r.want == r.want && r.within.Permits(cd.country)
+	return r.now < cd.expires && cd.transports&r.want == r.want && r.req.Within.Permits(cd.country)
 }
 
 // eligibleAnywhere reports whether some candidate would be eligible but for
