@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
+	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/wire"
 )
 
@@ -98,7 +99,7 @@ func TestJurisdictionWithRealRelaynodes(t *testing.T) {
 	}
 	// A real allocation on the relay the policy left, with its credential.
 	addr := udpAddr(t, c.Primary.URLs)
-	client, relayed, err := allocate(t, addr, c.Username, c.Credential)
+	client, relayed, err := relaytest.Allocate(t, addr, c.Username, c.Credential)
 	if err != nil {
 		t.Fatalf("allocate on de-1 (%s): %v", addr, err)
 	}
