@@ -134,7 +134,7 @@ func (c Country) String() string {
 	if !c.Known() {
 		return ""
 	}
-	return string([]byte{byte((c-1)/26) + 'A', byte((c-1)%26) + 'A'})
+	return string([]byte{byte((c-1)/26) + 'A', byte((c-1)%26) + 'A'}) //nolint:gosec // G115: Known bounds c to 1..676, so both digits are below 26
 }
 
 // MarshalText writes the code, "" for unknown.

@@ -49,7 +49,10 @@ func TestRankWithin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Rank(s, tt.req, t0)
 			if tt.err != nil {
-				if !errors.Is(err, tt.err) || (tt.err == relay.ErrNoCandidate && errors.Is(err, relay.ErrOutsideJurisdiction)) {
+				// ErrOutsideJurisdiction wraps ErrNoCandidate: the plain
+				// case must not be the policy's.
+				outside := errors.Is(err, relay.ErrOutsideJurisdiction)
+				if !errors.Is(err, tt.err) || outside != errors.Is(tt.err, relay.ErrOutsideJurisdiction) {
 					t.Fatalf("Rank() error = %v, want %v", err, tt.err)
 				}
 				return
