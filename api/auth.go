@@ -104,27 +104,28 @@ func parsePublicKey(pemBytes []byte) (any, []string, error) {
 	return k, algs, nil
 }
 
-// verify parses and checks a token; the subject is returned on success.
-// A token this verifier accepted before skips the parse and the signature,
-// not the rules: its dates are checked again, as the first time.
-func (v *verifier) verify(token string) (string, error) {
-	if sub, ok := v.cache.get(token, v.maxAge); ok {
-		return sub, nil
+// verify parses and checks a token; its subject and country claims are
+// returned on success. A token this verifier accepted before skips the
+// parse and the signature, not the rules: its dates are checked again, as
+// the first time.
+func (v *verifier) verify(token string) (cachedToken, error) {
+	if t, ok := v.cache.get(token, v.maxAge); ok {
+		return t, nil
 	}
 	var c claims
 	if _, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
-		return "", err
+		return cachedToken{}, err
 	}
 	if c.Subject == "" {
-		return "", errors.New(`token has no "sub"`)
+		return cachedToken{}, errors.New(`token has no "sub"`)
 	}
 	// The parser checked exp, nbf and iat; the maximum age is ours.
-	times := timesOf(&c.RegisteredClaims)
-	if err := times.check(v.now(), v.maxAge); err != nil {
-		return "", err
+	t := cachedToken{subject: c.Subject, times: timesOf(&c.RegisteredClaims), within: c.within}
+	if err := t.times.check(v.now(), v.maxAge); err != nil {
+		return cachedToken{}, err
 	}
-	v.cache.add(token, c.Subject, times)
-	return c.Subject, nil
+	v.cache.add(token, t)
+	return t, nil
 }
 
 // authn holds a verifier per role.
@@ -176,7 +177,7 @@ func (s *server) require(r role) func(http.Handler) http.Handler {
 				s.problem(w, req, errUnauthorized(fmt.Sprintf("no key is configured for %s tokens", r)))
 				return
 			}
-			sub, err := v.verify(token)
+			tok, err := v.verify(token)
 			if err != nil {
 				for o := range numRoles {
 					if o != r && s.auth.roles[o] != nil {
@@ -191,7 +192,8 @@ func (s *server) require(r role) func(http.Handler) http.Handler {
 				s.problem(w, req, errUnauthorized(tokenDetail(err)))
 				return
 			}
-			infoFrom(req.Context()).subject = sub
+			ri := infoFrom(req.Context())
+			ri.subject, ri.within = tok.subject, tok.within
 			next.ServeHTTP(w, req)
 		})
 	}
@@ -231,6 +233,8 @@ func tokenFailure(err error) string {
 		return "bad_signature"
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer), errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return "wrong_issuer_or_audience"
+	case errors.Is(err, errCountryClaim):
+		return "bad_country_claim"
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "malformed"
 	}
@@ -258,6 +262,8 @@ func tokenDetail(err error) string {
 		return "token signature does not verify (wrong key or algorithm)"
 	case "wrong_issuer_or_audience":
 		return "token issuer or audience not accepted"
+	case "bad_country_claim":
+		return "token " + errCountryClaim.Error()
 	case "malformed":
 		return "token is malformed"
 	}

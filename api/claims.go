@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/wire"
 )
 
 // errNonNumericDate refuses a token whose exp, nbf or iat is not a JSON
@@ -23,11 +26,20 @@ var errNoIssuedAt = errors.New(`token has no "iat", which a maximum token age ne
 // errTokenTooOld refuses a token issued longer ago than the role's maximum age.
 var errTokenTooOld = errors.New("token older than the maximum token age")
 
+// errCountryClaim refuses a token whose allowed_countries or
+// exclude_countries claim is not a list of assigned ISO 3166-1 alpha-2
+// codes: leaving a bad code out could widen what the issuer meant.
+var errCountryClaim = errors.New(`"allowed_countries" and "exclude_countries" must list assigned ISO 3166-1 alpha-2 country codes`)
+
 // claims are the registered claims of a token, decoded strictly: the
 // NumericDate claims must be JSON numbers. jwt.Parser decodes a token's
-// payload into it through UnmarshalJSON.
+// payload into it through UnmarshalJSON. Besides them it reads the
+// issuer's jurisdiction policy for the token's holder, the
+// allowed_countries and exclude_countries claims: within, nil when the
+// token has neither.
 type claims struct {
 	jwt.RegisteredClaims
+	within *relay.Jurisdiction
 }
 
 // maxNumericDate bounds the seconds we accept (about the year 33,658), so
@@ -45,9 +57,21 @@ func (c *claims) UnmarshalJSON(b []byte) error {
 		NotBefore json.RawMessage  `json:"nbf"`
 		IssuedAt  json.RawMessage  `json:"iat"`
 		ID        string           `json:"jti"`
+		Allowed   []string         `json:"allowed_countries"`
+		Exclude   []string         `json:"exclude_countries"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
+	}
+	c.within = nil
+	if raw.Allowed != nil || raw.Exclude != nil {
+		for _, l := range [][]string{raw.Allowed, raw.Exclude} {
+			if l != nil && wire.CheckCountries(l) != "" {
+				return errCountryClaim
+			}
+		}
+		j := wire.Jurisdiction(raw.Allowed, raw.Exclude)
+		c.within = &j
 	}
 	rc := jwt.RegisteredClaims{Issuer: raw.Issuer, Subject: raw.Subject, Audience: raw.Audience, ID: raw.ID}
 	var err error

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,9 +48,14 @@ func (s *server) newRelayChoice(c relay.Choice, want []relay.Transport) wire.Rel
 	return wire.NewRelayChoice(c, s.urls.urls(c.Relay, want))
 }
 
-// issue picks relays and mints the credential both credential endpoints hand out.
-func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transport, measured []relay.Measurement) (relay.Pair, relay.Credential, error) {
-	pair, err := s.deps.Picker.Pick(s.clientOf(r), subjectFrom(r.Context()), want, measured)
+// issue picks relays and mints the credential both credential endpoints
+// hand out. within is the request's own jurisdiction policy, which the
+// token's claims narrow further.
+func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transport, measured []relay.Measurement, within relay.Jurisdiction) (relay.Pair, relay.Credential, error) {
+	if claimed := infoFrom(r.Context()).within; claimed != nil {
+		within = within.Narrow(*claimed)
+	}
+	pair, err := s.deps.Picker.PickWithin(s.clientOf(r), subjectFrom(r.Context()), want, measured, within)
 	if err != nil {
 		return pair, relay.Credential{}, err
 	}
@@ -67,7 +73,7 @@ func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
 	ttl := req.TTL(s.cfg.CredentialTTL)
 	want := req.RelayTransports()
 	measured := req.RelayMeasurements()
-	pair, cred, err := s.issue(r, ttl, want, measured)
+	pair, cred, err := s.issue(r, ttl, want, measured, req.Within())
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -130,7 +136,19 @@ func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {
 		}
 		want = wire.ParseTransports(ts)
 	}
-	pair, cred, err := s.issue(r, ttl, want, nil)
+	var within relay.Jurisdiction
+	if vs := q["exclude_countries"]; len(vs) > 0 {
+		var codes []string
+		for _, v := range vs {
+			codes = append(codes, strings.Split(v, ",")...)
+		}
+		if f := wire.CheckCountries(codes); f != "" {
+			s.problem(w, r, errInvalidParam("exclude_countries: "+f, wire.FieldError{Field: "exclude_countries", Message: f}))
+			return
+		}
+		within = wire.Jurisdiction(nil, codes)
+	}
+	pair, cred, err := s.issue(r, ttl, want, nil, within)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -44,10 +44,13 @@ type Locator interface {
 
 // Picker chooses the primary and backup relay for one client. subject is
 // the verified subject of the client's user token: the user's own past
-// reports may steer its own picks, never others'. It reads an in-memory
-// snapshot: no I/O per request.
+// reports may steer its own picks, never others'. within is the policy of
+// the token's country claims and the request's own lists; the picker
+// narrows its operator's policy with it (it can never widen it), and
+// answers relay.ErrOutsideJurisdiction when relays are eligible but none
+// is permitted. It reads an in-memory snapshot: no I/O per request.
 type Picker interface {
-	Pick(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error)
+	PickWithin(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement, within relay.Jurisdiction) (relay.Pair, error)
 }
 
 // Minter mints TURN credentials for a user-token subject; the minter turns

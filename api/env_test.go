@@ -20,6 +20,7 @@ import (
 
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/gateway"
+	"github.com/relaygate/relaygate/geoip"
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/openapi/openapitest"
 	"github.com/relaygate/relaygate/store"
@@ -57,28 +58,41 @@ type env struct {
 	adminKey ed25519.PrivateKey
 	cfg      api.Config
 	deps     api.Deps
+	gwCfg    gateway.Config // the gateway's, ProbeOff and docNets allowed
+	geo      *geoip.DB      // the clients' Locator and the relays' Countries
+}
+
+// newGateway builds the gateway over reg with e.gwCfg and e.geo, as
+// cmd/relaygate wires it.
+func (e *env) newGateway(reg store.Registry, log *slog.Logger) *gateway.Gateway {
+	e.t.Helper()
+	m, err := newMinter()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cfg := e.gwCfg
+	cfg.ProbeOff, cfg.AllowRelayNetworks = true, docNets
+	gw, err := gateway.New(cfg, gateway.Deps{Store: reg, Minter: m, Log: log, Now: e.clock.Now, Countries: e.geo})
+	if err != nil {
+		e.t.Fatalf("gateway.New() error = %v", err)
+	}
+	return gw
 }
 
 // setStore rebuilds the gateway over reg, and the API over it.
 func (e *env) setStore(reg store.Registry) {
 	e.t.Helper()
-	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m, err := newMinter()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	gw, err := gateway.New(gateway.Config{ProbeOff: true, AllowRelayNetworks: docNets}, gateway.Deps{Store: reg, Minter: m, Log: log, Now: e.clock.Now})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.gw = gw
-	e.deps.Registry, e.deps.Picker, e.deps.Minter, e.deps.Measurements = gw, gw, gw, gw
-	a, err := api.New(e.cfg, e.deps)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.api = a
-	e.srv.Config.Handler = a
+	e.reg = reg
+	e.gw = e.newGateway(reg, slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	e.rebuild(func(d *api.Deps) { d.Registry, d.Picker, d.Minter, d.Measurements = e.gw, e.gw, e.gw, e.gw })
+}
+
+// setGateway rebuilds the gateway, on the same store, with its Config
+// changed by f, and the API over it.
+func (e *env) setGateway(f func(*gateway.Config)) {
+	e.t.Helper()
+	f(&e.gwCfg)
+	e.setStore(e.reg)
 }
 
 // setMeasurements rebuilds the API with m as its Measurements.
@@ -97,6 +111,17 @@ func (e *env) rebuild(f func(*api.Deps)) {
 	}
 	e.api = a
 	e.srv.Config.Handler = a
+}
+
+// bothStores open the env's store: in memory, and on the test Redis
+// (storetest.OpenRedis skips without one) under a key prefix of the test's.
+var bothStores = map[string]func(t *testing.T, now func() time.Time) store.Registry{
+	"memory": func(t *testing.T, now func() time.Time) store.Registry {
+		return storetest.NewMemory(t, store.MemoryConfig{Now: now})
+	},
+	"redis": func(t *testing.T, now func() time.Time) store.Registry {
+		return storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: now})
+	},
 }
 
 func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
@@ -128,22 +153,15 @@ func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, twea
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	m, err := newMinter()
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.gw, err = gateway.New(gateway.Config{ProbeOff: true, AllowRelayNetworks: docNets},
-		gateway.Deps{Store: e.reg, Minter: m, Log: log, Now: e.clock.Now})
-	if err != nil {
-		t.Fatalf("gateway.New() error = %v", err)
-	}
+	e.geo = openGeoIP(t, log.With("component", "geoip"))
+	e.gw = e.newGateway(e.reg, log)
 	e.deps = api.Deps{
 		Registry:     e.gw,
 		Picker:       e.gw,
 		Minter:       e.gw,
 		Measurements: e.gw,
-		Locator:      openGeoIP(t, log.With("component", "geoip")),
+		Locator:      e.geo,
 		Log:          log,
 		Now:          e.clock.Now,
 		MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

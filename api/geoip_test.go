@@ -13,11 +13,13 @@ import (
 )
 
 // geoDB is a GeoLite2-City-layout database that locates the test clients
-// (Berlin, New York) and nothing else.
+// (Berlin, New York) and one relay address (in Tokyo, Japan), and nothing
+// else.
 var geoDB = sync.OnceValues(func() ([]byte, error) {
 	return geoiptest.DB("GeoLite2-City",
 		geoiptest.Place{Network: netip.MustParsePrefix(berlinIP + "/32"), Lat: 52.52, Lon: 13.40, City: "Berlin"},
 		geoiptest.Place{Network: netip.MustParsePrefix(newYorkIP + "/32"), Lat: 40.71, Lon: -74.01, City: "New York"},
+		geoiptest.Place{Network: netip.MustParsePrefix(tokyoRelayIP + "/32"), Lat: 35.69, Lon: 139.69, City: "Tokyo", Country: "JP"},
 	)
 })
 

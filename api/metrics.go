@@ -32,7 +32,7 @@ type Metrics struct {
 // tokenFailure's values, and the two refusals of a token that verified.
 var authReasons = []string{
 	"expired", "non_numeric_date", "missing_iat", "too_old", "issued_in_future", "not_yet_valid",
-	"missing_claim", "bad_signature", "wrong_issuer_or_audience", "malformed", "invalid",
+	"missing_claim", "bad_signature", "wrong_issuer_or_audience", "bad_country_claim", "malformed", "invalid",
 	"wrong_role", "subject_mismatch",
 }
 

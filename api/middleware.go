@@ -21,7 +21,8 @@ type reqInfo struct {
 	id      string
 	client  Addr
 	subject string
-	sel     relay.Client // clientOf's answer, once located is set
+	within  *relay.Jurisdiction // the token's country claims; nil without
+	sel     relay.Client        // clientOf's answer, once located is set
 	located bool
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/relaygate/relaygate/store"
-	"github.com/relaygate/relaygate/store/storetest"
 	"github.com/relaygate/relaygate/wire"
 )
 
@@ -16,15 +15,7 @@ import (
 // (here alice's) as they were; two more users saying the same move them.
 // Over HTTP, through the real gateway and its queue, on both stores.
 func TestOneReporterCannotMoveItsPrefix(t *testing.T) {
-	stores := map[string]func(t *testing.T, now func() time.Time) store.Registry{
-		"memory": func(t *testing.T, now func() time.Time) store.Registry {
-			return storetest.NewMemory(t, store.MemoryConfig{Now: now})
-		},
-		"redis": func(t *testing.T, now func() time.Time) store.Registry {
-			return storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: now})
-		},
-	}
-	for name, open := range stores {
+	for name, open := range bothStores {
 		t.Run(name, func(t *testing.T) {
 			e := newEnvOn(t, func(now func() time.Time) store.Registry { return open(t, now) }, trustLoopback)
 			e.run()

@@ -19,21 +19,22 @@ const problemTypePrefix = "urn:relaygate:problem:"
 
 // titles are the fixed, human-readable summaries of each problem type.
 var titles = map[string]string{
-	"invalid-body":           "Request body is invalid",
-	"invalid-parameter":      "Request parameter is invalid",
-	"unauthorized":           "Authentication required",
-	"forbidden":              "Not allowed",
-	"not-found":              "No such resource",
-	"relay-not-found":        "No such relay",
-	"method-not-allowed":     "Method not allowed",
-	"body-too-large":         "Request body too large",
-	"unsupported-media-type": "Unsupported media type",
-	"no-relay-available":     "No relay available",
-	"not-ready":              "Not ready",
-	"internal":               "Internal error",
-	"rate-limited":           "Too many requests",
-	"relay-address-refused":  "Relay address refused",
-	"store-unavailable":      "Store unavailable",
+	"invalid-body":             "Request body is invalid",
+	"invalid-parameter":        "Request parameter is invalid",
+	"unauthorized":             "Authentication required",
+	"forbidden":                "Not allowed",
+	"not-found":                "No such resource",
+	"relay-not-found":          "No such relay",
+	"method-not-allowed":       "Method not allowed",
+	"body-too-large":           "Request body too large",
+	"unsupported-media-type":   "Unsupported media type",
+	"no-relay-available":       "No relay available",
+	"no-relay-in-jurisdiction": "No relay in jurisdiction",
+	"not-ready":                "Not ready",
+	"internal":                 "Internal error",
+	"rate-limited":             "Too many requests",
+	"relay-address-refused":    "Relay address refused",
+	"store-unavailable":        "Store unavailable",
 }
 
 // httpError is an error that already knows its problem+json answer.
@@ -96,6 +97,9 @@ func problemFor(err error) *httpError {
 	case errors.As(err, &ua) && ua.Unavailable():
 		return &httpError{status: http.StatusServiceUnavailable, typ: "store-unavailable",
 			detail: "the registry store is unreachable; retry after Retry-After seconds"}
+	case errors.Is(err, relay.ErrOutsideJurisdiction):
+		return &httpError{status: http.StatusConflict, typ: "no-relay-in-jurisdiction",
+			detail: "no eligible relay is in a country the jurisdiction policy permits (the operator's, narrowed by the token's and the request's)"}
 	case errors.Is(err, relay.ErrNoCandidate):
 		return &httpError{status: http.StatusServiceUnavailable, typ: "no-relay-available",
 			detail: "no healthy relay offers the requested transports; retry shortly"}

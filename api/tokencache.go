@@ -4,6 +4,8 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // A client presents the same token many times while it holds it:
@@ -36,7 +38,8 @@ const (
 // cachedToken is what a verified token told us.
 type cachedToken struct {
 	subject string
-	times   tokenTimes // every token we accept has an exp
+	times   tokenTimes          // every token we accept has an exp
+	within  *relay.Jurisdiction // its country claims; nil without
 }
 
 // tokenCache remembers verified tokens of one role. Safe for concurrent use.
@@ -53,24 +56,24 @@ func newTokenCache(size int, now func() time.Time) *tokenCache {
 	return &tokenCache{lru: c, now: now}
 }
 
-// get returns the subject of a remembered token whose dates still pass
-// the rules, maxAge included.
-func (c *tokenCache) get(token string, maxAge time.Duration) (string, bool) {
+// get returns what a remembered token whose dates still pass the rules,
+// maxAge included, told.
+func (c *tokenCache) get(token string, maxAge time.Duration) (cachedToken, bool) {
 	e, ok := c.lru.Get(token)
 	if !ok {
-		return "", false
+		return cachedToken{}, false
 	}
 	if e.times.check(c.now(), maxAge) != nil {
 		c.lru.Remove(token)
-		return "", false
+		return cachedToken{}, false
 	}
-	return e.subject, true
+	return e, true
 }
 
 // add remembers a token that verified.
-func (c *tokenCache) add(token, subject string, times tokenTimes) {
+func (c *tokenCache) add(token string, t cachedToken) {
 	if len(token) > maxCachedTokenLen {
 		return
 	}
-	c.lru.Add(token, cachedToken{subject: subject, times: times})
+	c.lru.Add(token, t)
 }

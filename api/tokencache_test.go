@@ -10,7 +10,7 @@ func TestTokenCacheBounds(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	c := newTokenCache(2, func() time.Time { return t0 })
 	for _, tok := range []string{"a.b.c", "d.e.f", "g.h.i"} {
-		c.add(tok, "sub-"+tok, tokenTimes{exp: t0.Add(time.Hour)})
+		c.add(tok, cachedToken{subject: "sub-" + tok, times: tokenTimes{exp: t0.Add(time.Hour)}})
 	}
 	if n := c.lru.Len(); n != 2 {
 		t.Errorf("cache holds %d tokens, want its size 2", n)
@@ -18,11 +18,11 @@ func TestTokenCacheBounds(t *testing.T) {
 	if _, ok := c.get("a.b.c", 0); ok {
 		t.Errorf("the least recently used token is still remembered past the size")
 	}
-	if sub, ok := c.get("g.h.i", 0); !ok || sub != "sub-g.h.i" {
-		t.Errorf("get(newest) = %q, %v, want sub-g.h.i, true", sub, ok)
+	if e, ok := c.get("g.h.i", 0); !ok || e.subject != "sub-g.h.i" {
+		t.Errorf("get(newest) = %q, %v, want sub-g.h.i, true", e.subject, ok)
 	}
 	long := strings.Repeat("x", maxCachedTokenLen+1)
-	c.add(long, "sub", tokenTimes{exp: t0.Add(time.Hour)})
+	c.add(long, cachedToken{subject: "sub", times: tokenTimes{exp: t0.Add(time.Hour)}})
 	if _, ok := c.get(long, 0); ok {
 		t.Errorf("a token longer than %d bytes was remembered", maxCachedTokenLen)
 	}

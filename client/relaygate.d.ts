@@ -21,6 +21,8 @@ export interface Relay {
   relay_id: string;
   region: string;
   site: string;
+  /** ISO 3166-1 alpha-2 code of the country the relay is in; absent when unknown. */
+  country?: string;
   hostname?: string;
   urls: string[];
   estimated_rtt_ms?: number;

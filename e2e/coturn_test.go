@@ -46,13 +46,14 @@ func requireTools(t *testing.T, tools ...string) {
 }
 
 // startRelaynode runs the built relaynode on loopback with secret (id k1)
-// accepting loopback peers, and returns its UDP and TCP listeners.
-func startRelaynode(t *testing.T, secret string) (p *testenv.Proc, udp, tcp string) {
+// accepting loopback peers, and extra flags, and returns its UDP and TCP
+// listeners.
+func startRelaynode(t *testing.T, secret string, extra ...string) (p *testenv.Proc, udp, tcp string) {
 	t.Helper()
 	relaynode := buildCmd(t, "relaynode")
-	p = startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=k1:" + secret}, nil, nil, relaynode,
+	p = startProc(t, "relaynode", []string{"RELAYNODE_SECRETS=k1:" + secret}, nil, nil, append([]string{relaynode,
 		"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--allow-peers=127.0.0.1/32",
-		"--drain-timeout=200ms", "--log-level=info")
+		"--drain-timeout=200ms", "--log-level=info"}, extra...)...)
 	udp = testenv.WaitLogField(t, p, "relay started", "udp")
 	m, _ := testenv.LogLine(p.Logs.String(), "relay started")
 	tcp, _ = m["tcp"].(string)
@@ -287,8 +288,8 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 }
 
 // startGateway runs the built relaygate on 127.0.0.1:0 minting with
-// turnSecret (id k1) and returns its base URL.
-func startGateway(t *testing.T, turnSecret string) (*testenv.Proc, string) {
+// turnSecret (id k1), with extra flags, and returns its base URL.
+func startGateway(t *testing.T, turnSecret string, extra ...string) (*testenv.Proc, string) {
 	t.Helper()
 	relaygate := buildCmd(t, "relaygate")
 	p := startProc(t, "relaygate", []string{
@@ -296,7 +297,7 @@ func startGateway(t *testing.T, turnSecret string) (*testenv.Proc, string) {
 		"RELAYGATE_USER_JWT_SECRET=" + userJWTSecret,
 		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
 		"RELAYGATE_ALLOW_RELAY_NETWORKS=127.0.0.0/8", // the relays heartbeatFor registers are on loopback
-	}, nil, nil, relaygate, "--listen=127.0.0.1:0", "--shutdown-grace=2s")
+	}, nil, nil, append([]string{relaygate, "--listen=127.0.0.1:0", "--shutdown-grace=2s"}, extra...)...)
 	addr := testenv.WaitLogField(t, p, "relaygate listening", "addr")
 	return p, "http://" + addr
 }

@@ -68,6 +68,14 @@ type Config struct {
 	// such an address is refused with an AddressError, and the prober
 	// never sends to one.
 	AllowRelayNetworks []netip.Prefix
+
+	// Jurisdiction is the operator's policy on where relays may be:
+	// selection never answers a relay in a country it does not permit,
+	// whatever a token or request asks (they can only narrow it; see
+	// PickWithin). With any policy in force a relay of unknown country
+	// (it named none and Deps.Countries could not place it) is never
+	// chosen. Default: the zero policy, every relay.
+	Jurisdiction relay.Jurisdiction
 }
 
 func (c Config) withDefaults() Config {

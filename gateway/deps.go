@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
@@ -33,6 +35,15 @@ type Deps struct {
 	// Rand returns uniform random bits, for exploration; default
 	// math/rand/v2.Uint64.
 	Rand func() uint64
+	// Countries places a relay that names no country (in its heartbeat
+	// or static entry) by its addresses; geoip.DB implements it. Nil:
+	// such relays stay of unknown country.
+	Countries Countries
+}
+
+// Countries tells the country of an address.
+type Countries interface {
+	Country(netip.Addr) (relay.Country, bool)
 }
 
 func (d Deps) withDefaults() Deps {

@@ -25,6 +25,7 @@ type Gateway struct {
 	log       *slog.Logger
 	now       func() time.Time
 	rand      func() uint64
+	countries Countries // nil: relays are placed by what they state alone
 	snaps     *snapshots
 	primaries *primaries
 	queue     *measurementQueue
@@ -57,6 +58,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		log:       deps.Log,
 		now:       deps.Now,
 		rand:      deps.Rand,
+		countries: deps.Countries,
 		snaps:     newSnapshots(deps.Store, cfg, deps.Now, deps.Log.With("component", "snapshot")),
 		primaries: newPrimaries(cfg.HysteresisPrefixes),
 		metrics:   m,

@@ -19,6 +19,10 @@ const (
 	selectedWithBackup = "with_backup" // a primary and a backup on another site
 	selectedNoBackup   = "no_backup"   // a primary only: the client has nothing to fail over to
 	selectedNone       = "no_relay"    // no relay could serve the client
+	// Relays could serve the client, but none in a country the policy
+	// (operator's, token's and request's) permits: apart from no_relay,
+	// whose alert must not fire because a client asked for a narrow policy.
+	selectedOutside = "outside_jurisdiction"
 )
 
 // relayStates are every state label of relaygate_relays, in Relay.State's
@@ -55,11 +59,11 @@ type metrics struct {
 	selections *prometheus.CounterVec
 	// The selections counter of each result, resolved once: Pick runs on
 	// every credentials request.
-	withBackup, noBackup, noRelay prometheus.Counter
-	storeErrors                   *prometheus.CounterVec
-	probeRTT                      *prometheus.HistogramVec
-	probeLoss                     *prometheus.HistogramVec
-	regions                       relay.RegionLabels
+	withBackup, noBackup, noRelay, outside prometheus.Counter
+	storeErrors                            *prometheus.CounterVec
+	probeRTT                               *prometheus.HistogramVec
+	probeLoss                              *prometheus.HistogramVec
+	regions                                relay.RegionLabels
 }
 
 func newMetrics() *metrics {
@@ -86,6 +90,7 @@ func newMetrics() *metrics {
 	m.withBackup = m.selections.WithLabelValues(selectedWithBackup)
 	m.noBackup = m.selections.WithLabelValues(selectedNoBackup)
 	m.noRelay = m.selections.WithLabelValues(selectedNone)
+	m.outside = m.selections.WithLabelValues(selectedOutside)
 	for _, op := range storeOps {
 		m.storeErrors.WithLabelValues(op)
 	}
@@ -100,6 +105,8 @@ func (m *metrics) collectors(snaps *snapshots) []prometheus.Collector {
 // selected counts one Pick's outcome.
 func (m *metrics) selected(pair relay.Pair, err error) {
 	switch {
+	case errors.Is(err, relay.ErrOutsideJurisdiction):
+		m.outside.Inc()
 	case err != nil:
 		m.noRelay.Inc()
 	case pair.Backup == nil:

@@ -44,7 +44,7 @@ func TestMetricsExportedFromTheStart(t *testing.T) {
 		case "state":
 			values = []string{"available", "degraded", "full", "draining", "drained", "down"}
 		case "result":
-			values = []string{"with_backup", "no_backup", "no_relay"}
+			values = []string{"with_backup", "no_backup", "no_relay", "outside_jurisdiction"}
 		case "op":
 			values = []string{"heartbeat", "relay", "relays", "relays_since", "set_drained", "record_probes", "add_measurements", "measurements", "ping"}
 		}

@@ -5,7 +5,12 @@ import (
 	"github.com/relaygate/relaygate/selector"
 )
 
-// Pick chooses the primary and backup relay for client, whose user is
+// Pick is PickWithin under the operator's jurisdiction policy alone.
+func (g *Gateway) Pick(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error) {
+	return g.PickWithin(client, subject, want, measured, relay.Jurisdiction{})
+}
+
+// PickWithin chooses the primary and backup relay for client, whose user is
 // subject (a user token's), from the current snapshot, its prefix's
 // measurements (with the user's own reports where the prefix's are not
 // trusted, see prefixMeasurements) and the primary its prefix was last
@@ -13,9 +18,15 @@ import (
 // (Config.ExploreShare) get an exploring backup. While the store is
 // unreachable, relays are judged fresh as of the last good refresh, for
 // Config.StoreGrace. It does no I/O.
-func (g *Gateway) Pick(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement) (relay.Pair, error) {
+//
+// Every relay it returns is in a country that both Config.Jurisdiction
+// (the operator's policy) and within (the token's and the request's)
+// permit: within can only narrow the operator's policy. When relays are
+// eligible but none is permitted, the error is
+// relay.ErrOutsideJurisdiction.
+func (g *Gateway) PickWithin(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement, within relay.Jurisdiction) (relay.Pair, error) {
 	now := g.now()
-	req := selector.Request{Client: client, Transports: want, Measurements: measured}
+	req := selector.Request{Client: client, Transports: want, Measurements: measured, Within: g.cfg.Jurisdiction.Narrow(within)}
 	if client.Prefix.IsValid() {
 		req.PrefixMeasurements, _ = g.snaps.PrefixMeasurements(client.Prefix, subject, now)
 		req.Previous = g.primaries.Get(client.Prefix)

@@ -39,6 +39,7 @@ func (g *Gateway) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duratio
 	if err := g.checkAddresses(r); err != nil {
 		return false, err
 	}
+	r.Country = g.countryOf(r)
 	if err := g.store.Heartbeat(ctx, r, ttl); err != nil {
 		return false, err
 	}
@@ -53,6 +54,20 @@ func (g *Gateway) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duratio
 		return now.Drained, nil
 	}
 	return r.Drained, nil // not in the snapshot (it expired at once): the relay keeps what it believes
+}
+
+// countryOf is r's country: the one it names, else the one Deps.Countries
+// finds for its first address it can place, else unknown.
+func (g *Gateway) countryOf(r relay.Relay) relay.Country {
+	if r.Country.Known() || g.countries == nil {
+		return r.Country
+	}
+	for _, a := range r.Addresses {
+		if c, ok := g.countries.Country(a); ok && c.Known() {
+			return c
+		}
+	}
+	return 0
 }
 
 // checkAddresses refuses r when any of its addresses is outside the public

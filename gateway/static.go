@@ -65,6 +65,7 @@ func (g *Gateway) SetStatic(rs []relay.Relay) error {
 			continue
 		}
 		r = r.Clone()
+		r.Country = g.countryOf(r)
 		r.Static, r.LastSeen, r.ExpiresAt = true, now, staticExpiry
 		r.Load, r.Draining, r.Probe = relay.Load{}, false, relay.Probe{}
 		static[r.ID] = r

@@ -108,6 +108,33 @@ func (d *DB) Locate(ip netip.Addr) (relay.Location, bool) {
 	return relay.Location{Latitude: lat, Longitude: lon}, true
 }
 
+// countryRecord is the part of a City (or Country) record Country reads.
+type countryRecord struct {
+	Country struct {
+		ISOCode string `maxminddb:"iso_code"`
+	} `maxminddb:"country"`
+}
+
+// Country returns the country of ip (a relay's address: the gateway
+// places relays that name no country with it), and false when the
+// database has no record for it, the record names no assigned ISO 3166-1
+// country, or the DB is closed.
+func (d *DB) Country(ip netip.Addr) (relay.Country, bool) {
+	r := d.cur.Load()
+	if r == nil || !ip.IsValid() {
+		return 0, false
+	}
+	var rec countryRecord
+	if err := r.mmdb.Lookup(ip.Unmap().WithZone("")).Decode(&rec); err != nil || rec.Country.ISOCode == "" {
+		return 0, false
+	}
+	c, err := relay.ParseCountry(rec.Country.ISOCode)
+	if err != nil {
+		return 0, false
+	}
+	return c, true
+}
+
 // Reload loads the file again if it was replaced or changed since it was
 // last tried (size, modification time or inode differ), and reports
 // whether it swapped in a new database. When the new file cannot be read or

@@ -82,6 +82,34 @@ func TestLocate(t *testing.T) {
 	}
 }
 
+func TestCountry(t *testing.T) {
+	gb := london
+	gb.Country = "gb"
+	nl := country
+	nl.Country = "NL" // a network known only by country
+	db, _, _ := open(t, gb, berlin, nl)
+	tests := []struct {
+		ip, want string
+	}{
+		{"198.51.100.7", "GB"},
+		{"::ffff:198.51.100.7", "GB"},
+		{"203.0.113.9", "NL"},
+		{"2001:db8:100::1", ""}, // the record's code is XX: no assigned country
+		{"192.0.2.1", ""},       // no record
+		{"", ""},
+	}
+	for _, tt := range tests {
+		var ip netip.Addr
+		if tt.ip != "" {
+			ip = netip.MustParseAddr(tt.ip)
+		}
+		got, ok := db.Country(ip)
+		if got.String() != tt.want || ok != (tt.want != "") {
+			t.Errorf("Country(%s) = %q, %v; want %q", tt.ip, got, ok, tt.want)
+		}
+	}
+}
+
 // reloadTo replaces the file at path with a database of p, which Reload
 // must then swap in, and checks that ip is located at p: what is true
 // after both a replacement and a repair.

@@ -6,7 +6,8 @@
 // one): DB.Reload checks the file once, DB.Run checks it periodically. A
 // broken replacement keeps the database already loaded.
 //
-// It refuses to do anything else: it answers only coordinates (no names,
-// no ISP), never logs or returns a client address, and imports nothing of
-// ours but selector's Location value type.
+// It refuses to do anything else: it answers only coordinates (for
+// clients) and the country code (for relays; see DB.Country), no names, no
+// ISP, never logs or returns a client address, and imports nothing of
+// ours but relay's Location and Country value types.
 package geoip

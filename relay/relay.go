@@ -28,10 +28,14 @@ type Load struct {
 // Relay is one relay node as the registry knows it: what it reported in its
 // last heartbeat plus what the gateway keeps about it.
 type Relay struct {
-	ID        string
-	Region    string
-	Site      string
-	Location  Location
+	ID       string
+	Region   string
+	Site     string
+	Location Location
+	// Country is where the relay is, for jurisdiction policies: what its
+	// heartbeat or static entry named, else what GeoIP says of its first
+	// address that it can place; zero (unknown) when neither knows.
+	Country   Country
 	Addresses []netip.Addr // advertised to clients, IPv4 and/or IPv6
 	Hostname  string       // name on its TLS certificate; empty without TLS
 	Ports     Ports

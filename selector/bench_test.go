@@ -192,3 +192,36 @@ func BenchmarkRankPrefixMeasured(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRankWithin: BenchmarkRank's world at 10k relays, each in one of
+// eight countries, with a policy in force: a deny list of the client's own
+// country (the nearest relays are all refused) and an allow list of two.
+func BenchmarkRankWithin(b *testing.B) {
+	const n = 10000
+	codes := []string{"DE", "FR", "NL", "US", "JP", "BR", "ZA", "AU"}
+	relays := worldRelays(n)
+	for i := range relays {
+		relays[i].Country, _ = relay.ParseCountry(codes[i%len(codes)])
+	}
+	s := NewSnapshot(relays)
+	de, _ := relay.ParseCountry("DE")
+	fr, _ := relay.ParseCountry("FR")
+	nl, _ := relay.ParseCountry("NL")
+	for _, p := range []struct {
+		name   string
+		within relay.Jurisdiction
+	}{{"none", relay.Jurisdiction{}}, {"deny=DE", relay.Deny(de)}, {"allow=FR,NL", relay.Allow(fr, nl)}} {
+		req := Request{Client: berlin, Within: p.within}
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				req.Client.Prefix = relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
+				if _, err := Rank(s, req, t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -29,6 +29,11 @@ type Request struct {
 	// share of answers so that client measurements keep covering relays
 	// that are rarely the best.
 	Explore uint64
+
+	// Within is the jurisdiction policy every choice must satisfy: the
+	// relay's country must be one it permits. The zero value permits every
+	// relay.
+	Within relay.Jurisdiction
 }
 
 // Rank chooses a primary and a backup relay for one client from s, as of
@@ -36,9 +41,12 @@ type Request struct {
 // and never looks at the clock.
 //
 // Eligible relays are fresh (now is before ExpiresAt), neither draining nor
-// drained, not full, and offer every transport in req.Transports (any one
-// transport when the list is empty). When none is, Rank returns
-// ErrNoCandidate.
+// drained, not full, offer every transport in req.Transports (any one
+// transport when the list is empty), and are in a country req.Within
+// permits. Every choice (primary, backup, hysteresis's kept primary,
+// exploration's backup, fallback) is eligible. When none is, Rank returns
+// ErrNoCandidate, or ErrOutsideJurisdiction when some relay would have
+// been eligible but for req.Within.
 //
 // Each eligible relay gets a score in milliseconds, lower is better: an RTT
 // estimate plus penalties (the constants in score.go say why each number).
@@ -112,6 +120,7 @@ func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (relay.Pair,
 		s:          s,
 		now:        unixNanoSat(now),
 		want:       wantTransports(req.Transports),
+		req:        req, // before the passes: eligible reads req.Within
 		prefixHash: prefixHash(req.Client.Prefix),
 		best:       noEntry, other: noEntry, same: noEntry,
 		limit: math.Inf(1), limitChord2: math.Inf(1),
@@ -120,7 +129,6 @@ func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (relay.Pair,
 	r.measured(req.Measurements)
 	r.measured(req.PrefixMeasurements)
 	client, located := unitVector(req.Client.Location)
-	r.req = req
 	client, geo := r.calibrate(client, req.Client.Located && located)
 	r.client, r.geoOK = client, geo
 	if r.geoOK {
@@ -136,6 +144,9 @@ func rank(s *Snapshot, req Request, now time.Time, exhaustive bool) (relay.Pair,
 		r.explore(req.Explore)
 	case r.lost:
 		r.exploreLost()
+	}
+	if r.best.cand < 0 && !req.Within.Any() && r.eligibleAnywhere() {
+		return relay.Pair{}, relay.ErrOutsideJurisdiction
 	}
 	return r.pair()
 }

@@ -157,8 +157,8 @@ type ranking struct {
 
 	exhaustive bool // never prune: tests compare pruned and exhaustive results
 
-	// The request, for the passes that score single candidates later
-	// (hysteresis, exploration).
+	// The request: its policy for eligible, and for the passes that score
+	// single candidates later (hysteresis, exploration).
 	req    Request
 	client vec3
 	geoOK  bool
@@ -182,11 +182,26 @@ func wantTransports(ts []relay.Transport) uint8 {
 	return m
 }
 
-// eligible checks what NewSnapshot could not: freshness and the requested
-// transports.
+// eligible checks what NewSnapshot could not: freshness, the requested
+// transports and the jurisdiction policy. Every pass picks through it, so
+// no answer is ever outside the policy.
 func (r *ranking) eligible(c int32) bool {
 	cd := &r.s.cands[c]
-	return r.now < cd.expires && cd.transports&r.want == r.want
+	return r.now < cd.expires && cd.transports&r.want == r.want && r.req.Within.Permits(cd.country)
+}
+
+// eligibleAnywhere reports whether some candidate would be eligible but for
+// the jurisdiction policy: it tells "none in the permitted countries" from
+// "none at all". Only asked when no candidate was eligible, and it stops
+// at the first.
+func (r *ranking) eligibleAnywhere() bool {
+	for c := range r.s.cands {
+		cd := &r.s.cands[c]
+		if r.now < cd.expires && cd.transports&r.want == r.want {
+			return true
+		}
+	}
+	return false
 }
 
 // isScored reports whether a measurement already scored c.

@@ -73,8 +73,9 @@ type candidate struct {
 	relay      int32   // index into Snapshot.relays
 	site       int32   // the relay's site, numbered in order of appearance
 	region     int32   // the relay's region, numbered likewise
-	transports uint8   // bit set of offered transports (transportBit)
-	located    bool    // the relay's location is usable; pos is the zero vector otherwise
+	country    relay.Country
+	transports uint8 // bit set of offered transports (transportBit)
+	located    bool  // the relay's location is usable; pos is the zero vector otherwise
 }
 
 // NewSnapshot copies relays into a new snapshot sorted by ID and builds the
@@ -110,6 +111,7 @@ func NewSnapshot(relays []relay.Relay) *Snapshot {
 			relay:      int32(i),
 			site:       site,
 			region:     s.regionOf[i],
+			country:    r.Country,
 			transports: offered,
 			located:    located,
 		})

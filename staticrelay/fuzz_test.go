@@ -23,6 +23,9 @@ func render(t *testing.T, rs []relay.Relay) []byte {
 		if h.Hostname != "" {
 			e["hostname"] = h.Hostname
 		}
+		if h.Country != "" {
+			e["country"] = h.Country
+		}
 		entries[i] = e
 	}
 	b, err := yaml.Marshal(map[string]any{"relays": entries})

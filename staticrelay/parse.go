@@ -46,6 +46,7 @@ type entry struct {
 	Site      string         `yaml:"site"`
 	Latitude  *float64       `yaml:"latitude"`
 	Longitude *float64       `yaml:"longitude"`
+	Country   string         `yaml:"country"` // ISO 3166-1 alpha-2; absent: the gateway asks GeoIP
 	Addresses []string       `yaml:"addresses"`
 	Hostname  string         `yaml:"hostname"`
 	Ports     map[string]int `yaml:"ports"`
@@ -62,7 +63,7 @@ type resources struct {
 // heartbeat is e as the heartbeat body that states the same.
 func (e *entry) heartbeat() wire.Heartbeat {
 	h := wire.Heartbeat{
-		Region: e.Region, Site: e.Site, Latitude: e.Latitude, Longitude: e.Longitude,
+		Region: e.Region, Site: e.Site, Latitude: e.Latitude, Longitude: e.Longitude, Country: e.Country,
 		Addresses: e.Addresses, Hostname: e.Hostname, Ports: wire.Ports(e.Ports), Drained: e.Drained,
 	}
 	if e.Capacity != nil {

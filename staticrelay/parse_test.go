@@ -30,6 +30,7 @@ relays:
     site: fra
     latitude: 50.11
     longitude: 8.68
+    country: de
     addresses: [203.0.113.5, "2001:db8::5"]
     hostname: Turn.Example.
     ports: {udp: 3478, tcp: 3478, tls: 5349}
@@ -43,6 +44,8 @@ relays:
     drained: true
 `
 
+var de, _ = relay.ParseCountry("DE")
+
 func TestParse(t *testing.T) {
 	got, err := staticrelay.Parse([]byte(twoRelays), docLocator{})
 	if err != nil {
@@ -50,6 +53,7 @@ func TestParse(t *testing.T) {
 	}
 	want := []relay.Relay{{
 		ID: "coturn-fra-1", Region: "eu-central", Site: "fra", Location: relay.Location{Latitude: 50.11, Longitude: 8.68},
+		Country:   de,
 		Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("2001:db8::5")},
 		Hostname:  "turn.example", Ports: relay.Ports{relay.UDP: 3478, relay.TCP: 3478, relay.TLS: 5349},
 		Capacity: relay.Capacity{Allocations: 5000, BandwidthBPS: 1e9}, Static: true,
@@ -119,6 +123,8 @@ func TestParseRefuses(t *testing.T) {
 		{name: "every problem, in order", file: "relays:\n" + strings.Replace(entry("a-1"), "site: fra", "site: Fra", 1) +
 			strings.Replace(entry("b-1"), "latitude: 50", "latitude: 91", 1),
 			want: []string{"line 4: relays[0] (a-1) site", "line 12: relays[1] (b-1) latitude"}},
+		{name: "not a country", file: "relays:\n" + entry("a-1", "    country: EU"),
+			want: []string{"line 9: relays[0] (a-1) country: must be an assigned ISO 3166-1 alpha-2 country code"}},
 		{name: "too large", file: "relays: []\n" + strings.Repeat("#", staticrelay.MaxFileSize), want: []string{"larger than"}},
 	}
 	for _, tt := range tests {

@@ -19,21 +19,25 @@ const recordVersion = 1
 // two may evolve separately. The drain mark is not here: it lives in its own
 // hash so that it survives the record's expiry.
 type record struct {
-	V         int          `json:"v"`
-	ID        string       `json:"id"`
-	Region    string       `json:"region,omitempty"`
-	Site      string       `json:"site,omitempty"`
-	Latitude  float64      `json:"latitude"`
-	Longitude float64      `json:"longitude"`
-	Addresses []netip.Addr `json:"addresses,omitempty"`
-	Hostname  string       `json:"hostname,omitempty"`
-	Ports     relay.Ports  `json:"ports"` // {"udp":3478,...} by transport name
-	Capacity  recordAmount `json:"capacity"`
-	Load      recordAmount `json:"load"`
-	Draining  bool         `json:"draining,omitempty"`
-	Version   string       `json:"version,omitempty"`
-	LastSeen  time.Time    `json:"last_seen"`  // RFC 3339, UTC, nanoseconds
-	ExpiresAt time.Time    `json:"expires_at"` // authoritative for freshness
+	V         int     `json:"v"`
+	ID        string  `json:"id"`
+	Region    string  `json:"region,omitempty"`
+	Site      string  `json:"site,omitempty"`
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	// Country is the ISO 3166-1 alpha-2 code, absent when unknown. Older
+	// records without it read as unknown: a field added, not changed, so
+	// the version stays.
+	Country   relay.Country `json:"country,omitempty"`
+	Addresses []netip.Addr  `json:"addresses,omitempty"`
+	Hostname  string        `json:"hostname,omitempty"`
+	Ports     relay.Ports   `json:"ports"` // {"udp":3478,...} by transport name
+	Capacity  recordAmount  `json:"capacity"`
+	Load      recordAmount  `json:"load"`
+	Draining  bool          `json:"draining,omitempty"`
+	Version   string        `json:"version,omitempty"`
+	LastSeen  time.Time     `json:"last_seen"`  // RFC 3339, UTC, nanoseconds
+	ExpiresAt time.Time     `json:"expires_at"` // authoritative for freshness
 }
 
 type recordAmount struct {
@@ -49,6 +53,7 @@ func newRecord(r *relay.Relay) record {
 		Site:      r.Site,
 		Latitude:  r.Location.Latitude,
 		Longitude: r.Location.Longitude,
+		Country:   r.Country,
 		Addresses: r.Addresses,
 		Hostname:  r.Hostname,
 		Ports:     r.Ports,
@@ -67,6 +72,7 @@ func (rec *record) relay() relay.Relay {
 		Region:    rec.Region,
 		Site:      rec.Site,
 		Location:  relay.Location{Latitude: rec.Latitude, Longitude: rec.Longitude},
+		Country:   rec.Country,
 		Addresses: rec.Addresses,
 		Hostname:  rec.Hostname,
 		Ports:     rec.Ports,

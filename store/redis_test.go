@@ -151,7 +151,7 @@ func TestRedisRecordFormat(t *testing.T) {
 	}
 	relays := s.KeysForTest()[0]
 	got := read(t, s.ClientForTest().HGet(ctx, relays, "fra-1"))
-	const want = `{"v":1,"id":"fra-1","region":"eu-central","site":"fra","latitude":50.11,"longitude":8.68,` +
+	const want = `{"v":1,"id":"fra-1","region":"eu-central","site":"fra","latitude":50.11,"longitude":8.68,"country":"DE",` +
 		`"addresses":["203.0.113.5","2001:db8::5"],"hostname":"fra-1.relay.example",` +
 		`"ports":{"udp":3478,"tcp":3478,"tls":5349},"capacity":{"allocations":10000,"bandwidth_bps":1000000000},` +
 		`"load":{"allocations":120,"bandwidth_bps":32000000},"draining":true,"version":"0.1.0",` +
@@ -167,6 +167,7 @@ func TestRedisRecordFormat(t *testing.T) {
 		{"no version", strings.Replace(want, `"v":1,`, ``, 1)},
 		{"id of another relay", strings.Replace(want, `"id":"fra-1"`, `"id":"ams-2"`, 1)},
 		{"not json", `{"v":1,`},
+		{"not a country", strings.Replace(want, `"country":"DE"`, `"country":"XX"`, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,6 +183,15 @@ func TestRedisRecordFormat(t *testing.T) {
 			}
 		})
 	}
+	t.Run("record from before countries reads as unknown", func(t *testing.T) {
+		old := strings.Replace(want, `"country":"DE",`, ``, 1)
+		if err := s.ClientForTest().HSet(ctx, relays, "fra-1", old).Err(); err != nil {
+			t.Fatalf("HSET: %v", err)
+		}
+		if r, err := s.Relay(ctx, "fra-1"); err != nil || r.Country.Known() {
+			t.Errorf("Relay() = country %q, %v; want unknown, nil", r.Country, err)
+		}
+	})
 }
 
 func TestOpenRedisRejects(t *testing.T) {

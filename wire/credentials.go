@@ -36,19 +36,24 @@ type CredentialsRequest struct {
 	TTLSeconds   *int64        `json:"ttl_seconds,omitempty"`
 	Transports   []string      `json:"transports,omitempty"`
 	Measurements []Measurement `json:"measurements,omitempty"`
+	// AllowedCountries and ExcludeCountries narrow the jurisdiction policy
+	// (see relay.Jurisdiction) for this request: ISO 3166-1 alpha-2 codes.
+	AllowedCountries []string `json:"allowed_countries,omitempty"`
+	ExcludeCountries []string `json:"exclude_countries,omitempty"`
 }
 
 // RelayChoice is openapi.yaml's RelayChoice: a relay chosen for a client
 // and its TURN URLs. EstimatedRTTMs is nil when nothing gave an estimate
 // (basis fallback).
 type RelayChoice struct {
-	RelayID        string      `json:"relay_id"`
-	Region         string      `json:"region"`
-	Site           string      `json:"site"`
-	Hostname       string      `json:"hostname,omitempty"`
-	URLs           []string    `json:"urls"`
-	EstimatedRTTMs *float64    `json:"estimated_rtt_ms,omitempty"`
-	Basis          relay.Basis `json:"basis"`
+	RelayID        string        `json:"relay_id"`
+	Region         string        `json:"region"`
+	Site           string        `json:"site"`
+	Country        relay.Country `json:"country,omitempty"` // zero (left out) when unknown
+	Hostname       string        `json:"hostname,omitempty"`
+	URLs           []string      `json:"urls"`
+	EstimatedRTTMs *float64      `json:"estimated_rtt_ms,omitempty"`
+	Basis          relay.Basis   `json:"basis"`
 }
 
 // ICEServer is openapi.yaml's ICEServer, a W3C RTCIceServer.
@@ -95,7 +100,62 @@ func (c CredentialsRequest) Validate() []FieldError {
 			add("transports", f)
 		}
 	}
+	for _, l := range []struct {
+		name string
+		v    []string
+	}{{"allowed_countries", c.AllowedCountries}, {"exclude_countries", c.ExcludeCountries}} {
+		if l.v != nil {
+			if f := CheckCountries(l.v); f != "" {
+				add(l.name, f)
+			}
+		}
+	}
 	return append(fe, validateMeasurements(c.Measurements, false)...)
+}
+
+// Within is the jurisdiction policy a valid request asks for: its allowed
+// countries less its excluded ones; any relay when it names neither.
+func (c CredentialsRequest) Within() relay.Jurisdiction {
+	return Jurisdiction(c.AllowedCountries, c.ExcludeCountries)
+}
+
+// CountryMessage is the FieldError message for a code that is not an
+// assigned ISO 3166-1 alpha-2 country code.
+const CountryMessage = "must be an assigned ISO 3166-1 alpha-2 country code"
+
+// CheckCountries says what is wrong with a list of country codes
+// (CredentialsRequest's lists, GET /v1/turn's exclude_countries, a token's
+// claims), "" when nothing: 1 to 249 distinct assigned codes.
+func CheckCountries(cs []string) string {
+	if len(cs) == 0 || len(cs) > 249 {
+		return "1 to 249 ISO 3166-1 alpha-2 country codes"
+	}
+	seen := make(map[relay.Country]bool, len(cs))
+	for _, s := range cs {
+		c, err := relay.ParseCountry(s)
+		if err != nil {
+			return "each " + CountryMessage
+		}
+		if seen[c] {
+			return "each country at most once"
+		}
+		seen[c] = true
+	}
+	return ""
+}
+
+// Jurisdiction is the policy of an allow list and a deny list that
+// CheckCountries accepted (either may be empty): see
+// relay.NewJurisdiction. Should a list hold a code that is no country
+// after all, the policy permits nothing: leaving the code out of a deny
+// list would widen it.
+func Jurisdiction(allow, deny []string) relay.Jurisdiction {
+	a, errA := relay.ParseCountries(allow)
+	d, errD := relay.ParseCountries(deny)
+	if errA != nil || errD != nil {
+		return relay.Allow()
+	}
+	return relay.NewJurisdiction(a, d)
 }
 
 // TTL is the lifetime a valid request asks for, def when it names none.
@@ -154,7 +214,7 @@ func ParseTransports(ts []string) []relay.Transport {
 // NewRelayChoice is c with its TURN URLs, the estimate rounded to 0.1 ms.
 func NewRelayChoice(c relay.Choice, urls []string) RelayChoice {
 	rc := RelayChoice{
-		RelayID: c.Relay.ID, Region: c.Relay.Region, Site: c.Relay.Site, Hostname: c.Relay.Hostname,
+		RelayID: c.Relay.ID, Region: c.Relay.Region, Site: c.Relay.Site, Country: c.Relay.Country, Hostname: c.Relay.Hostname,
 		URLs: urls, Basis: c.Basis,
 	}
 	if c.HasEstimate {

@@ -24,6 +24,7 @@ type Heartbeat struct {
 	Site      string     `json:"site"`
 	Latitude  *float64   `json:"latitude"`
 	Longitude *float64   `json:"longitude"`
+	Country   string     `json:"country,omitempty"` // ISO 3166-1 alpha-2; absent: the gateway asks GeoIP
 	Addresses []string   `json:"addresses"`
 	Hostname  string     `json:"hostname,omitempty"`
 	Ports     Ports      `json:"ports"`
@@ -74,6 +75,11 @@ func (h Heartbeat) Validate() []FieldError {
 	}
 	if h.Longitude == nil || math.IsNaN(*h.Longitude) || *h.Longitude < -180 || *h.Longitude > 180 {
 		add("longitude", "required: a number in [-180, 180]")
+	}
+	if h.Country != "" {
+		if _, err := relay.ParseCountry(h.Country); err != nil {
+			add("country", CountryMessage)
+		}
 	}
 	switch {
 	case len(h.Addresses) == 0:
@@ -147,6 +153,7 @@ func (h Heartbeat) Relay(id string) relay.Relay {
 		Ports:    h.Ports.Relay(),
 		Draining: h.Draining, Drained: h.Drained, Version: h.Version,
 	}
+	r.Country, _ = relay.ParseCountry(h.Country) // unknown when absent or invalid
 	if h.Latitude != nil && h.Longitude != nil {
 		r.Location = relay.Location{Latitude: *h.Latitude, Longitude: *h.Longitude}
 	}
@@ -169,7 +176,7 @@ func (h Heartbeat) Relay(id string) relay.Relay {
 func NewHeartbeat(r relay.Relay) Heartbeat {
 	lat, lon := r.Location.Latitude, r.Location.Longitude
 	h := Heartbeat{
-		Region: r.Region, Site: r.Site, Latitude: &lat, Longitude: &lon,
+		Region: r.Region, Site: r.Site, Latitude: &lat, Longitude: &lon, Country: r.Country.String(),
 		Addresses: make([]string, 0, len(r.Addresses)),
 		Hostname:  r.Hostname,
 		Ports:     PortsOf(r.Ports),

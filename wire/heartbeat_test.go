@@ -25,7 +25,7 @@ func TestHeartbeatRelay(t *testing.T) {
 		t.Fatalf("NewHeartbeat(ams2).Validate() = %v", fe)
 	}
 	got := h.Relay(r.ID)
-	want := relay.Relay{ID: r.ID, Region: r.Region, Site: r.Site, Location: r.Location, Addresses: r.Addresses,
+	want := relay.Relay{ID: r.ID, Region: r.Region, Site: r.Site, Location: r.Location, Country: r.Country, Addresses: r.Addresses,
 		Hostname: r.Hostname, Ports: r.Ports, Capacity: r.Capacity, Load: r.Load, Draining: r.Draining, Drained: r.Drained, Version: r.Version}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("NewHeartbeat(r).Relay() = %+v\nwant what a heartbeat carries of r: %+v", got, want)

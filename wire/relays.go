@@ -16,25 +16,26 @@ type RelayState = relay.State
 // entry of RelayList). Ports is relay.Ports, written as an object keyed by
 // transport name in the order of relay's transport table.
 type RelayStatus struct {
-	ID                  string      `json:"id"`
-	Region              string      `json:"region"`
-	Site                string      `json:"site"`
-	Latitude            float64     `json:"latitude"`
-	Longitude           float64     `json:"longitude"`
-	Addresses           []string    `json:"addresses"`
-	Hostname            string      `json:"hostname,omitempty"`
-	Ports               relay.Ports `json:"ports"`
-	Capacity            Resources   `json:"capacity"` // 0: no limit declared
-	Load                Resources   `json:"load"`
-	Draining            bool        `json:"draining"` // the relay's own report
-	Drained             bool        `json:"drained"`  // the operator's mark
-	Version             string      `json:"version,omitempty"`
-	LastSeen            time.Time   `json:"last_seen"`
-	ExpiresAt           time.Time   `json:"expires_at"`
-	HeartbeatAgeSeconds float64     `json:"heartbeat_age_seconds"`
-	State               RelayState  `json:"state"`
-	Probe               *Probe      `json:"probe,omitempty"`  // nil when not probed
-	Static              bool        `json:"static,omitempty"` // listed in the gateway's static relays file; never heartbeats
+	ID                  string        `json:"id"`
+	Region              string        `json:"region"`
+	Site                string        `json:"site"`
+	Latitude            float64       `json:"latitude"`
+	Longitude           float64       `json:"longitude"`
+	Country             relay.Country `json:"country,omitempty"` // zero (left out) when unknown
+	Addresses           []string      `json:"addresses"`
+	Hostname            string        `json:"hostname,omitempty"`
+	Ports               relay.Ports   `json:"ports"`
+	Capacity            Resources     `json:"capacity"` // 0: no limit declared
+	Load                Resources     `json:"load"`
+	Draining            bool          `json:"draining"` // the relay's own report
+	Drained             bool          `json:"drained"`  // the operator's mark
+	Version             string        `json:"version,omitempty"`
+	LastSeen            time.Time     `json:"last_seen"`
+	ExpiresAt           time.Time     `json:"expires_at"`
+	HeartbeatAgeSeconds float64       `json:"heartbeat_age_seconds"`
+	State               RelayState    `json:"state"`
+	Probe               *Probe        `json:"probe,omitempty"`  // nil when not probed
+	Static              bool          `json:"static,omitempty"` // listed in the gateway's static relays file; never heartbeats
 }
 
 // Probe is openapi.yaml's Probe: the gateway's latest STUN probe figures
@@ -59,7 +60,7 @@ type RelayList struct {
 func NewRelayStatus(r relay.Relay, now time.Time) RelayStatus {
 	st := RelayStatus{
 		ID: r.ID, Region: r.Region, Site: r.Site,
-		Latitude: r.Location.Latitude, Longitude: r.Location.Longitude,
+		Latitude: r.Location.Latitude, Longitude: r.Location.Longitude, Country: r.Country,
 		Addresses: make([]string, 0, len(r.Addresses)),
 		Hostname:  r.Hostname,
 		Ports:     r.Ports,

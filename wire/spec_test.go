@@ -25,6 +25,7 @@ var t0 = time.Date(2026, 11, 25, 21, 20, 3, 0, time.UTC)
 func ams2() relay.Relay {
 	return relay.Relay{
 		ID: "ams-2", Region: "eu-west", Site: "ams", Location: relay.Location{Latitude: 52.37, Longitude: 4.9},
+		Country:   nl,
 		Addresses: []netip.Addr{netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("2001:db8::7")},
 		Hostname:  "ams-2.relay.example", Ports: relay.Ports{relay.UDP: 3478, relay.TCP: 443, relay.TLS: 5349},
 		Capacity: relay.Capacity{Allocations: 5000, BandwidthBPS: 2_000_000_000},
@@ -36,6 +37,8 @@ func ams2() relay.Relay {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+var nl, _ = relay.ParseCountry("NL")
 
 // schemaCase is one object schema of openapi.yaml and its Go type: full
 // sets every member the schema defines; invalid, when the Go type can hold
@@ -72,7 +75,8 @@ func contract() map[string]schemaCase {
 			invalid: wire.MeasurementsRequest{Measurements: []wire.Measurement{}}},
 		"Measurement":          {full: measurement, invalid: wire.Measurement{RelayID: "fra-1"}},
 		"MeasurementsAccepted": {full: wire.MeasurementsAccepted{Accepted: 1}, invalid: wire.MeasurementsAccepted{}},
-		"CredentialsRequest": {full: wire.CredentialsRequest{TTLSeconds: ptr[int64](600), Transports: []string{"udp", "tls"}, Measurements: []wire.Measurement{measurement}},
+		"CredentialsRequest": {full: wire.CredentialsRequest{TTLSeconds: ptr[int64](600), Transports: []string{"udp", "tls"}, Measurements: []wire.Measurement{measurement},
+			AllowedCountries: []string{"NL", "de"}, ExcludeCountries: []string{"DE"}},
 			invalid: wire.CredentialsRequest{TTLSeconds: ptr[int64](59)}},
 		"RelayChoice": {full: choice,
 			invalid: func() wire.RelayChoice { c := choice; c.Basis = "nearest"; return c }()},

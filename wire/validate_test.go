@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/wire"
 )
 
@@ -68,6 +69,14 @@ func TestValidate(t *testing.T) {
 			"capacity.bandwidth_bps", "must be >= 0",
 			"load.allocations", "must be >= 0",
 			"version", "at most 64 printable ASCII characters")},
+		{name: "heartbeat country", v: hb(func(h *wire.Heartbeat) { h.Country = "XX" }),
+			want: fe("country", "must be an assigned ISO 3166-1 alpha-2 country code")},
+		{name: "heartbeat country in lower case", v: hb(func(h *wire.Heartbeat) { h.Country = "nl" })},
+		{name: "country lists", v: wire.CredentialsRequest{AllowedCountries: []string{"DE", "de"}, ExcludeCountries: []string{"USA"}}, want: fe(
+			"allowed_countries", "each country at most once",
+			"exclude_countries", "each must be an assigned ISO 3166-1 alpha-2 country code")},
+		{name: "empty country list", v: wire.CredentialsRequest{ExcludeCountries: []string{}},
+			want: fe("exclude_countries", "1 to 249 ISO 3166-1 alpha-2 country codes")},
 		{name: "empty credentials request", v: wire.CredentialsRequest{}},
 		{name: "credentials request", v: wire.CredentialsRequest{TTLSeconds: &zero, Transports: []string{"udp", "udp"},
 			Measurements: []wire.Measurement{{RelayID: "AMS", Loss: &loss}}}, want: fe(
@@ -90,5 +99,21 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate() = %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCredentialsRequestWithin(t *testing.T) {
+	de, _ := relay.ParseCountry("DE")
+	fr, _ := relay.ParseCountry("FR")
+	within := wire.CredentialsRequest{AllowedCountries: []string{"de", "FR"}, ExcludeCountries: []string{"fr"}}.Within()
+	if !within.Permits(de) || within.Permits(fr) || within.Permits(0) {
+		t.Errorf("allow de,FR exclude fr permits %v, want [DE]", within.Countries())
+	}
+	if !(wire.CredentialsRequest{}).Within().Any() {
+		t.Error("a request without lists must leave the policy as it is")
+	}
+	// A list Validate would refuse must never widen: it permits nothing.
+	if got := wire.Jurisdiction(nil, []string{"DE", "XX"}); got.Permits(fr) {
+		t.Errorf("deny DE,XX permits FR: an invalid list widened the policy")
 	}
 }

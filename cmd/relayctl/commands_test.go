@@ -128,6 +128,18 @@ func TestCredentials(t *testing.T) {
 			}
 		}
 	})
+	t.Run("countries", func(t *testing.T) {
+		// loop-a reports DE; loop-b no country, so any policy refuses it.
+		cr, _, _ := relayctlJSON[wire.Credentials](t, w.userEnv(), exitOK, "credentials", "--allow-countries", "de", "--json")
+		if cr.Primary.RelayID != "loop-a" || cr.Primary.Country.String() != "DE" || cr.Backup != nil {
+			t.Errorf("--allow-countries de: %+v, want loop-a in DE alone", cr.Choices())
+		}
+		code, stdout, stderr := relayctl(t, w.userEnv(), "credentials", "--allow-countries", "DE")
+		wantCode(t, "credentials --allow-countries DE", code, exitOK, stdout, stderr)
+		if !strings.Contains(stdout, "COUNTRY") || !strings.Contains(stdout, " DE ") {
+			t.Errorf("output lacks the country:\n%s", stdout)
+		}
+	})
 	t.Run("rtc", func(t *testing.T) {
 		m, stdout, _ := relayctlJSON[map[string]json.RawMessage](t, w.userEnv(), exitOK, "credentials", "--rtc")
 		if len(m) != 2 || string(m["iceTransportPolicy"]) != `"relay"` || m["iceServers"] == nil {
@@ -163,6 +175,8 @@ func TestCredentials(t *testing.T) {
 		{name: "admin token is forbidden", env: w.adminEnv(), code: exitAPI, stderr: "gateway answered 403"},
 		{name: "bad token", env: map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": testenv.Token(t, "wrong-secret-0123456789abcdef012345", "x", time.Hour)}, code: exitAPI, stderr: "401"},
 		{name: "stray argument", env: w.userEnv(), args: []string{"extra"}, code: exitUsage, stderr: "no arguments"},
+		{name: "bad country", env: w.userEnv(), args: []string{"--exclude-countries", "DE,EU"}, code: exitUsage, stderr: "--exclude-countries"},
+		{name: "no relay in the countries", env: w.userEnv(), args: []string{"--allow-countries", "FR"}, code: exitAPI, stderr: "409"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,7 +270,7 @@ func TestRelaysAndDrain(t *testing.T) {
 
 	code, stdout, stderr = relayctl(t, env, "relays")
 	wantCode(t, "relays", code, exitOK, stdout, stderr)
-	for _, want := range []string{"ID", "HEARTBEAT", "loop-a", "loop-b", "available", "up", "/-", "ago"} {
+	for _, want := range []string{"ID", "COUNTRY", "HEARTBEAT", "loop-a", "loop-b", "available", "up", "/-", "ago", " DE "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("relays lacks %q:\n%s", want, stdout)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -20,13 +21,17 @@ var credentialsCmd = &command{
 	summary: "get TURN credentials and the chosen relays from the gateway",
 	help: `Calls POST /v1/credentials with a user token and prints the answer: the TURN
 username and credential, when they expire, and the primary and backup relays
-with their URLs. --rtc prints only the RTCConfiguration, ready to paste into
+with their URLs. --allow-countries and --exclude-countries narrow the
+gateway's jurisdiction policy for this request (409 when no relay is left).
+--rtc prints only the RTCConfiguration, ready to paste into
 a web app:
 
   new RTCPeerConnection({"iceServers": [...], "iceTransportPolicy": "relay"})`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		ttl := fs.Duration("ttl", 0, "lifetime of the credentials, 60s..48h (the gateway's default when 0)")
 		transports := fs.String("transport", "", "transports the client can use, comma-separated: udp,tcp,tls (all when empty)")
+		allow := fs.String("allow-countries", "", "only relays in these countries, ISO 3166-1 alpha-2 codes comma-separated, e.g. DE,FR (narrows the gateway's policy)")
+		exclude := fs.String("exclude-countries", "", "no relay in these countries, e.g. US,GB (narrows the gateway's policy)")
 		rtc := fs.Bool("rtc", false, "print only {iceServers, iceTransportPolicy} for RTCPeerConnection")
 		asJSON := fs.Bool("json", false, "print the gateway's answer as JSON")
 		return func(ctx context.Context, c *cli, args []string) error {
@@ -35,6 +40,12 @@ a web app:
 			}
 			req, err := credentialsBody(*ttl, *transports)
 			if err != nil {
+				return err
+			}
+			if req.AllowedCountries, err = countryList("--allow-countries", *allow); err != nil {
+				return err
+			}
+			if req.ExcludeCountries, err = countryList("--exclude-countries", *exclude); err != nil {
 				return err
 			}
 			g, err := c.gatewayClient("a user token")
@@ -81,6 +92,24 @@ func credentialsBody(ttl time.Duration, transports string) (wire.CredentialsRequ
 	return req, nil
 }
 
+// countryList reads a comma-separated flag of country codes; nil when
+// empty.
+func countryList(flag, list string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
+			out = append(out, s)
+		}
+	}
+	if out == nil {
+		return nil, nil
+	}
+	if f := wire.CheckCountries(out); f != "" {
+		return nil, usagef("%s %q: %s", flag, list, f)
+	}
+	return out, nil
+}
+
 func parseTransports(list string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
@@ -109,7 +138,7 @@ func printCredentials(w io.Writer, cr wire.Credentials, now time.Time) {
 	_ = tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROLE\tRELAY\tREGION\tSITE\tEST. RTT\tBASIS\tURLS")
+	fmt.Fprintln(tw, "ROLE\tRELAY\tREGION\tSITE\tCOUNTRY\tEST. RTT\tBASIS\tURLS")
 	for i, r := range cr.Choices() {
 		role := "primary"
 		if i == 1 {
@@ -121,9 +150,9 @@ func printCredentials(w io.Writer, cr wire.Credentials, now time.Time) {
 		}
 		for j, u := range r.URLs {
 			if j == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", role, r.RelayID, r.Region, r.Site, est, r.Basis, u)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", role, r.RelayID, r.Region, r.Site, cmp.Or(r.Country.String(), "-"), est, r.Basis, u)
 			} else {
-				fmt.Fprintf(tw, "\t\t\t\t\t\t%s\n", u)
+				fmt.Fprintf(tw, "\t\t\t\t\t\t\t%s\n", u)
 			}
 		}
 	}

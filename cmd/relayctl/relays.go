@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -16,9 +17,9 @@ import (
 
 var relaysCmd = &command{
 	name:    "relays",
-	summary: "list the registry: state, probe health, RTT, loss, load, heartbeat age (admin token)",
+	summary: "list the registry: country, state, probe health, RTT, loss, load, heartbeat age (admin token)",
 	help: `Calls GET /v1/relays with an admin token and prints one line per relay: id,
-region, site, state (available, degraded, full, draining, drained, down), the
+region, site, country (ISO 3166-1 alpha-2, "-" when unknown), state (available, degraded, full, draining, drained, down), the
 gateway's probe health, RTT and loss, load (allocations/capacity, "-" when the
 relay declares no limit) and the age of its last heartbeat.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
@@ -51,7 +52,7 @@ func printRelays(w io.Writer, relays []wire.RelayStatus) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tREGION\tSITE\tSTATE\tHEALTH\tRTT\tLOSS\tLOAD\tHEARTBEAT")
+	fmt.Fprintln(tw, "ID\tREGION\tSITE\tCOUNTRY\tSTATE\tHEALTH\tRTT\tLOSS\tLOAD\tHEARTBEAT")
 	for _, r := range relays {
 		health, rtt, loss := "-", "-", "-"
 		if p := r.Probe; p != nil { // the gateway states every figure of a probe
@@ -66,8 +67,9 @@ func printRelays(w io.Writer, relays []wire.RelayStatus) {
 			capacity = fmt.Sprint(r.Capacity.Allocations)
 		}
 		age := time.Duration(r.HeartbeatAgeSeconds * float64(time.Second)).Round(100 * time.Millisecond)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%s\t%s ago\n",
-			r.ID, r.Region, r.Site, r.State, health, rtt, loss, r.Load.Allocations, capacity, age)
+		country := cmp.Or(r.Country.String(), "-")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%s\t%s ago\n",
+			r.ID, r.Region, r.Site, country, r.State, health, rtt, loss, r.Load.Allocations, capacity, age)
 	}
 	_ = tw.Flush()
 }

@@ -135,7 +135,7 @@ func (w *world) start(gwBin, rnBin string) error {
 		}
 		return r, nil
 	}
-	if w.a, err = relay("loop-a", "a", true, "--allow-peers", "127.0.0.0/8",
+	if w.a, err = relay("loop-a", "a", true, "--country", "de", "--allow-peers", "127.0.0.0/8",
 		"--listen-tls", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile, "--hostname", "localhost"); err != nil {
 		return err
 	}

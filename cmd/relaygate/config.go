@@ -18,6 +18,7 @@ import (
 	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/ratelimit"
+	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -48,6 +49,10 @@ type config struct {
 	// StaticRelays is the static relays file (package staticrelay); empty:
 	// none, only relays that heartbeat.
 	StaticRelays string
+	// Jurisdiction is the operator's country policy
+	// (gateway.Config.Jurisdiction), from --allow-countries and
+	// --deny-countries.
+	Jurisdiction relay.Jurisdiction
 }
 
 // envName is the environment twin of a flag: --redis-url ⇔ RELAYGATE_REDIS_URL.
@@ -55,7 +60,8 @@ func envName(flagName string) string { return cmdline.EnvName("RELAYGATE_", flag
 
 // listFlags take comma-separated lists, which a --config file may also
 // give as YAML lists.
-var listFlags = map[string]bool{"turn-secrets": true, "trusted-proxies": true, "cors-origins": true, "allow-relay-networks": true}
+var listFlags = map[string]bool{"turn-secrets": true, "trusted-proxies": true, "cors-origins": true, "allow-relay-networks": true,
+	"allow-countries": true, "deny-countries": true}
 
 // keyFlags are the flags that configure one JWT role.
 type keyFlags struct {
@@ -123,6 +129,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	storeGrace := fs.Duration("store-grace", 5*time.Minute, "while the store is unreachable, how long credentials keep being minted from the last relay snapshot (relays fresh then stay eligible unless probes find them dead); 0: none, relays leave at their heartbeat TTL")
 	demo := fs.Bool("demo", false, "serve GET /demo/token, which mints a 10-minute user token (signed with --user-jwt-secret) for whoever asks, for the demo page at /demo; only with --listen on loopback (off)")
 	allowRelayNets := fs.String("allow-relay-networks", "", "CIDRs outside the public Internet (loopback, private, link-local, CGNAT, documentation...) where relays may nevertheless register, e.g. 127.0.0.0/8 for a loopback lab or a private deployment's ranges (none: such heartbeats get 422)")
+	allowCountries := fs.String("allow-countries", "", "ISO 3166-1 alpha-2 codes, e.g. DE,FR,NL: only relays in these countries are ever selected; tokens and requests may narrow this, never widen it (any country)")
+	denyCountries := fs.String("deny-countries", "", "ISO 3166-1 alpha-2 codes, e.g. US: relays in these countries are never selected; with this or --allow-countries, a relay of unknown country (none stated, GeoIP does not place it) is never selected either (none)")
 	staticRelays := fs.String("static-relays", "", "YAML file of relays that never heartbeat (stock coturn servers sharing the TURN secret): relays: [{id, region, site, addresses, ports, ...}], judged by probes alone; re-read when replaced, a bad version keeps the last good one (none)")
 	// The environment, then the --config file, for flags not given: the
 	// command line wins. A refused value is never shown (it may be a
@@ -205,6 +213,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.AllowRelayNetworks, err = netpolicy.ParsePrefixes(*allowRelayNets); err != nil {
 		errs = append(errs, fmt.Errorf("--allow-relay-networks: %w", err))
 	}
+	if cfg.Jurisdiction, err = parseJurisdiction(*allowCountries, *denyCountries); err != nil {
+		errs = append(errs, err)
+	}
 	switch {
 	case *storeGrace < 0:
 		errs = append(errs, fmt.Errorf("--store-grace %v must not be negative", *storeGrace))
@@ -265,6 +276,21 @@ func defaultReplica() string {
 		}
 	}
 	return cmp.Or(b.String()[:min(b.Len(), 64)], "default")
+}
+
+// parseJurisdiction is the policy of --allow-countries and
+// --deny-countries; a code that is no assigned country is an error (left
+// out, it would silently widen a deny list).
+func parseJurisdiction(allow, deny string) (relay.Jurisdiction, error) {
+	var lists [2][]relay.Country
+	for i, f := range []struct{ name, v string }{{"allow-countries", allow}, {"deny-countries", deny}} {
+		cs, err := relay.ParseCountries(splitList(f.v))
+		if err != nil {
+			return relay.Jurisdiction{}, fmt.Errorf("--%s: %w", f.name, err)
+		}
+		lists[i] = cs
+	}
+	return relay.NewJurisdiction(lists[0], lists[1]), nil
 }
 
 func splitList(s string) []string {

@@ -71,9 +71,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gwCfg := gatewayConfig(cfg)
-	gw, err := gateway.New(gwCfg, gateway.Deps{
+	gwDeps := gateway.Deps{
 		Store: reg, Minter: minter, Log: log, Metrics: promReg, Now: time.Now, Rand: mrand.Uint64,
-	})
+	}
+	if locator != nil {
+		gwDeps.Countries = locator // never a typed nil in the interface
+	}
+	gw, err := gateway.New(gwCfg, gwDeps)
 	if err != nil {
 		return err
 	}
@@ -197,6 +201,7 @@ func gatewayConfig(cfg config) gateway.Config {
 		ProbeOff:           cfg.Probe.Interval == 0,
 		AllowRelayNetworks: cfg.AllowRelayNetworks,
 		StoreGrace:         cfg.StoreGrace,
+		Jurisdiction:       cfg.Jurisdiction,
 	}
 }
 

@@ -303,6 +303,24 @@ func cleanRedis(t testing.TB, url, prefix string) {
 	}
 }
 
+// TestJurisdictionFlags: the operator's lists become the gateway's policy.
+func TestJurisdictionFlags(t *testing.T) {
+	cfg, err := parseConfig([]string{"--allow-countries", "de,FR,NL", "--deny-countries", "nl"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range gatewayConfig(cfg).Jurisdiction.Countries() {
+		got = append(got, c.String())
+	}
+	if strings.Join(got, ",") != "DE,FR" {
+		t.Errorf("policy permits %v, want DE,FR", got)
+	}
+	if cfg, _ := parseConfig(nil, func(string) string { return "" }, io.Discard); !cfg.Jurisdiction.Any() {
+		t.Error("no country flags: want the policy that permits every relay")
+	}
+}
+
 func TestConfig(t *testing.T) {
 	tests := []struct {
 		name string
@@ -326,6 +344,10 @@ func TestConfig(t *testing.T) {
 		{name: "bad rate limit from the environment", env: map[string]string{"RELAYGATE_RATE_MEASUREMENTS": "10/1ms"}, want: "--rate-measurements"},
 		{name: "bad relay network", args: []string{"--allow-relay-networks", "127.0.0.1/8"}, want: "--allow-relay-networks"},
 		{name: "negative store grace", args: []string{"--store-grace", "-1s"}, want: "--store-grace"},
+		{name: "countries", args: []string{"--allow-countries", "de, FR,nl", "--deny-countries", "NL"}},
+		{name: "countries from the environment", env: map[string]string{"RELAYGATE_DENY_COUNTRIES": "US,GB"}},
+		{name: "bad allowed country", args: []string{"--allow-countries", "DE,EU"}, want: "--allow-countries"},
+		{name: "bad denied country from the environment", env: map[string]string{"RELAYGATE_DENY_COUNTRIES": "USA"}, want: "--deny-countries"},
 		{name: "demo on loopback", args: []string{"--demo", "--listen", "127.0.0.1:0"}, env: map[string]string{"RELAYGATE_USER_JWT_SECRET": testUserSecret}},
 		{name: "demo on IPv6 loopback", args: []string{"--demo", "--listen", "[::1]:8080"}, env: map[string]string{"RELAYGATE_USER_JWT_SECRET": testUserSecret}},
 		{name: "demo on localhost from the environment", args: []string{"--listen", "localhost:8080"}, env: map[string]string{"RELAYGATE_DEMO": "true", "RELAYGATE_USER_JWT_SECRET": testUserSecret}},

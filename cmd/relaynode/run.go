@@ -58,6 +58,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		hostname              = fs.String("hostname", "", "name on the TLS certificate, advertised for turns: URLs")
 		lat                   = fs.Float64("lat", 0, "latitude reported in heartbeats")
 		lon                   = fs.Float64("lon", 0, "longitude reported in heartbeats")
+		country               = fs.String("country", "", "ISO 3166-1 alpha-2 code of the country the relay is in, reported in heartbeats for the gateway's jurisdiction policy (empty: the gateway asks its GeoIP database)")
 		tlsCert, tlsKey       = fs.String("tls-cert", "", "PEM certificate chain for --listen-tls"), fs.String("tls-key", "", "PEM private key for --listen-tls")
 		publicIP              = fs.String("public-ip", "", "advertised addresses, at most one IPv4 and one IPv6 (default: the listeners' IP when specific)")
 		relayPorts            = fs.String("relay-ports", "49152-65535", "port range for relayed addresses")
@@ -154,6 +155,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	r.Heartbeat = heartbeat.Config{
 		GatewayURL: *gatewayURL, NodeToken: *nodeToken, RelayID: *id, Region: *region, Site: *site,
 		Latitude: *lat, Longitude: *lon, Hostname: *hostname, Version: version, Interval: *hbInterval,
+	}
+	if *country != "" {
+		if r.Heartbeat.Country, err = relay.ParseCountry(*country); err != nil {
+			errs = append(errs, fmt.Errorf("--country: %w", err))
+		}
 	}
 	return c, errors.Join(errs...)
 }

@@ -81,6 +81,13 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad log level", args: []string{"--log-level=loud"}, env: base, want: "--log-level"},
 		{name: "bad env number", env: map[string]string{"RELAYNODE_SECRETS": testSecret, "RELAYNODE_MAX_BPS": "fast"}, want: "RELAYNODE_MAX_BPS"},
 		{name: "bad hostname", args: []string{"--hostname=-x-"}, env: base, want: "--hostname"},
+		{name: "bad country", args: []string{"--country=EU"}, env: base, want: "--country"},
+		{name: "country from the environment", env: map[string]string{"RELAYNODE_SECRETS": testSecret, "RELAYNODE_COUNTRY": "de"},
+			chk: func(t *testing.T, c config) {
+				if got := c.relay.Heartbeat.Country.String(); got != "DE" {
+					t.Errorf("heartbeat country = %q, want DE", got)
+				}
+			}},
 		{name: "stray argument", args: []string{"extra"}, env: base, want: "unexpected"},
 		{name: "config file", args: []string{"--config", writeConfig(t, "secrets: [\"k2:0123456789abcdef0123\", \"k1:0123456789abcdef0123\"]\n"+
 			"max-allocations: 11\nstrict-expiry: true\ndrain-timeout: 5s\nallow-peers: 10.0.0.0/8,192.168.0.0/16\nlisten-tcp: \"off\"\n")},

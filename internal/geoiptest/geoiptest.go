@@ -19,6 +19,7 @@ type Place struct {
 	Lat, Lon      float64
 	NoCoordinates bool   // leave out latitude and longitude, as MaxMind does for networks known only by country
 	City          string // the English city name; "Somewhere" when empty
+	Country       string // the ISO 3166-1 code; "XX" (no assigned country) when empty
 }
 
 // DB returns a database of type dbType ("GeoLite2-City", or another kind to
@@ -30,6 +31,10 @@ func DB(dbType string, places ...Place) ([]byte, error) {
 		return nil, err
 	}
 	for i, p := range places {
+		country := p.Country
+		if country == "" {
+			country = "XX"
+		}
 		if !p.Network.IsValid() {
 			return nil, fmt.Errorf("place %d: invalid network", i)
 		}
@@ -44,7 +49,7 @@ func DB(dbType string, places ...Place) ([]byte, error) {
 		}
 		record := mmdbtype.Map{
 			"city":     mmdbtype.Map{"geoname_id": mmdbtype.Uint32(uint32(i + 1)), "names": mmdbtype.Map{"en": mmdbtype.String(city)}},
-			"country":  mmdbtype.Map{"iso_code": mmdbtype.String("XX")},
+			"country":  mmdbtype.Map{"iso_code": mmdbtype.String(country)},
 			"location": loc,
 		}
 		n := p.Network.Masked()

@@ -49,7 +49,7 @@ var T0 = time.Date(2026, 11, 25, 12, 0, 0, 123_456_789, time.UTC)
 // TTL is the heartbeat TTL the suite uses.
 const TTL = 15 * time.Second
 
-// Fra1 returns a relay with every field set (IPv4 and IPv6 addresses, all
+// Fra1 returns a relay with every field set (country, IPv4 and IPv6 addresses, all
 // three ports, capacity, load, hostname, version), for tests of any store.
 func Fra1() relay.Relay {
 	return relay.Relay{
@@ -57,6 +57,7 @@ func Fra1() relay.Relay {
 		Region:    "eu-central",
 		Site:      "fra",
 		Location:  relay.Location{Latitude: 50.11, Longitude: 8.68},
+		Country:   mustCountry("DE"),
 		Addresses: []netip.Addr{netip.MustParseAddr("203.0.113.5"), netip.MustParseAddr("2001:db8::5")},
 		Hostname:  "fra-1.relay.example",
 		Ports:     relay.Ports{relay.UDP: 3478, relay.TCP: 3478, relay.TLS: 5349},
@@ -65,6 +66,14 @@ func Fra1() relay.Relay {
 		Draining:  true,
 		Version:   "0.1.0",
 	}
+}
+
+func mustCountry(code string) relay.Country {
+	c, err := relay.ParseCountry(code)
+	if err != nil {
+		panic(err) // a constant above
+	}
+	return c
 }
 
 // smallRelay returns a small relay with that ID, for tests that need many.
@@ -221,6 +230,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 			r.Addresses = []netip.Addr{netip.MustParseAddr("2001:db8::6")}
 			r.Draining = false
 			r.Version = "0.2.0"
+			r.Country = mustCountry("AT") // a relay that moved, or was corrected
 			e.heartbeat(r)
 			now := T0.Add(10 * time.Second)
 			wantRelay(e.t, "Relay after second heartbeat", e.relay("fra-1"), stamped(r, now, false))

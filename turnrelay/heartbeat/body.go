@@ -17,6 +17,7 @@ func newBody(c Config, n Node) body {
 	return body{h: wire.NewHeartbeat(relay.Relay{
 		Region: c.Region, Site: c.Site,
 		Location:  relay.Location{Latitude: c.Latitude, Longitude: c.Longitude},
+		Country:   c.Country,
 		Addresses: n.Addresses, Hostname: c.Hostname, Ports: n.Ports, Version: c.Version,
 		Capacity: relay.Capacity{Allocations: n.MaxAllocations, BandwidthBPS: n.MaxBPS},
 	})}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Config configures the heartbeat client.
@@ -19,7 +21,8 @@ type Config struct {
 	Site       string
 	Latitude   float64
 	Longitude  float64
-	Hostname   string // for turns: URLs; omitted when empty
+	Country    relay.Country // where the relay is, for jurisdiction policies; zero: not stated (the gateway asks GeoIP)
+	Hostname   string        // for turns: URLs; omitted when empty
 	Version    string
 
 	Interval    time.Duration // until the gateway says otherwise; default 5s
