@@ -60,6 +60,7 @@ type metrics struct {
 	probeRTT                      *prometheus.HistogramVec
 	probeLoss                     *prometheus.HistogramVec
 	regions                       relay.RegionLabels
+	revocationsMade               prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -82,6 +83,10 @@ func newMetrics() *metrics {
 			Help:    "Share of a relay's recent STUN probes that went unanswered, at each probe report, by the relay's region.",
 			Buckets: []float64{0, .01, .02, .05, .1, .2, .5, .99},
 		}, []string{"region"}),
+		revocationsMade: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaygate_revocations_made_total",
+			Help: "Subjects revoked through this replica (POST /v1/revocations).",
+		}),
 	}
 	m.withBackup = m.selections.WithLabelValues(selectedWithBackup)
 	m.noBackup = m.selections.WithLabelValues(selectedNoBackup)
