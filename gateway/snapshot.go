@@ -51,9 +51,9 @@ type snapshots struct {
 	poke     chan struct{}
 	// also refreshes what else Run keeps fresh on the same cadence (the
 	// revocations); nil: nothing.
-	also func(ctx context.Context) error
-	writes   atomic.Uint64 // Sync calls so far: each follows a write the caller needs to see
-	covered  atomic.Uint64 // writes counted before the last completed refresh began its read
+	also    func(ctx context.Context) error
+	writes  atomic.Uint64 // Sync calls so far: each follows a write the caller needs to see
+	covered atomic.Uint64 // writes counted before the last completed refresh began its read
 
 	refresh  sync.Mutex // serialises reads of the store, so an older read never replaces a newer one; guards below
 	relaysAt uint64     // RelaysSince cursor
