@@ -48,12 +48,18 @@ func (s *server) newRelayChoice(c relay.Choice, want []relay.Transport) wire.Rel
 }
 
 // issue picks relays and mints the credential both credential endpoints hand out.
+// A revoked subject gets none, before any work is spent on it.
 func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transport, measured []relay.Measurement) (relay.Pair, relay.Credential, error) {
-	pair, err := s.deps.Picker.Pick(s.clientOf(r), subjectFrom(r.Context()), want, measured)
+	subject, now := subjectFrom(r.Context()), s.now()
+	if s.deps.Revocations != nil && s.deps.Revocations.Revoked(subject, now) {
+		s.metrics.revokedRefusals.Inc()
+		return relay.Pair{}, relay.Credential{}, errSubjectRevoked
+	}
+	pair, err := s.deps.Picker.Pick(s.clientOf(r), subject, want, measured)
 	if err != nil {
 		return pair, relay.Credential{}, err
 	}
-	cred := s.deps.Minter.Mint(subjectFrom(r.Context()), ttl, s.now())
+	cred := s.deps.Minter.Mint(subject, ttl, now)
 	s.metrics.issued(pair.Primary)
 	return pair, cred, nil
 }

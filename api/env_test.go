@@ -72,7 +72,7 @@ func (e *env) setStore(reg store.Registry) {
 		e.t.Fatal(err)
 	}
 	e.gw = gw
-	e.deps.Registry, e.deps.Picker, e.deps.Minter, e.deps.Measurements = gw, gw, gw, gw
+	e.deps.Registry, e.deps.Picker, e.deps.Minter, e.deps.Measurements, e.deps.Revocations = gw, gw, gw, gw, gw
 	a, err := api.New(e.cfg, e.deps)
 	if err != nil {
 		e.t.Fatal(err)
@@ -143,6 +143,7 @@ func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, twea
 		Picker:       e.gw,
 		Minter:       e.gw,
 		Measurements: e.gw,
+		Revocations:  e.gw,
 		Locator:      openGeoIP(t, log.With("component", "geoip")),
 		Log:          log,
 		Now:          e.clock.Now,
