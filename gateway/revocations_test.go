@@ -206,3 +206,33 @@ func TestRelayRevocationsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRevoked is the credentials path's revocation check: none
+// revoked, and 10,000 revoked (the subject asked for is not).
+func BenchmarkRevoked(b *testing.B) {
+	for _, n := range []int{0, 10_000} {
+		b.Run(fmt.Sprintf("revoked=%d", n), func(b *testing.B) {
+			clk := storetest.NewClock(storetest.T0)
+			st := storetest.NewMemory(b, store.MemoryConfig{Now: clk.Now})
+			for i := range n {
+				if err := st.Revoke(b.Context(), relay.Revocation{Subject: fmt.Sprintf("user-%d", i), Pseudonym: "p", Until: clk.Now().Add(time.Hour)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			g, err := gateway.New(gateway.Config{ProbeOff: true}, gateway.Deps{Store: st, Minter: testMinter(b), Now: clk.Now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := g.Refresh(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			now := clk.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				if g.Revoked("alice@example.com", now) {
+					b.Fatal("alice revoked")
+				}
+			}
+		})
+	}
+}
