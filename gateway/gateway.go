@@ -51,7 +51,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		cfg.Probe.Now = deps.Now
 	}
 	m := newMetrics()
-	revStore, _ := deps.Store.(store.Revocations) // Memory and Redis keep them; a test's fake may not
+	var revStore store.Revocations // Memory and Redis keep them; a test's fake may not
+	if rs, ok := deps.Store.(store.Revocations); ok {
+		revStore = countingRevocations{revs: rs, errs: m.storeErrors}
+	}
 	deps.Store = countingStore{Registry: deps.Store, errs: m.storeErrors}
 	g := &Gateway{
 		cfg:       cfg,
