@@ -20,6 +20,7 @@ import (
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
+	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/wire"
 )
 
@@ -49,7 +50,7 @@ type liveCall struct {
 // starts the stream, which runs until the test ends.
 func startCall(t *testing.T, addr string, creds wire.Credentials) *liveCall {
 	t.Helper()
-	client, relayed, err := allocate(t, addr, creds.Username, creds.Credential)
+	client, relayed, err := relaytest.Allocate(t, addr, creds.Username, creds.Credential)
 	if err != nil {
 		t.Fatalf("allocate with the gateway's credential: %v", err)
 	}
@@ -255,7 +256,7 @@ func testRevocationCutsALiveCall(t *testing.T, storeArgs []string) {
 	})
 
 	// Bob's credential has not expired, yet the relay refuses it.
-	if _, _, err := allocate(t, addr, bobCreds.Username, bobCreds.Credential); err == nil || !strings.Contains(err.Error(), "401") {
+	if _, _, err := relaytest.Allocate(t, addr, bobCreds.Username, bobCreds.Credential); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("allocate with the revoked user's unexpired credential: %v, want 401", err)
 	}
 	c, err := gatewayClient(gateway, bobToken)
@@ -276,7 +277,7 @@ func testRevocationCutsALiveCall(t *testing.T, storeArgs []string) {
 	}
 	// The relay forgets bob at its next heartbeat answer.
 	testenv.Eventually(t, "the relay takes bob again", 4*revocationInterval+10*time.Second, 200*time.Millisecond, func() error {
-		_, _, err := allocate(t, addr, again.Username, again.Credential)
+		_, _, err := relaytest.Allocate(t, addr, again.Username, again.Credential)
 		return err
 	})
 	if strings.Contains(rn.Logs.String(), bob) || strings.Contains(gw.Logs.String(), bob) {
