@@ -50,16 +50,22 @@ func (s *server) newRelayChoice(c relay.Choice, want []relay.Transport) wire.Rel
 
 // issue picks relays and mints the credential both credential endpoints
 // hand out. within is the request's own jurisdiction policy, which the
-// token's claims narrow further.
+// token's claims narrow further. A revoked subject gets none, before any
+// work is spent on it.
 func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transport, measured []relay.Measurement, within relay.Jurisdiction) (relay.Pair, relay.Credential, error) {
+	subject, now := subjectFrom(r.Context()), s.now()
+	if s.deps.Revocations != nil && s.deps.Revocations.Revoked(subject, now) {
+		s.metrics.revokedRefusals.Inc()
+		return relay.Pair{}, relay.Credential{}, errSubjectRevoked
+	}
 	if claimed := infoFrom(r.Context()).within; claimed != nil {
 		within = within.Narrow(*claimed)
 	}
-	pair, err := s.deps.Picker.PickWithin(s.clientOf(r), subjectFrom(r.Context()), want, measured, within)
+	pair, err := s.deps.Picker.PickWithin(s.clientOf(r), subject, want, measured, within)
 	if err != nil {
 		return pair, relay.Credential{}, err
 	}
-	cred := s.deps.Minter.Mint(subjectFrom(r.Context()), ttl, s.now())
+	cred := s.deps.Minter.Mint(subject, ttl, now)
 	s.metrics.issued(pair.Primary)
 	return pair, cred, nil
 }

@@ -82,12 +82,34 @@ type Limiter interface {
 	Policy(scope string) (quota int, window time.Duration, on bool)
 }
 
+// Revocations are the operator's revocations of user-token subjects;
+// gateway.Gateway satisfies them. Revoked and RelayRevocations are on the
+// request path: they read memory, never a store.
+type Revocations interface {
+	// Revoked reports whether subject's credentials are refused at now
+	// (403 subject-revoked on POST /v1/credentials and GET /v1/turn).
+	Revoked(subject string, now time.Time) bool
+	// RelayRevocations is what heartbeat answers carry: the revoked
+	// pseudonyms (Subject empty) in force at now, and whether the list was
+	// cut short.
+	RelayRevocations(now time.Time) (revs []relay.Revocation, truncated bool)
+	// Revoke answers POST /v1/revocations: until is in the future (the
+	// handler checked it against Now).
+	Revoke(ctx context.Context, subject string, until time.Time) (relay.Revocation, error)
+	// Unrevoke answers DELETE /v1/revocations; an error with NotFound()
+	// true when subject has no revocation in force (404).
+	Unrevoke(ctx context.Context, subject string) error
+	// Revocations answers GET /v1/revocations.
+	Revocations(ctx context.Context) ([]relay.Revocation, error)
+}
+
 // Deps are what the handlers call. Registry, Picker and Minter are required.
 type Deps struct {
 	Registry     Registry
 	Picker       Picker
 	Minter       Minter
 	Measurements Measurements     // nil: client measurements are used inline only
+	Revocations  Revocations      // nil: nobody is revoked, and /v1/revocations answers 404
 	Locator      Locator          // nil: clients are not located (no GeoIP database)
 	Limiter      Limiter          // nil: no rate limits
 	Log          *slog.Logger     // default: discard

@@ -84,7 +84,9 @@ func (e *env) setStore(reg store.Registry) {
 	e.t.Helper()
 	e.reg = reg
 	e.gw = e.newGateway(reg, slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	e.rebuild(func(d *api.Deps) { d.Registry, d.Picker, d.Minter, d.Measurements = e.gw, e.gw, e.gw, e.gw })
+	e.rebuild(func(d *api.Deps) {
+		d.Registry, d.Picker, d.Minter, d.Measurements, d.Revocations = e.gw, e.gw, e.gw, e.gw, e.gw
+	})
 }
 
 // setGateway rebuilds the gateway, on the same store, with its Config
@@ -161,6 +163,7 @@ func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, twea
 		Picker:       e.gw,
 		Minter:       e.gw,
 		Measurements: e.gw,
+		Revocations:  e.gw,
 		Locator:      e.geo,
 		Log:          log,
 		Now:          e.clock.Now,

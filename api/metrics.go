@@ -26,6 +26,8 @@ type Metrics struct {
 	regions       relay.RegionLabels
 	heartbeats    prometheus.Counter
 	rateLimited   *prometheus.CounterVec
+	// revokedRefusals counts credentials refused to revoked subjects.
+	revokedRefusals prometheus.Counter
 }
 
 // authReasons are every reason label of relaygate_auth_failures_total:
@@ -63,6 +65,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaygate_rate_limited_total", Help: "Requests refused with 429, by the rate-limit scope that refused them.",
 		}, []string{"scope"}),
+		revokedRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaygate_credentials_refused_revoked_total", Help: "Credential requests refused because an operator revoked the token's subject.",
+		}),
 	}
 	for r := range numRoles {
 		for _, reason := range authReasons {
@@ -76,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.rateLimited.WithLabelValues(sc)
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration, m.authFailures, m.credentials, m.credsByRegion, m.heartbeats, m.rateLimited)
+		reg.MustRegister(m.requests, m.duration, m.authFailures, m.credentials, m.credsByRegion, m.heartbeats, m.rateLimited, m.revokedRefusals)
 	}
 	return m
 }

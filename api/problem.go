@@ -23,6 +23,8 @@ var titles = map[string]string{
 	"invalid-parameter":        "Request parameter is invalid",
 	"unauthorized":             "Authentication required",
 	"forbidden":                "Not allowed",
+	"subject-revoked":          "Subject revoked",
+	"revocation-not-found":     "No such revocation",
 	"not-found":                "No such resource",
 	"relay-not-found":          "No such relay",
 	"method-not-allowed":       "Method not allowed",

@@ -41,11 +41,16 @@ func (s *server) putRelay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.heartbeats.Inc()
-	writeJSON(w, http.StatusOK, wire.HeartbeatAck{
+	ack := wire.HeartbeatAck{
 		TTLSeconds:               int(s.cfg.HeartbeatTTL / time.Second),
 		HeartbeatIntervalSeconds: int(s.heartbeatInterval() / time.Second),
 		Drained:                  drained,
-	})
+	}
+	if s.deps.Revocations != nil {
+		revs, truncated := s.deps.Revocations.RelayRevocations(s.now())
+		ack.Revocations, ack.RevocationsTruncated = wire.NewRelayRevocations(revs), truncated
+	}
+	writeJSON(w, http.StatusOK, ack)
 }
 
 // heartbeatInterval is how often relays are told to heartbeat: a third of

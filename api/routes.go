@@ -52,6 +52,9 @@ func (s *server) routes() http.Handler {
 		r.Get("/v1/relays/{id}", s.getRelay)
 		r.Post("/v1/relays/{id}/drain", s.postDrain)
 		r.Delete("/v1/relays/{id}/drain", s.deleteDrain)
+		r.Get("/v1/revocations", s.getRevocations)
+		r.Post("/v1/revocations", s.postRevocation)
+		r.Delete("/v1/revocations", s.deleteRevocation)
 	})
 	return r
 }

@@ -18,6 +18,10 @@ var ErrDeps = errors.New("gateway: missing dependency")
 // than their addresses' (those are AddressErrors).
 var ErrStatic = errors.New("gateway: static relays refused")
 
+// ErrNoRevocations means the store keeps no revocations (a test's fake
+// store): Revoke and Unrevoke cannot be carried out.
+var ErrNoRevocations = errors.New("gateway: the store keeps no revocations")
+
 // ErrReused means Run was called on a Gateway that has already run.
 var ErrReused = errors.New("gateway: Run called more than once")
 

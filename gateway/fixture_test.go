@@ -107,7 +107,7 @@ func build(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.
 	return f
 }
 
-func testMinter(t *testing.T) *turncred.Minter {
+func testMinter(t testing.TB) *turncred.Minter {
 	t.Helper()
 	secrets, err := turncred.ParseSecrets("k1:" + turnSecret)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,7 @@ type Gateway struct {
 	queue     *measurementQueue
 	relayNets *netpolicy.Filter // where relay addresses may be: the public Internet and AllowRelayNetworks
 	metrics   *metrics
+	revs      *revocations
 	ran       atomic.Bool
 }
 
@@ -50,6 +52,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		cfg.Probe.Now = deps.Now
 	}
 	m := newMetrics()
+	var revStore store.Revocations // Memory and Redis keep them; a test's fake may not
+	if rs, ok := deps.Store.(store.Revocations); ok {
+		revStore = countingRevocations{revs: rs, errs: m.storeErrors}
+	}
 	deps.Store = countingStore{Registry: deps.Store, errs: m.storeErrors}
 	g := &Gateway{
 		cfg:       cfg,
@@ -62,15 +68,17 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		snaps:     newSnapshots(deps.Store, cfg, deps.Now, deps.Log.With("component", "snapshot")),
 		primaries: newPrimaries(cfg.HysteresisPrefixes),
 		metrics:   m,
+		revs:      newRevocations(revStore, deps.Minter),
 	}
 	g.snaps.reporter = g.reporter
+	g.snaps.also = func(ctx context.Context) error { return g.revs.Refresh(ctx, false) }
 	q, err := newMeasurementQueue(cfg.MeasurementQueue, deps.Metrics)
 	if err != nil {
 		return nil, err
 	}
 	g.queue = q
 	if deps.Metrics != nil {
-		for _, c := range append(g.snaps.collectors(), m.collectors(g.snaps)...) {
+		for _, c := range slices.Concat(g.snaps.collectors(), m.collectors(g.snaps), g.revocationCollectors()) {
 			if err := deps.Metrics.Register(c); err != nil {
 				return nil, fmt.Errorf("gateway: register metrics: %w", err)
 			}
@@ -104,8 +112,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return eg.Wait()
 }
 
-// Refresh brings the snapshot up to date with the store now: the relays
-// and the client-prefix measurements, as Run does every refresh interval.
+// Refresh brings the snapshot up to date with the store now: the relays,
+// the client-prefix measurements and the revocations, as Run does every refresh interval.
 // Heartbeat and SetDrained need no Refresh; a caller that writes to the
 // store directly (a tool, a test) and wants selection to see it at once
 // does. On error the old snapshot stays.
@@ -115,6 +123,9 @@ func (g *Gateway) Refresh(ctx context.Context) error {
 	}
 	if err := g.snaps.RefreshMeasurements(ctx, g.now()); err != nil {
 		return fmt.Errorf("gateway: refresh measurements: %w", err)
+	}
+	if err := g.revs.Refresh(ctx, false); err != nil {
+		return fmt.Errorf("gateway: refresh revocations: %w", err)
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ var relayStates = []relay.State{
 // relaygate_store_errors_total.
 var storeOps = []string{
 	opHeartbeat, opRelay, opRelays, opRelaysSince, opSetDrained, opRecordProbes, opAddMeasurements, opMeasurements, opPing,
+	opRevoke, opUnrevoke, opRevocations, opRevocationsVersion,
 }
 
 const (
@@ -47,6 +48,11 @@ const (
 	opAddMeasurements = "add_measurements"
 	opMeasurements    = "measurements"
 	opPing            = "ping"
+
+	opRevoke             = "revoke"
+	opUnrevoke           = "unrevoke"
+	opRevocations        = "revocations"
+	opRevocationsVersion = "revocations_version"
 )
 
 // metrics are the Gateway's own collectors beyond the snapshot's gauges
@@ -64,6 +70,7 @@ type metrics struct {
 	probeRTT                               *prometheus.HistogramVec
 	probeLoss                              *prometheus.HistogramVec
 	regions                                relay.RegionLabels
+	revocationsMade                        prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -86,6 +93,10 @@ func newMetrics() *metrics {
 			Help:    "Share of a relay's recent STUN probes that went unanswered, at each probe report, by the relay's region.",
 			Buckets: []float64{0, .01, .02, .05, .1, .2, .5, .99},
 		}, []string{"region"}),
+		revocationsMade: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaygate_revocations_made_total",
+			Help: "Subjects revoked through this replica (POST /v1/revocations).",
+		}),
 	}
 	m.withBackup = m.selections.WithLabelValues(selectedWithBackup)
 	m.noBackup = m.selections.WithLabelValues(selectedNoBackup)
@@ -166,11 +177,38 @@ type countingStore struct {
 
 // count notes err as a failure of op unless it is an answer rather than a
 // failure: not found, an invalid argument, or a caller that left.
-func (c countingStore) count(op string, err error) error {
-	if err != nil && !store.IsNotFound(err) && !errors.Is(err, store.ErrInvalid) && !errors.Is(err, context.Canceled) {
-		c.errs.WithLabelValues(op).Inc()
+func (c countingStore) count(op string, err error) error { return countStoreError(c.errs, op, err) }
+
+func countStoreError(errs *prometheus.CounterVec, op string, err error) error {
+	if err != nil && !store.IsNotFound(err) && !errors.Is(err, store.ErrNotRevoked) && !errors.Is(err, store.ErrInvalid) && !errors.Is(err, context.Canceled) {
+		errs.WithLabelValues(op).Inc()
 	}
 	return err
+}
+
+// countingRevocations is a store.Revocations that counts its failures in
+// relaygate_store_errors_total, as countingStore does.
+type countingRevocations struct {
+	revs store.Revocations
+	errs *prometheus.CounterVec
+}
+
+func (c countingRevocations) Revoke(ctx context.Context, rev relay.Revocation) error {
+	return countStoreError(c.errs, opRevoke, c.revs.Revoke(ctx, rev))
+}
+
+func (c countingRevocations) Unrevoke(ctx context.Context, subject string) error {
+	return countStoreError(c.errs, opUnrevoke, c.revs.Unrevoke(ctx, subject))
+}
+
+func (c countingRevocations) Revocations(ctx context.Context) ([]relay.Revocation, uint64, error) {
+	revs, v, err := c.revs.Revocations(ctx)
+	return revs, v, countStoreError(c.errs, opRevocations, err)
+}
+
+func (c countingRevocations) RevocationsVersion(ctx context.Context) (uint64, error) {
+	v, err := c.revs.RevocationsVersion(ctx)
+	return v, countStoreError(c.errs, opRevocationsVersion, err)
 }
 
 func (c countingStore) Heartbeat(ctx context.Context, r relay.Relay, ttl time.Duration) error {

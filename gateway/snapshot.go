@@ -49,8 +49,11 @@ type snapshots struct {
 	cur      atomic.Pointer[selector.Snapshot]
 	health   atomic.Pointer[storeHealth]
 	poke     chan struct{}
-	writes   atomic.Uint64 // Sync calls so far: each follows a write the caller needs to see
-	covered  atomic.Uint64 // writes counted before the last completed refresh began its read
+	// also refreshes what else Run keeps fresh on the same cadence (the
+	// revocations); nil: nothing.
+	also    func(ctx context.Context) error
+	writes  atomic.Uint64 // Sync calls so far: each follows a write the caller needs to see
+	covered atomic.Uint64 // writes counted before the last completed refresh began its read
 
 	refresh  sync.Mutex // serialises reads of the store, so an older read never replaces a newer one; guards below
 	relaysAt uint64     // RelaysSince cursor
@@ -349,6 +352,9 @@ func (s *snapshots) Run(ctx context.Context) error {
 		err := s.Refresh(ctx2)
 		if err == nil {
 			err = s.RefreshMeasurements(ctx2, s.now())
+		}
+		if err == nil && s.also != nil {
+			err = s.also(ctx2)
 		}
 		cancel()
 		outage.note(ctx, err)

@@ -59,6 +59,16 @@
 //	P{<tag>}:prefix            hash: relay ID → aggregate JSON (version 2), one per prefix;
 //	                           field "" → {"v":2,"touched_ms":…,"prefix":<sealed>}
 //
+// The operator's revocations have a hash tag of their own, one slot for
+// both keys, so that a write and its version change are one transaction:
+//
+//	P{revocations}:subjects    hash: token subject → {"v":1,"pseudonym","until","at"}
+//	P{revocations}:version     counter: INCR'd by every revoke and lift
+//
+// A revocation lapses at its stored until; reads leave lapsed ones out and
+// delete them. Gateways poll the version (one GET) and reread the hash only
+// when it changed.
+//
 // <tag> is 24 hex digits of an HMAC-SHA256 of the prefix under a key
 // derived from RedisConfig.PrivacyKey: no client prefix appears in a key,
 // since anyone who reads Redis (a backup, a replica, an operator's

@@ -98,3 +98,13 @@ func (e *RecordError) Unwrap() error { return e.Err }
 // key prefix must share the key too), or its record is in a format this
 // gateway does not know. The message never repeats what was stored.
 var errSealed = errors.New("store: a measured prefix's record does not open with this store's privacy key and format")
+
+// ErrNotRevoked means a subject has no revocation in force. It satisfies
+// NotFound() bool, so api answers 404 without importing this package. It
+// never names the subject: that is a user.
+var ErrNotRevoked error = notRevokedError{}
+
+type notRevokedError struct{}
+
+func (notRevokedError) Error() string  { return "store: subject not revoked" }
+func (notRevokedError) NotFound() bool { return true }

@@ -34,6 +34,7 @@ type Memory struct {
 	closed     bool
 
 	meas memoryMeasurements // guarded by its own mutex
+	revs memoryRevocations  // guarded by its own mutex
 }
 
 var _ Registry = (*Memory)(nil)
@@ -283,6 +284,7 @@ func (m *Memory) Close() error {
 	m.relays, m.drained, m.probes, m.changes = nil, nil, nil, nil
 	m.mu.Unlock()
 	m.meas.close()
+	m.revs.close()
 	return nil
 }
 

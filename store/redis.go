@@ -48,6 +48,9 @@ type redisKeys struct {
 	pchanges string // sorted set: id scored by the sequence of this replica's last probe view of it
 	prefixes string // sorted set: prefix tag scored by its last measurement, Unix ms rounded down
 	base     string // the key prefix: a measured prefix's hash is base + "{" + tag + "}:prefix"
+
+	revocations string // hash: subject → revocation JSON; tag {revocations}
+	revVersion  string // counter: INCR'd by every revocation write; tag {revocations}
 }
 
 func newRedisKeys(prefix, replica string) redisKeys {
@@ -62,12 +65,15 @@ func newRedisKeys(prefix, replica string) redisKeys {
 		pchanges: base + "changes:" + replica,
 		prefixes: prefix + "{measured}:prefixes",
 		base:     prefix,
+
+		revocations: prefix + "{revocations}:subjects",
+		revVersion:  prefix + "{revocations}:version",
 	}
 }
 
 // all lists the fixed keys; each measured prefix adds a key of its own.
 func (k redisKeys) all() []string {
-	return []string{k.relays, k.expiry, k.drain, k.probes, k.prefixes, k.seq, k.changes, k.pchanges}
+	return []string{k.relays, k.expiry, k.drain, k.probes, k.prefixes, k.seq, k.changes, k.pchanges, k.revocations, k.revVersion}
 }
 
 // gcKeys are the KEYS of the scripts that end in gcLua.

@@ -75,6 +75,10 @@ func (s *Server) newMatcher() (*secretmatch.Matcher, error) {
 //
 // Send indications and ChannelData carry no credential; they are bound to
 // the allocation's 5-tuple.
+//
+// A user the gateway revoked (its pseudonym in the last heartbeat answer)
+// is refused (401) for every method; its allocations are ended when the
+// answer arrives (revocations.set).
 func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
 	if ra.Realm != s.cfg.Realm {
 		s.metrics.authFailures.WithLabelValues(authRealm).Inc()
@@ -89,12 +93,17 @@ func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool)
 		s.metrics.authFailures.WithLabelValues(authExpired).Inc()
 		return "", nil, false
 	}
+	user := u.Pseudonym(s.secrets)
+	if s.revs.revoked(user, s.cfg.Now()) {
+		s.metrics.authFailures.WithLabelValues(authRevoked).Inc()
+		return "", nil, false
+	}
 	if s.match != nil {
 		if p, ok := s.match.Password(ra.SrcAddr, ra.Username); ok {
 			password = p
 		}
 	}
-	return u.Pseudonym(s.secrets), turn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
+	return user, turn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
 }
 
 func (s *Server) expiryApplies(m stun.Method) bool {

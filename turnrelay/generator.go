@@ -19,6 +19,7 @@ import (
 var (
 	errNoFamily     = errors.New("turnrelay: no relay address for this address family")
 	errTCPAllocsOff = errors.New("turnrelay: TCP allocations (RFC 6062) are not offered")
+	errRevoked      = errors.New("turnrelay: the user is revoked")
 )
 
 // relayIPs are, per address family, the socket address relay ports bind on
@@ -93,6 +94,9 @@ func (g generator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.Pack
 	if !public.IsValid() {
 		return nil, nil, errNoFamily
 	}
+	if s.revs.revoked(cfg.UserID, s.cfg.Now()) {
+		return nil, nil, errRevoked
+	}
 	if err := s.reserve(cfg.UserID); err != nil {
 		return nil, nil, err
 	}
@@ -103,7 +107,15 @@ func (g generator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.Pack
 		return nil, nil, err
 	}
 	user := cfg.UserID
-	rc := s.data.Wrap(conn, netip.AddrPortFrom(public, uint16(port)), func() { s.ledger.Release(user) }) //nolint:gosec // G115: BindRelay's port lies in RelayPorts, uint16s
+	var rc net.PacketConn
+	rc = s.data.Wrap(conn, netip.AddrPortFrom(public, uint16(port)), func() { //nolint:gosec // G115: BindRelay's port lies in RelayPorts, uint16s
+		s.revs.untrack(user, rc)
+		s.ledger.Release(user)
+	})
+	if !s.revs.admit(user, rc, s.cfg.Now()) { // revoked while this allocation was being made
+		_ = rc.Close()
+		return nil, nil, errRevoked
+	}
 	return rc, &net.UDPAddr{IP: public.AsSlice(), Port: port}, nil
 }
 

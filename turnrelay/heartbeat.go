@@ -22,3 +22,11 @@ func (s *Server) heartbeatStats() heartbeat.Stats {
 	}
 	return s.hb.Stats()
 }
+
+// setRevocations takes the revocations of a heartbeat answer and ends the
+// allocations of the users it revokes.
+func (s *Server) setRevocations(revs heartbeat.Revocations) {
+	if n := s.revs.set(revs, s.cfg.Now()); n > 0 {
+		s.log.Info("ended the allocations of revoked users", "allocations", n) // never which users
+	}
+}

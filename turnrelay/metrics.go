@@ -21,6 +21,7 @@ const (
 	authMalformed = "malformed"      // the username is not "<expiry>:<user>"
 	authExpired   = "expired"        // the credential is past its expiry
 	authMismatch  = "bad_credential" // message integrity did not verify (wrong password or removed secret)
+	authRevoked   = "revoked"        // the gateway revoked the user
 
 	quotaAllocations = "allocations" // --max-allocations reached (508)
 	quotaUser        = "user"        // --user-quota reached (486)
@@ -50,7 +51,7 @@ func newMetrics(s *Server) *metrics {
 			Name: "relaynode_quota_rejections_total", Help: "Allocations refused for capacity or quota, by kind.",
 		}, []string{"kind"}),
 	}
-	for _, r := range []string{authRealm, authMalformed, authExpired, authMismatch} {
+	for _, r := range []string{authRealm, authMalformed, authExpired, authMismatch, authRevoked} {
 		m.authFailures.WithLabelValues(r)
 	}
 	for _, k := range []string{quotaAllocations, quotaUser, quotaBandwidth, quotaDraining} {
@@ -69,6 +70,12 @@ func newMetrics(s *Server) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "relaynode_allocations", Help: "Live TURN allocations.",
 		}, func() float64 { return float64(s.Allocations()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "relaynode_revocations", Help: "Users revoked now, as the gateway's last heartbeat answer listed them.",
+		}, func() float64 { return float64(s.revs.inForce(s.cfg.Now())) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "relaynode_revoked_allocations_total", Help: "Live allocations ended because the gateway revoked their user.",
+		}, func() float64 { return float64(s.revs.ended.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "relaynode_draining", Help: "1 while the node drains before shutdown.",
 		}, func() float64 {

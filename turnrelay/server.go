@@ -39,6 +39,7 @@ type Server struct {
 	data     *dataplane.Plane
 	metrics  *metrics
 	hb       *heartbeat.Client          // nil: no gateway
+	revs     revocations                // the gateway's revoked users and every user's live allocations
 	load     quota.Meter                // relayed bit rate between heartbeats
 	ips      relayIPs                   // where relay sockets bind, what they advertise
 	lns      [relay.NumTransports]bound // by transport; zero: not offered
@@ -101,7 +102,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("turnrelay: %w", err)
 	}
 	if cfg.Heartbeat.GatewayURL != "" {
-		if s.hb, err = heartbeat.New(cfg.Heartbeat, s.heartbeatNode(), s.heartbeatStatus, log.With("component", "heartbeat")); err != nil {
+		hbCfg := cfg.Heartbeat
+		hbCfg.Revoked = s.setRevocations
+		if s.hb, err = heartbeat.New(hbCfg, s.heartbeatNode(), s.heartbeatStatus, log.With("component", "heartbeat")); err != nil {
 			s.closeSockets()
 			return nil, fmt.Errorf("turnrelay: %w", err)
 		}

@@ -58,6 +58,13 @@ type HeartbeatAck struct {
 	TTLSeconds               int  `json:"ttl_seconds"`                // the relay vanishes unless it heartbeats within this
 	HeartbeatIntervalSeconds int  `json:"heartbeat_interval_seconds"` // send the next heartbeat after this
 	Drained                  bool `json:"drained"`                    // an operator drained the relay: reassert it in Heartbeat.Drained
+	// Revocations are the users revoked now, by pseudonym (at most
+	// gateway.MaxRelayRevocations, newest first): the relay refuses them
+	// and ends their allocations. The list replaces the last one; absent
+	// is none.
+	Revocations []RelayRevocation `json:"revocations,omitempty"`
+	// RevocationsTruncated says Revocations leaves older ones out.
+	RevocationsTruncated bool `json:"revocations_truncated,omitempty"`
 }
 
 // Validate returns the heartbeat's invalid fields, in the order of its

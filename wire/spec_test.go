@@ -60,14 +60,21 @@ func contract() map[string]schemaCase {
 	const username, credential = "1764113400:k2.6q1xkz0d9", "n0Lq4Yp5X2v7m8QmS2k3wYb9Zt4="
 	status := wire.NewRelayStatus(ams2(), t0.Add(1400*time.Millisecond))
 	heartbeat := wire.NewHeartbeat(ams2())
+	relayRevocation := wire.RelayRevocation{Pseudonym: "6q1xkz0d9", Until: t0.Add(time.Hour)}
+	revocation := wire.NewRevocation(relay.Revocation{Subject: "alice@example.com", Pseudonym: "6q1xkz0d9", Until: t0.Add(time.Hour), At: t0})
 	fieldError := wire.FieldError{Field: "measurements[0].rtt_ms", Message: "required: a number in [0, 60000]"}
 	return map[string]schemaCase{
 		"Heartbeat": {full: heartbeat,
 			invalid: func() wire.Heartbeat { h := heartbeat; h.Latitude = nil; return h }()},
-		"Ports":        {full: heartbeat.Ports, invalid: wire.Ports{}},
-		"Resources":    {full: *heartbeat.Load, invalid: wire.Resources{Allocations: -1}},
-		"HeartbeatAck": {full: wire.HeartbeatAck{TTLSeconds: 15, HeartbeatIntervalSeconds: 5, Drained: true}, invalid: wire.HeartbeatAck{}},
-		"Probe":        {full: *status.Probe, invalid: wire.Probe{Loss: 1.5}},
+		"Ports":     {full: heartbeat.Ports, invalid: wire.Ports{}},
+		"Resources": {full: *heartbeat.Load, invalid: wire.Resources{Allocations: -1}},
+		"HeartbeatAck": {full: wire.HeartbeatAck{TTLSeconds: 15, HeartbeatIntervalSeconds: 5, Drained: true,
+			Revocations: []wire.RelayRevocation{relayRevocation}, RevocationsTruncated: true}, invalid: wire.HeartbeatAck{}},
+		"RelayRevocation":   {full: relayRevocation, invalid: wire.RelayRevocation{Until: t0}},
+		"RevocationRequest": {full: wire.RevocationRequest{Subject: "alice@example.com", Until: t0}, invalid: wire.RevocationRequest{Until: t0}},
+		"Revocation":        {full: revocation, invalid: wire.Revocation{Until: t0, RevokedAt: t0}},
+		"RevocationList":    {full: wire.RevocationList{Revocations: []wire.Revocation{revocation}}, invalid: wire.RevocationList{}},
+		"Probe":             {full: *status.Probe, invalid: wire.Probe{Loss: 1.5}},
 		"RelayStatus": {full: status,
 			invalid: func() wire.RelayStatus { s := status; s.Addresses = nil; return s }()},
 		"RelayList": {full: wire.RelayList{Relays: []wire.RelayStatus{status}}, invalid: wire.RelayList{}},

@@ -49,6 +49,10 @@ func TestHelpAndUsage(t *testing.T) {
 		{name: "bad duration", args: []string{"probe", "--gap", "soon", "127.0.0.1:1"}, code: exitUsage, stderr: "-gap"},
 		{name: "drain without id", args: []string{"drain"}, code: exitUsage, stderr: "one relay id"},
 		{name: "drain bad id", args: []string{"drain", "Not_A_Slug"}, code: exitUsage, stderr: "relay id"},
+		{name: "revoke without subject", args: []string{"revoke"}, code: exitUsage, stderr: "one subject"},
+		{name: "revoke bad until", args: []string{"revoke", "--until", "tomorrow", "bob"}, code: exitUsage, stderr: "--until"},
+		{name: "revoke subject with a control character", args: []string{"revoke", "bo\x01b"}, code: exitUsage, stderr: "subject"},
+		{name: "revocations with an argument", args: []string{"revocations", "bob"}, code: exitUsage, stderr: "no arguments"},
 		{name: "bad gateway URL", args: []string{"--gateway", "ftp://x", "relays"}, code: exitUsage, stderr: "--gateway"},
 	}
 	for _, tt := range tests {
@@ -336,5 +340,59 @@ func TestProgress(t *testing.T) {
 	startProgress(&none, false, 2, 10, time.Millisecond)()
 	if none.Len() != 0 {
 		t.Errorf("disabled progress wrote %q", none.String())
+	}
+}
+
+func TestRevokeAndRevocations(t *testing.T) {
+	w := getWorld(t)
+	code, stdout, stderr := relayctl(t, map[string]string{"RELAYCTL_TOKEN_SECRET": testAdminSecret}, "token", "--role", "admin", "--sub", "ops")
+	wantCode(t, "token", code, exitOK, stdout, stderr)
+	env := map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": strings.TrimSpace(stdout)}
+	const subject = "relayctl-revoked@example.com"
+
+	code, stdout, stderr = relayctl(t, env, "revocations")
+	wantCode(t, "revocations", code, exitOK, stdout, stderr)
+	if !strings.Contains(stdout, "no subject is revoked") {
+		t.Errorf("revocations before any = %q", stdout)
+	}
+	until := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	code, stdout, stderr = relayctl(t, env, "revoke", "--until", until.Format(time.RFC3339), subject)
+	wantCode(t, "revoke", code, exitOK, stdout, stderr)
+	if want := "revoked " + subject + " until " + until.Format(time.RFC3339); !strings.Contains(stdout, want) {
+		t.Errorf("revoke printed %q, want %q", stdout, want)
+	}
+	t.Cleanup(func() { relayctl(t, env, "revoke", "--lift", subject) })
+
+	code, stdout, stderr = relayctl(t, env, "revocations")
+	wantCode(t, "revocations", code, exitOK, stdout, stderr)
+	for _, want := range []string{"SUBJECT", "UNTIL", subject, until.Format(time.RFC3339)} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("revocations lacks %q:\n%s", want, stdout)
+		}
+	}
+	list, _, _ := relayctlJSON[wire.RevocationList](t, env, exitOK, "revocations", "--json")
+	if len(list.Revocations) != 1 || list.Revocations[0].Subject != subject {
+		t.Errorf("revocations --json = %+v, want the one revocation", list)
+	}
+
+	// The revoked subject gets no credentials.
+	userEnv := map[string]string{"RELAYCTL_GATEWAY": w.gateway, "RELAYCTL_TOKEN": testenv.Token(t, testUserSecret, subject, time.Hour)}
+	code, stdout, stderr = relayctl(t, userEnv, "credentials")
+	wantCode(t, "credentials of a revoked subject", code, exitAPI, stdout, stderr)
+	if !strings.Contains(stderr, "403") || !strings.Contains(stderr, "subject-revoked") {
+		t.Errorf("stderr = %q, want the 403 subject-revoked problem", stderr)
+	}
+
+	code, stdout, stderr = relayctl(t, env, "revoke", "--lift", subject)
+	wantCode(t, "revoke --lift", code, exitOK, stdout, stderr)
+	code, stdout, stderr = relayctl(t, env, "revoke", "--lift", subject)
+	wantCode(t, "revoke --lift again", code, exitAPI, stdout, stderr)
+	if !strings.Contains(stderr, "404") || !strings.Contains(stderr, "revocation-not-found") {
+		t.Errorf("stderr = %q, want the 404 revocation-not-found problem", stderr)
+	}
+	code, stdout, stderr = relayctl(t, env, "revoke", "--until", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), subject)
+	wantCode(t, "revoke in the past", code, exitAPI, stdout, stderr)
+	if !strings.Contains(stderr, "400") {
+		t.Errorf("stderr = %q, want 400", stderr)
 	}
 }

@@ -101,7 +101,9 @@ func (g *gatewayClient) do(ctx context.Context, method, path string, body, out a
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	u := *g.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	p, query, _ := strings.Cut(path, "?") // path may carry an encoded query
+	u.Path = strings.TrimSuffix(u.Path, "/") + p
+	u.RawQuery = query
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

@@ -107,7 +107,7 @@ func benchGateway(b *testing.B, n int, lim ...api.Limiter) http.Handler {
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		User:           api.KeyConfig{Secret: []byte(testUserSecret)},
 		Node:           api.KeyConfig{Secret: []byte(testNodeSecret)},
-	}, api.Deps{Registry: gw, Picker: gw, Minter: gw, Measurements: gw, Locator: geo, Log: log, Metrics: api.NewMetrics(nil), Limiter: limiter})
+	}, api.Deps{Registry: gw, Picker: gw, Minter: gw, Measurements: gw, Revocations: gw, Locator: geo, Log: log, Metrics: api.NewMetrics(nil), Limiter: limiter})
 	if err != nil {
 		b.Fatal(err)
 	}

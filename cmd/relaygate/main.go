@@ -100,6 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Picker:         gw,
 		Minter:         gw,
 		Measurements:   gw,
+		Revocations:    gw,
 		Locator:        loc,
 		Limiter:        limiter,
 		Log:            log.With("component", "api"),

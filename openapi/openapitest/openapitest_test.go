@@ -439,6 +439,9 @@ func TestOperations(t *testing.T) {
 		{"PUT", "/v1/relays/{id}", "putRelayHeartbeat"},
 		{"DELETE", "/v1/relays/{id}/drain", "undrainRelay"},
 		{"POST", "/v1/relays/{id}/drain", "drainRelay"},
+		{"DELETE", "/v1/revocations", "unrevokeSubject"},
+		{"GET", "/v1/revocations", "listRevocations"},
+		{"POST", "/v1/revocations", "revokeSubject"},
 		{"GET", "/v1/turn", "getTurnServer"},
 	}
 	if got := Load(t).Operations(); !slices.Equal(got, want) {

@@ -436,6 +436,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg Config) store.Registry) {
 	tests = append(tests, probeTests...)
 	tests = append(tests, sinceTests...)
 	tests = append(tests, measurementTests...)
+	tests = append(tests, revocationTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := NewClock(T0)

@@ -2,6 +2,7 @@ package heartbeat
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
@@ -37,6 +38,43 @@ func (b body) encode(st Status, drained bool) ([]byte, error) {
 type ack struct {
 	interval time.Duration // the heartbeat interval it asks for; 0 when it names none
 	drained  bool          // the operator's drain mark on this relay
+	revoked  Revocations   // the users revoked now
+}
+
+// Revocations are the users a gateway's answer says are revoked, by the
+// pseudonym their usernames carry (turncred.Username.Pseudonym), each with
+// the time its revocation lapses. Each answer's list replaces the last.
+type Revocations struct {
+	Until     map[string]time.Time // by pseudonym; nil: none
+	Truncated bool                 // the gateway left older revocations out
+}
+
+// Bounds on an answer's revocations: the gateway sends at most 512
+// (gateway.MaxRelayRevocations); more are left out, and the list counts
+// as truncated. A pseudonym is what a username's user part may be.
+const (
+	maxRevocations  = 512
+	maxPseudonymLen = 256
+)
+
+// newRevocations reads an answer's list: entries with an empty, overlong or
+// unprintable pseudonym, or no time, are dropped; past maxRevocations the
+// rest are.
+func newRevocations(list []wire.RelayRevocation, truncated bool) Revocations {
+	r := Revocations{Truncated: truncated || len(list) > maxRevocations}
+	for _, e := range list[:min(len(list), maxRevocations)] {
+		if e.Pseudonym == "" || len(e.Pseudonym) > maxPseudonymLen || e.Until.IsZero() ||
+			strings.ContainsFunc(e.Pseudonym, func(c rune) bool { return c <= ' ' || c > '~' || c == ':' }) {
+			continue
+		}
+		if r.Until == nil {
+			r.Until = make(map[string]time.Time, len(list))
+		}
+		if old, ok := r.Until[e.Pseudonym]; !ok || e.Until.After(old) {
+			r.Until[e.Pseudonym] = e.Until
+		}
+	}
+	return r
 }
 
 // decodeAck reads the gateway's answer to a heartbeat.
@@ -45,7 +83,8 @@ func decodeAck(data []byte) (ack, error) {
 	if err := json.Unmarshal(data, &a); err != nil {
 		return ack{}, err
 	}
-	return ack{interval: time.Duration(a.HeartbeatIntervalSeconds) * time.Second, drained: a.Drained}, nil
+	return ack{interval: time.Duration(a.HeartbeatIntervalSeconds) * time.Second, drained: a.Drained,
+		revoked: newRevocations(a.Revocations, a.RevocationsTruncated)}, nil
 }
 
 // decodeProblem is a problem+json body; zero when it is not one.

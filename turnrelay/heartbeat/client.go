@@ -164,6 +164,9 @@ func (c *Client) Run(ctx context.Context) error {
 					"heartbeat_interval", interval.String(), "failed_attempts", c.failures)
 			}
 			c.failures, c.suppressed = 0, 0
+			if c.cfg.Revoked != nil {
+				c.cfg.Revoked(a.revoked)
+			}
 			if a.drained != c.drained {
 				c.drained = a.drained
 				c.log.Info("operator drain mark", "drained", a.drained)

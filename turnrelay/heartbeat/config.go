@@ -33,6 +33,9 @@ type Config struct {
 	Rand       func() float64   // jitter source in [0,1); default math/rand/v2
 	LogEvery   time.Duration    // at most one failure log per this period; default 1m
 	Now        func() time.Time // clock for log rate limiting; default time.Now (turnrelay passes its own)
+	// Revoked receives the revocations of every accepted heartbeat's
+	// answer, on Run's goroutine; nil: they are ignored.
+	Revoked func(Revocations)
 }
 
 // defaultInterval is the heartbeat period until the gateway names one: a
