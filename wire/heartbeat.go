@@ -36,6 +36,9 @@ type Heartbeat struct {
 	// knows the relay.
 	Drained bool   `json:"drained,omitempty"`
 	Version string `json:"version,omitempty"`
+	// Usage is what the relay carried per pseudonym since its last
+	// acknowledged report; absent when it has nothing to report.
+	Usage *UsageReport `json:"usage,omitempty"`
 }
 
 // Ports is openapi.yaml's Ports as a request carries it: TURN listening
@@ -57,6 +60,10 @@ type HeartbeatAck struct {
 	TTLSeconds               int  `json:"ttl_seconds"`                // the relay vanishes unless it heartbeats within this
 	HeartbeatIntervalSeconds int  `json:"heartbeat_interval_seconds"` // send the next heartbeat after this
 	Drained                  bool `json:"drained"`                    // an operator drained the relay: reassert it in Heartbeat.Drained
+	// UsageAck is the seq of the heartbeat's usage report, once the
+	// gateway has counted it; absent (0) when there was none or it could
+	// not be counted now (the relay sends it again).
+	UsageAck uint64 `json:"usage_ack,omitempty"`
 }
 
 // Validate returns the heartbeat's invalid fields, in the order of its
@@ -131,6 +138,9 @@ func (h Heartbeat) Validate() []FieldError {
 	}
 	if len(h.Version) > 64 || strings.ContainsFunc(h.Version, func(r rune) bool { return r < ' ' || r > '~' }) {
 		add("version", "at most 64 printable ASCII characters")
+	}
+	if h.Usage != nil {
+		h.Usage.validate("usage", add)
 	}
 	return fe
 }

@@ -57,14 +57,31 @@ func contract() map[string]schemaCase {
 	const username, credential = "1764113400:k2.6q1xkz0d9", "n0Lq4Yp5X2v7m8QmS2k3wYb9Zt4="
 	status := wire.NewRelayStatus(ams2(), t0.Add(1400*time.Millisecond))
 	heartbeat := wire.NewHeartbeat(ams2())
+	report := wire.NewUsageReport(relay.UsageReport{Epoch: "Zx3-q_9", Seq: 7, Entries: []relay.UsageEntry{
+		{Pseudonym: "Hq3xL0p9sVbT2mYcN8rW", Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: 61500 * time.Millisecond}}}})
+	heartbeat.Usage = &report
+	totals := wire.NewUsageTotals(relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: 61500 * time.Millisecond})
+	usage := wire.NewUsage("alice@example.com", t0.Truncate(time.Hour), t0.Add(time.Hour).Truncate(time.Hour),
+		[]relay.UsagePeriod{{Start: t0.Truncate(time.Hour), Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: 61500 * time.Millisecond}}})
+	relayUsage := wire.NewRelayUsageList(t0.Truncate(time.Hour), t0.Add(time.Hour).Truncate(time.Hour),
+		[]relay.RelayUsage{{RelayID: "ams-2", Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: time.Minute}}})
 	fieldError := wire.FieldError{Field: "measurements[0].rtt_ms", Message: "required: a number in [0, 60000]"}
 	return map[string]schemaCase{
 		"Heartbeat": {full: heartbeat,
 			invalid: func() wire.Heartbeat { h := heartbeat; h.Latitude = nil; return h }()},
 		"Ports":        {full: heartbeat.Ports, invalid: wire.Ports{}},
 		"Resources":    {full: *heartbeat.Load, invalid: wire.Resources{Allocations: -1}},
-		"HeartbeatAck": {full: wire.HeartbeatAck{TTLSeconds: 15, HeartbeatIntervalSeconds: 5, Drained: true}, invalid: wire.HeartbeatAck{}},
-		"Probe":        {full: *status.Probe, invalid: wire.Probe{Loss: 1.5}},
+		"HeartbeatAck": {full: wire.HeartbeatAck{TTLSeconds: 15, HeartbeatIntervalSeconds: 5, Drained: true, UsageAck: 7}, invalid: wire.HeartbeatAck{}},
+		"UsageReport": {full: report,
+			invalid: func() wire.UsageReport { r := report; r.Seq = 0; return r }()},
+		"UsageEntry": {full: report.Entries[0],
+			invalid: wire.UsageEntry{Pseudonym: "a:b", AllocationSeconds: 1}},
+		"UsageTotals":    {full: totals, invalid: wire.UsageTotals{AllocationSeconds: -1}},
+		"UsageHour":      {full: usage.Hours[0]},
+		"Usage":          {full: usage},
+		"RelayUsage":     {full: relayUsage.Relays[0], invalid: wire.RelayUsage{RelayID: "Not a slug"}},
+		"RelayUsageList": {full: relayUsage},
+		"Probe":          {full: *status.Probe, invalid: wire.Probe{Loss: 1.5}},
 		"RelayStatus": {full: status,
 			invalid: func() wire.RelayStatus { s := status; s.Addresses = nil; return s }()},
 		"RelayList": {full: wire.RelayList{Relays: []wire.RelayStatus{status}}, invalid: wire.RelayList{}},

@@ -440,6 +440,8 @@ func TestOperations(t *testing.T) {
 		{"DELETE", "/v1/relays/{id}/drain", "undrainRelay"},
 		{"POST", "/v1/relays/{id}/drain", "drainRelay"},
 		{"GET", "/v1/turn", "getTurnServer"},
+		{"GET", "/v1/usage", "getUsage"},
+		{"GET", "/v1/usage/relays", "getRelayUsage"},
 	}
 	if got := Load(t).Operations(); !slices.Equal(got, want) {
 		t.Errorf("Operations() = %v, want %v", got, want)
