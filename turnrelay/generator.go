@@ -102,7 +102,8 @@ func (g generator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.Pack
 		s.ledger.Release(cfg.UserID)
 		return nil, nil, err
 	}
-	user := cfg.UserID
+	user := cfg.UserID // the pseudonym (authenticate)
+	conn = s.usage.Wrap(conn, user)
 	rc := s.data.Wrap(conn, netip.AddrPortFrom(public, uint16(port)), func() { s.ledger.Release(user) }) //nolint:gosec // G115: BindRelay's port lies in RelayPorts, uint16s
 	return rc, &net.UDPAddr{IP: public.AsSlice(), Port: port}, nil
 }

@@ -22,13 +22,17 @@ func newBody(c Config, n Node) body {
 	})}
 }
 
-// encode is b with st's live fields and the drain mark the relay
-// reasserts, as JSON.
-func (b body) encode(st Status, drained bool) ([]byte, error) {
+// encode is b with st's live fields, the drain mark the relay reasserts
+// and its usage report (nil: none), as JSON.
+func (b body) encode(st Status, drained bool, usage *relay.UsageReport) ([]byte, error) {
 	h := b.h
 	h.Load = &wire.Resources{Allocations: st.Allocations, BandwidthBPS: st.BandwidthBPS}
 	h.Draining = st.Draining
 	h.Drained = drained
+	if usage != nil {
+		u := wire.NewUsageReport(*usage)
+		h.Usage = &u
+	}
 	return json.Marshal(h)
 }
 
@@ -36,6 +40,7 @@ func (b body) encode(st Status, drained bool) ([]byte, error) {
 type ack struct {
 	interval time.Duration // the heartbeat interval it asks for; 0 when it names none
 	drained  bool          // the operator's drain mark on this relay
+	usageAck uint64        // the seq of the usage report the gateway counted; 0: none
 }
 
 // decodeAck reads the gateway's answer to a heartbeat.
@@ -44,7 +49,7 @@ func decodeAck(data []byte) (ack, error) {
 	if err := json.Unmarshal(data, &a); err != nil {
 		return ack{}, err
 	}
-	return ack{interval: time.Duration(a.HeartbeatIntervalSeconds) * time.Second, drained: a.Drained}, nil
+	return ack{interval: time.Duration(a.HeartbeatIntervalSeconds) * time.Second, drained: a.Drained, usageAck: a.UsageAck}, nil
 }
 
 // decodeProblem is a problem+json body; zero when it is not one.

@@ -164,6 +164,9 @@ func (c *Client) Run(ctx context.Context) error {
 					"heartbeat_interval", interval.String(), "failed_attempts", c.failures)
 			}
 			c.failures, c.suppressed = 0, 0
+			if a.usageAck != 0 && c.cfg.Usage != nil {
+				c.cfg.Usage.Ack(a.usageAck)
+			}
 			if a.drained != c.drained {
 				c.drained = a.drained
 				c.log.Info("operator drain mark", "drained", a.drained)
@@ -228,7 +231,11 @@ func (c *Client) send(ctx context.Context) (ack, error) {
 		c.drainShown = true
 		defer close(c.drainSent)
 	}
-	buf, err := c.static.encode(st, c.drained)
+	var report *relay.UsageReport
+	if c.cfg.Usage != nil {
+		report = c.cfg.Usage.Report()
+	}
+	buf, err := c.static.encode(st, c.drained, report)
 	if err != nil {
 		return ack{}, fmt.Errorf("encode heartbeat: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Config configures the heartbeat client.
@@ -30,6 +32,17 @@ type Config struct {
 	Rand       func() float64   // jitter source in [0,1); default math/rand/v2
 	LogEvery   time.Duration    // at most one failure log per this period; default 1m
 	Now        func() time.Time // clock for log rate limiting; default time.Now (turnrelay passes its own)
+
+	// Usage gives each heartbeat's usage report and hears the gateway's
+	// acknowledgements (usage.Meter); nil sends none.
+	Usage Usage
+}
+
+// Usage is the source of heartbeats' usage reports. Report returns the
+// report to send (nil: none), the same one until Ack names its Seq.
+type Usage interface {
+	Report() *relay.UsageReport
+	Ack(seq uint64)
 }
 
 // defaultInterval is the heartbeat period until the gateway names one: a

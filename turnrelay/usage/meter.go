@@ -31,6 +31,15 @@ const (
 	defaultMaxPerReport = 256
 )
 
+// A report's entries take at most maxReportBytes of JSON, counting
+// entryJSONBytes besides each pseudonym (member names, 20-digit counts):
+// the gateway refuses heartbeats over 64 KiB, and pseudonyms of usernames
+// it did not mint may be 256 bytes long.
+const (
+	maxReportBytes = 48 << 10
+	entryJSONBytes = 120
+)
+
 func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
@@ -169,8 +178,10 @@ func (m *Meter) nextLocked() *relay.UsageReport {
 		return nil
 	}
 	entries := make([]relay.UsageEntry, 0, min(len(m.pending), m.cfg.MaxPerReport))
+	size := 0
 	for user, u := range m.pending {
-		if len(entries) == m.cfg.MaxPerReport {
+		size += len(user) + entryJSONBytes
+		if len(entries) == m.cfg.MaxPerReport || (len(entries) > 0 && size > maxReportBytes) {
 			break
 		}
 		entries = append(entries, relay.UsageEntry{Pseudonym: user, Usage: *u})
