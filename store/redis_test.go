@@ -23,6 +23,13 @@ func TestRedis(t *testing.T) {
 }
 
 // Two gateways on one Redis and prefix share one registry.
+func TestRedisUsage(t *testing.T) {
+	storetest.RedisURL(t)
+	storetest.RunUsage(t, func(t *testing.T, cfg storetest.Config) store.Usage {
+		return storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: cfg.Now})
+	})
+}
+
 func TestRedisStoresOnOnePrefixShareRelays(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
 	prefix := storetest.KeyPrefix(t)
@@ -307,5 +314,39 @@ func TestRedisGarbageCollectsChanges(t *testing.T) {
 	}
 	if a, b := card(); a != 0 || b != 0 {
 		t.Fatalf("after collecting: changes, probe changes = %d, %d; want 0, 0", a, b)
+	}
+}
+
+// Redis holds no pseudonym of a TURN username, in keys or values, and
+// every usage key expires.
+func TestRedisUsageKeysHidePseudonyms(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	prefix := storetest.KeyPrefix(t)
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now})
+	const pseudonym = "Hq3xL0p9sVbT2mYcN8rW"
+	err := s.AddUsage(t.Context(), "fra-1", relay.UsageReport{Epoch: "e1", Seq: 1, Entries: []relay.UsageEntry{
+		{Pseudonym: pseudonym, Usage: relay.Usage{BytesToPeer: 5, AllocationTime: time.Second}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	keys, err := s.Client().Keys(ctx, globEscaper.Replace(prefix)+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 4 {
+		t.Errorf("keys = %q, want 4 (a user's marks and day, the relays' marks and day)", keys)
+	}
+	for _, k := range keys {
+		vals, err := s.Client().HGetAll(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(k, pseudonym) || strings.Contains(fmt.Sprint(vals), pseudonym) {
+			t.Errorf("key %q = %v names the pseudonym", k, vals)
+		}
+		if ttl := s.Client().TTL(ctx, k).Val(); ttl <= 0 || ttl > store.UsageRetention+24*time.Hour {
+			t.Errorf("key %q TTL = %v, want within the retention and a day", k, ttl)
+		}
 	}
 }

@@ -19,19 +19,7 @@ import (
 
 var _ Usage = (*Redis)(nil)
 
-// Usage in Redis (see the package doc for the whole layout):
-//
-//	{u:<tag>}:seen       hash: relay ID → "<epoch>:<seq>", the last report counted for this pseudonym
-//	{u:<tag>}:<day>      hash: "<hour>:t|f|m" → bytes to peer, from peer, allocation ms
-//	{usage}:seen         hash: relay ID → "<epoch>:<seq>", the last report counted for the relay
-//	{usage}:<day>        hash: "<relay ID>:<hour>:t|f|m" → the relay's totals
-//
-// tag is the keyed hash of the pseudonym (keyring.userTag), day and hour
-// Unix days and hours. A pseudonym's keys share its hash tag, so each
-// entry is counted by one script in one Cluster slot, and pseudonyms
-// spread over the slots; the relays' totals keep to one slot. Day hashes
-// expire UsageRetention after their day ends, marks UsageRetention after
-// their last report; reads clamp to UsageRetention by the store's clock.
+// Usage in Redis: the key layout is in the package doc.
 
 // userTagBytes is as much of a pseudonym's HMAC as names its keys, as for
 // prefixes (prefixTagBytes).
