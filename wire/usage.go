@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/relaygate/relaygate/relay"
 )
@@ -16,6 +18,10 @@ const MaxUsageEntries = 256
 // maxAllocationSeconds bounds one entry's allocation time: a relay's
 // largest allocation count (1e6) times a day is under 1e11 seconds.
 const maxAllocationSeconds = 1e11
+
+// maxUsageBytes bounds an entry's byte counts: exact in a JSON number and
+// in the store's sums.
+const maxUsageBytes = 1 << 53
 
 // UsageReport is openapi.yaml's UsageReport, Heartbeat.usage: what a relay
 // carried per pseudonym since its previous acknowledged report. The
@@ -78,6 +84,9 @@ func (u UsageReport) validate(field string, add func(field, msg string)) {
 			add(f+".pseudonym", "duplicate pseudonym")
 		}
 		seen[e.Pseudonym] = true
+		if e.BytesToPeer > maxUsageBytes || e.BytesFromPeer > maxUsageBytes {
+			add(f, "bytes_to_peer and bytes_from_peer are at most 2^53")
+		}
 		if math.IsNaN(e.AllocationSeconds) || e.AllocationSeconds < 0 || e.AllocationSeconds > maxAllocationSeconds {
 			add(f+".allocation_seconds", "must be a number in [0, 1e11]")
 		}
@@ -185,4 +194,48 @@ func NewRelayUsageList(from, to time.Time, relays []relay.RelayUsage) RelayUsage
 	}
 	l.Total = NewUsageTotals(total)
 	return l
+}
+
+// MaxUsageRange bounds the period of a usage query: the store keeps usage
+// 35 days (store.UsageRetention), so a longer one could say no more.
+const MaxUsageRange = 35 * 24 * time.Hour
+
+// ParseUsageRange reads the from and to query parameters of the usage
+// endpoints: RFC 3339 times, to after from and at most MaxUsageRange
+// later. It names every invalid parameter.
+func ParseUsageRange(from, to string) (time.Time, time.Time, []FieldError) {
+	var fe []FieldError
+	parse := func(name, v string) time.Time {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+			fe = append(fe, FieldError{Field: name, Message: "required: an RFC 3339 time, e.g. 2026-12-01T00:00:00Z"})
+			return time.Time{}
+		}
+		return t
+	}
+	f, t := parse("from", from), parse("to", to)
+	if len(fe) > 0 {
+		return time.Time{}, time.Time{}, fe
+	}
+	switch {
+	case !t.After(f):
+		fe = append(fe, FieldError{Field: "to", Message: "must be after from"})
+	case t.Sub(f) > MaxUsageRange:
+		fe = append(fe, FieldError{Field: "to", Message: "at most 35 days after from"})
+	}
+	return f, t, fe
+}
+
+// ValidSubject reports whether s can be a token subject in a usage query:
+// 1-256 bytes of valid UTF-8 without control characters.
+func ValidSubject(s string) bool {
+	if s == "" || len(s) > 256 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
