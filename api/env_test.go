@@ -106,6 +106,12 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	}, tweak...)
 }
 
+// usageOf is reg's usage store; nil when it keeps none.
+func usageOf(reg store.Registry) store.Usage {
+	u, _ := reg.(store.Usage)
+	return u
+}
+
 // newEnvOn is newEnv on the store open returns for the env's clock.
 func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, tweak ...func(*api.Config)) *env {
 	t.Helper()
@@ -134,7 +140,7 @@ func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, twea
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.gw, err = gateway.New(gateway.Config{ProbeOff: true, AllowRelayNetworks: docNets},
-		gateway.Deps{Store: e.reg, Minter: m, Log: log, Now: e.clock.Now})
+		gateway.Deps{Store: e.reg, Usage: usageOf(e.reg), Minter: m, Log: log, Now: e.clock.Now})
 	if err != nil {
 		t.Fatalf("gateway.New() error = %v", err)
 	}
@@ -143,6 +149,7 @@ func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, twea
 		Picker:       e.gw,
 		Minter:       e.gw,
 		Measurements: e.gw,
+		Usage:        e.gw,
 		Locator:      openGeoIP(t, log.With("component", "geoip")),
 		Log:          log,
 		Now:          e.clock.Now,

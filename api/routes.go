@@ -52,6 +52,10 @@ func (s *server) routes() http.Handler {
 		r.Get("/v1/relays/{id}", s.getRelay)
 		r.Post("/v1/relays/{id}/drain", s.postDrain)
 		r.Delete("/v1/relays/{id}/drain", s.deleteDrain)
+		if s.deps.Usage != nil {
+			r.Get("/v1/usage", s.getUsage)
+			r.Get("/v1/usage/relays", s.getRelayUsage)
+		}
 	})
 	return r
 }

@@ -156,9 +156,21 @@ type Usage struct {
 	Hours   []UsageHour `json:"hours"`
 }
 
-// NewUsage is the answer for subject's usage periods between from and to.
+// wholeHours is [from, to) widened to whole hours, in UTC, as the store
+// counts them.
+func wholeHours(from, to time.Time) (time.Time, time.Time) {
+	f, t := from.UTC().Truncate(time.Hour), to.UTC().Truncate(time.Hour)
+	if t.Before(to) {
+		t = t.Add(time.Hour)
+	}
+	return f, t
+}
+
+// NewUsage is the answer for subject's usage periods between from and to
+// (widened to whole hours).
 func NewUsage(subject string, from, to time.Time, periods []relay.UsagePeriod) Usage {
-	u := Usage{Subject: subject, From: from.UTC(), To: to.UTC(), Hours: make([]UsageHour, 0, len(periods))}
+	from, to = wholeHours(from, to)
+	u := Usage{Subject: subject, From: from, To: to, Hours: make([]UsageHour, 0, len(periods))}
 	var total relay.Usage
 	for _, p := range periods {
 		total.Add(p.Usage)
@@ -184,9 +196,11 @@ type RelayUsageList struct {
 	Relays []RelayUsage `json:"relays"`
 }
 
-// NewRelayUsageList is the answer for relays' usage between from and to.
+// NewRelayUsageList is the answer for relays' usage between from and to
+// (widened to whole hours).
 func NewRelayUsageList(from, to time.Time, relays []relay.RelayUsage) RelayUsageList {
-	l := RelayUsageList{From: from.UTC(), To: to.UTC(), Relays: make([]RelayUsage, 0, len(relays))}
+	from, to = wholeHours(from, to)
+	l := RelayUsageList{From: from, To: to, Relays: make([]RelayUsage, 0, len(relays))}
 	var total relay.Usage
 	for _, r := range relays {
 		total.Add(r.Usage)
