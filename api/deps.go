@@ -90,7 +90,7 @@ type Usage interface {
 	// UsageOf answers GET /v1/usage: subject's usage per hour in [from, to).
 	UsageOf(ctx context.Context, subject string, from, to time.Time) ([]relay.UsagePeriod, error)
 	// RelayUsage answers GET /v1/usage/relays: each relay's usage in [from, to).
-	RelayUsage(ctx context.Context, from, to time.Time) ([]relay.RelayUsage, error)
+	RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error)
 }
 
 // Deps are what the handlers call. Registry, Picker and Minter are required.

@@ -120,7 +120,7 @@ func (c *caller) exchange(t *testing.T, n, toPeer, fromPeer int) {
 // adminGet GETs path from gateway with an admin token into v.
 func adminGet(t *testing.T, gateway, path string, v any) error {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, gateway+path, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, gateway+path, http.NoBody)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -240,7 +240,7 @@ func (c countingUsage) UsageOf(ctx context.Context, pseudonyms []string, from, t
 	return ps, c.c.count(opUsageOf, err)
 }
 
-func (c countingUsage) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.RelayUsage, error) {
+func (c countingUsage) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
 	rs, err := c.Usage.RelayUsage(ctx, from, to)
 	return rs, c.c.count(opRelayUsage, err)
 }

@@ -38,7 +38,7 @@ func (g *Gateway) UsageOf(ctx context.Context, subject string, from, to time.Tim
 }
 
 // RelayUsage returns what each relay carried in [from, to), by relay ID.
-func (g *Gateway) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.RelayUsage, error) {
+func (g *Gateway) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
 	if g.usage == nil {
 		return nil, ErrNoUsage
 	}

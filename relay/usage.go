@@ -43,8 +43,8 @@ type UsagePeriod struct {
 	Usage
 }
 
-// RelayUsage is one relay's total usage over a period.
-type RelayUsage struct {
+// UsageOnRelay is one relay's total usage over a period.
+type UsageOnRelay struct {
 	RelayID string
 	Usage
 }

@@ -161,7 +161,7 @@ func (m *Memory) UsageOf(ctx context.Context, pseudonyms []string, from, to time
 }
 
 // RelayUsage returns each relay's usage over the hours (see Usage).
-func (m *Memory) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.RelayUsage, error) {
+func (m *Memory) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
 	first, end, err := usageHours(from, to)
 	if err != nil {
 		return nil, err
@@ -173,9 +173,9 @@ func (m *Memory) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.Re
 	u := &m.usage
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	out := []relay.RelayUsage{}
+	out := []relay.UsageOnRelay{}
 	for id, hours := range u.relays {
-		r := relay.RelayUsage{RelayID: id}
+		r := relay.UsageOnRelay{RelayID: id}
 		for h, v := range hours {
 			if h >= first && h < end {
 				r.Add(*v)
@@ -185,7 +185,7 @@ func (m *Memory) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.Re
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b relay.RelayUsage) int { return cmp.Compare(a.RelayID, b.RelayID) })
+	slices.SortFunc(out, func(a, b relay.UsageOnRelay) int { return cmp.Compare(a.RelayID, b.RelayID) })
 	return out, nil
 }
 

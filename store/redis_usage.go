@@ -177,29 +177,29 @@ func (s *Redis) UsageOf(ctx context.Context, pseudonyms []string, from, to time.
 
 // addField adds one stored count, field kind k ("t", "f" or "m"), to u.
 func addField(u *relay.Usage, k, v string) {
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
 		return
 	}
 	switch k {
 	case "t":
-		u.BytesToPeer += n
+		u.BytesToPeer += uint64(n)
 	case "f":
-		u.BytesFromPeer += n
+		u.BytesFromPeer += uint64(n)
 	case "m":
 		u.AllocationTime += time.Duration(n) * time.Millisecond
 	}
 }
 
 // RelayUsage returns each relay's usage over the hours (see Usage).
-func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.RelayUsage, error) {
+func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
 	first, end, err := usageHours(from, to)
 	if err != nil {
 		return nil, err
 	}
 	first, end, d0, d1 := usageDays(first, end, s.now())
 	if end <= first {
-		return []relay.RelayUsage{}, nil
+		return []relay.UsageOnRelay{}, nil
 	}
 	var cmds []*redis.MapStringStringCmd
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -211,7 +211,7 @@ func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.Rel
 	if err != nil {
 		return nil, s.fail("relay usage", err)
 	}
-	byID := map[string]*relay.RelayUsage{}
+	byID := map[string]*relay.UsageOnRelay{}
 	for _, c := range cmds {
 		for field, v := range c.Val() {
 			parts := strings.Split(field, ":")
@@ -224,18 +224,18 @@ func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.Rel
 			}
 			r := byID[parts[0]]
 			if r == nil {
-				r = &relay.RelayUsage{RelayID: parts[0]}
+				r = &relay.UsageOnRelay{RelayID: parts[0]}
 				byID[parts[0]] = r
 			}
 			addField(&r.Usage, parts[2], v)
 		}
 	}
-	out := make([]relay.RelayUsage, 0, len(byID))
+	out := make([]relay.UsageOnRelay, 0, len(byID))
 	for _, r := range byID {
 		if !r.IsZero() {
 			out = append(out, *r)
 		}
 	}
-	slices.SortFunc(out, func(a, b relay.RelayUsage) int { return cmp.Compare(a.RelayID, b.RelayID) })
+	slices.SortFunc(out, func(a, b relay.UsageOnRelay) int { return cmp.Compare(a.RelayID, b.RelayID) })
 	return out, nil
 }

@@ -46,7 +46,7 @@ type Usage interface {
 
 	// RelayUsage returns each relay's usage in [from, to) (whole hours,
 	// as UsageOf), relays with none left out, sorted by ID.
-	RelayUsage(ctx context.Context, from, to time.Time) ([]relay.RelayUsage, error)
+	RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error)
 }
 
 // checkUsageReport rejects what no store can count.

@@ -64,7 +64,7 @@ func contract() map[string]schemaCase {
 	usage := wire.NewUsage("alice@example.com", t0.Truncate(time.Hour), t0.Add(time.Hour).Truncate(time.Hour),
 		[]relay.UsagePeriod{{Start: t0.Truncate(time.Hour), Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: 61500 * time.Millisecond}}})
 	relayUsage := wire.NewRelayUsageList(t0.Truncate(time.Hour), t0.Add(time.Hour).Truncate(time.Hour),
-		[]relay.RelayUsage{{RelayID: "ams-2", Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: time.Minute}}})
+		[]relay.UsageOnRelay{{RelayID: "ams-2", Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: time.Minute}}})
 	fieldError := wire.FieldError{Field: "measurements[0].rtt_ms", Message: "required: a number in [0, 60000]"}
 	return map[string]schemaCase{
 		"Heartbeat": {full: heartbeat,

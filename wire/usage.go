@@ -198,7 +198,7 @@ type RelayUsageList struct {
 
 // NewRelayUsageList is the answer for relays' usage between from and to
 // (widened to whole hours).
-func NewRelayUsageList(from, to time.Time, relays []relay.RelayUsage) RelayUsageList {
+func NewRelayUsageList(from, to time.Time, relays []relay.UsageOnRelay) RelayUsageList {
 	from, to = wholeHours(from, to)
 	l := RelayUsageList{From: from, To: to, Relays: make([]RelayUsage, 0, len(relays))}
 	var total relay.Usage

@@ -38,9 +38,9 @@ func RunUsage(t *testing.T, newStore func(t *testing.T, cfg Config) store.Usage)
 			wantUsage(t, s, []string{"bob"}, hour, hour.Add(2*time.Hour), relay.UsagePeriod{Start: hour, Usage: u(1, 2, 3)})
 			wantUsage(t, s, []string{"carol"}, hour, hour.Add(2*time.Hour))
 			wantRelays(t, s, hour, hour.Add(2*time.Hour),
-				relay.RelayUsage{RelayID: "ams-1", Usage: u(1000, 2000, 60)},
-				relay.RelayUsage{RelayID: "fra-1", Usage: u(106, 208, 20)})
-			wantRelays(t, s, hour.Add(time.Hour), hour.Add(2*time.Hour), relay.RelayUsage{RelayID: "fra-1", Usage: u(5, 6, 7)})
+				relay.UsageOnRelay{RelayID: "ams-1", Usage: u(1000, 2000, 60)},
+				relay.UsageOnRelay{RelayID: "fra-1", Usage: u(106, 208, 20)})
+			wantRelays(t, s, hour.Add(time.Hour), hour.Add(2*time.Hour), relay.UsageOnRelay{RelayID: "fra-1", Usage: u(5, 6, 7)})
 		}},
 		{name: "a report is counted once", run: func(t *testing.T, clock *Clock, s store.Usage) {
 			r := report("e1", 3, entry("alice", u(100, 200, 10)))
@@ -51,8 +51,8 @@ func RunUsage(t *testing.T, newStore func(t *testing.T, cfg Config) store.Usage)
 			add(t, s, "fra-1", report("e2", 1, entry("alice", u(1, 1, 1)))) // the relay restarted
 			wantUsage(t, s, []string{"alice"}, hour, hour.Add(time.Hour), relay.UsagePeriod{Start: hour, Usage: u(201, 401, 21)})
 			wantRelays(t, s, hour, hour.Add(time.Hour),
-				relay.RelayUsage{RelayID: "ams-1", Usage: u(100, 200, 10)},
-				relay.RelayUsage{RelayID: "fra-1", Usage: u(101, 201, 11)})
+				relay.UsageOnRelay{RelayID: "ams-1", Usage: u(100, 200, 10)},
+				relay.UsageOnRelay{RelayID: "fra-1", Usage: u(101, 201, 11)})
 		}},
 		{name: "several pseudonyms are summed", run: func(t *testing.T, clock *Clock, s store.Usage) {
 			add(t, s, "fra-1", report("e1", 1, entry("old-key-alice", u(1, 2, 3)), entry("alice", u(10, 20, 30)), entry("bob", u(7, 7, 7))))
@@ -73,7 +73,7 @@ func RunUsage(t *testing.T, newStore func(t *testing.T, cfg Config) store.Usage)
 			wantUsage(t, s, []string{"alice"}, hour, clock.Now().Add(time.Hour),
 				relay.UsagePeriod{Start: clock.Now().Truncate(time.Hour), Usage: u(4, 5, 6)})
 			wantRelays(t, s, hour, clock.Now().Add(time.Hour),
-				relay.RelayUsage{RelayID: "fra-1", Usage: u(4, 5, 6)})
+				relay.UsageOnRelay{RelayID: "fra-1", Usage: u(4, 5, 6)})
 		}},
 		{name: "invalid arguments", run: func(t *testing.T, clock *Clock, s store.Usage) {
 			ok := entry("alice", u(1, 1, 1))
@@ -144,7 +144,7 @@ func wantUsage(t *testing.T, s store.Usage, pseudonyms []string, from, to time.T
 	}
 }
 
-func wantRelays(t *testing.T, s store.Usage, from, to time.Time, want ...relay.RelayUsage) {
+func wantRelays(t *testing.T, s store.Usage, from, to time.Time, want ...relay.UsageOnRelay) {
 	t.Helper()
 	got, err := s.RelayUsage(t.Context(), from, to)
 	if err != nil {
