@@ -1,12 +1,17 @@
 package api_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/relay"
+	"github.com/relaygate/relaygate/store"
+	"github.com/relaygate/relaygate/store/storetest"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 	"github.com/relaygate/relaygate/wire"
 )
@@ -120,5 +125,30 @@ func TestUsageQueryRefusals(t *testing.T) {
 		body: withUsage(fra1(), 0, entry("a:b", 1, 1, 1))})
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "usage.seq") || !strings.Contains(string(b), "usage.entries[0].pseudonym") {
 		t.Errorf("heartbeat with an invalid usage report = %d %s, want 400 naming usage.seq and the pseudonym", resp.StatusCode, b)
+	}
+}
+
+// failingUsage is a Memory store whose usage writes fail as when Redis is
+// away.
+type failingUsage struct{ *store.Memory }
+
+func (failingUsage) AddUsage(context.Context, string, relay.UsageReport) error {
+	return &store.UnavailableError{Err: errors.New("connection refused")}
+}
+
+// TestHeartbeatStandsWhenUsageFails: a heartbeat whose usage report cannot
+// be counted is still accepted, without usage_ack, so the relay stays
+// registered and sends the report again.
+func TestHeartbeatStandsWhenUsageFails(t *testing.T) {
+	e := newEnvOn(t, func(now func() time.Time) store.Registry {
+		return failingUsage{storetest.NewMemory(t, store.MemoryConfig{Now: now})}
+	})
+	resp, b := e.do(req{method: "PUT", path: "/v1/relays/fra-1", token: e.nodeToken("fra-1"),
+		body: withUsage(fra1(), 1, entry("p", 1, 1, 1))})
+	if ack := decodeAs[wire.HeartbeatAck](t, b); resp.StatusCode != 200 || ack.UsageAck != 0 || strings.Contains(string(b), "usage_ack") {
+		t.Errorf("heartbeat while usage cannot be stored = %d %s, want 200 without usage_ack", resp.StatusCode, b)
+	}
+	if !strings.Contains(e.logs.String(), "usage report not counted") {
+		t.Errorf("no warning logged:\n%s", e.logs)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/relaygate/relaygate/relay"
 	"net/netip"
 	"time"
 
@@ -53,4 +54,10 @@ func (s *Redis) PrefixKeyForTest(p netip.Prefix) string {
 func (s *Redis) DropPrefixForTest(ctx context.Context, p netip.Prefix, seen time.Time) (bool, error) {
 	n, err := dropPrefixScript.Run(ctx, s.client, []string{s.PrefixKeyForTest(p)}, floorMS(seen)).Int()
 	return n == 1, err
+}
+
+// AddUsageEntriesForTest counts rep's entries but not its relay's total,
+// as an AddUsage that failed part-way would have.
+func (s *Redis) AddUsageEntriesForTest(ctx context.Context, relayID string, rep relay.UsageReport) error {
+	return s.addUsage(ctx, relayID, rep, false)
 }

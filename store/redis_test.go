@@ -350,3 +350,33 @@ func TestRedisUsageKeysHidePseudonyms(t *testing.T) {
 		}
 	}
 }
+
+// A report sent again after an attempt that counted some of its entries
+// and failed is counted once in all: the rest of the entries and the
+// relay's total, nothing twice.
+func TestRedisUsageRetryAfterPartialCount(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now})
+	ctx := t.Context()
+	a := relay.UsageEntry{Pseudonym: "alice", Usage: relay.Usage{BytesToPeer: 100, BytesFromPeer: 10, AllocationTime: time.Second}}
+	b := relay.UsageEntry{Pseudonym: "bob", Usage: relay.Usage{BytesToPeer: 7, BytesFromPeer: 70, AllocationTime: 2 * time.Second}}
+	if err := s.AddUsageEntriesForTest(ctx, "fra-1", relay.UsageReport{Epoch: "e1", Seq: 1, Entries: []relay.UsageEntry{a}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUsage(ctx, "fra-1", relay.UsageReport{Epoch: "e1", Seq: 1, Entries: []relay.UsageEntry{a, b}}); err != nil {
+		t.Fatal(err)
+	}
+	hour := storetest.T0.Truncate(time.Hour)
+	for _, e := range []relay.UsageEntry{a, b} {
+		got, err := s.UsageOf(ctx, []string{e.Pseudonym}, hour, hour.Add(time.Hour))
+		if err != nil || len(got) != 1 || got[0].Usage != e.Usage {
+			t.Errorf("UsageOf(%s) = %+v, %v; want %+v once", e.Pseudonym, got, err, e.Usage)
+		}
+	}
+	rs, err := s.RelayUsage(ctx, hour, hour.Add(time.Hour))
+	want := a.Usage
+	want.Add(b.Usage)
+	if err != nil || len(rs) != 1 || rs[0].Usage != want {
+		t.Errorf("RelayUsage() = %+v, %v; want fra-1 with %+v", rs, err, want)
+	}
+}

@@ -70,6 +70,12 @@ func (s *Redis) AddUsage(ctx context.Context, relayID string, rep relay.UsageRep
 	if err := checkUsageReport(relayID, rep); err != nil {
 		return err
 	}
+	return s.addUsage(ctx, relayID, rep, true)
+}
+
+// addUsage is AddUsage after the checks; without relayTotal it counts the
+// entries only, as an attempt that failed part-way would have.
+func (s *Redis) addUsage(ctx context.Context, relayID string, rep relay.UsageReport, relayTotal bool) error {
 	now := s.now()
 	hour := floorHour(now)
 	day := hour / 24
@@ -104,6 +110,9 @@ func (s *Redis) AddUsage(ctx context.Context, relayID string, rep relay.UsageRep
 	}
 	if err != nil {
 		return s.fail("add usage of "+strconv.Quote(relayID), err)
+	}
+	if !relayTotal {
+		return nil
 	}
 	sum := sumEntries(rep)
 	err = countUsageScript.Run(ctx, s.client, []string{s.relayUsageKey("seen"), s.relayUsageKey(dayName)},
