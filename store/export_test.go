@@ -2,11 +2,12 @@ package store
 
 import (
 	"context"
-	"github.com/relaygate/relaygate/relay"
 	"net/netip"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Test-only hooks.
