@@ -1,6 +1,7 @@
 package usage_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"sync"
@@ -183,5 +184,40 @@ func TestMeterBoundsReportsAndPending(t *testing.T) {
 	}
 	for _, a := range live {
 		_ = a.Close()
+	}
+}
+
+// TestMeterBoundsReportBytes: long pseudonyms (usernames the gateway did
+// not mint may carry 256 bytes) make smaller reports, so a heartbeat stays
+// under the gateway's 64 KiB body limit; the rest come in later reports.
+func TestMeterBoundsReportBytes(t *testing.T) {
+	m, c := newMeter(t, usage.Config{})
+	const users = 300
+	var conns []net.PacketConn
+	for i := range users {
+		conns = append(conns, m.Wrap(udp(t), fmt.Sprintf("%0256d", i)))
+	}
+	c.Advance(time.Second)
+	for _, a := range conns {
+		_ = a.Close()
+	}
+	seen := 0
+	for seq := uint64(1); seen < users; seq++ {
+		r := m.Report()
+		if r == nil {
+			t.Fatalf("Report() = nil after %d of %d users", seen, users)
+		}
+		body, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(body) > 48<<10 || len(r.Entries) == 0 {
+			t.Fatalf("report %d: %d entries in %d bytes of JSON, want some within 48 KiB", seq, len(r.Entries), len(body))
+		}
+		seen += len(r.Entries)
+		m.Ack(seq)
+	}
+	if seen != users {
+		t.Errorf("reported %d users, want %d", seen, users)
 	}
 }
