@@ -3,10 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -16,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/relaygate/relaygate/internal/jwtkey"
 )
 
 // role is who a token speaks for. Roles are told apart by key, never by a
@@ -33,9 +31,6 @@ func (r role) String() string { return [...]string{"user", "node", "admin"}[r] }
 
 // article is r with its indefinite article: "a user", "an admin".
 func (r role) article() string { return [...]string{"a user", "a node", "an admin"}[r] }
-
-// minHS256Secret: RFC 7518 §3.2 asks for a key at least as long as the hash.
-const minHS256Secret = 32
 
 // jwtLeeway absorbs clock skew between the token's issuer and us.
 const jwtLeeway = 5 * time.Second
@@ -59,8 +54,8 @@ func newVerifier(kc KeyConfig, now func() time.Time) (*verifier, error) {
 	case len(kc.Secret) > 0 && len(kc.PublicKeyPEM) > 0:
 		return nil, errors.New("both a secret and a public key given; choose one")
 	case len(kc.Secret) > 0:
-		if len(kc.Secret) < minHS256Secret {
-			return nil, fmt.Errorf("HS256 secret shorter than %d bytes", minHS256Secret)
+		if len(kc.Secret) < jwtkey.MinHS256Secret {
+			return nil, fmt.Errorf("HS256 secret shorter than %d bytes", jwtkey.MinHS256Secret)
 		}
 		key, algs = kc.Secret, []string{"HS256"}
 	case len(kc.PublicKeyPEM) > 0:
@@ -102,26 +97,11 @@ func parsePublicKey(pemBytes []byte) (any, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("public key: %w", err)
 	}
-	switch k := k.(type) {
-	case ed25519.PublicKey:
-		return k, []string{"EdDSA"}, nil
-	case *ecdsa.PublicKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return k, []string{"ES256"}, nil
-		case elliptic.P384():
-			return k, []string{"ES384"}, nil
-		case elliptic.P521():
-			return k, []string{"ES512"}, nil
-		}
-		return nil, nil, errors.New("public key: unsupported ECDSA curve")
-	case *rsa.PublicKey:
-		if k.N.BitLen() < 2048 {
-			return nil, nil, errors.New("public key: RSA key shorter than 2048 bits")
-		}
-		return k, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}, nil
+	algs, err := jwtkey.Algorithms(k)
+	if err != nil {
+		return nil, nil, fmt.Errorf("public key: %w", err)
 	}
-	return nil, nil, fmt.Errorf("public key: unsupported key type %T", k)
+	return k, algs, nil
 }
 
 // verify parses and checks a token; the subject is returned on success.

@@ -28,6 +28,16 @@ const state = (window.demoState = {
 });
 
 const $ = (sel) => document.querySelector(sel);
+
+// The answer's relay cards, primary then backup, from the page's one template.
+for (const [role, title] of [['primary', 'Primary'], ['backup', 'Backup']]) {
+  const card = $('#relay-card').content.firstElementChild.cloneNode(true);
+  card.id = role;
+  card.dataset.role = role;
+  card.querySelector('h2').prepend(title);
+  $('.relays').append(card);
+}
+
 let call = null;
 let minted = null; // {token, expiresAt}
 

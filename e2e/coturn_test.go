@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/turn/v5"
-
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/internal/testenv/coturntest"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
@@ -101,6 +99,50 @@ var (
 // random within seconds and send for a second or two.
 const uclientTimeout = 60 * time.Second
 
+// uclientLoad is the load a turnutils_uclient run puts through the relay:
+// clients each sending messages to the turnutils_peer on peerPort, which
+// echoes them. -c: no RTCP allocation (else a second one per client); -X:
+// ask for IPv4 explicitly; -z 5: 200 messages/s per client, a light load.
+type uclientLoad struct {
+	clients, messages, peerPort int
+}
+
+// run runs turnutils_uclient against the relay on 127.0.0.1:port with
+// usernames minted under secret (-W) and the extra flags.
+func (l uclientLoad) run(t *testing.T, secret, port string, flags ...string) uclientResult {
+	t.Helper()
+	args := append([]string{"-W", secret, "-p", port}, flags...)
+	args = append(args, "-X", "-c", "-u", "e2e", "-e", "127.0.0.1", "-r", strconv.Itoa(l.peerPort),
+		"-m", strconv.Itoa(l.clients), "-n", strconv.Itoa(l.messages), "-l", "160", "-z", "5", "127.0.0.1")
+	return runUclient(t, args...)
+}
+
+// wantEchoed fails t unless every message of the run came back.
+func (l uclientLoad) wantEchoed(t *testing.T, secret, port string, flags ...string) {
+	t.Helper()
+	r := l.run(t, secret, port, flags...)
+	want := l.clients * l.messages
+	if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
+		t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
+			r.rc, r.sent, r.recv, r.lost, want, want, testenv.Tail(r.out, 30))
+	}
+}
+
+// wantRefused fails t unless the relay refused the run's allocations
+// (secret is not one the relay holds): a failure, nothing received, and
+// coturn's client saying so.
+func (l uclientLoad) wantRefused(t *testing.T, secret, port string) {
+	t.Helper()
+	r := l.run(t, secret, port)
+	if r.rc == 0 || r.recv > 0 {
+		t.Fatalf("turnutils_uclient with a wrong secret: rc %d, received %d; want a failure and nothing received:\n%s",
+			r.rc, r.recv, testenv.Tail(r.out, 30))
+	}
+	if !strings.Contains(r.out, "Cannot complete Allocation") {
+		t.Errorf("turnutils_uclient output lacks the allocation failure:\n%s", testenv.Tail(r.out, 30))
+	}
+}
+
 // runUclient runs turnutils_uclient with args, bounded by uclientTimeout,
 // and parses its totals (-1 when a figure is missing).
 func runUclient(t *testing.T, args ...string) uclientResult {
@@ -147,11 +189,7 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 		}
 		return p
 	}
-	const clients, messages = 2, 40
-	// -c: no RTCP allocation (else a second one per client); -X: ask for
-	// IPv4 explicitly; -z 5: 200 messages/s per client, a light load.
-	base := []string{"-X", "-c", "-u", "e2e", "-e", "127.0.0.1", "-r", strconv.Itoa(peerPort),
-		"-m", strconv.Itoa(clients), "-n", strconv.Itoa(messages), "-l", "160", "-z", "5"}
+	load := uclientLoad{clients: 2, messages: 40, peerPort: peerPort}
 
 	tests := []struct {
 		name  string
@@ -167,26 +205,12 @@ func TestCoturnClientAgainstRelaynode(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				args := append(append([]string{"-W", secret, "-p", tt.port}, tt.flags...), base...)
-				r := runUclient(t, append(args, "127.0.0.1")...)
-				want := clients * messages
-				if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
-					t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
-						r.rc, r.sent, r.recv, r.lost, want, want, testenv.Tail(r.out, 30))
-				}
+				load.wantEchoed(t, secret, tt.port, tt.flags...)
 			})
 		}
 		t.Run("wrong secret is refused", func(t *testing.T) {
 			t.Parallel()
-			args := append([]string{"-W", randomSecret(t), "-p", port(udp)}, base...)
-			r := runUclient(t, append(args, "127.0.0.1")...)
-			if r.rc == 0 || r.recv > 0 {
-				t.Fatalf("turnutils_uclient with a wrong secret: rc %d, received %d; want a failure and nothing received:\n%s",
-					r.rc, r.recv, testenv.Tail(r.out, 30))
-			}
-			if !strings.Contains(r.out, "Cannot complete Allocation") {
-				t.Errorf("turnutils_uclient output lacks the allocation failure:\n%s", testenv.Tail(r.out, 30))
-			}
+			load.wantRefused(t, randomSecret(t), port(udp))
 		})
 	})
 
@@ -231,9 +255,7 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 		return p
 	}
 	peerPort := startUDPPeer(t)
-	const clients, messages = 2, 20
-	base := []string{"-X", "-c", "-u", "e2e", "-e", "127.0.0.1", "-r", strconv.Itoa(peerPort),
-		"-m", strconv.Itoa(clients), "-n", strconv.Itoa(messages), "-l", "160", "-z", "5"}
+	load := uclientLoad{clients: 2, messages: 20, peerPort: peerPort}
 	tests := []struct {
 		name   string
 		secret string
@@ -249,23 +271,12 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				args := append(append([]string{"-W", tt.secret, "-p", tt.port}, tt.flags...), base...)
-				r := runUclient(t, append(args, "127.0.0.1")...)
-				want := clients * messages
-				if r.rc != 0 || r.sent != want || r.recv != want || r.lost != 0 {
-					t.Fatalf("turnutils_uclient: rc %d, sent %d, received %d, lost %d; want rc 0, %d sent, %d received, 0 lost:\n%s",
-						r.rc, r.sent, r.recv, r.lost, want, want, testenv.Tail(r.out, 30))
-				}
+				load.wantEchoed(t, tt.secret, tt.port, tt.flags...)
 			})
 		}
 		t.Run("a secret the relay does not hold is refused", func(t *testing.T) {
 			t.Parallel()
-			args := append([]string{"-W", randomSecret(t), "-p", port("udp")}, base...)
-			r := runUclient(t, append(args, "127.0.0.1")...)
-			if r.rc == 0 || r.recv > 0 || !strings.Contains(r.out, "Cannot complete Allocation") {
-				t.Fatalf("turnutils_uclient with an unlisted secret: rc %d, received %d; want the allocation refused:\n%s",
-					r.rc, r.recv, testenv.Tail(r.out, 30))
-			}
+			load.wantRefused(t, randomSecret(t), port("udp"))
 		})
 	})
 
@@ -319,28 +330,6 @@ func heartbeatFor(t *testing.T, gateway, id, addr string) {
 	}
 }
 
-// allocate allocates on the TURN server at addr with pion's client.
-func allocate(t *testing.T, addr, username, password string) (*turn.Client, net.PacketConn, error) {
-	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	c := relaytest.PionClient(t, &turn.ClientConfig{
-		STUNServerAddr: addr, TURNServerAddr: addr, Username: username, Password: password,
-		Conn: conn, RTO: 200 * time.Millisecond,
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	relayed, err := c.AllocateWithContext(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	t.Cleanup(func() { relayed.Close() })
-	return c, relayed, nil
-}
-
 // TestGatewayCredentialsOnCoturn: a credential minted by relaygate's real
 // path (the binary, a relay heartbeat, POST /v1/credentials) allocates on
 // a stock coturn turnserver started with use-auth-secret, and a packet
@@ -371,7 +360,7 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 		t.Errorf("username %q carries the subject in clear", creds.Username)
 	}
 
-	client, relayed, err := allocate(t, ct.Addr, creds.ICEServers[0].Username, creds.ICEServers[0].Credential)
+	client, relayed, err := relaytest.Allocate(t, ct.Addr, creds.ICEServers[0].Username, creds.ICEServers[0].Credential)
 	if err != nil {
 		t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, ct.LogTail(30))
 	}
@@ -411,7 +400,7 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				_, _, err := allocate(t, ct.Addr, tt.cred.Username, tt.cred.Password)
+				_, _, err := relaytest.Allocate(t, ct.Addr, tt.cred.Username, tt.cred.Password)
 				if err == nil {
 					t.Fatalf("coturn allocated for a credential %s", tt.name)
 				}

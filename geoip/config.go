@@ -1,30 +1,16 @@
 package geoip
 
 import (
-	"cmp"
-	"errors"
-	"fmt"
 	"time"
+
+	"github.com/relaygate/relaygate/internal/filepoll"
 )
 
-// Config configures a DB.
-type Config struct {
-	Path         string        // the mmdb file (GeoIP2/GeoLite2 City layout); required
-	PollInterval time.Duration // how often Run checks whether the file was replaced; default 10s
-}
+// Config configures a DB: Path is the mmdb file (GeoIP2/GeoLite2 City
+// layout), required; PollInterval is how often Run checks whether the file
+// was replaced, default 10s.
+type Config = filepoll.Config
 
-func (c Config) withDefaults() Config {
-	c.PollInterval = cmp.Or(c.PollInterval, 10*time.Second)
-	return c
-}
-
-func (c Config) validate() error {
-	var errs []error
-	if c.Path == "" {
-		errs = append(errs, errors.New("path is empty"))
-	}
-	if c.PollInterval < 0 {
-		errs = append(errs, fmt.Errorf("poll interval %v is negative", c.PollInterval))
-	}
-	return errors.Join(errs...)
-}
+// defaultPollInterval: a GeoIP database is replaced weekly at most; a
+// stat every 10 s costs nothing and picks a new one up promptly.
+const defaultPollInterval = 10 * time.Second

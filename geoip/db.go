@@ -16,6 +16,7 @@ import (
 	"github.com/oschwald/geoip2-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2"
 
+	"github.com/relaygate/relaygate/internal/filepoll"
 	"github.com/relaygate/relaygate/relay"
 )
 
@@ -32,10 +33,10 @@ type DB struct {
 	log *slog.Logger
 	cur atomic.Pointer[readers] // nil once closed
 
-	mu      sync.Mutex // guards below; serialises Reload and Close
-	seen    fileID     // the file version last tried, loaded or not
-	closed  bool
-	lastErr string // the last error Run logged, so a persistent one is logged once
+	mu     sync.Mutex // guards below; serialises Reload and Close
+	seen   fileID     // the file version last tried, loaded or not
+	closed bool
+	fails  filepoll.Failures // the last error Run logged, so a persistent one is logged once
 }
 
 // readers are two views of one loaded database. geoip2 checks what kind
@@ -73,8 +74,8 @@ func Open(path string, log *slog.Logger) (*DB, error) {
 // New loads the database cfg.Path names. It starts nothing: call Run to
 // follow replacements of the file, or Reload to check once.
 func New(cfg Config, log *slog.Logger) (*DB, error) {
-	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+	cfg = cfg.WithDefault(defaultPollInterval)
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("geoip: config: %w", err)
 	}
 	if log == nil {
@@ -172,19 +173,13 @@ func load(f *os.File, size int64) (*readers, error) {
 // reload at Info and each failure at Warn, a repeated failure only once;
 // the previous database stays in use.
 func (d *DB) Run(ctx context.Context) error {
-	t := time.NewTicker(d.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			d.poll()
-			if d.isClosed() {
-				return ErrClosed
-			}
-		case <-ctx.Done():
-			return nil
+	return filepoll.Run(ctx, d.cfg.PollInterval, func() error {
+		d.poll()
+		if d.isClosed() {
+			return ErrClosed
 		}
-	}
+		return nil
+	})
 }
 
 // poll runs one Reload and logs its outcome.
@@ -195,21 +190,13 @@ func (d *DB) poll() {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch {
-	case err != nil:
-		if msg := err.Error(); msg != d.lastErr {
-			d.lastErr = msg
-			d.log.Warn("geoip database not reloaded, keeping the previous one", "path", d.cfg.Path, "err", err)
-		}
-	case swapped:
-		d.lastErr = ""
-		if r := d.cur.Load(); r != nil {
-			md := r.geo.Metadata()
-			d.log.Info("geoip database reloaded", "path", d.cfg.Path, "database_type", md.DatabaseType,
-				"build_time", time.Unix(int64(md.BuildEpoch), 0).UTC()) //nolint:gosec // G115: the file's own build time, only logged
-		}
-	default:
-		d.lastErr = ""
+	if d.fails.News(err) {
+		d.log.Warn("geoip database not reloaded, keeping the previous one", "path", d.cfg.Path, "err", err)
+	}
+	if r := d.cur.Load(); err == nil && swapped && r != nil {
+		md := r.geo.Metadata()
+		d.log.Info("geoip database reloaded", "path", d.cfg.Path, "database_type", md.DatabaseType,
+			"build_time", time.Unix(int64(md.BuildEpoch), 0).UTC()) //nolint:gosec // G115: the file's own build time, only logged
 	}
 }
 

@@ -1,33 +1,15 @@
 package staticrelay
 
 import (
-	"cmp"
-	"errors"
-	"fmt"
 	"time"
+
+	"github.com/relaygate/relaygate/internal/filepoll"
 )
 
-// Config configures a Watcher.
-type Config struct {
-	Path string // the YAML file; required
-	// PollInterval is how often Run reads the file again to see whether it
-	// changed; default 5s. The file is small (MaxFileSize at most), so a
-	// read per interval costs nothing worth saving.
-	PollInterval time.Duration
-}
+// Config configures a Watcher: Path is the YAML file, required;
+// PollInterval is how often Run reads the file again to see whether it
+// changed, default 5s. The file is small (MaxFileSize at most), so a read
+// per interval costs nothing worth saving.
+type Config = filepoll.Config
 
-func (c Config) withDefaults() Config {
-	c.PollInterval = cmp.Or(c.PollInterval, 5*time.Second)
-	return c
-}
-
-func (c Config) validate() error {
-	var errs []error
-	if c.Path == "" {
-		errs = append(errs, errors.New("path is empty"))
-	}
-	if c.PollInterval < 0 {
-		errs = append(errs, fmt.Errorf("poll interval %v is negative", c.PollInterval))
-	}
-	return errors.Join(errs...)
-}
+const defaultPollInterval = 5 * time.Second

@@ -11,8 +11,8 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"time"
 
+	"github.com/relaygate/relaygate/internal/filepoll"
 	"github.com/relaygate/relaygate/relay"
 )
 
@@ -37,7 +37,7 @@ type Watcher struct {
 	tried   [sha256.Size]byte
 	triedOK bool                // tried holds a version (good or bad)
 	ids     map[string]struct{} // the relays of the version last set
-	lastErr string              // the last error poll logged, so a persistent one is logged once
+	fails   filepoll.Failures   // the last error poll logged, so a persistent one is logged once
 }
 
 // New checks cfg and reads the file once, handing its relays to set: an
@@ -47,8 +47,8 @@ type Watcher struct {
 // alike, and its error refuses the version as Parse's would. It starts
 // nothing: Run follows the file.
 func New(cfg Config, loc Locator, set func([]relay.Relay) error, log *slog.Logger) (*Watcher, error) {
-	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+	cfg = cfg.WithDefault(defaultPollInterval)
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if set == nil {
@@ -121,16 +121,10 @@ func readFile(path string) ([]byte, error) {
 // came and went) and each refusal at Warn, a persistent one once, with
 // the reasons: the last good version stays.
 func (w *Watcher) Run(ctx context.Context) error {
-	t := time.NewTicker(w.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			w.poll()
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	return filepoll.Run(ctx, w.cfg.PollInterval, func() error {
+		w.poll()
+		return nil
+	})
 }
 
 // poll runs one Reload and logs its outcome.
@@ -141,18 +135,12 @@ func (w *Watcher) poll() {
 	changed, err := w.Reload()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch {
-	case err != nil:
-		if msg := err.Error(); msg != w.lastErr {
-			w.lastErr = msg
-			w.log.Warn("static relays file refused, keeping the last good one", "path", w.cfg.Path, "relays", len(w.ids), "err", err)
-		}
-	case changed:
-		w.lastErr = ""
+	if w.fails.News(err) {
+		w.log.Warn("static relays file refused, keeping the last good one", "path", w.cfg.Path, "relays", len(w.ids), "err", err)
+	}
+	if err == nil && changed {
 		w.log.Info("static relays file reloaded", "path", w.cfg.Path, "relays", len(w.ids),
 			"added", missing(w.ids, before), "removed", missing(before, w.ids))
-	default:
-		w.lastErr = "" // the file reads again, unchanged: a later failure is news
 	}
 }
 

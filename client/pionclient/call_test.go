@@ -50,28 +50,8 @@ func TestHardenedCallOverRelay(t *testing.T) {
 			})
 			dc.OnMessage(func(m webrtc.DataChannelMessage) { got <- "caller got " + string(m.Data) })
 
-			o, err := caller.CreateOffer(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			offer, err := pionclient.LocalDescription(ctx, caller, o)
-			if err != nil {
-				t.Fatalf("caller LocalDescription: %v", err)
-			}
-			if err := callee.SetRemoteDescription(offer); err != nil {
-				t.Fatal(err)
-			}
-			a, err := callee.CreateAnswer(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			answer, err := pionclient.LocalDescription(ctx, callee, a)
-			if err != nil {
-				t.Fatalf("callee LocalDescription: %v", err)
-			}
-			if err := caller.SetRemoteDescription(answer); err != nil {
-				t.Fatal(err)
-			}
+			offer := signal(ctx, t, "caller", caller, callee, func() (webrtc.SessionDescription, error) { return caller.CreateOffer(nil) })
+			answer := signal(ctx, t, "callee", callee, caller, func() (webrtc.SessionDescription, error) { return callee.CreateAnswer(nil) })
 
 			var seen []string
 			for len(seen) < 2*messages {
@@ -158,4 +138,23 @@ func TestChecksRefusePlainPion(t *testing.T) {
 	if ld := pc.LocalDescription(); ld == nil || !strings.Contains(ld.SDP, "raddr "+callerIP.String()) {
 		t.Errorf("plain pion's local description has no raddr %v; this test proves nothing", callerIP)
 	}
+}
+
+// signal is one leg of the exchange: from creates its description (offer or
+// answer), pionclient.LocalDescription completes and checks it, and to sets
+// it as its remote description. It returns the description signalled.
+func signal(ctx context.Context, t *testing.T, name string, from, to *webrtc.PeerConnection, create func() (webrtc.SessionDescription, error)) webrtc.SessionDescription {
+	t.Helper()
+	d, err := create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = pionclient.LocalDescription(ctx, from, d)
+	if err != nil {
+		t.Fatalf("%s LocalDescription: %v", name, err)
+	}
+	if err := to.SetRemoteDescription(d); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -10,7 +10,7 @@ import (
 // contract's types (wire, over relay's vocabulary) and never links the
 // gateway's or the relay's implementation (api, store, selector,
 // turnrelay); of ours it uses probe, the credential scheme, its own turncheck
-// and the commands' cmdline.
+// and the commands' cmdline, and the gateway's JWT key rules (jwtkey).
 func TestDeps(t *testing.T) {
 	depstest.Check(t, depstest.Rules{InternalOnly: true, Allow: []string{
 		depstest.Module + "wire",
@@ -19,5 +19,6 @@ func TestDeps(t *testing.T) {
 		depstest.Module + "turnrelay/turncred",
 		depstest.Module + "cmd/relayctl/internal/turncheck",
 		depstest.Module + "internal/cmdline",
+		depstest.Module + "internal/jwtkey",
 	}})
 }

@@ -3,10 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -18,12 +14,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/relaygate/relaygate/internal/jwtkey"
 	"github.com/relaygate/relaygate/wire"
 )
-
-// minHS256Secret is what the gateway demands of HS256 keys (RFC 7518 §3.2:
-// at least the hash's length).
-const minHS256Secret = 32
 
 var tokenCmd = &command{
 	name:    "token",
@@ -105,8 +98,8 @@ func signingKey(secret, privateKey string) (jwt.SigningMethod, any, error) {
 	case secret != "" && privateKey != "":
 		return nil, nil, usageError{"give --secret or --private-key, not both"}
 	case secret != "":
-		if len(secret) < minHS256Secret {
-			return nil, nil, usagef("--secret is shorter than %d bytes; the gateway refuses such keys", minHS256Secret)
+		if len(secret) < jwtkey.MinHS256Secret {
+			return nil, nil, usagef("--secret is shorter than %d bytes; the gateway refuses such keys", jwtkey.MinHS256Secret)
 		}
 		return jwt.SigningMethodHS256, []byte(secret), nil
 	case privateKey != "":
@@ -168,24 +161,9 @@ func parsePrivateKey(pemBytes []byte) (crypto.Signer, error) {
 
 // methodFor is the algorithm the gateway pins for the key's public half.
 func methodFor(k crypto.Signer) (jwt.SigningMethod, error) {
-	switch k := k.(type) {
-	case ed25519.PrivateKey:
-		return jwt.SigningMethodEdDSA, nil
-	case *ecdsa.PrivateKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return jwt.SigningMethodES256, nil
-		case elliptic.P384():
-			return jwt.SigningMethodES384, nil
-		case elliptic.P521():
-			return jwt.SigningMethodES512, nil
-		}
-		return nil, errors.New("unsupported ECDSA curve (want P-256, P-384 or P-521)")
-	case *rsa.PrivateKey:
-		if k.N.BitLen() < 2048 {
-			return nil, errors.New("RSA key shorter than 2048 bits; the gateway refuses it")
-		}
-		return jwt.SigningMethodRS256, nil
+	algs, err := jwtkey.Algorithms(k.Public())
+	if err != nil {
+		return nil, fmt.Errorf("%w; the gateway refuses it", err)
 	}
-	return nil, fmt.Errorf("unsupported key type %T", k)
+	return jwt.GetSigningMethod(algs[0]), nil
 }

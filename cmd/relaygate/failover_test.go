@@ -117,16 +117,9 @@ func pickFor(t *testing.T, gw, user string) (wire.Credentials, int) {
 
 // probedUp counts the relays the gateway's probes call up.
 func probedUp(t *testing.T, gw, admin string) int {
-	code, body := call(t, "GET", gw+"/v1/relays", admin, nil)
-	if code != 200 {
-		t.Fatalf("GET /v1/relays = %d %s", code, body)
-	}
-	var list wire.RelayList
-	if err := json.Unmarshal(body, &list); err != nil {
-		t.Fatal(err)
-	}
+	t.Helper()
 	n := 0
-	for _, r := range list.Relays {
+	for _, r := range relayList(t, gw, admin).Relays {
 		if r.Probe != nil && r.Probe.Health == "up" {
 			n++
 		}

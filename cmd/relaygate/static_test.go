@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/pion/turn/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/internal/testenv/coturntest"
@@ -109,21 +106,10 @@ func TestStaticCoturnRelays(t *testing.T) {
 		if !slices.Contains(creds.Primary.URLs, want) {
 			t.Fatalf("primary %s URLs = %v, want %s", creds.Primary.RelayID, creds.Primary.URLs, want)
 		}
-		conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		addr := fmt.Sprintf("127.0.0.1:%d", primary.Port)
-		c := relaytest.PionClient(t, &turn.ClientConfig{STUNServerAddr: addr, TURNServerAddr: addr,
-			Username: creds.Username, Password: creds.Credential, Conn: conn, RTO: 200 * time.Millisecond})
-		ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-		defer cancel()
-		relayed, err := c.AllocateWithContext(ctx)
+		_, relayed, err := relaytest.Allocate(t, fmt.Sprintf("127.0.0.1:%d", primary.Port), creds.Username, creds.Credential)
 		if err != nil {
 			t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, primary.LogTail(20))
 		}
-		defer relayed.Close()
 		if ra, ok := relayed.LocalAddr().(*net.UDPAddr); !ok || !ra.IP.IsLoopback() {
 			t.Errorf("relayed address %v, want one on loopback", relayed.LocalAddr())
 		}

@@ -56,14 +56,7 @@ func TestRunReloadsTLSCertificate(t *testing.T) {
 		cancel()
 		testenv.WaitDone(t, "run()", done, 10*time.Second)
 	}()
-	var addr, metrics string
-	testenv.Eventually(t, "relaynode to start", 10*time.Second, 10*time.Millisecond, func() error {
-		addr, metrics = logField(stderr.String(), "relay started", "tls"), logField(stderr.String(), "metrics listening", "addr")
-		if addr == "" || metrics == "" {
-			return fmt.Errorf("logs so far:\n%s", stderr)
-		}
-		return nil
-	})
+	addr, metrics := waitStarted(t, stderr, "tls")
 
 	// peer handshakes with the TURN listener, checks it speaks STUN over
 	// TLS, and returns the serial of the certificate it was shown.

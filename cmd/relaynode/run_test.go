@@ -234,6 +234,20 @@ func logField(logs, msg, field string) string {
 	return s
 }
 
+// waitStarted waits until run's log names its listener of transport and
+// its metrics listener, and returns their addresses.
+func waitStarted(t *testing.T, stderr *testenv.Buffer, transport string) (addr, metrics string) {
+	t.Helper()
+	testenv.Eventually(t, "relaynode to start", 10*time.Second, 10*time.Millisecond, func() error {
+		addr, metrics = logField(stderr.String(), "relay started", transport), logField(stderr.String(), "metrics listening", "addr")
+		if addr == "" || metrics == "" {
+			return fmt.Errorf("logs so far:\n%s", stderr)
+		}
+		return nil
+	})
+	return addr, metrics
+}
+
 func TestRunServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	stderr := &testenv.Buffer{}
@@ -242,14 +256,7 @@ func TestRunServesAndStops(t *testing.T) {
 		done <- run(ctx, []string{"--listen-udp=127.0.0.1:0", "--listen-tcp=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
 			"--drain-timeout=100ms"}, env(map[string]string{"RELAYNODE_SECRETS": testSecret}), stderr)
 	}()
-	var udp, metrics string
-	testenv.Eventually(t, "relaynode to start", 5*time.Second, 10*time.Millisecond, func() error {
-		udp, metrics = logField(stderr.String(), "relay started", "udp"), logField(stderr.String(), "metrics listening", "addr")
-		if udp == "" || metrics == "" {
-			return fmt.Errorf("logs so far:\n%s", stderr)
-		}
-		return nil
-	})
+	udp, metrics := waitStarted(t, stderr, "udp")
 	// A plain STUN Binding, as the gateway's prober sends.
 	conn, err := net.Dial("udp4", udp)
 	if err != nil {

@@ -71,19 +71,7 @@ func TestEnvApply(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("flags = %+v, want %+v", got, tt.want)
 			}
-			if (err != nil) != (tt.wantErr != nil) {
-				t.Fatalf("Apply() = %v, want an error: %v", err, tt.wantErr != nil)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Apply() = %q, want %q in it", err, w)
-				}
-			}
-			for _, w := range tt.notInErr {
-				if strings.Contains(err.Error(), w) {
-					t.Errorf("Apply() = %q, shows %q", err, w)
-				}
-			}
+			checkErr(t, "Apply()", err, tt.wantErr, tt.notInErr)
 			var ee *EnvError
 			if err != nil && !errors.As(err, &ee) {
 				t.Errorf("Apply() = %v, want *EnvError in it", err)
@@ -103,5 +91,28 @@ func TestEnvApplyBeforeParse(t *testing.T) {
 	}
 	if err := fs.Parse([]string{"-n", "9"}); err != nil || *n != 9 {
 		t.Fatalf("Parse() = %v, n = %d; want n 9", err, *n)
+	}
+}
+
+// checkErr fails t unless err is an error exactly when want lists
+// something, and then holds every string of want and none of notIn (what
+// it must not echo). call names the call in the messages.
+func checkErr(t *testing.T, call string, err error, want, notIn []string) {
+	t.Helper()
+	if (err != nil) != (want != nil) {
+		t.Fatalf("%s = %v; want an error: %v", call, err, want != nil)
+	}
+	if err == nil {
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%s = %q, want %q in it", call, err, w)
+		}
+	}
+	for _, w := range notIn {
+		if strings.Contains(err.Error(), w) {
+			t.Errorf("%s = %q, shows %q", call, err, w)
+		}
 	}
 }

@@ -67,19 +67,7 @@ func TestParseFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseFile("f.yaml", []byte(tt.yaml), testFlags(), testRules)
-			if (err != nil) != (tt.wantErr != nil) {
-				t.Fatalf("ParseFile() = %v, %v; want an error: %v", got, err, tt.wantErr != nil)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("ParseFile() error = %q, want %q in it", err, w)
-				}
-			}
-			for _, w := range tt.notInErr {
-				if strings.Contains(err.Error(), w) {
-					t.Errorf("ParseFile() error = %q, shows %q", err, w)
-				}
-			}
+			checkErr(t, "ParseFile()", err, tt.wantErr, tt.notInErr)
 			if err != nil {
 				var fe *FileError
 				if !errors.As(err, &fe) {
@@ -186,19 +174,7 @@ func TestSourcesRefusals(t *testing.T) {
 				}
 				return
 			}
-			if (err != nil) != (tt.wantErr != nil) {
-				t.Fatalf("Parse() = %v; want an error: %v", err, tt.wantErr != nil)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Parse() = %q, want %q in it", err, w)
-				}
-			}
-			for _, w := range tt.notInErr {
-				if strings.Contains(err.Error(), w) {
-					t.Errorf("Parse() = %q, shows %q", err, w)
-				}
-			}
+			checkErr(t, "Parse()", err, tt.wantErr, tt.notInErr)
 		})
 	}
 }

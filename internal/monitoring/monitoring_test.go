@@ -66,14 +66,23 @@ func TestMain(m *testing.M) {
 // expression is one PromQL expression of the monitoring files and where it is.
 type expression struct{ where, expr string }
 
+// decodeFile reads file into v with unmarshal (JSON's or YAML's), failing
+// t on either step.
+func decodeFile(t *testing.T, file string, unmarshal func([]byte, any) error, v any) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+}
+
 // dashboardExpressions are every target's expr and every query variable's
 // metric in the dashboard.
 func dashboardExpressions(t *testing.T) []expression {
 	t.Helper()
-	data, err := os.ReadFile(dashboardFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var d struct {
 		Panels []struct {
 			Title   string `json:"title"`
@@ -89,9 +98,7 @@ func dashboardExpressions(t *testing.T) []expression {
 			} `json:"list"`
 		} `json:"templating"`
 	}
-	if err := json.Unmarshal(data, &d); err != nil {
-		t.Fatalf("%s: %v", dashboardFile, err)
-	}
+	decodeFile(t, dashboardFile, json.Unmarshal, &d)
 	var out []expression
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
@@ -120,10 +127,6 @@ func dashboardExpressions(t *testing.T) []expression {
 // alertExpressions are every rule's expr in the alert rules.
 func alertExpressions(t *testing.T) []expression {
 	t.Helper()
-	data, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var f struct {
 		Groups []struct {
 			Name  string `yaml:"name"`
@@ -133,9 +136,7 @@ func alertExpressions(t *testing.T) []expression {
 			} `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	if err := yaml.Unmarshal(data, &f); err != nil {
-		t.Fatalf("%s: %v", alertsFile, err)
-	}
+	decodeFile(t, alertsFile, yaml.Unmarshal, &f)
 	var out []expression
 	for _, g := range f.Groups {
 		for _, r := range g.Rules {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -132,6 +133,31 @@ func PionClient(t testing.TB, cfg *turn.ClientConfig) *turn.Client {
 		t.Fatalf("Listen: %v", err)
 	}
 	return c
+}
+
+// Allocate allocates on the TURN server at addr (UDP) with pion's client,
+// as username; the client, its socket and the allocation are closed when
+// the test ends. The error is the allocation's, for the caller to judge
+// (a refusal may be what it wants).
+func Allocate(t testing.TB, addr, username, password string) (*turn.Client, net.PacketConn, error) {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := PionClient(t, &turn.ClientConfig{
+		STUNServerAddr: addr, TURNServerAddr: addr, Username: username, Password: password,
+		Conn: conn, RTO: 200 * time.Millisecond,
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	relayed, err := c.AllocateWithContext(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.Cleanup(func() { relayed.Close() })
+	return c, relayed, nil
 }
 
 // TLSConfig returns a server config with a fresh self-signed certificate for

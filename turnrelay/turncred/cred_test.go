@@ -219,6 +219,20 @@ func TestVerifyRefusesExpiredBeforeHMAC(t *testing.T) {
 	}
 }
 
+// refused checks a parse's error: it must match want (nil: no error), and
+// must not show secret, a part of the secret parsed. It reports whether
+// there was an error, after which the caller checks nothing more.
+func refused(t *testing.T, call string, err, want error, secret string) bool {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s error = %v, want %v", call, err, want)
+	}
+	if err != nil && strings.Contains(err.Error(), secret) {
+		t.Errorf("error %q leaks the secret", err)
+	}
+	return err != nil
+}
+
 func TestParseSecret(t *testing.T) {
 	tests := []struct {
 		name, in string
@@ -237,13 +251,7 @@ func TestParseSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := ParseSecret(tt.in)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("ParseSecret(%q) error = %v, want %v", tt.in, err, tt.wantErr)
-			}
-			if err != nil {
-				if strings.Contains(err.Error(), "SHORT-VALUE") {
-					t.Errorf("error %q leaks the secret", err)
-				}
+			if refused(t, fmt.Sprintf("ParseSecret(%q)", tt.in), err, tt.wantErr, "SHORT-VALUE") {
 				return
 			}
 			if s.ID != tt.wantID {
@@ -305,13 +313,7 @@ func TestParseSecrets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseSecrets(tt.list)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("ParseSecrets(%q) error = %v, want %v", tt.list, err, tt.wantErr)
-			}
-			if err != nil {
-				if strings.Contains(err.Error(), "0123456789abcdef") {
-					t.Errorf("error %q leaks the secret", err)
-				}
+			if refused(t, fmt.Sprintf("ParseSecrets(%q)", tt.list), err, tt.wantErr, "0123456789abcdef") {
 				return
 			}
 			var ids []string
