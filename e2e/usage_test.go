@@ -17,27 +17,10 @@ import (
 	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/store/storetest"
+	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 	"github.com/relaygate/relaygate/wire"
 )
-
-const adminJWTSecret = "e2e-admin-jwt-secret-0123456789abcdef"
-
-// usageGateway is a relaygate binary for the usage tests: heartbeat TTL 3s
-// (so relays heartbeat every second), on listen, with extra flags.
-func usageGateway(t *testing.T, turnSecret, listen string, extra ...string) *testenv.Proc {
-	t.Helper()
-	args := append([]string{buildCmd(t, "relaygate"), "--listen=" + listen, "--heartbeat-ttl=3s", "--shutdown-grace=2s"}, extra...)
-	p := startProc(t, "relaygate", []string{
-		"RELAYGATE_TURN_SECRETS=k1:" + turnSecret,
-		"RELAYGATE_USER_JWT_SECRET=" + userJWTSecret,
-		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
-		"RELAYGATE_ADMIN_JWT_SECRET=" + adminJWTSecret,
-		"RELAYGATE_ALLOW_RELAY_NETWORKS=127.0.0.0/8",
-	}, nil, nil, args...)
-	testenv.WaitLogField(t, p, "relaygate listening", "addr")
-	return p
-}
 
 // usageRelaynode is a relaynode binary heartbeating into gateway as lo-1,
 // relaying to loopback peers.
@@ -75,7 +58,7 @@ func newCaller(t *testing.T, gateway, subject string) *caller {
 		t.Fatal(err)
 	}
 	addr := strings.TrimPrefix(strings.TrimSuffix(creds.Primary.URLs[0], "?transport=udp"), "turn:")
-	client, relayed, err := allocate(t, addr, creds.Username, creds.Credential)
+	client, relayed, err := relaytest.Allocate(t, addr, creds.Username, creds.Credential)
 	if err != nil {
 		t.Fatalf("allocate for %s: %v", subject, err)
 	}
@@ -188,7 +171,8 @@ func TestUsagePerUser(t *testing.T) {
 			secret := randomSecret(t)
 			listen := fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
 			gateway := "http://" + listen
-			gw := usageGateway(t, secret, listen, extra...)
+			extra = append(extra, "--heartbeat-ttl=3s") // relays heartbeat every second
+			gw, _ := startGatewayOn(t, secret, listen, extra...)
 			relaynode := usageRelaynode(t, secret, gateway)
 
 			alice := newCaller(t, gateway, "alice@example.com")
@@ -238,7 +222,7 @@ func TestUsagePerUser(t *testing.T) {
 			// reported to its successor on the same store.
 			stopClean(t, gw)
 			alice.exchange(t, 5, 700, 300)
-			usageGateway(t, secret, listen, extra...)
+			startGatewayOn(t, secret, listen, extra...)
 			waitUsage(t, gateway, alice, 30*time.Second)
 		})
 	}
