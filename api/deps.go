@@ -103,6 +103,20 @@ type Revocations interface {
 	Revocations(ctx context.Context) ([]relay.Revocation, error)
 }
 
+// Usage keeps what relays carry per user; gateway.Gateway implements it.
+// Users are token subjects at this edge; the implementation turns them
+// into the pseudonyms relays count under.
+type Usage interface {
+	// RecordUsage counts a relay's usage report (from its heartbeat) once
+	// per (relay, epoch, seq). An error leaves it uncounted: the relay
+	// sends it again.
+	RecordUsage(ctx context.Context, relayID string, rep relay.UsageReport) error
+	// UsageOf answers GET /v1/usage: subject's usage per hour in [from, to).
+	UsageOf(ctx context.Context, subject string, from, to time.Time) ([]relay.UsagePeriod, error)
+	// RelayUsage answers GET /v1/usage/relays: each relay's usage in [from, to).
+	RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error)
+}
+
 // Deps are what the handlers call. Registry, Picker and Minter are required.
 type Deps struct {
 	Registry     Registry
@@ -112,6 +126,7 @@ type Deps struct {
 	Revocations  Revocations      // nil: nobody is revoked, and /v1/revocations answers 404
 	Locator      Locator          // nil: clients are not located (no GeoIP database)
 	Limiter      Limiter          // nil: no rate limits
+	Usage        Usage            // nil: heartbeats' usage reports are not acknowledged, the usage endpoints answer 404
 	Log          *slog.Logger     // default: discard
 	Now          func() time.Time // default: time.Now
 	Metrics      *Metrics         // default: a fresh, unregistered set

@@ -72,7 +72,7 @@ func (e *env) newGateway(reg store.Registry, log *slog.Logger) *gateway.Gateway 
 	}
 	cfg := e.gwCfg
 	cfg.ProbeOff, cfg.AllowRelayNetworks = true, docNets
-	gw, err := gateway.New(cfg, gateway.Deps{Store: reg, Minter: m, Log: log, Now: e.clock.Now, Countries: e.geo})
+	gw, err := gateway.New(cfg, gateway.Deps{Store: reg, Usage: usageOf(reg), Minter: m, Log: log, Now: e.clock.Now, Countries: e.geo})
 	if err != nil {
 		e.t.Fatalf("gateway.New() error = %v", err)
 	}
@@ -85,7 +85,7 @@ func (e *env) setStore(reg store.Registry) {
 	e.reg = reg
 	e.gw = e.newGateway(reg, slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	e.rebuild(func(d *api.Deps) {
-		d.Registry, d.Picker, d.Minter, d.Measurements, d.Revocations = e.gw, e.gw, e.gw, e.gw, e.gw
+		d.Registry, d.Picker, d.Minter, d.Measurements, d.Revocations, d.Usage = e.gw, e.gw, e.gw, e.gw, e.gw, e.gw
 	})
 }
 
@@ -133,6 +133,12 @@ func newEnv(t *testing.T, tweak ...func(*api.Config)) *env {
 	}, tweak...)
 }
 
+// usageOf is reg's usage store; nil when it keeps none.
+func usageOf(reg store.Registry) store.Usage {
+	u, _ := reg.(store.Usage)
+	return u
+}
+
 // newEnvOn is newEnv on the store open returns for the env's clock.
 func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, tweak ...func(*api.Config)) *env {
 	t.Helper()
@@ -165,6 +171,7 @@ func newEnvOn(t *testing.T, open func(now func() time.Time) store.Registry, twea
 		Measurements: e.gw,
 		Revocations:  e.gw,
 		Locator:      e.geo,
+		Usage:        e.gw,
 		Log:          log,
 		Now:          e.clock.Now,
 		MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

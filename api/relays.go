@@ -45,12 +45,27 @@ func (s *server) putRelay(w http.ResponseWriter, r *http.Request) {
 		TTLSeconds:               int(s.cfg.HeartbeatTTL / time.Second),
 		HeartbeatIntervalSeconds: int(s.heartbeatInterval() / time.Second),
 		Drained:                  drained,
+		UsageAck:                 s.recordUsage(r, id, req.Usage),
 	}
 	if s.deps.Revocations != nil {
 		revs, truncated := s.deps.Revocations.RelayRevocations(s.now())
 		ack.Revocations, ack.RevocationsTruncated = wire.NewRelayRevocations(revs), truncated
 	}
 	writeJSON(w, http.StatusOK, ack)
+}
+
+// recordUsage counts a heartbeat's usage report and returns its seq for
+// usage_ack, or 0 when there was none or it was not counted: the
+// heartbeat itself stands, and the relay sends the report again.
+func (s *server) recordUsage(r *http.Request, id string, u *wire.UsageReport) uint64 {
+	if u == nil || s.deps.Usage == nil {
+		return 0
+	}
+	if err := s.deps.Usage.RecordUsage(r.Context(), id, u.Relay()); err != nil {
+		s.log.Warn("usage report not counted; the relay sends it again", "relay_id", id, "err", err.Error())
+		return 0
+	}
+	return u.Seq
 }
 
 // heartbeatInterval is how often relays are told to heartbeat: a third of

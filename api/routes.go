@@ -55,6 +55,10 @@ func (s *server) routes() http.Handler {
 		r.Get("/v1/revocations", s.getRevocations)
 		r.Post("/v1/revocations", s.postRevocation)
 		r.Delete("/v1/revocations", s.deleteRevocation)
+		if s.deps.Usage != nil {
+			r.Get("/v1/usage", s.getUsage)
+			r.Get("/v1/usage/relays", s.getRelayUsage)
+		}
 	})
 	return r
 }

@@ -291,13 +291,21 @@ func TestCoturnClientDuringRotation(t *testing.T) {
 // turnSecret (id k1), with extra flags, and returns its base URL.
 func startGateway(t *testing.T, turnSecret string, extra ...string) (*testenv.Proc, string) {
 	t.Helper()
-	relaygate := buildCmd(t, "relaygate")
+	return startGatewayOn(t, turnSecret, "127.0.0.1:0", extra...)
+}
+
+// startGatewayOn runs the built relaygate on listen minting with turnSecret
+// (id k1), with the tests' user, node and admin token secrets, relays
+// allowed on loopback and extra flags, and returns its base URL.
+func startGatewayOn(t *testing.T, turnSecret, listen string, extra ...string) (*testenv.Proc, string) {
+	t.Helper()
 	p := startProc(t, "relaygate", []string{
 		"RELAYGATE_TURN_SECRETS=k1:" + turnSecret,
 		"RELAYGATE_USER_JWT_SECRET=" + userJWTSecret,
 		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
-		"RELAYGATE_ALLOW_RELAY_NETWORKS=127.0.0.0/8", // the relays heartbeatFor registers are on loopback
-	}, nil, nil, append([]string{relaygate, "--listen=127.0.0.1:0", "--shutdown-grace=2s"}, extra...)...)
+		"RELAYGATE_ADMIN_JWT_SECRET=" + adminJWTSecret,
+		"RELAYGATE_ALLOW_RELAY_NETWORKS=127.0.0.0/8", // the tests' relays are on loopback
+	}, nil, nil, append([]string{buildCmd(t, "relaygate"), "--listen=" + listen, "--shutdown-grace=2s"}, extra...)...)
 	addr := testenv.WaitLogField(t, p, "relaygate listening", "addr")
 	return p, "http://" + addr
 }

@@ -19,8 +19,6 @@ import (
 	"github.com/relaygate/relaygate/wire"
 )
 
-const adminJWTSecret = "e2e-admin-jwt-secret-0123456789abcdef"
-
 // TestJurisdictionWithRealRelaynodes: three real relaynodes report their
 // countries (DE, NL, US) in their heartbeats; the gateway's operator
 // denies US. Over many answers (half of them exploring) no relay in the
@@ -30,8 +28,7 @@ const adminJWTSecret = "e2e-admin-jwt-secret-0123456789abcdef"
 // that token is 409 rather than a relay outside its policy.
 func TestJurisdictionWithRealRelaynodes(t *testing.T) {
 	secret := randomSecret(t)
-	gw, gateway := startGateway(t, secret, "--deny-countries=us", "--explore-share=0.5",
-		"--admin-jwt-secret="+adminJWTSecret)
+	gw, gateway := startGateway(t, secret, "--deny-countries=us", "--explore-share=0.5")
 	relays := map[string]*testenv.Proc{}
 	udpOf := map[string]string{}
 	for _, r := range []struct{ id, site, country, lat, lon string }{

@@ -86,6 +86,7 @@ func stopClean(t *testing.T, p *testenv.Proc) {
 
 // Secrets used by the tests (test-only values).
 const (
-	userJWTSecret = "e2e-user-jwt-secret-0123456789abcdef"
-	nodeJWTSecret = "e2e-node-jwt-secret-0123456789abcdef"
+	userJWTSecret  = "e2e-user-jwt-secret-0123456789abcdef"
+	nodeJWTSecret  = "e2e-node-jwt-secret-0123456789abcdef"
+	adminJWTSecret = "e2e-admin-jwt-secret-0123456789abcdef"
 )

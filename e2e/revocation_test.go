@@ -24,9 +24,6 @@ import (
 	"github.com/relaygate/relaygate/wire"
 )
 
-// adminJWTSecret signs the operator's tokens in these tests.
-const adminJWTSecret = "e2e-admin-jwt-secret-0123456789abcdef"
-
 // revocationHeartbeatTTL is the gateway's --heartbeat-ttl: relays are told
 // to heartbeat every third of it, so a revocation reaches them within
 // revocationInterval.
@@ -189,15 +186,8 @@ func TestRevocationCutsALiveCall(t *testing.T) {
 
 func testRevocationCutsALiveCall(t *testing.T, storeArgs []string) {
 	secret := randomSecret(t)
-	gw := startProc(t, "relaygate", []string{
-		"RELAYGATE_TURN_SECRETS=k1:" + secret,
-		"RELAYGATE_USER_JWT_SECRET=" + userJWTSecret,
-		"RELAYGATE_NODE_JWT_SECRET=" + nodeJWTSecret,
-		"RELAYGATE_ADMIN_JWT_SECRET=" + adminJWTSecret,
-		"RELAYGATE_ALLOW_RELAY_NETWORKS=127.0.0.0/8",
-	}, nil, nil, append([]string{buildCmd(t, "relaygate"), "--listen=127.0.0.1:0", "--shutdown-grace=2s",
+	gw, gateway := startGatewayOn(t, secret, "127.0.0.1:0", append([]string{
 		"--heartbeat-ttl=" + revocationHeartbeatTTL.String(), "--probe-interval=0"}, storeArgs...)...)
-	gateway := "http://" + testenv.WaitLogField(t, gw, "relaygate listening", "addr")
 
 	const relayID = "lab-1"
 	rn := startProc(t, "relaynode", []string{

@@ -19,7 +19,10 @@ type Deps struct {
 	// Store is the registry: relays, drain marks, probe views and client
 	// measurements. The Gateway does not close it.
 	Store store.Registry
-	// Minter mints TURN credentials.
+	// Usage keeps relays' per-user usage reports (Memory and Redis stores
+	// are one); nil: usage is not kept and its methods give ErrNoUsage.
+	Usage store.Usage
+	// Minter mints TURN credentials; its pseudonyms name users in usage.
 	Minter *turncred.Minter
 	// Log receives lifecycle lines and degraded-but-self-healing warnings,
 	// each with a "component" key; default: discard.

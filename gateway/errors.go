@@ -60,3 +60,6 @@ func (e *AddressError) RefusedAddresses() map[int]string {
 	}
 	return out
 }
+
+// ErrNoUsage means the store keeps no usage (Deps.Usage is nil).
+var ErrNoUsage = errors.New("gateway: this store keeps no usage")

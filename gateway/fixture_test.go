@@ -99,6 +99,9 @@ func build(t *testing.T, now func() time.Time, cfg gateway.Config, deps gateway.
 	if deps.Store == nil {
 		deps.Store = mem
 	}
+	if deps.Usage == nil {
+		deps.Usage = mem
+	}
 	deps.Minter, deps.Metrics, deps.Now = testMinter(t), f.metrics, now
 	var err error
 	if f.gw, err = gateway.New(cfg, deps); err != nil {

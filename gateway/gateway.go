@@ -17,11 +17,12 @@ import (
 )
 
 // Gateway is one relaygate replica's application layer over a store. It is
-// api's Registry, Picker, Minter and Measurements. Its methods are safe for
+// api's Registry, Picker, Minter, Measurements and Usage. Its methods are safe for
 // concurrent use.
 type Gateway struct {
 	cfg       Config
 	store     store.Registry
+	usage     store.Usage // nil: usage is not kept
 	minter    *turncred.Minter
 	log       *slog.Logger
 	now       func() time.Time
@@ -57,9 +58,13 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		revStore = countingRevocations{revs: rs, errs: m.storeErrors}
 	}
 	deps.Store = countingStore{Registry: deps.Store, errs: m.storeErrors}
+	if deps.Usage != nil {
+		deps.Usage = countingUsage{Usage: deps.Usage, c: countingStore{errs: m.storeErrors}}
+	}
 	g := &Gateway{
 		cfg:       cfg,
 		store:     deps.Store,
+		usage:     deps.Usage,
 		minter:    deps.Minter,
 		log:       deps.Log,
 		now:       deps.Now,

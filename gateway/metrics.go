@@ -36,6 +36,7 @@ var relayStates = []relay.State{
 var storeOps = []string{
 	opHeartbeat, opRelay, opRelays, opRelaysSince, opSetDrained, opRecordProbes, opAddMeasurements, opMeasurements, opPing,
 	opRevoke, opUnrevoke, opRevocations, opRevocationsVersion,
+	opAddUsage, opUsageOf, opRelayUsage,
 }
 
 const (
@@ -53,6 +54,15 @@ const (
 	opUnrevoke           = "unrevoke"
 	opRevocations        = "revocations"
 	opRevocationsVersion = "revocations_version"
+	opAddUsage           = "add_usage"
+	opUsageOf            = "usage_of"
+	opRelayUsage         = "relay_usage"
+)
+
+// Results of usage reports, the result label of relaygate_usage_reports_total.
+const (
+	usageCounted = "counted" // counted, or found counted before (a retry)
+	usageFailed  = "failed"  // refused or not stored: the relay sends it again
 )
 
 // metrics are the Gateway's own collectors beyond the snapshot's gauges
@@ -71,6 +81,7 @@ type metrics struct {
 	probeLoss                              *prometheus.HistogramVec
 	regions                                relay.RegionLabels
 	revocationsMade                        prometheus.Counter
+	usageReports                           *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -83,6 +94,10 @@ func newMetrics() *metrics {
 			Name: "relaygate_store_errors_total",
 			Help: "Registry store calls that failed (not-found answers, invalid arguments and callers that left are not failures), by operation.",
 		}, []string{"op"}),
+		usageReports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaygate_usage_reports_total",
+			Help: "Relays' usage reports by result: counted (or found counted before), failed (the relay sends it again). Per-user usage is in GET /v1/usage, never in metrics.",
+		}, []string{"result"}),
 		probeRTT: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "relaygate_probe_rtt_seconds",
 			Help:    "Round-trip time of the latest answered STUN probe of a relay, at each probe report, by the relay's region.",
@@ -102,6 +117,9 @@ func newMetrics() *metrics {
 	m.noBackup = m.selections.WithLabelValues(selectedNoBackup)
 	m.noRelay = m.selections.WithLabelValues(selectedNone)
 	m.outside = m.selections.WithLabelValues(selectedOutside)
+	for _, r := range []string{usageCounted, usageFailed} {
+		m.usageReports.WithLabelValues(r)
+	}
 	for _, op := range storeOps {
 		m.storeErrors.WithLabelValues(op)
 	}
@@ -110,7 +128,7 @@ func newMetrics() *metrics {
 
 // collectors are m's collectors and the relays-by-state gauge over snaps.
 func (m *metrics) collectors(snaps *snapshots) []prometheus.Collector {
-	return []prometheus.Collector{m.selections, m.storeErrors, m.probeRTT, m.probeLoss, relayStateCollector{snaps: snaps}}
+	return []prometheus.Collector{m.selections, m.storeErrors, m.usageReports, m.probeRTT, m.probeLoss, relayStateCollector{snaps: snaps}}
 }
 
 // selected counts one Pick's outcome.
@@ -249,4 +267,25 @@ func (c countingStore) Measurements(ctx context.Context, since time.Time) (map[n
 
 func (c countingStore) Ping(ctx context.Context) error {
 	return c.count(opPing, c.Registry.Ping(ctx))
+}
+
+// countingUsage is a store.Usage that counts its failures by operation in
+// relaygate_store_errors_total.
+type countingUsage struct {
+	store.Usage
+	c countingStore
+}
+
+func (c countingUsage) AddUsage(ctx context.Context, relayID string, rep relay.UsageReport) error {
+	return c.c.count(opAddUsage, c.Usage.AddUsage(ctx, relayID, rep))
+}
+
+func (c countingUsage) UsageOf(ctx context.Context, pseudonyms []string, from, to time.Time) ([]relay.UsagePeriod, error) {
+	ps, err := c.Usage.UsageOf(ctx, pseudonyms, from, to)
+	return ps, c.c.count(opUsageOf, err)
+}
+
+func (c countingUsage) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
+	rs, err := c.Usage.RelayUsage(ctx, from, to)
+	return rs, c.c.count(opRelayUsage, err)
 }

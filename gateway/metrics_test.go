@@ -46,7 +46,8 @@ func TestMetricsExportedFromTheStart(t *testing.T) {
 		case "result":
 			values = []string{"with_backup", "no_backup", "no_relay", "outside_jurisdiction"}
 		case "op":
-			values = []string{"heartbeat", "relay", "relays", "relays_since", "set_drained", "record_probes", "add_measurements", "measurements", "ping"}
+			values = []string{"heartbeat", "relay", "relays", "relays_since", "set_drained", "record_probes", "add_measurements", "measurements", "ping",
+				"add_usage", "usage_of", "relay_usage"}
 		}
 		for _, v := range values {
 			if got, ok := f.labelled(tt.name, tt.label, v); !ok || got != 0 {

@@ -82,6 +82,20 @@
 // measured, how they fared and from how many reporters, not which network
 // or who.
 //
+// Usage (the Usage interface) keeps hour buckets per pseudonym, each
+// pseudonym under a hash tag of its own (a keyed hash like <tag>, so no
+// pseudonym of a TURN username appears in Redis), and per relay under one:
+//
+//	P{u:<tag>}:seen            hash: relay ID → "<epoch>:<seq>" of the last report counted for it
+//	P{u:<tag>}:<day>           hash: "<hour>:t|f|m" → bytes to peer, bytes from peer, allocation ms
+//	P{usage}:seen              hash: relay ID → "<epoch>:<seq>" of its last report counted
+//	P{usage}:<day>             hash: "<relay ID>:<hour>:t|f|m" → the relay's totals
+//
+// (<day> and <hour> in Unix days and hours). Each entry of a report is
+// counted by one script on its pseudonym's keys, checking and setting the
+// mark, so a report sent again after a failure part-way is counted once.
+// Day hashes expire UsageRetention after their day ends.
+//
 // The registry stays in one slot on purpose: heartbeats, drain marks and
 // garbage collection change the relays, their expiry and the change
 // sequence in single scripts, and RelaysSince reads the change sets in one

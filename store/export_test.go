@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/relaygate/relaygate/relay"
 )
 
 // Test-only hooks.
@@ -53,4 +55,10 @@ func (s *Redis) PrefixKeyForTest(p netip.Prefix) string {
 func (s *Redis) DropPrefixForTest(ctx context.Context, p netip.Prefix, seen time.Time) (bool, error) {
 	n, err := dropPrefixScript.Run(ctx, s.client, []string{s.PrefixKeyForTest(p)}, floorMS(seen)).Int()
 	return n == 1, err
+}
+
+// AddUsageEntriesForTest counts rep's entries but not its relay's total,
+// as an AddUsage that failed part-way would have.
+func (s *Redis) AddUsageEntriesForTest(ctx context.Context, relayID string, rep relay.UsageReport) error {
+	return s.addUsage(ctx, relayID, rep, false)
 }

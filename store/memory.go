@@ -33,8 +33,9 @@ type Memory struct {
 	changes    map[string]uint64      // relay ID → seq of its last change; only relays in relays
 	closed     bool
 
-	meas memoryMeasurements // guarded by its own mutex
-	revs memoryRevocations  // guarded by its own mutex
+	meas  memoryMeasurements // guarded by its own mutex
+	revs  memoryRevocations  // guarded by its own mutex
+	usage memoryUsage        // guarded by its own mutex
 }
 
 var _ Registry = (*Memory)(nil)

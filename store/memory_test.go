@@ -22,6 +22,12 @@ func TestMemory(t *testing.T) {
 	storetest.Run(t, newMemory)
 }
 
+func TestMemoryUsage(t *testing.T) {
+	storetest.RunUsage(t, func(t *testing.T, cfg storetest.Config) store.Usage {
+		return storetest.NewMemory(t, store.MemoryConfig{Now: cfg.Now})
+	})
+}
+
 func TestMemoryDefaultsToWallClock(t *testing.T) {
 	m := storetest.NewMemory(t, store.MemoryConfig{})
 	before := time.Now()

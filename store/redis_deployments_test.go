@@ -21,6 +21,14 @@ func TestRedisCluster(t *testing.T) {
 	})
 }
 
+// Usage on a Cluster: each pseudonym's script keeps to its slot.
+func TestRedisClusterUsage(t *testing.T) {
+	url := redistest.StartCluster(t, 3).URL()
+	storetest.RunUsage(t, func(t *testing.T, cfg storetest.Config) store.Usage {
+		return storetest.OpenRedis(t, store.RedisConfig{URL: url, Prefix: storetest.KeyPrefix(t), Now: cfg.Now})
+	})
+}
+
 func TestRedisSentinel(t *testing.T) {
 	url := redistest.StartSentinel(t, redistest.SentinelConfig{}).URL()
 	storetest.Run(t, func(t *testing.T, cfg storetest.Config) store.Registry {

@@ -23,6 +23,13 @@ func TestRedis(t *testing.T) {
 }
 
 // Two gateways on one Redis and prefix share one registry.
+func TestRedisUsage(t *testing.T) {
+	storetest.RedisURL(t)
+	storetest.RunUsage(t, func(t *testing.T, cfg storetest.Config) store.Usage {
+		return storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: cfg.Now})
+	})
+}
+
 func TestRedisStoresOnOnePrefixShareRelays(t *testing.T) {
 	clock := storetest.NewClock(storetest.T0)
 	prefix := storetest.KeyPrefix(t)
@@ -317,5 +324,69 @@ func TestRedisGarbageCollectsChanges(t *testing.T) {
 	}
 	if a, b := card(); a != 0 || b != 0 {
 		t.Fatalf("after collecting: changes, probe changes = %d, %d; want 0, 0", a, b)
+	}
+}
+
+// Redis holds no pseudonym of a TURN username, in keys or values, and
+// every usage key expires.
+func TestRedisUsageKeysHidePseudonyms(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	prefix := storetest.KeyPrefix(t)
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix, Now: clock.Now})
+	const pseudonym = "Hq3xL0p9sVbT2mYcN8rW"
+	err := s.AddUsage(t.Context(), "fra-1", relay.UsageReport{Epoch: "e1", Seq: 1, Entries: []relay.UsageEntry{
+		{Pseudonym: pseudonym, Usage: relay.Usage{BytesToPeer: 5, AllocationTime: time.Second}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	keys, err := s.Client().Keys(ctx, globEscaper.Replace(prefix)+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 4 {
+		t.Errorf("keys = %q, want 4 (a user's marks and day, the relays' marks and day)", keys)
+	}
+	for _, k := range keys {
+		vals, err := s.Client().HGetAll(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(k, pseudonym) || strings.Contains(fmt.Sprint(vals), pseudonym) {
+			t.Errorf("key %q = %v names the pseudonym", k, vals)
+		}
+		if ttl := s.Client().TTL(ctx, k).Val(); ttl <= 0 || ttl > store.UsageRetention+24*time.Hour {
+			t.Errorf("key %q TTL = %v, want within the retention and a day", k, ttl)
+		}
+	}
+}
+
+// A report sent again after an attempt that counted some of its entries
+// and failed is counted once in all: the rest of the entries and the
+// relay's total, nothing twice.
+func TestRedisUsageRetryAfterPartialCount(t *testing.T) {
+	clock := storetest.NewClock(storetest.T0)
+	s := storetest.OpenRedis(t, store.RedisConfig{Prefix: storetest.KeyPrefix(t), Now: clock.Now})
+	ctx := t.Context()
+	a := relay.UsageEntry{Pseudonym: "alice", Usage: relay.Usage{BytesToPeer: 100, BytesFromPeer: 10, AllocationTime: time.Second}}
+	b := relay.UsageEntry{Pseudonym: "bob", Usage: relay.Usage{BytesToPeer: 7, BytesFromPeer: 70, AllocationTime: 2 * time.Second}}
+	if err := s.AddUsageEntriesForTest(ctx, "fra-1", relay.UsageReport{Epoch: "e1", Seq: 1, Entries: []relay.UsageEntry{a}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUsage(ctx, "fra-1", relay.UsageReport{Epoch: "e1", Seq: 1, Entries: []relay.UsageEntry{a, b}}); err != nil {
+		t.Fatal(err)
+	}
+	hour := storetest.T0.Truncate(time.Hour)
+	for _, e := range []relay.UsageEntry{a, b} {
+		got, err := s.UsageOf(ctx, []string{e.Pseudonym}, hour, hour.Add(time.Hour))
+		if err != nil || len(got) != 1 || got[0].Usage != e.Usage {
+			t.Errorf("UsageOf(%s) = %+v, %v; want %+v once", e.Pseudonym, got, err, e.Usage)
+		}
+	}
+	rs, err := s.RelayUsage(ctx, hour, hour.Add(time.Hour))
+	want := a.Usage
+	want.Add(b.Usage)
+	if err != nil || len(rs) != 1 || rs[0].Usage != want {
+		t.Errorf("RelayUsage() = %+v, %v; want fra-1 with %+v", rs, err, want)
 	}
 }

@@ -106,7 +106,8 @@ func (g generator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.Pack
 		s.ledger.Release(cfg.UserID)
 		return nil, nil, err
 	}
-	user := cfg.UserID
+	user := cfg.UserID // the pseudonym (authenticate)
+	conn = s.usage.Wrap(conn, user)
 	var rc net.PacketConn
 	rc = s.data.Wrap(conn, netip.AddrPortFrom(public, uint16(port)), func() { //nolint:gosec // G115: BindRelay's port lies in RelayPorts, uint16s
 		s.revs.untrack(user, rc)

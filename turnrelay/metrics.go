@@ -95,6 +95,17 @@ func newMetrics(s *Server) *metrics {
 			Name: "relaynode_heartbeat_consecutive_failures",
 			Help: "Heartbeats into the gateway that failed since the last accepted one (0 when standalone).",
 		}, func() float64 { return float64(s.heartbeatStats().ConsecutiveFailures) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "relaynode_usage_pending_pseudonyms",
+			Help: "Users (pseudonyms, never named here) whose usage waits to be reported to the gateway.",
+		}, func() float64 { return float64(s.usage.Stats().Pending) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "relaynode_usage_reports_acked_total", Help: "Usage reports the gateway acknowledged.",
+		}, func() float64 { return float64(s.usage.Stats().Acked) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "relaynode_usage_lost_bytes_total",
+			Help: "Relayed bytes left out of usage reports because too many users' usage was waiting (gateway unreachable for long).",
+		}, func() float64 { return float64(s.usage.Stats().LostBytes) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

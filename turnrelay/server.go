@@ -19,6 +19,7 @@ import (
 	"github.com/relaygate/relaygate/turnrelay/quota"
 	"github.com/relaygate/relaygate/turnrelay/secretmatch"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
+	"github.com/relaygate/relaygate/turnrelay/usage"
 )
 
 // Server is one relay node: a TURN server with the credential check, peer
@@ -26,7 +27,8 @@ import (
 // lifecycle and drain; its parts are the pion control plane (control.go),
 // the data plane (package dataplane), the allocation ledger and bandwidth
 // budget (package quota), the peer filter (package netpolicy) and the
-// heartbeat client (package heartbeat).
+// heartbeat client (package heartbeat), which also reports per-pseudonym
+// usage (package usage).
 type Server struct {
 	cfg      Config
 	log      *slog.Logger // component relay
@@ -37,6 +39,7 @@ type Server struct {
 	filter   *netpolicy.Filter
 	ledger   *quota.Ledger
 	data     *dataplane.Plane
+	usage    *usage.Meter // per-pseudonym usage for the heartbeats
 	metrics  *metrics
 	hb       *heartbeat.Client          // nil: no gateway
 	revs     revocations                // the gateway's revoked users and every user's live allocations
@@ -82,6 +85,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("turnrelay: config: %w", err)
 	}
+	meter, err := usage.New(usage.Config{Now: cfg.Now})
+	if err != nil {
+		return nil, fmt.Errorf("turnrelay: %w", err)
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      log.With("component", "relay"),
@@ -92,6 +99,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		ledger:   ledger,
 		data:     dataplane.New(dataplane.Config{Filter: filter, Bandwidth: ledger.Bandwidth(), Now: cfg.Now}),
 		ips:      ips,
+		usage:    meter,
 	}
 	if s.match, err = s.newMatcher(); err != nil {
 		return nil, fmt.Errorf("turnrelay: %w", err)
@@ -104,6 +112,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Heartbeat.GatewayURL != "" {
 		hbCfg := cfg.Heartbeat
 		hbCfg.Revoked = s.setRevocations
+		hbCfg.Usage = meter
 		if s.hb, err = heartbeat.New(hbCfg, s.heartbeatNode(), s.heartbeatStatus, log.With("component", "heartbeat")); err != nil {
 			s.closeSockets()
 			return nil, fmt.Errorf("turnrelay: %w", err)

@@ -37,6 +37,9 @@ type Heartbeat struct {
 	// knows the relay.
 	Drained bool   `json:"drained,omitempty"`
 	Version string `json:"version,omitempty"`
+	// Usage is what the relay carried per pseudonym since its last
+	// acknowledged report; absent when it has nothing to report.
+	Usage *UsageReport `json:"usage,omitempty"`
 }
 
 // Ports is openapi.yaml's Ports as a request carries it: TURN listening
@@ -65,6 +68,10 @@ type HeartbeatAck struct {
 	Revocations []RelayRevocation `json:"revocations,omitempty"`
 	// RevocationsTruncated says Revocations leaves older ones out.
 	RevocationsTruncated bool `json:"revocations_truncated,omitempty"`
+	// UsageAck is the seq of the heartbeat's usage report, once the
+	// gateway has counted it; absent (0) when there was none or it could
+	// not be counted now (the relay sends it again).
+	UsageAck uint64 `json:"usage_ack,omitempty"`
 }
 
 // Validate returns the heartbeat's invalid fields, in the order of its
@@ -144,6 +151,9 @@ func (h Heartbeat) Validate() []FieldError {
 	}
 	if len(h.Version) > 64 || strings.ContainsFunc(h.Version, func(r rune) bool { return r < ' ' || r > '~' }) {
 		add("version", "at most 64 printable ASCII characters")
+	}
+	if h.Usage != nil {
+		h.Usage.validate("usage", add)
 	}
 	return fe
 }

@@ -61,6 +61,8 @@ func FuzzHeartbeat(f *testing.F) {
 	f.Add([]byte(`{"latitude":1e400}`))
 	f.Add([]byte(`{"addresses":["::ffff:1.2.3.4","fe80::1%x"],"ports":{"tls":1}}`))
 	f.Add([]byte(`{"region":"eu","site":"fra","latitude":-90,"longitude":180,"addresses":["2001:db8::5"],"hostname":"A.example.","ports":{"tls":5349,"quic":1},"version":"x"}`))
+	f.Add([]byte(`{"region":"eu","site":"fra","latitude":50,"longitude":8,"addresses":["203.0.113.5"],"ports":{"udp":3478},` +
+		`"usage":{"epoch":"e1","seq":1,"entries":[{"pseudonym":"p","bytes_to_peer":1,"bytes_from_peer":9007199254740992,"allocation_seconds":1.5}]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var h wire.Heartbeat
 		if err := decodeStrict(body, &h); err != nil {
@@ -68,6 +70,18 @@ func FuzzHeartbeat(f *testing.F) {
 		}
 		if fe := h.Validate(); len(fe) > 0 {
 			return
+		}
+		if h.Usage != nil {
+			// A valid report converts and back without loss.
+			u := h.Usage.Relay()
+			for i, e := range u.Entries {
+				if e.AllocationTime < 0 || e.Pseudonym != h.Usage.Entries[i].Pseudonym {
+					t.Fatalf("usage entry %d = %+v from %+v", i, e, h.Usage.Entries[i])
+				}
+			}
+			if back := wire.NewUsageReport(u); len(back.Entries) != len(h.Usage.Entries) || back.Seq != h.Usage.Seq {
+				t.Fatalf("usage round trip: %+v, want %+v", back, *h.Usage)
+			}
 		}
 		r := h.Relay("x") // must not panic on anything Validate lets through
 		if len(r.Addresses) != len(h.Addresses) || r.Location.Latitude < -90 || r.Location.Latitude > 90 || !r.Ports.Any() {

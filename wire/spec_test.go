@@ -62,6 +62,14 @@ func contract() map[string]schemaCase {
 	heartbeat := wire.NewHeartbeat(ams2())
 	relayRevocation := wire.RelayRevocation{Pseudonym: "6q1xkz0d9", Until: t0.Add(time.Hour)}
 	revocation := wire.NewRevocation(relay.Revocation{Subject: "alice@example.com", Pseudonym: "6q1xkz0d9", Until: t0.Add(time.Hour), At: t0})
+	report := wire.NewUsageReport(relay.UsageReport{Epoch: "Zx3-q_9", Seq: 7, Entries: []relay.UsageEntry{
+		{Pseudonym: "Hq3xL0p9sVbT2mYcN8rW", Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: 61500 * time.Millisecond}}}})
+	heartbeat.Usage = &report
+	totals := wire.NewUsageTotals(relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: 61500 * time.Millisecond})
+	usage := wire.NewUsage("alice@example.com", t0.Truncate(time.Hour), t0.Add(time.Hour).Truncate(time.Hour),
+		[]relay.UsagePeriod{{Start: t0.Truncate(time.Hour), Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: 61500 * time.Millisecond}}})
+	relayUsage := wire.NewRelayUsageList(t0.Truncate(time.Hour), t0.Add(time.Hour).Truncate(time.Hour),
+		[]relay.UsageOnRelay{{RelayID: "ams-2", Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: time.Minute}}})
 	fieldError := wire.FieldError{Field: "measurements[0].rtt_ms", Message: "required: a number in [0, 60000]"}
 	return map[string]schemaCase{
 		"Heartbeat": {full: heartbeat,
@@ -69,12 +77,21 @@ func contract() map[string]schemaCase {
 		"Ports":     {full: heartbeat.Ports, invalid: wire.Ports{}},
 		"Resources": {full: *heartbeat.Load, invalid: wire.Resources{Allocations: -1}},
 		"HeartbeatAck": {full: wire.HeartbeatAck{TTLSeconds: 15, HeartbeatIntervalSeconds: 5, Drained: true,
-			Revocations: []wire.RelayRevocation{relayRevocation}, RevocationsTruncated: true}, invalid: wire.HeartbeatAck{}},
+			Revocations: []wire.RelayRevocation{relayRevocation}, RevocationsTruncated: true, UsageAck: 7}, invalid: wire.HeartbeatAck{}},
 		"RelayRevocation":   {full: relayRevocation, invalid: wire.RelayRevocation{Until: t0}},
 		"RevocationRequest": {full: wire.RevocationRequest{Subject: "alice@example.com", Until: t0}, invalid: wire.RevocationRequest{Until: t0}},
 		"Revocation":        {full: revocation, invalid: wire.Revocation{Until: t0, RevokedAt: t0}},
 		"RevocationList":    {full: wire.RevocationList{Revocations: []wire.Revocation{revocation}}, invalid: wire.RevocationList{}},
-		"Probe":             {full: *status.Probe, invalid: wire.Probe{Loss: 1.5}},
+		"UsageReport": {full: report,
+			invalid: func() wire.UsageReport { r := report; r.Seq = 0; return r }()},
+		"UsageEntry": {full: report.Entries[0],
+			invalid: wire.UsageEntry{Pseudonym: "a:b", AllocationSeconds: 1}},
+		"UsageTotals":    {full: totals, invalid: wire.UsageTotals{AllocationSeconds: -1}},
+		"UsageHour":      {full: usage.Hours[0]},
+		"Usage":          {full: usage},
+		"RelayUsage":     {full: relayUsage.Relays[0], invalid: wire.RelayUsage{RelayID: "Not a slug"}},
+		"RelayUsageList": {full: relayUsage},
+		"Probe":          {full: *status.Probe, invalid: wire.Probe{Loss: 1.5}},
 		"RelayStatus": {full: status,
 			invalid: func() wire.RelayStatus { s := status; s.Addresses = nil; return s }()},
 		"RelayList": {full: wire.RelayList{Relays: []wire.RelayStatus{status}}, invalid: wire.RelayList{}},

@@ -60,7 +60,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{credentialsCmd, probeCmd, checkCmd, relaysCmd, drainCmd, undrainCmd, revokeCmd, revocationsCmd, tokenCmd}
+	return []*command{credentialsCmd, probeCmd, checkCmd, relaysCmd, drainCmd, undrainCmd, revokeCmd, revocationsCmd, usageCmd, tokenCmd}
 }
 
 func findCommand(name string) *command {

@@ -95,15 +95,14 @@ func (c *cli) gatewayClient(needToken string) (*gatewayClient, error) {
 	return &gatewayClient{base: u, token: c.token, timeout: c.timeout, hc: &http.Client{}}, nil
 }
 
-// do sends one request; a 2xx answer is decoded into out (when not nil)
-// and its raw body returned.
+// do sends one request to path (which may end in "?query"); a 2xx answer
+// is decoded into out (when not nil) and its raw body returned.
 func (g *gatewayClient) do(ctx context.Context, method, path string, body, out any) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	u := *g.base
-	p, query, _ := strings.Cut(path, "?") // path may carry an encoded query
-	u.Path = strings.TrimSuffix(u.Path, "/") + p
-	u.RawQuery = query
+	path, u.RawQuery, _ = strings.Cut(path, "?")
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

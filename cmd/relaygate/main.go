@@ -26,6 +26,7 @@ import (
 	"github.com/relaygate/relaygate/api"
 	"github.com/relaygate/relaygate/gateway"
 	"github.com/relaygate/relaygate/internal/cmdline"
+	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -71,8 +72,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gwCfg := gatewayConfig(cfg)
+	usage, _ := reg.(store.Usage) // Memory and Redis both keep usage
 	gwDeps := gateway.Deps{
-		Store: reg, Minter: minter, Log: log, Metrics: promReg, Now: time.Now, Rand: mrand.Uint64,
+		Store: reg, Usage: usage, Minter: minter, Log: log, Metrics: promReg, Now: time.Now, Rand: mrand.Uint64,
 	}
 	if locator != nil {
 		gwDeps.Countries = locator // never a typed nil in the interface
@@ -101,6 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Minter:         gw,
 		Measurements:   gw,
 		Revocations:    gw,
+		Usage:          gw,
 		Locator:        loc,
 		Limiter:        limiter,
 		Log:            log.With("component", "api"),

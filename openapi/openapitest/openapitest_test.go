@@ -443,6 +443,8 @@ func TestOperations(t *testing.T) {
 		{"GET", "/v1/revocations", "listRevocations"},
 		{"POST", "/v1/revocations", "revokeSubject"},
 		{"GET", "/v1/turn", "getTurnServer"},
+		{"GET", "/v1/usage", "getUsage"},
+		{"GET", "/v1/usage/relays", "getRelayUsage"},
 	}
 	if got := Load(t).Operations(); !slices.Equal(got, want) {
 		t.Errorf("Operations() = %v, want %v", got, want)

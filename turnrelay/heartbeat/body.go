@@ -24,13 +24,17 @@ func newBody(c Config, n Node) body {
 	})}
 }
 
-// encode is b with st's live fields and the drain mark the relay
-// reasserts, as JSON.
-func (b body) encode(st Status, drained bool) ([]byte, error) {
+// encode is b with st's live fields, the drain mark the relay reasserts
+// and its usage report (nil: none), as JSON.
+func (b body) encode(st Status, drained bool, usage *relay.UsageReport) ([]byte, error) {
 	h := b.h
 	h.Load = &wire.Resources{Allocations: st.Allocations, BandwidthBPS: st.BandwidthBPS}
 	h.Draining = st.Draining
 	h.Drained = drained
+	if usage != nil {
+		u := wire.NewUsageReport(*usage)
+		h.Usage = &u
+	}
 	return json.Marshal(h)
 }
 
@@ -39,6 +43,7 @@ type ack struct {
 	interval time.Duration // the heartbeat interval it asks for; 0 when it names none
 	drained  bool          // the operator's drain mark on this relay
 	revoked  Revocations   // the users revoked now
+	usageAck uint64        // the seq of the usage report the gateway counted; 0: none
 }
 
 // Revocations are the users a gateway's answer says are revoked, by the
@@ -84,7 +89,7 @@ func decodeAck(data []byte) (ack, error) {
 		return ack{}, err
 	}
 	return ack{interval: time.Duration(a.HeartbeatIntervalSeconds) * time.Second, drained: a.Drained,
-		revoked: newRevocations(a.Revocations, a.RevocationsTruncated)}, nil
+		revoked: newRevocations(a.Revocations, a.RevocationsTruncated), usageAck: a.UsageAck}, nil
 }
 
 // decodeProblem is a problem+json body; zero when it is not one.

@@ -167,6 +167,9 @@ func (c *Client) Run(ctx context.Context) error {
 			if c.cfg.Revoked != nil {
 				c.cfg.Revoked(a.revoked)
 			}
+			if a.usageAck != 0 && c.cfg.Usage != nil {
+				c.cfg.Usage.Ack(a.usageAck)
+			}
 			if a.drained != c.drained {
 				c.drained = a.drained
 				c.log.Info("operator drain mark", "drained", a.drained)
@@ -231,7 +234,11 @@ func (c *Client) send(ctx context.Context) (ack, error) {
 		c.drainShown = true
 		defer close(c.drainSent)
 	}
-	buf, err := c.static.encode(st, c.drained)
+	var report *relay.UsageReport
+	if c.cfg.Usage != nil {
+		report = c.cfg.Usage.Report()
+	}
+	buf, err := c.static.encode(st, c.drained, report)
 	if err != nil {
 		return ack{}, fmt.Errorf("encode heartbeat: %w", err)
 	}

@@ -416,3 +416,62 @@ func TestStats(t *testing.T) {
 		}
 	})
 }
+
+// reports is a usage source that makes report n+1 once report n is
+// acknowledged, and records the acknowledgements.
+type reports struct {
+	mu    sync.Mutex
+	seq   uint64
+	acked []uint64
+}
+
+func (r *reports) Report() *relay.UsageReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return &relay.UsageReport{Epoch: "e1", Seq: r.seq + 1, Entries: []relay.UsageEntry{
+		{Pseudonym: "p", Usage: relay.Usage{BytesToPeer: r.seq + 1, AllocationTime: 1500 * time.Millisecond}}}}
+}
+
+func (r *reports) Ack(seq uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.acked = append(r.acked, seq)
+	if seq == r.seq+1 {
+		r.seq++
+	}
+}
+
+// TestUsageReportedUntilAcknowledged: every heartbeat carries the usage
+// source's report; a refused heartbeat's report goes again, and only the
+// answers' usage_ack reach the source.
+func TestUsageReportedUntilAcknowledged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw := &heartbeattest.Gateway{Answers: []int{200, 503, 200}, RetryAfter: "1"}
+		src := &reports{}
+		cfg := hbConfig()
+		cfg.HTTPClient, cfg.Usage = gw.Client(), src
+		h := mustNew(t, cfg, Node{}, func() Status { return Status{} })
+		testenv.RunUntilCleanup(t, "Run", h.Run)
+		for gw.Count() < 4 {
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		var seqs []any
+		for _, p := range gw.Puts()[:4] {
+			u, _ := p.Body["usage"].(map[string]any)
+			seqs = append(seqs, u["seq"])
+		}
+		if want := []any{1.0, 2.0, 2.0, 3.0}; !reflect.DeepEqual(seqs, want) {
+			t.Errorf("usage seq in heartbeats = %v, want %v", seqs, want)
+		}
+		first, _ := json.Marshal(gw.Puts()[0].Body["usage"])
+		if want := `{"entries":[{"allocation_seconds":1.5,"bytes_from_peer":0,"bytes_to_peer":1,"pseudonym":"p"}],"epoch":"e1","seq":1}`; string(first) != want {
+			t.Errorf("usage = %s, want %s", first, want)
+		}
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		if want := []uint64{1, 2, 3}; !slices.Equal(src.acked[:3], want) {
+			t.Errorf("acknowledged %v, want %v first", src.acked, want)
+		}
+	})
+}

@@ -36,6 +36,17 @@ type Config struct {
 	// Revoked receives the revocations of every accepted heartbeat's
 	// answer, on Run's goroutine; nil: they are ignored.
 	Revoked func(Revocations)
+
+	// Usage gives each heartbeat's usage report and hears the gateway's
+	// acknowledgements (usage.Meter); nil sends none.
+	Usage Usage
+}
+
+// Usage is the source of heartbeats' usage reports. Report returns the
+// report to send (nil: none), the same one until Ack names its Seq.
+type Usage interface {
+	Report() *relay.UsageReport
+	Ack(seq uint64)
 }
 
 // defaultInterval is the heartbeat period until the gateway names one: a

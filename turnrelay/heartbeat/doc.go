@@ -12,6 +12,11 @@
 // answers is reasserted in every following heartbeat, so a gateway store
 // that lost its data gets it back.
 //
+// A heartbeat carries the usage report its Config.Usage gives (per
+// pseudonym bytes and allocation time, package turnrelay/usage) and tells
+// the source which report the gateway's answer acknowledged (usage_ack);
+// an unacknowledged report is sent again with the next heartbeat.
+//
 // It runs in its own goroutine and only calls the status function it is
 // given, so a slow or absent gateway never delays relaying. It knows no
 // TURN and no sockets but its HTTP client. The node token is sent as a

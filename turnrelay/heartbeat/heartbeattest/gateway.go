@@ -15,7 +15,8 @@ import (
 
 // Gateway records heartbeats. It answers the n-th with Answers[n] (200
 // past the end): 200 carries an ack asking for a 7 s interval, with the
-// drain mark SetDrained set; any other status a problem+json body of type
+// drain mark SetDrained set and, when the heartbeat carried a usage
+// report, its seq as usage_ack; any other status a problem+json body of type
 // .../unavailable with Detail as its detail, and RetryAfter as its
 // Retry-After header unless empty. Set Answers, RetryAfter, Detail, Delay
 // and Now before the first heartbeat.
@@ -67,7 +68,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = fmt.Fprintf(w, `{"ttl_seconds":15,"heartbeat_interval_seconds":7,"drained":%t}`, drained)
+	ack := ""
+	if u, ok := p.Body["usage"].(map[string]any); ok {
+		if seq, ok := u["seq"].(float64); ok {
+			ack = fmt.Sprintf(`,"usage_ack":%d`, uint64(seq))
+		}
+	}
+	_, _ = fmt.Fprintf(w, `{"ttl_seconds":15,"heartbeat_interval_seconds":7,"drained":%t%s}`, drained, ack)
 }
 
 func (g *Gateway) now() time.Time {

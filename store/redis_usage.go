@@ -1,0 +1,250 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/relaygate/relaygate/relay"
+)
+
+var _ Usage = (*Redis)(nil)
+
+// Usage in Redis: the key layout is in the package doc.
+
+// userTagBytes is as much of a pseudonym's HMAC as names its keys, as for
+// prefixes (prefixTagBytes).
+const userTagBytes = 12
+
+// macPseudonym starts the input of a pseudonym tag's HMAC (macPrefix is
+// the prefixes').
+const macPseudonym = 2
+
+// userTag names a pseudonym in keys: the hex of its keyed hash, so Redis
+// holds no pseudonym a TURN username carries.
+func (k *keyring) userTag(pseudonym string) string {
+	h := hmac.New(sha256.New, k.mac)
+	h.Write([]byte{macPseudonym})
+	h.Write([]byte(pseudonym))
+	return hex.EncodeToString(h.Sum(nil)[:userTagBytes])
+}
+
+func (s *Redis) userKey(tag, suffix string) string  { return s.keys.base + "{u:" + tag + "}:" + suffix }
+func (s *Redis) relayUsageKey(suffix string) string { return s.keys.base + "{usage}:" + suffix }
+
+// countUsageScript counts one report's usage in one hash unless the mark
+// says it was counted. KEYS: marks hash, day hash. ARGV: mark field, epoch,
+// seq, marks TTL s, day TTL s, field prefix, to peer, from peer, ms.
+// Returns 1 when it counted, 0 when the report was counted before.
+const countUsageLua = `
+local m = redis.call('HGET', KEYS[1], ARGV[1])
+if m then
+	local e, s = string.match(m, '^(.*):(%d+)$')
+	if e == ARGV[2] and tonumber(s) >= tonumber(ARGV[3]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+for i, k in ipairs({'t', 'f', 'm'}) do
+	if ARGV[6 + i] ~= '0' then redis.call('HINCRBY', KEYS[2], ARGV[6] .. k, ARGV[6 + i]) end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+`
+
+var countUsageScript = redis.NewScript(countUsageLua)
+
+// AddUsage counts a relay's usage report once (see Usage): each entry by
+// a script on its pseudonym's keys, all pipelined, then the relay's total
+// by one on the relays' keys. A failure part-way leaves marks on what was
+// counted, so the relay's next attempt counts the rest.
+func (s *Redis) AddUsage(ctx context.Context, relayID string, rep relay.UsageReport) error {
+	if err := checkUsageReport(relayID, rep); err != nil {
+		return err
+	}
+	return s.addUsage(ctx, relayID, rep, true)
+}
+
+// addUsage is AddUsage after the checks; without relayTotal it counts the
+// entries only, as an attempt that failed part-way would have.
+func (s *Redis) addUsage(ctx context.Context, relayID string, rep relay.UsageReport, relayTotal bool) error {
+	now := s.now()
+	hour := floorHour(now)
+	day := hour / 24
+	dayTTL := strconv.FormatInt((day+1)*86400+int64(UsageRetention/time.Second)-now.Unix(), 10)
+	markTTL := strconv.FormatInt(int64(UsageRetention/time.Second), 10)
+	dayName := strconv.FormatInt(day, 10)
+	seq := strconv.FormatUint(rep.Seq, 10)
+	hourField := strconv.FormatInt(hour, 10) + ":"
+	count := func(p redis.Scripter, eval bool, marks, dayKey, member, field string, u relay.Usage) {
+		keys := []string{marks, dayKey}
+		args := []any{member, rep.Epoch, seq, markTTL, dayTTL, field,
+			u.BytesToPeer, u.BytesFromPeer, u.AllocationTime.Milliseconds()}
+		if eval {
+			p.Eval(ctx, countUsageLua, keys, args...)
+		} else {
+			p.EvalSha(ctx, countUsageScript.Hash(), keys, args...)
+		}
+	}
+	run := func(eval bool) error {
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, e := range rep.Entries {
+				tag := s.privacy.userTag(e.Pseudonym)
+				count(p, eval, s.userKey(tag, "seen"), s.userKey(tag, dayName), relayID, hourField, e.Usage)
+			}
+			return nil
+		})
+		return err
+	}
+	err := run(false)
+	if err != nil && isNoScript(err) {
+		err = run(true) // idempotent: what counted before is not counted again
+	}
+	if err != nil {
+		return s.fail("add usage of "+strconv.Quote(relayID), err)
+	}
+	if !relayTotal {
+		return nil
+	}
+	sum := sumEntries(rep)
+	err = countUsageScript.Run(ctx, s.client, []string{s.relayUsageKey("seen"), s.relayUsageKey(dayName)},
+		relayID, rep.Epoch, seq, markTTL, dayTTL, relayID+":"+hourField,
+		sum.BytesToPeer, sum.BytesFromPeer, sum.AllocationTime.Milliseconds()).Err()
+	if err != nil {
+		return s.fail("add usage of "+strconv.Quote(relayID), err)
+	}
+	return nil
+}
+
+// isNoScript reports whether err is Redis' NOSCRIPT: the script cache
+// (per node) does not hold the script yet.
+func isNoScript(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOSCRIPT")
+}
+
+// usageDays are the Unix days of the hours [first, end), clamped to what
+// is retained at now.
+func usageDays(first, end int64, now time.Time) (int64, int64, int64, int64) {
+	nowHour := floorHour(now)
+	first = max(first, nowHour-retainedHours)
+	end = min(end, nowHour+1)
+	return first, end, first / 24, (end - 1) / 24
+}
+
+// UsageOf returns the pseudonyms' summed hourly usage (see Usage).
+func (s *Redis) UsageOf(ctx context.Context, pseudonyms []string, from, to time.Time) ([]relay.UsagePeriod, error) {
+	first, end, err := checkUsageQuery(pseudonyms, from, to)
+	if err != nil {
+		return nil, err
+	}
+	first, end, d0, d1 := usageDays(first, end, s.now())
+	if end <= first {
+		return []relay.UsagePeriod{}, nil
+	}
+	var cmds []*redis.MapStringStringCmd
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, ps := range pseudonyms {
+			tag := s.privacy.userTag(ps)
+			for d := d0; d <= d1; d++ {
+				cmds = append(cmds, p.HGetAll(ctx, s.userKey(tag, strconv.FormatInt(d, 10))))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("usage", err)
+	}
+	sum := map[int64]relay.Usage{}
+	for _, c := range cmds {
+		for field, v := range c.Val() {
+			h, k, ok := strings.Cut(field, ":")
+			hour, err := strconv.ParseInt(h, 10, 64)
+			if !ok || err != nil || hour < first || hour >= end {
+				continue
+			}
+			u := sum[hour]
+			addField(&u, k, v)
+			sum[hour] = u
+		}
+	}
+	out := make([]relay.UsagePeriod, 0, len(sum))
+	for h, u := range sum {
+		out = append(out, relay.UsagePeriod{Start: hourStart(h), Usage: u})
+	}
+	slices.SortFunc(out, func(a, b relay.UsagePeriod) int { return a.Start.Compare(b.Start) })
+	return out, nil
+}
+
+// addField adds one stored count, field kind k ("t", "f" or "m"), to u.
+func addField(u *relay.Usage, k, v string) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return
+	}
+	switch k {
+	case "t":
+		u.BytesToPeer += uint64(n)
+	case "f":
+		u.BytesFromPeer += uint64(n)
+	case "m":
+		u.AllocationTime += time.Duration(n) * time.Millisecond
+	}
+}
+
+// RelayUsage returns each relay's usage over the hours (see Usage).
+func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
+	first, end, err := usageHours(from, to)
+	if err != nil {
+		return nil, err
+	}
+	first, end, d0, d1 := usageDays(first, end, s.now())
+	if end <= first {
+		return []relay.UsageOnRelay{}, nil
+	}
+	var cmds []*redis.MapStringStringCmd
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for d := d0; d <= d1; d++ {
+			cmds = append(cmds, p.HGetAll(ctx, s.relayUsageKey(strconv.FormatInt(d, 10))))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("relay usage", err)
+	}
+	byID := map[string]*relay.UsageOnRelay{}
+	for _, c := range cmds {
+		for field, v := range c.Val() {
+			parts := strings.Split(field, ":")
+			if len(parts) != 3 {
+				continue
+			}
+			hour, err := strconv.ParseInt(parts[1], 10, 64)
+			if err != nil || hour < first || hour >= end {
+				continue
+			}
+			r := byID[parts[0]]
+			if r == nil {
+				r = &relay.UsageOnRelay{RelayID: parts[0]}
+				byID[parts[0]] = r
+			}
+			addField(&r.Usage, parts[2], v)
+		}
+	}
+	out := make([]relay.UsageOnRelay, 0, len(byID))
+	for _, r := range byID {
+		if !r.IsZero() {
+			out = append(out, *r)
+		}
+	}
+	slices.SortFunc(out, func(a, b relay.UsageOnRelay) int { return cmp.Compare(a.RelayID, b.RelayID) })
+	return out, nil
+}

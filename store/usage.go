@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/relaygate/relaygate/relay"
+)
+
+// UsageRetention is how long usage hours are kept: a month of billing and
+// a few days to look into it.
+const UsageRetention = 35 * 24 * time.Hour
+
+// MaxUsagePseudonyms bounds the pseudonyms one UsageOf sums: one user's
+// under the gateway's current and previous pseudonym keys.
+const MaxUsagePseudonyms = 8
+
+// maxUsageBytes bounds one entry's byte counts, so that sums stay exact in
+// Redis' signed 64-bit integers (and in a JSON number).
+const maxUsageBytes = 1 << 53
+
+// Usage keeps what relays report of their users' usage (package relay's
+// Usage, per pseudonym) in hourly buckets, per pseudonym and per relay,
+// for UsageRetention. Pseudonyms are the gateway's keyed hashes of token
+// subjects; the store names none in an error. Implementations are safe for
+// concurrent use.
+type Usage interface {
+	// AddUsage counts relay relayID's report in the hour of the store's
+	// clock. It is idempotent: a report is counted once per (relayID,
+	// rep.Epoch, rep.Seq), and so is each of its entries, so a report sent
+	// again after an error (even one that counted some entries) is
+	// counted once in all, and a report whose Seq is at or below the last
+	// counted in its relay's Epoch is ignored. An empty relay ID or
+	// epoch, Seq 0, a pseudonym that no TURN username can carry, a
+	// duplicate pseudonym, byte counts over 2^53 or a negative allocation
+	// time give ErrInvalid.
+	AddUsage(ctx context.Context, relayID string, rep relay.UsageReport) error
+
+	// UsageOf returns the usage of the pseudonyms, summed (one user's
+	// under several pseudonym keys), per hour in [from, to) with any,
+	// oldest first. Hours are whole: from is rounded down, to up. Hours
+	// older than UsageRetention are gone. No pseudonym, more than
+	// MaxUsagePseudonyms or an empty range give ErrInvalid.
+	UsageOf(ctx context.Context, pseudonyms []string, from, to time.Time) ([]relay.UsagePeriod, error)
+
+	// RelayUsage returns each relay's usage in [from, to) (whole hours,
+	// as UsageOf), relays with none left out, sorted by ID.
+	RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error)
+}
+
+// checkUsageReport rejects what no store can count.
+func checkUsageReport(relayID string, rep relay.UsageReport) error {
+	if relayID == "" || rep.Epoch == "" || rep.Seq == 0 {
+		return fmt.Errorf("usage report needs a relay id, an epoch and a seq: %w", ErrInvalid)
+	}
+	seen := make(map[string]bool, len(rep.Entries))
+	for _, e := range rep.Entries {
+		if !validPseudonym(e.Pseudonym) || seen[e.Pseudonym] {
+			return fmt.Errorf("usage report of %q: invalid or duplicate pseudonym: %w", relayID, ErrInvalid)
+		}
+		seen[e.Pseudonym] = true
+		if e.BytesToPeer > maxUsageBytes || e.BytesFromPeer > maxUsageBytes || e.AllocationTime < 0 {
+			return fmt.Errorf("usage report of %q: counts out of range: %w", relayID, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// validPseudonym is the user part of a TURN REST username:
+// 1-256 printable ASCII characters other than ':'.
+func validPseudonym(p string) bool {
+	if p == "" || len(p) > 256 {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if c <= ' ' || c > '~' || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// usageHours is [from, to) in whole hours, as Unix hour numbers
+// [first, end); ErrInvalid when empty.
+func usageHours(from, to time.Time) (first, end int64, err error) {
+	first = floorHour(from)
+	end = floorHour(to)
+	if !to.Equal(time.Unix(end*3600, 0)) {
+		end++
+	}
+	if end <= first {
+		return 0, 0, fmt.Errorf("usage range is empty: %w", ErrInvalid)
+	}
+	return first, end, nil
+}
+
+// floorHour is t's hour as hours since the Unix epoch.
+func floorHour(t time.Time) int64 {
+	s := t.Unix()
+	h := s / 3600
+	if s%3600 < 0 {
+		h--
+	}
+	return h
+}
+
+// hourStart is hour h's start, in UTC.
+func hourStart(h int64) time.Time { return time.Unix(h*3600, 0).UTC() }
+
+// sumEntries is what the report's entries add up to.
+func sumEntries(rep relay.UsageReport) relay.Usage {
+	var u relay.Usage
+	for _, e := range rep.Entries {
+		u.Add(e.Usage)
+	}
+	return u
+}
+
+// reportMark is the last report counted for one relay (and pseudonym):
+// a report of the same epoch with a Seq at or below it is not counted again.
+type reportMark struct {
+	epoch string
+	seq   uint64
+}
+
+// covers reports whether a report (epoch, seq) was already counted.
+func (m reportMark) covers(epoch string, seq uint64) bool { return m.epoch == epoch && m.seq >= seq }
