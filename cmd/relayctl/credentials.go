@@ -94,7 +94,7 @@ func credentialsBody(ttl time.Duration, transports string) (wire.CredentialsRequ
 
 // countryList reads a comma-separated flag of country codes; nil when
 // empty.
-func countryList(flag, list string) ([]string, error) {
+func countryList(name, list string) ([]string, error) {
 	var out []string
 	for _, s := range strings.Split(list, ",") {
 		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
@@ -105,7 +105,7 @@ func countryList(flag, list string) ([]string, error) {
 		return nil, nil
 	}
 	if f := wire.CheckCountries(out); f != "" {
-		return nil, usagef("%s %q: %s", flag, list, f)
+		return nil, usagef("%s %q: %s", name, list, f)
 	}
 	return out, nil
 }

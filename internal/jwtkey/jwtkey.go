@@ -14,7 +14,7 @@ import (
 	"fmt"
 )
 
-// MinHS256Secret: RFC 7518 §3.2 asks for an HS256 key at least as long as
+// MinHS256Secret is the shortest HS256 secret accepted: RFC 7518 §3.2 asks for an HS256 key at least as long as
 // the hash (32 bytes).
 const MinHS256Secret = 32
 

@@ -141,7 +141,7 @@ func PionClient(t testing.TB, cfg *turn.ClientConfig) *turn.Client {
 // (a refusal may be what it wants).
 func Allocate(t testing.TB, addr, username, password string) (*turn.Client, net.PacketConn, error) {
 	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	conn, err := (&net.ListenConfig{}).ListenPacket(t.Context(), "udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
