@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -25,10 +23,15 @@ import (
 // US is ever handed out; a token's claim narrows to DE, and a real
 // allocation relays packets through the relay it got; a request cannot
 // widen to the US (409); and when the DE relay shuts down, the answer for
-// that token is 409 rather than a relay outside its policy.
+// that token is 409 rather than a relay outside its policy. On the
+// in-memory store and on Redis.
 func TestJurisdictionWithRealRelaynodes(t *testing.T) {
+	forEachStore(t, testJurisdictionWithRealRelaynodes)
+}
+
+func testJurisdictionWithRealRelaynodes(t *testing.T, storeArgs []string) {
 	secret := randomSecret(t)
-	gw, gateway := startGateway(t, secret, "--deny-countries=us", "--explore-share=0.5")
+	gw, gateway := startGateway(t, secret, append([]string{"--deny-countries=us", "--explore-share=0.5"}, storeArgs...)...)
 	relays := map[string]*testenv.Proc{}
 	udpOf := map[string]string{}
 	for _, r := range []struct{ id, site, country, lat, lon string }{
@@ -157,35 +160,6 @@ func claimToken(t *testing.T, sub string, extra map[string]any) string {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// send makes one JSON request with a bearer token and returns the status
-// and body.
-func send(t *testing.T, method, url, token string, body any) (int, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
 }
 
 // udpAddr is the host:port of the turn: URL for UDP among urls.

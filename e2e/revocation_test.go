@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,8 +15,6 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
-	"github.com/relaygate/relaygate/store"
-	"github.com/relaygate/relaygate/store/storetest"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/wire"
 )
@@ -120,35 +115,6 @@ func startCall(t *testing.T, addr string, creds wire.Credentials) *liveCall {
 // last is when the newest echo arrived.
 func (c *liveCall) last() time.Time { return time.Unix(0, c.lastEcho.Load()) }
 
-// admin sends an operator's request to the gateway and returns the status
-// and body.
-func admin(t *testing.T, method, u string, body any) (int, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, u, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testenv.Token(t, adminJWTSecret, "ops", time.Hour))
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
 // udpURL is the TURN address of a relay choice's first turn: URL over UDP.
 func udpURL(t *testing.T, c wire.RelayChoice) string {
 	t.Helper()
@@ -171,17 +137,7 @@ func udpURL(t *testing.T, c wire.RelayChoice) string {
 // other user's call goes on. Lifting the revocation gives her credentials
 // again.
 func TestRevocationCutsALiveCall(t *testing.T) {
-	for _, backend := range []string{"memory", "redis"} {
-		t.Run(backend, func(t *testing.T) {
-			var storeArgs []string
-			if backend == "redis" {
-				prefix := storetest.KeyPrefix(t)
-				storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix}) // deletes the prefix's keys at the end
-				storeArgs = []string{"--redis-url=" + storetest.RedisURL(t), "--redis-prefix=" + prefix}
-			}
-			testRevocationCutsALiveCall(t, storeArgs)
-		})
-	}
+	forEachStore(t, testRevocationCutsALiveCall)
 }
 
 func testRevocationCutsALiveCall(t *testing.T, storeArgs []string) {

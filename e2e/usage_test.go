@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,8 +14,6 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/relaygate/relaygate/internal/testenv"
-	"github.com/relaygate/relaygate/store"
-	"github.com/relaygate/relaygate/store/storetest"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 	"github.com/relaygate/relaygate/wire"
@@ -100,26 +97,6 @@ func (c *caller) exchange(t *testing.T, n, toPeer, fromPeer int) {
 	}
 }
 
-// adminGet GETs path from gateway with an admin token into v.
-func adminGet(t *testing.T, gateway, path string, v any) error {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, gateway+path, http.NoBody)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testenv.Token(t, adminJWTSecret, "ops", time.Hour))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s = %s: %s", path, resp.Status, b)
-	}
-	return json.Unmarshal(b, v)
-}
-
 // usageRange is the query of the hour around now.
 func usageRange() url.Values {
 	now := time.Now()
@@ -160,70 +137,62 @@ func waitUsage(t *testing.T, gateway string, c *caller, within time.Duration) ti
 // nor its logs name a user's pseudonym. On Redis, usage relayed while the
 // gateway is down is reported once it is back.
 func TestUsagePerUser(t *testing.T) {
-	for _, backend := range []string{"memory", "redis"} {
-		t.Run(backend, func(t *testing.T) {
-			var extra []string
-			if backend == "redis" {
-				prefix := storetest.KeyPrefix(t)
-				storetest.OpenRedis(t, store.RedisConfig{Prefix: prefix}) // deletes the prefix's keys when the test ends
-				extra = []string{"--redis-url=" + storetest.RedisURL(t), "--redis-prefix=" + prefix}
-			}
-			secret := randomSecret(t)
-			listen := fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
-			gateway := "http://" + listen
-			extra = append(extra, "--heartbeat-ttl=3s") // relays heartbeat every second
-			gw, _ := startGatewayOn(t, secret, listen, extra...)
-			relaynode := usageRelaynode(t, secret, gateway)
+	forEachStore(t, func(t *testing.T, storeArgs []string) {
+		secret := randomSecret(t)
+		listen := fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
+		gateway := "http://" + listen
+		extra := append(storeArgs, "--heartbeat-ttl=3s") // relays heartbeat every second
+		gw, _ := startGatewayOn(t, secret, listen, extra...)
+		relaynode := usageRelaynode(t, secret, gateway)
 
-			alice := newCaller(t, gateway, "alice@example.com")
-			bob := newCaller(t, gateway, "bob@example.com")
-			alice.exchange(t, 20, 1000, 1200)
-			bob.exchange(t, 3, 100, 50)
-			// The relay reports at its next heartbeat (every second here);
-			// the bound leaves a loaded machine room.
-			took := waitUsage(t, gateway, alice, 15*time.Second)
-			waitUsage(t, gateway, bob, 15*time.Second)
-			t.Logf("alice's %d+%d bytes in GET /v1/usage after %v (heartbeat interval 1s)", alice.sent.toPeer, alice.sent.fromPeer, took.Round(10*time.Millisecond))
+		alice := newCaller(t, gateway, "alice@example.com")
+		bob := newCaller(t, gateway, "bob@example.com")
+		alice.exchange(t, 20, 1000, 1200)
+		bob.exchange(t, 3, 100, 50)
+		// The relay reports at its next heartbeat (every second here);
+		// the bound leaves a loaded machine room.
+		took := waitUsage(t, gateway, alice, 15*time.Second)
+		waitUsage(t, gateway, bob, 15*time.Second)
+		t.Logf("alice's %d+%d bytes in GET /v1/usage after %v (heartbeat interval 1s)", alice.sent.toPeer, alice.sent.fromPeer, took.Round(10*time.Millisecond))
 
-			var rl wire.RelayUsageList
-			if err := adminGet(t, gateway, "/v1/usage/relays?"+usageRange().Encode(), &rl); err != nil {
-				t.Fatal(err)
-			}
-			if len(rl.Relays) != 1 || rl.Relays[0].RelayID != "lo-1" ||
-				rl.Relays[0].Usage.BytesToPeer != alice.sent.toPeer+bob.sent.toPeer ||
-				rl.Relays[0].Usage.BytesFromPeer != alice.sent.fromPeer+bob.sent.fromPeer {
-				t.Errorf("GET /v1/usage/relays = %+v, want lo-1 with alice's and bob's bytes", rl)
-			}
+		var rl wire.RelayUsageList
+		if err := adminGet(t, gateway, "/v1/usage/relays?"+usageRange().Encode(), &rl); err != nil {
+			t.Fatal(err)
+		}
+		if len(rl.Relays) != 1 || rl.Relays[0].RelayID != "lo-1" ||
+			rl.Relays[0].Usage.BytesToPeer != alice.sent.toPeer+bob.sent.toPeer ||
+			rl.Relays[0].Usage.BytesFromPeer != alice.sent.fromPeer+bob.sent.fromPeer {
+			t.Errorf("GET /v1/usage/relays = %+v, want lo-1 with alice's and bob's bytes", rl)
+		}
 
-			u, err := turncred.ParseUsername(alice.username)
-			if err != nil {
-				t.Fatal(err)
+		u, err := turncred.ParseUsername(alice.username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pseudonym := u.User[len(u.KeyID())+1:]
+		resp, err := http.Get(gateway + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(metrics), `relaygate_usage_reports_total{result="counted"}`) {
+			t.Errorf("/metrics lacks relaygate_usage_reports_total")
+		}
+		for name, text := range map[string]string{"gateway metrics": string(metrics), "gateway logs": gw.Logs.String(), "relaynode logs": relaynode.Logs.String()} {
+			if strings.Contains(text, pseudonym) || strings.Contains(text, "alice") {
+				t.Errorf("%s name alice or her pseudonym", name)
 			}
-			pseudonym := u.User[len(u.KeyID())+1:]
-			resp, err := http.Get(gateway + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			metrics, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if !strings.Contains(string(metrics), `relaygate_usage_reports_total{result="counted"}`) {
-				t.Errorf("/metrics lacks relaygate_usage_reports_total")
-			}
-			for name, text := range map[string]string{"gateway metrics": string(metrics), "gateway logs": gw.Logs.String(), "relaynode logs": relaynode.Logs.String()} {
-				if strings.Contains(text, pseudonym) || strings.Contains(text, "alice") {
-					t.Errorf("%s name alice or her pseudonym", name)
-				}
-			}
+		}
 
-			if backend != "redis" {
-				return
-			}
-			// The gateway goes away; what the relay carries meanwhile is
-			// reported to its successor on the same store.
-			stopClean(t, gw)
-			alice.exchange(t, 5, 700, 300)
-			startGatewayOn(t, secret, listen, extra...)
-			waitUsage(t, gateway, alice, 30*time.Second)
-		})
-	}
+		if storeArgs == nil { // the in-memory store
+			return
+		}
+		// The gateway goes away; what the relay carries meanwhile is
+		// reported to its successor on the same store.
+		stopClean(t, gw)
+		alice.exchange(t, 5, 700, 300)
+		startGatewayOn(t, secret, listen, extra...)
+		waitUsage(t, gateway, alice, 30*time.Second)
+	})
 }

@@ -22,28 +22,35 @@ var relaysCmd = &command{
 region, site, country (ISO 3166-1 alpha-2, "-" when unknown), state (available, degraded, full, draining, drained, down), the
 gateway's probe health, RTT and loss, load (allocations/capacity, "-" when the
 relay declares no limit) and the age of its last heartbeat.`,
-	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+	setup: adminList("relays", "/v1/relays", func(w io.Writer, l wire.RelayList) { printRelays(w, l.Relays) }),
+}
+
+// adminList is the setup of a command that takes no arguments, GETs path
+// with an admin token and prints the answer with print, or as the
+// gateway's JSON with --json.
+func adminList[T any](name, path string, print func(io.Writer, T)) func(*flag.FlagSet) func(context.Context, *cli, []string) error {
+	return func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		asJSON := fs.Bool("json", false, "print the gateway's answer as JSON")
 		return func(ctx context.Context, c *cli, args []string) error {
 			if len(args) > 0 {
-				return usagef("relays takes no arguments, got %q", args)
+				return usagef("%s takes no arguments, got %q", name, args)
 			}
 			g, err := c.gatewayClient("an admin token")
 			if err != nil {
 				return err
 			}
-			var list wire.RelayList
-			raw, err := g.do(ctx, http.MethodGet, "/v1/relays", nil, &list)
+			var v T
+			raw, err := g.do(ctx, http.MethodGet, path, nil, &v)
 			if err != nil {
 				return err
 			}
 			if *asJSON {
 				return writeRawJSON(c.stdout, raw)
 			}
-			printRelays(c.stdout, list.Relays)
+			print(c.stdout, v)
 			return nil
 		}
-	},
+	}
 }
 
 func printRelays(w io.Writer, relays []wire.RelayStatus) {

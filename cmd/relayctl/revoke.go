@@ -73,28 +73,7 @@ var revocationsCmd = &command{
 	summary: "list the revoked subjects and when each revocation lapses (admin token)",
 	help: `Calls GET /v1/revocations with an admin token and prints one line per revoked
 subject: the subject, when its revocation lapses and when it was made.`,
-	setup: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
-		asJSON := fs.Bool("json", false, "print the gateway's answer as JSON")
-		return func(ctx context.Context, c *cli, args []string) error {
-			if len(args) > 0 {
-				return usagef("revocations takes no arguments, got %q", args)
-			}
-			g, err := c.gatewayClient("an admin token")
-			if err != nil {
-				return err
-			}
-			var list wire.RevocationList
-			raw, err := g.do(ctx, http.MethodGet, "/v1/revocations", nil, &list)
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				return writeRawJSON(c.stdout, raw)
-			}
-			printRevocations(c.stdout, list.Revocations)
-			return nil
-		}
-	},
+	setup: adminList("revocations", "/v1/revocations", func(w io.Writer, l wire.RevocationList) { printRevocations(w, l.Revocations) }),
 }
 
 func printRevocations(w io.Writer, revs []wire.Revocation) {
