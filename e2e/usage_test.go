@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,7 +142,7 @@ func TestUsagePerUser(t *testing.T) {
 		secret := randomSecret(t)
 		listen := fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
 		gateway := "http://" + listen
-		extra := append(storeArgs, "--heartbeat-ttl=3s") // relays heartbeat every second
+		extra := append(slices.Clip(storeArgs), "--heartbeat-ttl=3s") // relays heartbeat every second
 		gw, _ := startGatewayOn(t, secret, listen, extra...)
 		relaynode := usageRelaynode(t, secret, gateway)
 

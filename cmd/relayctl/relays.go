@@ -26,9 +26,9 @@ relay declares no limit) and the age of its last heartbeat.`,
 }
 
 // adminList is the setup of a command that takes no arguments, GETs path
-// with an admin token and prints the answer with print, or as the
+// with an admin token and prints the answer with show, or as the
 // gateway's JSON with --json.
-func adminList[T any](name, path string, print func(io.Writer, T)) func(*flag.FlagSet) func(context.Context, *cli, []string) error {
+func adminList[T any](name, path string, show func(io.Writer, T)) func(*flag.FlagSet) func(context.Context, *cli, []string) error {
 	return func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		asJSON := fs.Bool("json", false, "print the gateway's answer as JSON")
 		return func(ctx context.Context, c *cli, args []string) error {
@@ -47,7 +47,7 @@ func adminList[T any](name, path string, print func(io.Writer, T)) func(*flag.Fl
 			if *asJSON {
 				return writeRawJSON(c.stdout, raw)
 			}
-			print(c.stdout, v)
+			show(c.stdout, v)
 			return nil
 		}
 	}
