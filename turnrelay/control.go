@@ -123,7 +123,7 @@ func (s *Server) onAuth(_, _ net.Addr, _, _, _ string, _ string, verdict bool) {
 	}
 }
 
-// eventHandler counts allocations and keeps the ChannelData fast path in
+// eventHandler counts allocations and keeps the data plane's routes in
 // step with pion's allocations, channels and permissions.
 func (s *Server) eventHandler() turn.EventHandler {
 	d := s.data
@@ -139,6 +139,9 @@ func (s *Server) eventHandler() turn.EventHandler {
 		},
 		OnChannelDeleted: func(src, dst net.Addr, _, _, _ string, relay, _ net.Addr, n uint16) {
 			d.ChannelDeleted(src, dst, relay, n)
+		},
+		OnPermissionCreated: func(src, dst net.Addr, _, _, _ string, relay net.Addr, peer net.IP) {
+			d.PermissionCreated(src, dst, relay, peer)
 		},
 		OnPermissionDeleted: func(src, dst net.Addr, _, _, _ string, relay net.Addr, peer net.IP) {
 			d.PermissionDeleted(src, dst, relay, peer)

@@ -6,8 +6,6 @@ import (
 	"net/netip"
 
 	"github.com/pion/turn/v5"
-
-	"github.com/relaygate/relaygate/turnrelay/dataplane"
 )
 
 // Allocation refusals of the relay address generator, besides quota's and
@@ -101,7 +99,7 @@ func (g generator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.Pack
 		return nil, nil, err
 	}
 	r := s.cfg.RelayPorts
-	conn, port, err := dataplane.BindRelay(cfg.Network, bind, r.Min, r.Max, cfg.RequestedPort)
+	conn, port, err := s.data.BindRelay(cfg.Network, bind, r.Min, r.Max, cfg.RequestedPort)
 	if err != nil {
 		s.ledger.Release(cfg.UserID)
 		return nil, nil, err

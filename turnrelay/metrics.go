@@ -89,6 +89,7 @@ func newMetrics(s *Server) *metrics {
 		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "to_peer", func(st dataplane.Stats) uint64 { return st.PacketsToPeer }),
 		counterFunc("relaynode_relayed_packets_total", "Datagrams relayed.", "direction", "from_peer", func(st dataplane.Stats) uint64 { return st.PacketsFromPeer }),
 		counterFunc("relaynode_dropped_packets_total", "Datagrams dropped by the relay.", "reason", "bandwidth", func(st dataplane.Stats) uint64 { return st.DroppedBandwidth }),
+		counterFunc("relaynode_dropped_packets_total", "Datagrams dropped by the relay.", "reason", "overload", func(st dataplane.Stats) uint64 { return st.DroppedOverload }),
 		heartbeatCounter(s, "ok", func(st heartbeat.Stats) uint64 { return st.OK }),
 		heartbeatCounter(s, "failed", func(st heartbeat.Stats) uint64 { return st.Failed }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -97,9 +97,12 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		secrets:  verifier.Secrets(),
 		filter:   filter,
 		ledger:   ledger,
-		data:     dataplane.New(dataplane.Config{Filter: filter, Bandwidth: ledger.Bandwidth(), Now: cfg.Now}),
-		ips:      ips,
-		usage:    meter,
+		data: dataplane.New(dataplane.Config{
+			Filter: filter, Bandwidth: ledger.Bandwidth(), Now: cfg.Now,
+			Notice: func(msg string) { log.Warn(msg, "component", "dataplane") },
+		}),
+		ips:   ips,
+		usage: meter,
 	}
 	if s.match, err = s.newMatcher(); err != nil {
 		return nil, fmt.Errorf("turnrelay: %w", err)
@@ -243,6 +246,7 @@ func (s *Server) closeSockets() {
 			b.close()
 		}
 	}
+	s.data.Close()
 }
 
 // orOff renders a listener address for the start-up log, "off" when unset.

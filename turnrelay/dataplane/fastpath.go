@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 )
 
 // fastPath relays ChannelData from UDP clients to peers straight from the
@@ -29,29 +30,48 @@ import (
 //   - The datagram is written through the relayConn, so the per-datagram
 //     peer filter, the bandwidth budget and the counters apply unchanged.
 type fastPath struct {
-	mu     sync.RWMutex                  // guards below, and relayConn.ft
+	mu     sync.RWMutex                  // guards below, and relayConn.ft and .fa
 	relays map[netip.AddrPort]*relayConn // by advertised relayed address
 	allocs map[fiveTuple]*fastAlloc      // UDP clients' allocations
+	out    map[netip.AddrPort][]*sender  // UDP listener sockets by address
 }
 
 // fiveTuple is a UDP client's allocation key: client address and the
 // listener address it reached (the transport is always UDP here).
 type fiveTuple struct{ client, local netip.AddrPort }
 
+// fastAlloc is what the data plane knows of a UDP client's allocation:
+// its channels and permissions, and where the peers' datagrams go.
 type fastAlloc struct {
-	rc    *relayConn
-	chans map[uint16]chanRoute // by channel number
+	rc     *relayConn
+	chans  map[uint16]chanRoute      // by channel number
+	byPeer map[netip.AddrPort]uint16 // channel numbers by peer
+	perms  map[netip.Addr]struct{}   // peer IPs with a permission
+	client netip.AddrPort            // the client's address
+	out    []*sender                 // listener sockets of the client's 5-tuple (same address)
 }
 
 type chanRoute struct {
 	peer   *net.UDPAddr
-	peerIP netip.Addr
+	peerAP netip.AddrPort
+}
+
+// routeLocked is the channel number and whether it is bound that the
+// peer's datagram travels in, and whether the peer may send at all
+// (RFC 8656 §10.3: a permission for its IP). Under fastPath.mu.
+func (a *fastAlloc) routeLocked(peer netip.AddrPort) (number uint16, bound, permitted bool) {
+	if _, ok := a.perms[peer.Addr()]; !ok {
+		return 0, false, false
+	}
+	number, bound = a.byPeer[peer]
+	return number, bound, true
 }
 
 func newFastPath() *fastPath {
 	return &fastPath{
 		relays: map[netip.AddrPort]*relayConn{},
 		allocs: map[fiveTuple]*fastAlloc{},
+		out:    map[netip.AddrPort][]*sender{},
 	}
 }
 
@@ -73,14 +93,8 @@ func udpAddrPort(a net.Addr) (netip.AddrPort, bool) {
 // relay sends the ChannelData datagram b from client on local to its peer
 // and reports true, or reports false when pion must handle b.
 func (f *fastPath) relay(local netip.AddrPort, client net.Addr, b []byte) bool {
-	// RFC 8656 §12.4: channel numbers 0x4000-0x7FFF (pion accepts the same
-	// range), a length no longer than what follows the header; padding is
-	// ignored.
-	if len(b) < 4 || b[0]&0xC0 != 0x40 {
-		return false
-	}
-	l := int(binary.BigEndian.Uint16(b[2:4]))
-	if l > len(b)-4 {
+	number, data, ok := ParseChannelData(b)
+	if !ok {
 		return false
 	}
 	ap, ok := udpAddrPort(client)
@@ -88,13 +102,15 @@ func (f *fastPath) relay(local netip.AddrPort, client net.Addr, b []byte) bool {
 		return false
 	}
 	ft := fiveTuple{ap, local}
-	number := binary.BigEndian.Uint16(b[0:2])
 	f.mu.RLock()
 	var rc *relayConn
 	var r chanRoute
 	ok = false
 	if a := f.allocs[ft]; a != nil {
 		r, ok = a.chans[number]
+		if ok {
+			_, ok = a.perms[r.peerAP.Addr()]
+		}
 		rc = a.rc
 	}
 	f.mu.RUnlock()
@@ -102,8 +118,22 @@ func (f *fastPath) relay(local netip.AddrPort, client net.Addr, b []byte) bool {
 		return false
 	}
 	// pion only logs a failed relay write; so does nothing here.
-	_, _ = rc.WriteTo(b[4:4+l], r.peer)
+	_, _ = rc.WriteTo(data, r.peer)
 	return true
+}
+
+// ParseChannelData splits a ChannelData message (RFC 8656 §12.4): channel
+// numbers 0x4000-0x7FFF (pion accepts the same range), a length no longer
+// than what follows the header; padding is ignored. data aliases b.
+func ParseChannelData(b []byte) (number uint16, data []byte, ok bool) {
+	if len(b) < 4 || b[0]&0xC0 != 0x40 {
+		return 0, nil, false
+	}
+	l := int(binary.BigEndian.Uint16(b[2:4]))
+	if l > len(b)-4 {
+		return 0, nil, false
+	}
+	return binary.BigEndian.Uint16(b[0:2]), b[4 : 4+l], true
 }
 
 // register makes a relay socket known by its advertised address.
@@ -125,6 +155,7 @@ func (f *fastPath) unregister(rc *relayConn) {
 			delete(f.allocs, *rc.ft)
 		}
 	}
+	rc.fa = nil
 }
 
 // AllocationCreated is pion's OnAllocationCreated: a UDP client's
@@ -141,7 +172,14 @@ func (f *fastPath) AllocationCreated(client, local, relayed net.Addr) {
 	defer f.mu.Unlock()
 	if rc, ok := f.relays[ra]; ok && !rc.closed.Load() {
 		rc.ft = &ft
-		f.allocs[ft] = &fastAlloc{rc: rc, chans: map[uint16]chanRoute{}}
+		a := &fastAlloc{
+			rc: rc, chans: map[uint16]chanRoute{}, byPeer: map[netip.AddrPort]uint16{},
+			perms: map[netip.Addr]struct{}{}, client: ca, out: f.out[la],
+		}
+		f.allocs[ft] = a
+		if len(a.out) > 0 { // the data plane sends the peers' datagrams
+			rc.fa = a
+		}
 	}
 }
 
@@ -159,6 +197,7 @@ func (f *fastPath) AllocationDeleted(client, local net.Addr) {
 	// have replaced it.
 	if a := f.allocs[ft]; a != nil && a.rc.closed.Load() {
 		delete(f.allocs, ft)
+		a.rc.fa = nil
 	}
 }
 
@@ -187,7 +226,11 @@ func (f *fastPath) ChannelCreated(client, local, relayed, peer net.Addr, number 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if a := f.alloc(client, local, relayed); a != nil && !a.rc.closed.Load() {
-		a.chans[number] = chanRoute{peer: net.UDPAddrFromAddrPort(pa), peerIP: pa.Addr()}
+		if old, ok := a.chans[number]; ok {
+			delete(a.byPeer, old.peerAP)
+		}
+		a.chans[number] = chanRoute{peer: net.UDPAddrFromAddrPort(pa), peerAP: pa}
+		a.byPeer[pa] = number
 	} // else unsure: pion keeps this channel
 }
 
@@ -196,36 +239,76 @@ func (f *fastPath) ChannelDeleted(client, local, relayed net.Addr, number uint16
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if a := f.alloc(client, local, relayed); a != nil {
-		delete(a.chans, number)
+		if r, ok := a.chans[number]; ok {
+			delete(a.byPeer, r.peerAP)
+			delete(a.chans, number)
+		}
 	}
 }
 
-// PermissionDeleted is pion's OnPermissionDeleted: it drops the routes to
-// peer's IP; the channel, if pion still has it, is pion's to relay again.
+// PermissionCreated is pion's OnPermissionCreated: peers at peer's IP may
+// now send to the allocation on relayed (a refreshed permission fires no
+// event and needs none).
+func (f *fastPath) PermissionCreated(client, local, relayed net.Addr, peer net.IP) {
+	ip, ok := netip.AddrFromSlice(peer)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a := f.alloc(client, local, relayed); a != nil && !a.rc.closed.Load() {
+		a.perms[ip.Unmap()] = struct{}{}
+	}
+}
+
+// PermissionDeleted is pion's OnPermissionDeleted: nothing is relayed to
+// or from peer's IP any more, on a channel or not, until pion creates the
+// permission again.
 func (f *fastPath) PermissionDeleted(client, local, relayed net.Addr, peer net.IP) {
 	ip, ok := netip.AddrFromSlice(peer)
 	if !ok {
 		return
 	}
-	ip = ip.Unmap()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if a := f.alloc(client, local, relayed); a != nil {
-		for n, r := range a.chans {
-			if r.peerIP == ip {
-				delete(a.chans, n)
-			}
-		}
+		delete(a.perms, ip.Unmap())
 	}
 }
 
-// Routes is the number of live ChannelData routes.
+// Routes is the number of live ChannelData routes: bound channels whose
+// peer has a permission.
 func (f *fastPath) Routes() int {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	n := 0
 	for _, a := range f.allocs {
-		n += len(a.chans)
+		for _, r := range a.chans {
+			if _, ok := a.perms[r.peerAP.Addr()]; ok {
+				n++
+			}
+		}
 	}
 	return n
+}
+
+// sender is a UDP listener socket the data plane sends the peers'
+// datagrams from, to clients that reached its address.
+type sender struct {
+	raw syscall.RawConn
+	v6  bool // an AF_INET6 socket: IPv4 clients are sent to as IPv4-mapped
+}
+
+// addListener makes c, a UDP listener socket, a sender.
+func (f *fastPath) addListener(c *net.UDPConn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	ua := c.LocalAddr().(*net.UDPAddr)
+	la := unmapped(ua.AddrPort())
+	f.mu.Lock()
+	f.out[la] = append(f.out[la], &sender{raw: raw, v6: ua.IP.To4() == nil})
+	f.mu.Unlock()
+	return nil
 }

@@ -24,7 +24,10 @@ func TestFastPathRoutes(t *testing.T) {
 		f := newFastPath()
 		rc := newRC(f, "203.0.113.1:50000")
 		f.AllocationCreated(client, local, udp("203.0.113.1:50000"))
+		// pion creates (or refreshes) a channel's permission first.
+		f.PermissionCreated(client, local, udp("203.0.113.1:50000"), peerA.IP)
 		f.ChannelCreated(client, local, udp("203.0.113.1:50000"), peerA, 0x4001)
+		f.PermissionCreated(client, local, udp("203.0.113.1:50000"), peerB.IP)
 		f.ChannelCreated(client, local, udp("203.0.113.1:50000"), peerB, 0x4002)
 		if n := f.Routes(); n != 2 {
 			t.Fatalf("routes = %d, want 2", n)
@@ -44,6 +47,11 @@ func TestFastPathRoutes(t *testing.T) {
 	if n := f.Routes(); n != 1 {
 		t.Errorf("after OnPermissionDeleted: routes = %d, want 1", n)
 	}
+	f.PermissionCreated(client, local, relay, peerA.IP) // re-created while pion kept the channel
+	if n := f.Routes(); n != 2 {
+		t.Errorf("after the permission came back: routes = %d, want 2", n)
+	}
+	f.PermissionDeleted(client, local, relay, peerA.IP)
 	f.ChannelDeleted(client, local, udp("203.0.113.1:50001"), 0x4002) // another relay's event
 	if n := f.Routes(); n != 1 {
 		t.Errorf("another relay's OnChannelDeleted removed a route: routes = %d, want 1", n)
@@ -66,6 +74,7 @@ func TestFastPathRoutes(t *testing.T) {
 	f.unregister(rc)
 	newRC(f, "203.0.113.1:50002")
 	f.AllocationCreated(client, local, udp("203.0.113.1:50002"))
+	f.PermissionCreated(client, local, udp("203.0.113.1:50002"), peerA.IP)
 	f.ChannelCreated(client, local, udp("203.0.113.1:50002"), peerA, 0x4001)
 	f.AllocationDeleted(client, local)
 	f.ChannelDeleted(client, local, relay, 0x4001) // the old one's, late

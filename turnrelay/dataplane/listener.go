@@ -48,6 +48,10 @@ func (p *Plane) ListenUDP(ap netip.AddrPort) (*Listener, error) {
 	l := &Listener{conns: conns}
 	for _, c := range conns {
 		l.readers = append(l.readers, newBatchReader(c, p.fastPath))
+		if err := p.addListener(c); err != nil {
+			_ = l.Close()
+			return nil, err
+		}
 	}
 	return l, nil
 }

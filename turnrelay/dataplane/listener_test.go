@@ -62,6 +62,7 @@ func TestListenerFastPath(t *testing.T) {
 	p.Wrap(relaySock, relayed, nil)
 	local := net.UDPAddrFromAddrPort(l.Addr())
 	p.AllocationCreated(client.LocalAddr(), local, relaySock.LocalAddr())
+	p.PermissionCreated(client.LocalAddr(), local, relaySock.LocalAddr(), peer.LocalAddr().(*net.UDPAddr).IP)
 	p.ChannelCreated(client.LocalAddr(), local, relaySock.LocalAddr(), peer.LocalAddr(), 0x4001)
 	if p.Routes() != 1 {
 		t.Fatalf("Routes() = %d, want 1", p.Routes())

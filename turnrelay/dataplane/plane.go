@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,9 @@ type Config struct {
 	Filter    *netpolicy.Filter // peers relay sockets exchange datagrams with; default netpolicy.New(nil, nil)
 	Bandwidth *quota.Limiter    // budget every relayed datagram draws on; nil is none
 	Now       func() time.Time  // clock of the budget; default time.Now
+	// Notice is told, once, of a feature the system lacks and what the
+	// data plane does instead; nil discards it.
+	Notice func(msg string)
 }
 
 // Plane is the data plane one relay node shares across its listener
@@ -26,6 +30,12 @@ type Plane struct {
 	bandwidth *quota.Limiter
 	now       func() time.Time
 	ctr       counters
+
+	noticeFn   func(string)
+	noticeOnce sync.Once
+	loopsOnce  sync.Once // starts the event loops, at the first relay socket
+	loops      []*loop
+	nextLoop   atomic.Uint32
 }
 
 // New returns a Plane with no listener, allocation or route yet.
@@ -36,8 +46,21 @@ func New(cfg Config) *Plane {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Plane{fastPath: newFastPath(), filter: cfg.Filter, bandwidth: cfg.Bandwidth, now: cfg.Now}
+	return &Plane{fastPath: newFastPath(), filter: cfg.Filter, bandwidth: cfg.Bandwidth, now: cfg.Now, noticeFn: cfg.Notice}
 }
+
+// notice passes msg to Config.Notice, the first time only.
+func (p *Plane) notice(msg string) {
+	p.noticeOnce.Do(func() {
+		if p.noticeFn != nil {
+			p.noticeFn(msg)
+		}
+	})
+}
+
+// Close stops the event loops that read relay sockets; call it once the
+// relay sockets are closed. The Plane then relays nothing from peers.
+func (p *Plane) Close() { p.stopLoops() }
 
 // counters are the data plane's hot-path counters.
 type counters struct {
@@ -45,6 +68,7 @@ type counters struct {
 	packetsToPeer, packetsFromPeer atomic.Uint64
 	droppedBandwidth               atomic.Uint64
 	droppedPeer                    atomic.Uint64
+	droppedOverload                atomic.Uint64
 }
 
 // Stats are what a Plane relayed and dropped since it was created.
@@ -53,6 +77,7 @@ type Stats struct {
 	PacketsToPeer, PacketsFromPeer uint64 // datagrams relayed
 	DroppedBandwidth               uint64 // datagrams dropped over the bandwidth budget
 	DroppedPeer                    uint64 // datagrams dropped for a peer the filter refuses
+	DroppedOverload                uint64 // datagrams dropped for want of room in a socket or queue
 }
 
 // Stats reads the counters (each atomically, not all at one instant).
@@ -61,6 +86,7 @@ func (p *Plane) Stats() Stats {
 		BytesToPeer: p.ctr.bytesToPeer.Load(), BytesFromPeer: p.ctr.bytesFromPeer.Load(),
 		PacketsToPeer: p.ctr.packetsToPeer.Load(), PacketsFromPeer: p.ctr.packetsFromPeer.Load(),
 		DroppedBandwidth: p.ctr.droppedBandwidth.Load(), DroppedPeer: p.ctr.droppedPeer.Load(),
+		DroppedOverload: p.ctr.droppedOverload.Load(),
 	}
 }
 

@@ -13,25 +13,91 @@ import (
 // on every send (defence in depth behind the control plane's permission
 // check) and gives its reservation back once when it is closed.
 //
-// Its reads are plain recvfrom calls: batching them with recvmmsg (as the
-// listener does) was measured slower, since a relay socket rarely has more
-// than one datagram queued (bench/relay/README.md).
+// A relay socket of BindRelay's is read by an event loop (loop_linux.go),
+// not by pion: pion's read loop waits in ReadFrom, which only ever returns
+// the datagrams of an allocation the data plane does not relay itself (a
+// TCP or TLS client's), and net.ErrClosed once the socket is closed. Any
+// other PacketConn (a system without the event loops) is read by pion,
+// through ReadFrom, as before.
 type relayConn struct {
 	net.PacketConn
-	p       *Plane
-	release func()
-	addr    netip.AddrPort // the advertised relayed address, the fast path's key
-	ft      *fiveTuple     // the UDP client's allocation, guarded by fastPath.mu
-	closed  atomic.Bool
+	p        *Plane
+	release  func()
+	addr     netip.AddrPort // the advertised relayed address, the fast path's key
+	ft       *fiveTuple     // the UDP client's allocation, guarded by fastPath.mu
+	fa       *fastAlloc     // the same, when the data plane relays it; guarded by fastPath.mu
+	closed   atomic.Bool
+	sock     *socket           // innermost socket when the event loop reads it, else nil
+	counters []readCounter     // wrappers of conn that count what is read
+	pion     chan pionDatagram // datagrams the event loop leaves to pion
+	done     chan struct{}     // closed by Close
 }
+
+// readCounter is a relay socket wrapper that counts the bytes read through
+// it (package usage's); the event loop tells it what it read instead.
+type readCounter interface{ CountRead(n uint64) }
+
+// unwrapper is a relay socket wrapper that gives the socket it wraps.
+type unwrapper interface{ Unwrap() net.PacketConn }
+
+type pionDatagram struct {
+	b    []byte
+	addr *net.UDPAddr
+}
+
+// pionQueue bounds the datagrams waiting for pion's read loop, per
+// allocation: beyond it they are dropped, not queued.
+const pionQueue = 64
 
 // Wrap turns conn, a relay socket bound for one allocation and advertised
 // as relayed, into the PacketConn the control plane relays through, known
-// to the fast path. Closing it calls release once.
+// to the fast path. Closing it calls release once. conn may be a wrapper
+// (see readCounter, unwrapper) of a socket of BindRelay's.
 func (p *Plane) Wrap(conn net.PacketConn, relayed netip.AddrPort, release func()) net.PacketConn {
 	rc := &relayConn{PacketConn: conn, p: p, release: release, addr: unmapped(relayed)}
+	for pc := conn; pc != nil; {
+		if c, ok := pc.(readCounter); ok {
+			rc.counters = append(rc.counters, c)
+		}
+		if s, ok := pc.(*socket); ok {
+			rc.sock = s
+			break
+		}
+		u, ok := pc.(unwrapper)
+		if !ok {
+			break
+		}
+		pc = u.Unwrap()
+	}
 	p.register(rc)
+	if rc.sock != nil {
+		rc.pion, rc.done = make(chan pionDatagram, pionQueue), make(chan struct{})
+		rc.sock.rc, rc.sock.ctr = rc, &p.ctr
+		if !p.attach(rc.sock) { // the loops are gone (shutting down): nothing relays
+			rc.sock = nil
+		}
+	}
 	return rc
+}
+
+// countRead tells the wrappers that n bytes were read.
+func (c *relayConn) countRead(n uint64) {
+	if n == 0 {
+		return
+	}
+	for _, rcn := range c.counters {
+		rcn.CountRead(n)
+	}
+}
+
+// toPion queues a datagram from peer for pion's read loop (copied: b is
+// the event loop's buffer), or drops it when pion is behind.
+func (c *relayConn) toPion(b []byte, peer netip.AddrPort) {
+	select {
+	case c.pion <- pionDatagram{b: append([]byte(nil), b...), addr: net.UDPAddrFromAddrPort(peer)}:
+	default:
+		c.p.ctr.droppedOverload.Add(1)
+	}
 }
 
 // WriteTo sends a client's datagram to a peer. Refused or over-budget
@@ -59,8 +125,17 @@ func (c *relayConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 }
 
 // ReadFrom receives a peer's datagram for the client, dropping what is over
-// the bandwidth budget.
+// the bandwidth budget: the event loop's datagrams for pion (already
+// counted), or the socket's own when pion reads it.
 func (c *relayConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	if c.sock != nil {
+		select {
+		case d := <-c.pion:
+			return copy(b, d.b), d.addr, nil
+		case <-c.done:
+			return 0, nil, net.ErrClosed
+		}
+	}
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
 		if err != nil {
@@ -84,6 +159,9 @@ func (c *relayConn) Close() error {
 		if c.release != nil {
 			c.release()
 		}
+		if c.done != nil {
+			close(c.done)
+		}
 	}
 	return c.PacketConn.Close()
 }
@@ -91,10 +169,17 @@ func (c *relayConn) Close() error {
 // BindRelay binds a UDP socket on ip for an allocation: at requested when
 // it is not 0 and lies in first..last, else at a random port of the range
 // (a bounded number of tries, then a scan from a random start). It returns
-// the socket and its port, or ErrNoPort.
-func BindRelay(network string, ip netip.Addr, first, last uint16, requested int) (net.PacketConn, int, error) {
+// the socket and its port, or ErrNoPort. Wrapped (Wrap), the socket is
+// read by the data plane's event loops where the system has them, else by
+// pion.
+func (p *Plane) BindRelay(network string, ip netip.Addr, first, last uint16, requested int) (net.PacketConn, int, error) {
+	p.loopsOnce.Do(p.startLoops)
 	try := func(port int) (net.PacketConn, error) {
-		return net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port)))) //nolint:gosec // G115: every port tried lies in first..last
+		ap := netip.AddrPortFrom(ip, uint16(port)) //nolint:gosec // G115: every port tried lies in first..last
+		if len(p.loops) > 0 {
+			return bindSocket(network, ap)
+		}
+		return net.ListenUDP(network, net.UDPAddrFromAddrPort(ap))
 	}
 	if requested != 0 {
 		if requested < int(first) || requested > int(last) {

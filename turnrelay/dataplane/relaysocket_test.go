@@ -96,6 +96,9 @@ func TestRelaySocket(t *testing.T) {
 
 func TestBindRelay(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
+	p := New(Config{})
+	defer p.Close()
+	BindRelay := p.BindRelay
 	c, port, err := BindRelay("udp4", lo, 1, 65535, 0)
 	if err != nil {
 		t.Fatalf("BindRelay(any port) = %v", err)

@@ -116,6 +116,13 @@ func (c *conn) ReadFrom(b []byte) (int, net.Addr, error) {
 	return n, addr, err
 }
 
+// CountRead counts n bytes a peer sent that were read from the socket
+// beneath c without c's ReadFrom (the data plane's event loop reads them).
+func (c *conn) CountRead(n uint64) { c.fromPeer.Add(n) }
+
+// Unwrap is the socket c counts for.
+func (c *conn) Unwrap() net.PacketConn { return c.PacketConn }
+
 // Close folds the allocation's last counts into what is pending, once.
 func (c *conn) Close() error {
 	c.once.Do(func() {
