@@ -232,10 +232,12 @@ awk -v l="$L" -v z="$Z" -v n="$N" '
         P[srv] = med(key, 5); LS[srv] = med(key, 6)
         printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10) }
       ratio = P["coturn"] > 0 ? P["relaynode"] / P["coturn"] : 0
+      U["coturn"] = med(m SUBSEP "coturn", 10); U["relaynode"] = med(m SUBSEP "relaynode", 10)
+      uratio = U["coturn"] > 0 ? U["relaynode"] / U["coturn"] : 0
       for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; if (LS[srv] <= 0.5 && P[srv] > best[srv]) best[srv] = P[srv] }
       if (LS["coturn"] > 0.5) v = "n/a (coturn itself loses > 0.5 %: the box is saturated)"
       else { v = (LS["relaynode"] <= 0.5 && ratio >= 0.98) ? "ok" : "SHORT"; if (v != "ok") ok = 0 }
-      printf "%-7d %-10s %8s %10.3f %7s  (relaynode/coturn relay_pps; relaynode loss %.3f%% vs coturn %.3f%%) %s\n", m, "ratio", "", ratio, "", LS["relaynode"], LS["coturn"], v }
+      printf "%-7d %-10s %8s %10.3f %7s  (relaynode/coturn relay_pps; us/echo ratio %.2f; relaynode loss %.3f%% vs coturn %.3f%%) %s\n", m, "ratio", "", ratio, "", uratio, LS["relaynode"], LS["coturn"], v }
     printf "most relay_pps at loss <= 0.5%%: coturn %d, relaynode %d (ratio %.3f)\n", best["coturn"], best["relaynode"], (best["coturn"] > 0 ? best["relaynode"] / best["coturn"] : 0)
     printf "target (relaynode >= coturn pps at loss <= 0.5%%, wherever coturn holds it): %s\n", (ok ? "met" : "NOT met")
   }' "$ROWS"
