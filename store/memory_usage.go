@@ -195,7 +195,7 @@ func checkUsageQuery(pseudonyms []string, from, to time.Time) (first, end int64,
 		return 0, 0, fmt.Errorf("usage of %d pseudonyms, want 1 to %d: %w", len(pseudonyms), MaxUsagePseudonyms, ErrInvalid)
 	}
 	for _, p := range pseudonyms {
-		if !validPseudonym(p) {
+		if !relay.ValidPseudonym(p) {
 			return 0, 0, fmt.Errorf("usage of an invalid pseudonym: %w", ErrInvalid)
 		}
 	}

@@ -56,7 +56,7 @@ func checkUsageReport(relayID string, rep relay.UsageReport) error {
 	}
 	seen := make(map[string]bool, len(rep.Entries))
 	for _, e := range rep.Entries {
-		if !validPseudonym(e.Pseudonym) || seen[e.Pseudonym] {
+		if !relay.ValidPseudonym(e.Pseudonym) || seen[e.Pseudonym] {
 			return fmt.Errorf("usage report of %q: invalid or duplicate pseudonym: %w", relayID, ErrInvalid)
 		}
 		seen[e.Pseudonym] = true
@@ -65,20 +65,6 @@ func checkUsageReport(relayID string, rep relay.UsageReport) error {
 		}
 	}
 	return nil
-}
-
-// validPseudonym is the user part of a TURN REST username:
-// 1-256 printable ASCII characters other than ':'.
-func validPseudonym(p string) bool {
-	if p == "" || len(p) > 256 {
-		return false
-	}
-	for _, c := range []byte(p) {
-		if c <= ' ' || c > '~' || c == ':' {
-			return false
-		}
-	}
-	return true
 }
 
 // usageHours is [from, to) in whole hours, as Unix hour numbers
