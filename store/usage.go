@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
@@ -67,9 +69,24 @@ func checkUsageReport(relayID string, rep relay.UsageReport) error {
 	return nil
 }
 
-// usageHours is [from, to) in whole hours, as Unix hour numbers
-// [first, end); ErrInvalid when empty.
-func usageHours(from, to time.Time) (first, end int64, err error) {
+// checkPseudonyms rejects the pseudonyms of a usage query that no store
+// can answer: none, too many, or an invalid one.
+func checkPseudonyms(pseudonyms []string) error {
+	if len(pseudonyms) == 0 || len(pseudonyms) > MaxUsagePseudonyms {
+		return fmt.Errorf("usage of %d pseudonyms, want 1 to %d: %w", len(pseudonyms), MaxUsagePseudonyms, ErrInvalid)
+	}
+	for _, p := range pseudonyms {
+		if !relay.ValidPseudonym(p) {
+			return fmt.Errorf("usage of an invalid pseudonym: %w", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// usageWindow gives a usage query's hours [first, end) as Unix hour
+// numbers, clamped to what is retained at now: end <= first when none is;
+// ErrInvalid for an empty range.
+func usageWindow(from, to, now time.Time) (first, end int64, err error) {
 	first = floorHour(from)
 	end = floorHour(to)
 	if !to.Equal(time.Unix(end*3600, 0)) {
@@ -78,7 +95,48 @@ func usageHours(from, to time.Time) (first, end int64, err error) {
 	if end <= first {
 		return 0, 0, fmt.Errorf("usage range is empty: %w", ErrInvalid)
 	}
-	return first, end, nil
+	nowHour := floorHour(now)
+	return max(first, nowHour-retainedHours), min(end, nowHour+1), nil
+}
+
+// hourSums sums usage by hour, for UsageOf.
+type hourSums map[int64]relay.Usage
+
+func (s hourSums) add(hour int64, u relay.Usage) {
+	v := s[hour]
+	v.Add(u)
+	s[hour] = v
+}
+
+// periods are the sums, oldest first.
+func (s hourSums) periods() []relay.UsagePeriod {
+	out := make([]relay.UsagePeriod, 0, len(s))
+	for h, u := range s {
+		out = append(out, relay.UsagePeriod{Start: hourStart(h), Usage: u})
+	}
+	slices.SortFunc(out, func(a, b relay.UsagePeriod) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// relaySums sums usage by relay, for RelayUsage.
+type relaySums map[string]relay.Usage
+
+func (s relaySums) add(id string, u relay.Usage) {
+	v := s[id]
+	v.Add(u)
+	s[id] = v
+}
+
+// relays are the relays with any usage, by ID.
+func (s relaySums) relays() []relay.UsageOnRelay {
+	out := make([]relay.UsageOnRelay, 0, len(s))
+	for id, u := range s {
+		if !u.IsZero() {
+			out = append(out, relay.UsageOnRelay{RelayID: id, Usage: u})
+		}
+	}
+	slices.SortFunc(out, func(a, b relay.UsageOnRelay) int { return cmp.Compare(a.RelayID, b.RelayID) })
+	return out
 }
 
 // floorHour is t's hour as hours since the Unix epoch.
