@@ -132,12 +132,12 @@ func (m *Memory) UsageOf(ctx context.Context, pseudonyms []string, from, to time
 	if err := checkPseudonyms(pseudonyms); err != nil {
 		return nil, err
 	}
-	sums := hourSums{}
+	total := sums[int64]{}
 	err := m.scanUsage(ctx, "usage", from, to, func(u *memoryUsage, first, end int64) {
 		for _, p := range pseudonyms {
 			for h, v := range u.users[p] {
 				if h >= first && h < end {
-					sums.add(h, *v)
+					total.add(h, *v)
 				}
 			}
 		}
@@ -145,17 +145,17 @@ func (m *Memory) UsageOf(ctx context.Context, pseudonyms []string, from, to time
 	if err != nil {
 		return nil, err
 	}
-	return sums.periods(), nil
+	return periods(total), nil
 }
 
 // RelayUsage returns each relay's usage over the hours (see Usage).
 func (m *Memory) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
-	sums := relaySums{}
+	total := sums[string]{}
 	err := m.scanUsage(ctx, "relay usage", from, to, func(u *memoryUsage, first, end int64) {
 		for id, hours := range u.relays {
 			for h, v := range hours {
 				if h >= first && h < end {
-					sums.add(id, *v)
+					total.add(id, *v)
 				}
 			}
 		}
@@ -163,7 +163,7 @@ func (m *Memory) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.Us
 	if err != nil {
 		return nil, err
 	}
-	return sums.relays(), nil
+	return relays(total), nil
 }
 
 // scanUsage checks a query (usageWindow) and calls scan with the usage

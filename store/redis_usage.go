@@ -134,7 +134,7 @@ func (s *Redis) UsageOf(ctx context.Context, pseudonyms []string, from, to time.
 	if err := checkPseudonyms(pseudonyms); err != nil {
 		return nil, err
 	}
-	sums := hourSums{}
+	total := sums[int64]{}
 	days := func(d string) []string {
 		keys := make([]string, 0, len(pseudonyms))
 		for _, ps := range pseudonyms {
@@ -148,18 +148,18 @@ func (s *Redis) UsageOf(ctx context.Context, pseudonyms []string, from, to time.
 		if ok && err == nil && hour >= first && hour < end {
 			var u relay.Usage
 			addField(&u, k, v)
-			sums.add(hour, u)
+			total.add(hour, u)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	return sums.periods(), nil
+	return periods(total), nil
 }
 
 // RelayUsage returns each relay's usage over the hours (see Usage).
 func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
-	sums := relaySums{}
+	total := sums[string]{}
 	days := func(d string) []string { return []string{s.relayUsageKey(d)} }
 	err := s.scanUsage(ctx, "relay usage", from, to, days, func(field, v string, first, end int64) {
 		parts := strings.Split(field, ":") // relay id : hour : kind
@@ -170,13 +170,13 @@ func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.Usa
 		if err == nil && hour >= first && hour < end {
 			var u relay.Usage
 			addField(&u, parts[2], v)
-			sums.add(parts[0], u)
+			total.add(parts[0], u)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	return sums.relays(), nil
+	return relays(total), nil
 }
 
 // scanUsage checks a query (usageWindow), reads the day hashes that keys

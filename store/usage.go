@@ -99,17 +99,18 @@ func usageWindow(from, to, now time.Time) (first, end int64, err error) {
 	return max(first, nowHour-retainedHours), min(end, nowHour+1), nil
 }
 
-// hourSums sums usage by hour, for UsageOf.
-type hourSums map[int64]relay.Usage
+// sums sums usage by a key: the hour for UsageOf, the relay for
+// RelayUsage.
+type sums[K comparable] map[K]relay.Usage
 
-func (s hourSums) add(hour int64, u relay.Usage) {
-	v := s[hour]
+func (s sums[K]) add(k K, u relay.Usage) {
+	v := s[k]
 	v.Add(u)
-	s[hour] = v
+	s[k] = v
 }
 
-// periods are the sums, oldest first.
-func (s hourSums) periods() []relay.UsagePeriod {
+// periods are hourly sums, oldest first.
+func periods(s sums[int64]) []relay.UsagePeriod {
 	out := make([]relay.UsagePeriod, 0, len(s))
 	for h, u := range s {
 		out = append(out, relay.UsagePeriod{Start: hourStart(h), Usage: u})
@@ -118,17 +119,8 @@ func (s hourSums) periods() []relay.UsagePeriod {
 	return out
 }
 
-// relaySums sums usage by relay, for RelayUsage.
-type relaySums map[string]relay.Usage
-
-func (s relaySums) add(id string, u relay.Usage) {
-	v := s[id]
-	v.Add(u)
-	s[id] = v
-}
-
-// relays are the relays with any usage, by ID.
-func (s relaySums) relays() []relay.UsageOnRelay {
+// relays are the per-relay sums with any usage, by ID.
+func relays(s sums[string]) []relay.UsageOnRelay {
 	out := make([]relay.UsageOnRelay, 0, len(s))
 	for id, u := range s {
 		if !u.IsZero() {
@@ -140,13 +132,15 @@ func (s relaySums) relays() []relay.UsageOnRelay {
 }
 
 // floorHour is t's hour as hours since the Unix epoch.
-func floorHour(t time.Time) int64 {
-	s := t.Unix()
-	h := s / 3600
-	if s%3600 < 0 {
-		h--
+func floorHour(t time.Time) int64 { return floorDiv(t.Unix(), 3600) }
+
+// floorDiv is a/b rounded down (Go's / rounds toward zero), for b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
 	}
-	return h
+	return q
 }
 
 // hourStart is hour h's start, in UTC.
