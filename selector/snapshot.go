@@ -172,6 +172,20 @@ func (s *Snapshot) Relay(id string) (relay.Relay, bool) {
 	return s.relays[i].Clone(), true
 }
 
+// State returns the state of the relay with the given ID (relay.Relay.State)
+// without copying it; false for an ID the snapshot does not hold, or a nil
+// snapshot.
+func (s *Snapshot) State(id string) (relay.State, bool) {
+	if s == nil {
+		return "", false
+	}
+	i, ok := s.index(id)
+	if !ok {
+		return "", false
+	}
+	return s.relays[i].State(), true
+}
+
 // number returns key's number in m, giving it the next one (m's size) if
 // it has none yet.
 func number(m map[string]int32, key string) int32 {

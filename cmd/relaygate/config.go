@@ -309,7 +309,8 @@ type rateFlags map[string]*string
 // Default rate limits: far above what a real client does. relaygate.js
 // fetches credentials once per call, refreshes them at 80 % of their
 // lifetime (48 s at the shortest, 60 s, TTL) and reports measurements every
-// 30 s; a relay heartbeats every third of --heartbeat-ttl (1 s at the
+// 30 s, and asks about its call's relays every 5 s (--rate-calls allows
+// several calls per user); a relay heartbeats every third of --heartbeat-ttl (1 s at the
 // shortest, 3 s, TTL). A /24 can hold a whole office or a carrier's NAT,
 // hence its large budget.
 var rateDefaults = []struct{ scope, rule, what string }{
@@ -317,6 +318,7 @@ var rateDefaults = []struct{ scope, rule, what string }{
 	{"prefix", "6000/1m,burst=1000", "requests per client prefix (/24, /48) to the credential and measurement endpoints"},
 	{"measurements", "20/1m,burst=10", "POST /v1/measurements per user-token subject (one reporter)"},
 	{"relay", "120/1m,burst=30", "heartbeats per relay id"},
+	{"calls", "60/1m,burst=20", "GET /v1/call-relays per user-token subject (relaygate.js asks every 5 s during a call)"},
 }
 
 func addRateFlags(fs *flag.FlagSet) rateFlags {
