@@ -99,7 +99,7 @@ func BenchmarkRankMetro(b *testing.B) {
 }
 
 func BenchmarkRankUnlocated(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range []int{1000, 10000, 100000} {
 		s := NewSnapshot(worldRelays(n))
 		req := Request{Client: unlocated}
 		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
@@ -161,67 +161,72 @@ func matchesExhaustive(t *testing.T, s *Snapshot, req Request, i int) {
 }
 
 // BenchmarkRankPrefixMeasured: a prefix with 8 trusted measurements, located
-// where GeoIP says (the usual case) and located elsewhere (the search over
-// region centres runs: the worst case, with n/4 regions here).
+// where GeoIP says (the usual case) and located elsewhere (GeoIP says
+// Berlin, the RTTs say Sydney: calibrate searches for the place the
+// measurements fit, the worst case), at 10k and 100k relays.
 func BenchmarkRankPrefixMeasured(b *testing.B) {
-	const n = 10000
-	relays := worldRelays(n)
-	s := NewSnapshot(relays)
-	for _, tc := range []struct {
-		name  string
-		where relay.Location
-	}{{"geoip-right", berlin.Location}, {"geoip-wrong", relay.Location{Latitude: -33.9, Longitude: 151.2}}} {
+	for _, n := range []int{10000, 100000} {
+		relays := worldRelays(n)
+		s := NewSnapshot(relays)
 		// What a prefix has measured: the relays it was offered, near where
 		// it was placed (Berlin), plus two explored elsewhere.
 		byDist := slices.Clone(relays)
 		slices.SortFunc(byDist, func(a, b relay.Relay) int {
 			return cmp.Compare(trueRTT(berlin.Location, a.Location), trueRTT(berlin.Location, b.Location))
 		})
-		var pm []relay.Measurement
-		for _, r := range append(byDist[:6:6], relays[n/3], relays[2*n/3]) {
-			pm = append(pm, relay.Measurement{RelayID: r.ID, RTT: trueRTT(tc.where, r.Location)})
-		}
-		req := Request{Client: berlin, PrefixMeasurements: pm}
-		b.Run(fmt.Sprintf("%s/relays=%d", tc.name, n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := Rank(s, req, t0); err != nil {
-					b.Fatal(err)
-				}
+		measuredRelays := append(byDist[:6:6], relays[n/3], relays[2*n/3])
+		for _, tc := range []struct {
+			name  string
+			where relay.Location
+		}{{"geoip-right", berlin.Location}, {"geoip-wrong", relay.Location{Latitude: -33.9, Longitude: 151.2}}} {
+			var pm []relay.Measurement
+			for _, r := range measuredRelays {
+				pm = append(pm, relay.Measurement{RelayID: r.ID, RTT: trueRTT(tc.where, r.Location)})
 			}
-		})
+			req := Request{Client: berlin, PrefixMeasurements: pm}
+			b.Run(fmt.Sprintf("%s/relays=%d", tc.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := Rank(s, req, t0); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
-// BenchmarkRankWithin: BenchmarkRank's world at 10k relays, each in one of
-// eight countries, with a policy in force: a deny list of the client's own
-// country (the nearest relays are all refused) and an allow list of two.
+// BenchmarkRankWithin: BenchmarkRank's world at 10k and 100k relays, each in
+// one of eight countries, with a policy in force: a deny list of the
+// client's own country (the nearest relays are all refused) and an allow
+// list of two.
 func BenchmarkRankWithin(b *testing.B) {
-	const n = 10000
 	codes := []string{"DE", "FR", "NL", "US", "JP", "BR", "ZA", "AU"}
-	relays := worldRelays(n)
-	for i := range relays {
-		relays[i].Country, _ = relay.ParseCountry(codes[i%len(codes)])
-	}
-	s := NewSnapshot(relays)
 	de, _ := relay.ParseCountry("DE")
 	fr, _ := relay.ParseCountry("FR")
 	nl, _ := relay.ParseCountry("NL")
-	for _, p := range []struct {
-		name   string
-		within relay.Jurisdiction
-	}{{"none", relay.Jurisdiction{}}, {"deny=DE", relay.Deny(de)}, {"allow=FR,NL", relay.Allow(fr, nl)}} {
-		req := Request{Client: berlin, Within: p.within}
-		b.Run(p.name, func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				i++
-				req.Client.Prefix = relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
-				if _, err := Rank(s, req, t0); err != nil {
-					b.Fatal(err)
+	for _, n := range []int{10000, 100000} {
+		relays := worldRelays(n)
+		for i := range relays {
+			relays[i].Country, _ = relay.ParseCountry(codes[i%len(codes)])
+		}
+		s := NewSnapshot(relays)
+		for _, p := range []struct {
+			name   string
+			within relay.Jurisdiction
+		}{{"none", relay.Jurisdiction{}}, {"deny=DE", relay.Deny(de)}, {"allow=FR,NL", relay.Allow(fr, nl)}} {
+			req := Request{Client: berlin, Within: p.within}
+			b.Run(fmt.Sprintf("%s/relays=%d", p.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					i++
+					req.Client.Prefix = relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
+					if _, err := Rank(s, req, t0); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
