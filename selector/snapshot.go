@@ -47,6 +47,10 @@ type Snapshot struct {
 	// spread over the globe (farthest-point sampling), which bounds the cost
 	// of the search per request.
 	anchors []int32
+	// anchorKids[j] lists, in order, the anchors (indices into anchors)
+	// whose parent is anchors[j]: a coarse-to-fine hierarchy the placement
+	// search descends (see anchorLevels).
+	anchorKids [][]int32
 	// regionCands lists each region's candidates.
 	regionCands [][]int32
 
@@ -147,6 +151,7 @@ func NewSnapshot(relays []relay.Relay) *Snapshot {
 		s.regionCands[reg] = append(s.regionCands[reg], int32(c))
 	}
 	s.anchors = spreadAnchors(s.regionPos, maxAnchors)
+	s.anchorKids = anchorTree(s.regionPos, s.anchors)
 	s.geo = newGeoIndex(s.pos, s.cands)
 	return s
 }
@@ -275,6 +280,45 @@ func unixNanoSat(t time.Time) int64 {
 // 2,000 km apart over the inhabited world, finer than a client's RTTs can
 // resolve once route inflation is counted.
 const maxAnchors = 128
+
+// The anchor hierarchy: level 0 is the first anchorTop anchors (farthest-
+// point sampling makes every prefix of the anchors a spread-out set), each
+// further level anchorFanout times as many; an anchor's parent is the
+// nearest anchor of the levels above its own. The placement search
+// evaluates level 0 and then, level by level, only the children of the
+// placeBeam places that fit best so far: about 30 places instead of 128,
+// each a few hundred km from where an exhaustive search would land.
+const (
+	anchorTop    = 16
+	anchorFanout = 3
+	placeBeam    = 3
+)
+
+// anchorLevel returns the end (exclusive) of the level anchor j is in.
+func anchorLevelEnd(j int) int {
+	end := anchorTop
+	for j >= end {
+		end *= anchorFanout
+	}
+	return end
+}
+
+// anchorTree gives every anchor below level 0 a parent (see anchorTop) and
+// returns each anchor's children.
+func anchorTree(pos []vec3, anchors []int32) [][]int32 {
+	kids := make([][]int32, len(anchors))
+	for j := anchorTop; j < len(anchors); j++ {
+		above := anchorLevelEnd(j) / anchorFanout
+		parent, d := 0, math.Inf(1)
+		for k := range above {
+			if x := chord2(pos[anchors[j]], pos[anchors[k]]); x < d {
+				parent, d = k, x
+			}
+		}
+		kids[parent] = append(kids[parent], int32(j)) //nolint:gosec // G115: at most maxAnchors
+	}
+	return kids
+}
 
 // spreadAnchors picks up to k located regions spread over the globe:
 // all of them when there are few, else by farthest-point sampling from the
