@@ -80,3 +80,23 @@ func fmtBackup(p relay.Pair) string {
 	}
 	return fmt.Sprintf("%s (%s)", p.Backup.Relay.ID, p.Backup.Basis)
 }
+
+// TestAsin: the model's asin agrees with math.Asin over [0, 1] (and its
+// ends exactly), and never decreases.
+func TestAsin(t *testing.T) {
+	if asin(0) != 0 || asin(1) != math.Pi/2 {
+		t.Fatalf("asin(0), asin(1) = %v, %v; want 0, π/2", asin(0), asin(1))
+	}
+	prev := 0.0
+	for i := range 2_000_001 {
+		x := float64(i) / 2e6
+		got := asin(x)
+		if d := math.Abs(got - math.Asin(x)); d > 2e-14 {
+			t.Fatalf("asin(%v) = %v, math.Asin %v: off by %g", x, got, math.Asin(x), d)
+		}
+		if got < prev {
+			t.Fatalf("asin(%v) = %v < asin of the previous point %v", x, got, prev)
+		}
+		prev = got
+	}
+}

@@ -289,7 +289,7 @@ const maxAnchors = 128
 // placeBeam places that fit best so far: about 30 places instead of 128,
 // each a few hundred km from where an exhaustive search would land.
 const (
-	anchorTop    = 16
+	anchorTop    = 8
 	anchorFanout = 3
 	placeBeam    = 3
 )
