@@ -1,7 +1,6 @@
 package selector
 
 import (
-	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -36,10 +35,35 @@ const (
 	minCalibration = 2
 )
 
-type calPoint struct {
-	rtt float64 // ms
-	pos vec3
-	rel int32 // relay index
+// calSet is what calibrate works from: the usable measurements (RTT and
+// relay) and the distinct places they were measured at (relays at one site
+// share a place, and the model RTT to a place is computed once per try).
+type calSet struct {
+	n, places int
+	rtt       [maxCalibration]float64 // ms
+	rel       [maxCalibration]int32   // relay index
+	at        [maxCalibration]uint8   // index into pos
+	pos       [maxCalibration]vec3    // the distinct places, in order of first measurement
+
+	d, g [maxCalibration]float64 // scratch: residuals, model RTT per place
+}
+
+// add appends a measurement of relay i at p, rtt ms; false when full.
+func (cs *calSet) add(i int32, p vec3, rtt float64) bool {
+	if cs.n == maxCalibration {
+		return false
+	}
+	k := 0
+	for k < cs.places && cs.pos[k] != p {
+		k++
+	}
+	if k == cs.places {
+		cs.pos[k] = p
+		cs.places++
+	}
+	cs.rtt[cs.n], cs.rel[cs.n], cs.at[cs.n] = rtt, i, uint8(k) //nolint:gosec // G115: k < maxCalibration
+	cs.n++
+	return true
 }
 
 // calibrate looks at the relays the client (or its prefix) measured and
@@ -49,67 +73,60 @@ type calPoint struct {
 // its best-measured relay instead, and r.lost is set if even then the best
 // relay is far away: the backup then explores a region not measured yet.
 func (r *ranking) calibrate(client vec3, geo bool) (vec3, bool) {
-	var buf [maxCalibration]calPoint
-	pts := buf[:0]
+	var cs calSet
 	for _, ms := range [][]relay.Measurement{r.req.Measurements, r.req.PrefixMeasurements} {
 		for _, m := range ms {
-			if len(pts) == len(buf) || m.RTT < 0 || math.IsNaN(m.Loss) {
+			if cs.n == maxCalibration || m.RTT < 0 || math.IsNaN(m.Loss) {
 				continue
 			}
 			i, ok := r.s.index(m.RelayID)
-			if !ok || !r.s.locOf[i] || slices.ContainsFunc(pts, func(p calPoint) bool { return p.rel == i }) {
+			if !ok || !r.s.locOf[i] || slices.Contains(cs.rel[:cs.n], i) {
 				continue
 			}
-			pts = append(pts, calPoint{rtt: min(float64(m.RTT)/float64(time.Millisecond), maxMeasuredRTTMS), pos: r.s.posOf[i], rel: i})
+			cs.add(i, r.s.posOf[i], min(float64(m.RTT)/float64(time.Millisecond), maxMeasuredRTTMS))
 		}
 	}
-	if len(pts) < minCalibration {
+	if cs.n < minCalibration {
 		return client, geo
 	}
-	slices.SortFunc(pts, byPosition)
-	r.measuredN = uint64(len(pts))
-	for _, p := range pts {
-		r.measuredRegions = append(r.measuredRegions, r.s.regionOf[p.rel])
+	r.measuredN = uint64(cs.n) //nolint:gosec // G115: at most maxCalibration
+	for k, i := range cs.rel[:cs.n] {
+		r.measuredRegions[k] = r.s.regionOf[i]
 	}
 	// Where do the measurements place the client? At the right place every
 	// relay's residual (measured minus modelled RTT) is about the same, the
 	// client's access delay; at a wrong place they spread, and some go
-	// negative (faster than light in fibre allows). Try each region's
-	// centre and each measured relay; the GeoIP location keeps the client
-	// unless another place fits clearly better.
-	fastest := pts[0].rtt
-	for _, p := range pts[1:] {
-		fastest = min(fastest, p.rtt)
-	}
+	// negative (faster than light in fibre allows). Try each measured
+	// place and region centres (see searchAnchors); the GeoIP location
+	// keeps the client unless another place fits clearly better.
+	fastest := slices.Min(cs.rtt[:cs.n])
 	// Until some relay answers within lostMS of the model's floor, the
 	// client has not found its neighbourhood: keep exploring.
 	r.lost = fastest-geoBaseMS > lostMS
 	r.exploreRegion = -1
-	slack := placementSlackMS * float64(len(pts))
+	slack := placementSlackMS * float64(cs.n)
 	geoCost := math.Inf(1)
 	if geo {
 		// A GeoIP location the measurements fit well needs no search.
-		if geoCost = placementCost(pts, client); geoCost <= slack {
-			r.offset = medianDiff(pts, client)
+		if geoCost = cs.placementCost(client); geoCost <= slack {
+			r.offset = cs.medianDiff(client)
 			return client, true
 		}
 	}
-	bestPos, bestCost := pts[0].pos, math.Inf(1)
+	bestPos, bestCost := cs.pos[0], math.Inf(1)
 	exploreCost := math.Inf(1)
 	try := func(c vec3, reg int32) float64 {
-		cost := placementCost(pts, c)
+		cost := cs.placementCost(c)
 		if cost < bestCost {
 			bestPos, bestCost = c, cost
 		}
-		if reg >= 0 && cost < exploreCost && !slices.Contains(r.measuredRegions, reg) {
+		if reg >= 0 && cost < exploreCost && !slices.Contains(r.measuredRegions[:r.measuredN], reg) {
 			r.exploreRegion, exploreCost = reg, cost
 		}
 		return cost
 	}
-	for i, p := range pts {
-		if i == 0 || p.pos != pts[i-1].pos { // one place, one cost
-			try(p.pos, -1)
-		}
+	for _, p := range cs.pos[:cs.places] {
+		try(p, -1)
 	}
 	anchor := func(j int32) float64 {
 		reg := r.s.anchors[j]
@@ -123,11 +140,11 @@ func (r *ranking) calibrate(client vec3, geo bool) (vec3, bool) {
 		r.s.searchAnchors(anchor)
 	}
 	if geo && geoCost <= bestCost+slack {
-		r.offset = medianDiff(pts, client)
+		r.offset = cs.medianDiff(client)
 		return client, true
 	}
 	r.recentred = true
-	r.offset = medianDiff(pts, bestPos)
+	r.offset = cs.medianDiff(bestPos)
 	return bestPos, true
 }
 
@@ -174,10 +191,8 @@ func (s *Snapshot) searchAnchors(eval func(j int32) float64) {
 // spread of the residuals (measured minus modelled RTT) around their
 // median, plus a heavy charge for residuals below zero (the model's RTT is
 // a floor no path beats).
-func placementCost(pts []calPoint, c vec3) float64 {
-	var buf [maxCalibration]float64
-	d := buf[:len(pts)]
-	residuals(d, pts, c)
+func (cs *calSet) placementCost(c vec3) float64 {
+	d := cs.residuals(c)
 	med := median(d)
 	cost := 0.0
 	for _, x := range d {
@@ -189,23 +204,18 @@ func placementCost(pts []calPoint, c vec3) float64 {
 	return cost
 }
 
-// residuals sets d[i] to pts[i]'s measured minus modelled RTT for a client
-// at c. pts are sorted by position (see byPosition): relays at one place
-// share one model RTT, computed once.
-func residuals(d []float64, pts []calPoint, c vec3) {
-	var g float64
-	for i, p := range pts {
-		if i == 0 || p.pos != pts[i-1].pos {
-			g = geoRTT(chord2(p.pos, c))
-		}
-		d[i] = p.rtt - g
+// residuals returns each measurement's measured minus modelled RTT for a
+// client at c (in cs.d, overwritten by the next call); the model RTT to
+// each place is computed once.
+func (cs *calSet) residuals(c vec3) []float64 {
+	for k, p := range cs.pos[:cs.places] {
+		cs.g[k] = geoRTT(chord2(p, c))
 	}
-}
-
-// byPosition orders calibration points by position, so that points at one
-// place are adjacent.
-func byPosition(a, b calPoint) int {
-	return cmp.Or(cmp.Compare(a.pos.x, b.pos.x), cmp.Compare(a.pos.y, b.pos.y), cmp.Compare(a.pos.z, b.pos.z))
+	d := cs.d[:cs.n]
+	for i := range d {
+		d[i] = cs.rtt[i] - cs.g[cs.at[i]]
+	}
+	return d
 }
 
 // median sorts d in place and returns its median.
@@ -225,16 +235,8 @@ func chord2(a, b vec3) float64 {
 
 // medianDiff is the median of measured minus modelled RTT, clamped to
 // [0, maxOffsetMS]: the model is a floor, so a negative median is noise.
-func medianDiff(pts []calPoint, client vec3) float64 {
-	return min(max(medianDiffRaw(pts, client), 0), maxOffsetMS)
-}
-
-// medianDiffRaw is the median of measured minus modelled RTT.
-func medianDiffRaw(pts []calPoint, client vec3) float64 {
-	var buf [maxCalibration]float64
-	d := buf[:len(pts)]
-	residuals(d, pts, client)
-	return median(d)
+func (cs *calSet) medianDiff(client vec3) float64 {
+	return min(max(median(cs.residuals(client)), 0), maxOffsetMS)
 }
 
 // exploreLost offers, as backup, a relay in the region not yet measured
@@ -251,7 +253,7 @@ func (r *ranking) exploreLost() {
 	site := r.s.cands[r.best.cand].site
 	ok := func(c int32) bool {
 		cd := &r.s.cands[c]
-		return cd.site != site && !slices.Contains(r.measuredRegions, cd.region) && r.eligible(c)
+		return cd.site != site && !slices.Contains(r.measuredRegions[:r.measuredN], cd.region) && r.eligible(c)
 	}
 	pick, w := int32(-1), uint64(0)
 	if r.exploreRegion >= 0 {

@@ -169,7 +169,7 @@ type ranking struct {
 	offset          float64
 	recentred, lost bool
 	measuredN       uint64 // relays calibrate used; it salts exploreLost's seed
-	measuredRegions []int32
+	measuredRegions [maxCalibration]int32 // the first measuredN are set
 	exploreRegion   int32 // the unmeasured region the measurements fit best; -1 none
 }
 
