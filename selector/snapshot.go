@@ -57,10 +57,23 @@ type Snapshot struct {
 	// geo is the spatial index the geo pass walks (see geoIndex).
 	geo geoIndex
 
-	// byPenalty lists the candidate indices by ascending static penalty
-	// (ties in index order), so the fallback pass can stop at the first
-	// candidate whose penalty alone puts it out of the running.
-	byPenalty []int32
+	// byPenalty lists the candidates by ascending static penalty (ties in
+	// index order), so the fallback pass can stop at the first candidate
+	// whose penalty alone puts it out of the running. Each carries what that
+	// pass reads, so it streams through one array (at 100,000 relays, the
+	// candidates in one 0.1 ms step of load number in the hundreds).
+	byPenalty []fallbackCand
+}
+
+// fallbackCand is a candidate as the fallback pass sees it: its score
+// without an estimate and the fields eligible and offer read.
+type fallbackCand struct {
+	score, step float64
+	hash        uint64
+	expires     int64
+	cand, site  int32
+	country     relay.Country
+	transports  uint8
 }
 
 // vec3 is a point on the unit sphere (or the zero vector: no location).
@@ -129,9 +142,12 @@ func NewSnapshot(relays []relay.Relay) *Snapshot {
 		keys[i] = keyed{s.cands[i].penalty, int32(i)}
 	}
 	slices.SortFunc(keys, func(a, b keyed) int { return cmp.Or(cmp.Compare(a.penalty, b.penalty), cmp.Compare(a.cand, b.cand)) })
-	s.byPenalty = make([]int32, len(keys))
+	s.byPenalty = make([]fallbackCand, len(keys))
 	for i, k := range keys {
-		s.byPenalty[i] = k.cand
+		cd := &s.cands[k.cand]
+		score := unknownRTTMS + cd.penalty
+		s.byPenalty[i] = fallbackCand{score: score, step: scoreStep(score), hash: cd.hash, expires: cd.expires,
+			cand: k.cand, site: cd.site, country: cd.country, transports: cd.transports}
 	}
 	s.regionPos = make([]vec3, len(regionIndex))
 	for i, reg := range s.regionOf {
