@@ -170,9 +170,9 @@ type ranking struct {
 	// still far from everything it measured.
 	offset          float64
 	recentred, lost bool
-	measuredN       uint64 // relays calibrate used; it salts exploreLost's seed
+	measuredN       uint64                // relays calibrate used; it salts exploreLost's seed
 	measuredRegions [maxCalibration]int32 // the first measuredN are set
-	exploreRegion   int32 // the unmeasured region the measurements fit best; -1 none
+	exploreRegion   int32                 // the unmeasured region the measurements fit best; -1 none
 }
 
 // wantTransports is the bit set a choice must offer.
