@@ -128,9 +128,9 @@ func (r *ranking) calibrate(client vec3, geo bool) (vec3, bool) {
 	for _, p := range cs.pos[:cs.places] {
 		try(p, -1)
 	}
-	anchor := func(j int32) float64 {
+	anchor := func(j int32) (float64, bool) {
 		reg := r.s.anchors[j]
-		return try(r.s.regionPos[reg], reg)
+		return try(r.s.regionPos[reg], reg), !slices.Contains(r.measuredRegions[:r.measuredN], reg)
 	}
 	if r.exhaustive {
 		for j := range r.s.anchors {
@@ -150,42 +150,60 @@ func (r *ranking) calibrate(client vec3, geo bool) (vec3, bool) {
 
 // searchAnchors evaluates the anchors coarse to fine (see anchorTop): all of
 // level 0, then, level by level, the children of the placeBeam anchors that
-// fit best so far. eval returns an anchor's placement cost (lower fits
-// better).
-func (s *Snapshot) searchAnchors(eval func(j int32) float64) {
-	type scored struct {
-		j    int32
-		cost float64
-	}
-	var beam [placeBeam]scored
-	n := 0
-	keep := func(j int32, cost float64) {
-		if n == len(beam) && !(cost < beam[n-1].cost) {
-			return
+// fit best so far and of the placeBeam best in regions the client has not
+// measured (where exploration goes). eval returns an anchor's placement cost (lower fits better) and whether
+// its region is unmeasured.
+func (s *Snapshot) searchAnchors(eval func(j int32) (float64, bool)) {
+	var all, open beam
+	try := func(j int32) {
+		cost, unmeasured := eval(j)
+		all.keep(j, cost)
+		if unmeasured {
+			open.keep(j, cost)
 		}
-		n = min(n+1, len(beam))
-		i := n - 1
-		for ; i > 0 && cost < beam[i-1].cost; i-- {
-			beam[i] = beam[i-1]
-		}
-		beam[i] = scored{j, cost}
 	}
 	top := min(anchorTop, len(s.anchors))
 	for j := range int32(top) { //nolint:gosec // G115: at most anchorTop
-		keep(j, eval(j))
+		try(j)
 	}
 	for lo := top; lo < len(s.anchors); lo *= anchorFanout {
 		hi := min(lo*anchorFanout, len(s.anchors))
-		parents, m := beam, n
-		for _, p := range parents[:m] {
-			for _, k := range s.anchorKids[p.j] {
+		parents := all.append(open.append(make([]int32, 0, 2*placeBeam)))
+		for i, p := range parents {
+			if slices.Contains(parents[:i], p) {
+				continue
+			}
+			for _, k := range s.anchorKids[p] {
 				if int(k) >= lo && int(k) < hi {
-					keep(k, eval(k))
+					try(k)
 				}
 			}
 		}
 	}
 }
+
+// beam is the placeBeam anchors of lowest cost seen, best first.
+type beam struct {
+	n    int
+	j    [placeBeam]int32
+	cost [placeBeam]float64
+}
+
+// keep offers anchor j at cost.
+func (b *beam) keep(j int32, cost float64) {
+	if b.n == placeBeam && !(cost < b.cost[b.n-1]) {
+		return
+	}
+	b.n = min(b.n+1, placeBeam)
+	i := b.n - 1
+	for ; i > 0 && cost < b.cost[i-1]; i-- {
+		b.j[i], b.cost[i] = b.j[i-1], b.cost[i-1]
+	}
+	b.j[i], b.cost[i] = j, cost
+}
+
+// append appends the beam's anchors to js.
+func (b *beam) append(js []int32) []int32 { return append(js, b.j[:b.n]...) }
 
 // placementCost says how badly the measurements fit a client at c: the
 // spread of the residuals (measured minus modelled RTT) around their

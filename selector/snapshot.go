@@ -302,15 +302,18 @@ const maxAnchors = 128
 // further level anchorFanout times as many; an anchor's parent is the
 // nearest anchor of the levels above its own. The placement search
 // evaluates level 0 and then, level by level, only the children of the
-// placeBeam places that fit best so far: about 30 places instead of 128,
-// each a few hundred km from where an exhaustive search would land.
+// placeBeam places that fit best so far and of the placeBeam best in
+// unmeasured regions (see searchAnchors): about 30 places instead of 128.
+// relaysim (60 regions, so 60 anchors): wrongly located prefixes' p95
+// regret 23.6-24.2 ms against 23.3-23.8 ms trying every anchor (seeds 1, 2);
+// one beam over all anchors alone was 25.6-25.9 ms.
 const (
 	anchorTop    = 8
 	anchorFanout = 3
 	placeBeam    = 3
 )
 
-// anchorLevel returns the end (exclusive) of the level anchor j is in.
+// anchorLevelEnd returns the end (exclusive) of the level anchor j is in.
 func anchorLevelEnd(j int) int {
 	end := anchorTop
 	for j >= end {
