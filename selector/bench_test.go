@@ -230,3 +230,19 @@ func BenchmarkRankWithin(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCandidates: the sites a Berlin client measures before its first
+// call (MaxCandidates of them), in BenchmarkRank's world.
+func BenchmarkCandidates(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		s := NewSnapshot(worldRelays(n))
+		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if len(Candidates(s, berlin, nil, relay.Jurisdiction{}, t0, MaxCandidates)) != MaxCandidates {
+					b.Fatal("short list")
+				}
+			}
+		})
+	}
+}
