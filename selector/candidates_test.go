@@ -22,10 +22,12 @@ func candidateIDs(rs []relay.Relay) []string {
 
 func TestCandidatesNearestSites(t *testing.T) {
 	s := NewSnapshot(rs(fra1(), loaded(0.5)(fra2()), ams2(), nyc1(), relayAt("lon-1", "lon", 51.51, -0.13)))
-	got := candidateIDs(Candidates(s, berlin, nil, relay.Jurisdiction{}, t0, 3))
-	// One relay per site (fra-1, not the loaded fra-2), nearest first.
-	if want := []string{"fra-1", "ams-2", "lon-1"}; !slices.Equal(got, want) {
-		t.Errorf("Candidates(Berlin, 3) = %q, want %q", got, want)
+	got := candidateIDs(Candidates(s, berlin, nil, relay.Jurisdiction{}, t0, 4))
+	// One relay per site (fra-1, not the loaded fra-2), the two nearest
+	// first, then two spread ones (the anchors, farthest-point order from
+	// the first region, fra's).
+	if want := []string{"fra-1", "ams-2", "nyc-1", "lon-1"}; !slices.Equal(got, want) {
+		t.Errorf("Candidates(Berlin, 4) = %q, want %q", got, want)
 	}
 	if got := Candidates(s, berlin, nil, relay.Jurisdiction{}, t0, 100); len(got) != 4 {
 		t.Errorf("Candidates(Berlin, 100) = %q, want the 4 sites", candidateIDs(got))
@@ -41,7 +43,8 @@ func TestCandidatesNearestSites(t *testing.T) {
 }
 
 // TestCandidatesMatchesScan: on a large world the index walk lists exactly
-// what scoring every eligible relay and keeping each site's best would.
+// what scoring every eligible relay and keeping each site's best would,
+// then spread sites: eligible, one per site.
 func TestCandidatesMatchesScan(t *testing.T) {
 	relays := worldRelays(4000)
 	s := NewSnapshot(relays)
@@ -82,11 +85,21 @@ func TestCandidatesMatchesScan(t *testing.T) {
 		}
 		slices.SortFunc(all, func(a, b scored) int { return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(a.cand, b.cand)) })
 		var wantIDs []string
-		for _, e := range all[:min(n, len(all))] {
+		near := n - n*spreadShare/8
+		for _, e := range all[:min(near, len(all))] {
 			wantIDs = append(wantIDs, s.relays[s.cands[e.cand].relay].ID)
 		}
-		if !slices.Equal(got, wantIDs) {
-			t.Fatalf("client %d: Candidates = %q, scan = %q", i, got, wantIDs)
+		if len(got) != n || !slices.Equal(got[:near], wantIDs) {
+			t.Fatalf("client %d: Candidates(%d) = %q, want %d starting with the scan's %q", i, n, got, n, wantIDs)
+		}
+		sites := map[string]bool{}
+		for _, id := range got {
+			rl, _ := s.Relay(id)
+			j, _ := s.index(id)
+			if sites[rl.Site] || !r.eligible(s.candOf[j]) {
+				t.Fatalf("client %d: Candidates = %q: %s repeats its site or is not eligible", i, got, id)
+			}
+			sites[rl.Site] = true
 		}
 	}
 }

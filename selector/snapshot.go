@@ -304,9 +304,10 @@ const maxAnchors = 128
 // evaluates level 0 and then, level by level, only the children of the
 // placeBeam places that fit best so far and of the placeBeam best in
 // unmeasured regions (see searchAnchors): about 30 places instead of 128.
-// relaysim (60 regions, so 60 anchors): wrongly located prefixes' p95
-// regret 23.6-24.2 ms against 23.3-23.8 ms trying every anchor (seeds 1, 2);
-// one beam over all anchors alone was 25.6-25.9 ms.
+// relaysim (60 regions, so 60 anchors), wrongly located prefixes' p95
+// regret for seeds 1, 2, 3: 23.3 / 23.1 / 24.6 ms, against 23.8 / 23.3 /
+// 24.9 ms trying every anchor; one beam over all anchors alone, with the
+// anchors not yet in farthest-point order, was 25.9 / 25.6 / 26.7 ms.
 const (
 	anchorTop    = 8
 	anchorFanout = 3
@@ -339,9 +340,10 @@ func anchorTree(pos []vec3, anchors []int32) [][]int32 {
 	return kids
 }
 
-// spreadAnchors picks up to k located regions spread over the globe:
-// all of them when there are few, else by farthest-point sampling from the
-// first (deterministic, O(k × regions)).
+// spreadAnchors picks up to k located regions spread over the globe, all of
+// them when there are no more, in the order of farthest-point sampling from
+// the first (deterministic, O(k × regions)): every prefix of the list is
+// spread too, which the placement search and Candidates rely on.
 func spreadAnchors(pos []vec3, k int) []int32 {
 	var located []int32
 	for i, p := range pos {
@@ -349,14 +351,16 @@ func spreadAnchors(pos []vec3, k int) []int32 {
 			located = append(located, int32(i))
 		}
 	}
-	if len(located) <= k {
-		return located
+	if len(located) == 0 {
+		return nil
 	}
+	k = min(k, len(located))
 	out := []int32{located[0]}
-	dist := make([]float64, len(located)) // squared chord to the nearest anchor so far
+	dist := make([]float64, len(located)) // squared chord to the nearest anchor so far; -1 once chosen
 	for i, r := range located {
 		dist[i] = chord2(pos[r], pos[located[0]])
 	}
+	dist[0] = -1
 	for len(out) < k {
 		far := 0
 		for i := range dist {
@@ -369,6 +373,7 @@ func spreadAnchors(pos []vec3, k int) []int32 {
 		for i, r := range located {
 			dist[i] = min(dist[i], chord2(pos[r], pos[a]))
 		}
+		dist[far] = -1
 	}
 	return out
 }
