@@ -51,6 +51,11 @@ type Locator interface {
 // is permitted. It reads an in-memory snapshot: no I/O per request.
 type Picker interface {
 	PickWithin(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement, within relay.Jurisdiction) (relay.Pair, error)
+	// Candidates answers GET /v1/candidates: the relays, one per site, a
+	// client should measure before its first call (a few, never the
+	// registry), among those PickWithin could choose for it under want and
+	// within.
+	Candidates(client relay.Client, want []relay.Transport, within relay.Jurisdiction) []relay.Relay
 }
 
 // Minter mints TURN credentials for a user-token subject; the minter turns
