@@ -97,7 +97,11 @@ func contract() map[string]schemaCase {
 			invalid: func() wire.RelayStatus { s := status; s.Addresses = nil; return s }()},
 		"RelayList": {full: wire.RelayList{Relays: []wire.RelayStatus{status}}, invalid: wire.RelayList{}},
 		"Candidate": {full: candidates.Candidates[0],
-			invalid: func() wire.Candidate { c := candidates.Candidates[0]; c.URLs = []string{"turn:198.51.100.7:3478"}; return c }()},
+			invalid: func() wire.Candidate {
+				c := candidates.Candidates[0]
+				c.URLs = []string{"turn:198.51.100.7:3478"}
+				return c
+			}()},
 		"CandidateList": {full: candidates, invalid: wire.CandidateList{}},
 		"MeasurementsRequest": {full: wire.MeasurementsRequest{Measurements: []wire.Measurement{measurement}},
 			invalid: wire.MeasurementsRequest{Measurements: []wire.Measurement{}}},
