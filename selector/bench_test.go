@@ -174,7 +174,7 @@ func BenchmarkRankPrefixMeasured(b *testing.B) {
 		slices.SortFunc(byDist, func(a, b relay.Relay) int {
 			return cmp.Compare(trueRTT(berlin.Location, a.Location), trueRTT(berlin.Location, b.Location))
 		})
-		measuredRelays := append(byDist[:6:6], relays[n/3], relays[2*n/3])
+		measuredRelays := slices.Concat(byDist[:6], []relay.Relay{relays[n/3], relays[2*n/3]})
 		for _, tc := range []struct {
 			name  string
 			where relay.Location

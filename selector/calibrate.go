@@ -48,11 +48,9 @@ type calSet struct {
 	d, g [maxCalibration]float64 // scratch: residuals, model RTT per place
 }
 
-// add appends a measurement of relay i at p, rtt ms; false when full.
-func (cs *calSet) add(i int32, p vec3, rtt float64) bool {
-	if cs.n == maxCalibration {
-		return false
-	}
+// add appends a measurement of relay i at p, rtt ms; the caller checks
+// that cs is not full.
+func (cs *calSet) add(i int32, p vec3, rtt float64) {
 	k := 0
 	for k < cs.places && cs.pos[k] != p {
 		k++
@@ -63,7 +61,6 @@ func (cs *calSet) add(i int32, p vec3, rtt float64) bool {
 	}
 	cs.rtt[cs.n], cs.rel[cs.n], cs.at[cs.n] = rtt, i, uint8(k) //nolint:gosec // G115: k < maxCalibration
 	cs.n++
-	return true
 }
 
 // calibrate looks at the relays the client (or its prefix) measured and
