@@ -104,7 +104,7 @@ func TestCountryFromGeoIP(t *testing.T) {
 // what PickWithin could choose: the operator's jurisdiction narrowed by
 // the caller's, the transports asked for.
 func TestCandidatesKeepThePickersPolicies(t *testing.T) {
-	nl, us := country(t, "NL"), country(t, "US")
+	nl, us := relay.MustParseCountry("NL"), relay.MustParseCountry("US")
 	f := newFixtureWith(t, gateway.Config{Jurisdiction: relay.Deny(us)}, gateway.Deps{},
 		in(t, "DE", fra1()), in(t, "NL", ams2()), in(t, "US", nyc1()))
 	ids := func(rs []relay.Relay) []string {
