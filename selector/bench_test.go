@@ -38,15 +38,7 @@ func BenchmarkRank(b *testing.B) {
 		s := NewSnapshot(relays)
 		req := Request{Client: berlin, Measurements: []relay.Measurement{{RelayID: relays[n/2].ID, RTT: 40e6}}}
 		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				i++
-				req.Client.Prefix = relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
-				if _, err := Rank(s, req, t0); err != nil {
-					b.Fatal(err)
-				}
-			}
+			rankEachPrefix(b, s, req)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/relay")
 		})
 	}
@@ -73,6 +65,34 @@ func metroRelays(n int) []relay.Relay {
 	return out
 }
 
+// rankEachPrefix ranks req in a benchmark loop, for client i's prefix in
+// iteration i.
+func rankEachPrefix(b *testing.B, s *Snapshot, req Request) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req.Client.Prefix = testPrefix(i)
+		if _, err := Rank(s, req, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// testPrefix is client i's prefix: 10.x.y.0/24.
+func testPrefix(i int) netip.Prefix {
+	return relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
+}
+
+// randomClient is client i at a random place, located or not.
+func randomClient(rng *rand.Rand, i int, located bool) relay.Client {
+	return relay.Client{
+		Prefix:   testPrefix(i),
+		Location: relay.Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
+		Located:  located,
+	}
+}
+
 // BenchmarkRankMetro: clients in the metros (GeoIP puts them within a degree
 // of the centre) of metroRelays.
 func BenchmarkRankMetro(b *testing.B) {
@@ -86,7 +106,7 @@ func BenchmarkRankMetro(b *testing.B) {
 				i++
 				r := relays[(i*7919)%len(relays)].Location
 				req := Request{Client: relay.Client{
-					Prefix:   relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})),
+					Prefix:   testPrefix(i),
 					Location: relay.Location{Latitude: r.Latitude + float64(i%7)/7 - 0.5, Longitude: r.Longitude + float64(i%5)/5 - 0.5},
 					Located:  true,
 				}}
@@ -130,12 +150,7 @@ func TestRankPruningMatchesExhaustive(t *testing.T) {
 	s := NewSnapshot(relays)
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := range 2000 {
-		c := relay.Client{
-			Prefix:   relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})),
-			Location: relay.Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
-			Located:  i%10 != 0,
-		}
-		req := Request{Client: c}
+		req := Request{Client: randomClient(rng, i, i%10 != 0)}
 		if i%3 == 0 {
 			req.Transports = []relay.Transport{relay.TLS}
 		}
@@ -216,17 +231,7 @@ func BenchmarkRankWithin(b *testing.B) {
 			within relay.Jurisdiction
 		}{{"none", relay.Jurisdiction{}}, {"deny=DE", relay.Deny(de)}, {"allow=FR,NL", relay.Allow(fr, nl)}} {
 			req := Request{Client: berlin, Within: p.within}
-			b.Run(fmt.Sprintf("%s/relays=%d", p.name, n), func(b *testing.B) {
-				b.ReportAllocs()
-				i := 0
-				for b.Loop() {
-					i++
-					req.Client.Prefix = relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
-					if _, err := Rank(s, req, t0); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			b.Run(fmt.Sprintf("%s/relays=%d", p.name, n), func(b *testing.B) { rankEachPrefix(b, s, req) })
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"math/rand/v2"
-	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -50,11 +49,7 @@ func TestCandidatesMatchesScan(t *testing.T) {
 	s := NewSnapshot(relays)
 	rng := rand.New(rand.NewPCG(9, 9))
 	for i := range 300 {
-		c := relay.Client{
-			Prefix:   relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})),
-			Location: relay.Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
-			Located:  true,
-		}
+		c := randomClient(rng, i, true)
 		var want []relay.Transport
 		if i%3 == 0 {
 			want = []relay.Transport{relay.TLS}

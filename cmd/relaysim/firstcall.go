@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -37,7 +36,6 @@ func simulateFirstCalls(ctx context.Context, cfg config) (*firstCalls, error) {
 	out := &firstCalls{w: w, geo: make([]float64, len(w.prefixes)), pre: make([]float64, len(w.prefixes)),
 		measured: make([]int, len(w.prefixes)), offered: selector.MaxCandidates, relays: len(w.relays), sites: w.sites}
 	sc := newScratch(len(w.relays))
-	nc := len(cities)
 	for p := range w.prefixes {
 		if p%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -45,14 +43,7 @@ func simulateFirstCalls(ctx context.Context, cfg config) (*firstCalls, error) {
 		pf := &w.prefixes[p]
 		cl := &w.clients[pf.first]
 		rng := seeded(cfg.Seed^0x6669727374, uint64(p)) //nolint:gosec // G115: prefix p counts from 0 (0x6669727374: "first")
-		best := math.Inf(1)
-		for i := range w.relays {
-			r := &w.relays[i]
-			sc.path[i] = 2 * distKM(pf.pos, r.pos) * float64(w.infl[pf.city*nc+r.city]) / fibreKMPerMS
-			if rs := &st.relays[i]; rs.eligible {
-				best = min(best, sc.path[i]+rs.costMS)
-			}
-		}
+		best := w.paths(st, pf, sc)
 		regret := func(pair relay.Pair) float64 {
 			ri := w.relayIdx[pair.Primary.Relay.ID]
 			return sc.path[ri] + st.relays[ri].costMS - best
