@@ -42,10 +42,10 @@ type Snapshot struct {
 	// relays' unit vectors; zero vector when none is located): the places a
 	// wrongly located client is tried at (see calibrate).
 	regionPos []vec3
-	// anchors are the regions a wrongly located client is tried at: every
-	// region when there are at most maxAnchors, else maxAnchors of them
-	// spread over the globe (farthest-point sampling), which bounds the cost
-	// of the search per request.
+	// anchors are the regions a wrongly located client is tried at (see
+	// searchAnchors) and Candidates spreads over: every region when there
+	// are at most maxAnchors, else maxAnchors of them, in farthest-point
+	// order, so every prefix of the list is spread over the globe.
 	anchors []int32
 	// anchorKids[j] lists, in order, the anchors (indices into anchors)
 	// whose parent is anchors[j]: a coarse-to-fine hierarchy the placement
