@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/relaygate/relaygate/gateway"
@@ -96,5 +97,30 @@ func TestCountryFromGeoIP(t *testing.T) {
 	p, err := f.gw.PickWithin(relay.Client{Prefix: berlin.Prefix, Location: relay.Location{}, Located: true}, "alice", nil, nil, relay.Allow(fr))
 	if err != nil || p.Primary.Relay.Country != fr || (p.Backup != nil && p.Backup.Relay.Country != fr) {
 		t.Errorf("PickWithin(FR) = %+v, %v; want relays in FR only", p, err)
+	}
+}
+
+// TestCandidatesKeepThePickersPolicies: what GET /v1/candidates offers is
+// what PickWithin could choose: the operator's jurisdiction narrowed by
+// the caller's, the transports asked for.
+func TestCandidatesKeepThePickersPolicies(t *testing.T) {
+	nl, us := relay.MustParseCountry("NL"), relay.MustParseCountry("US")
+	f := newFixtureWith(t, gateway.Config{Jurisdiction: relay.Deny(us)}, gateway.Deps{},
+		in(t, "DE", fra1()), in(t, "NL", ams2()), in(t, "US", nyc1()))
+	ids := func(rs []relay.Relay) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	if got := ids(f.gw.Candidates(berlin, nil, relay.Jurisdiction{})); !slices.Equal(got, []string{"fra-1", "ams-2"}) {
+		t.Errorf("Candidates under the operator's deny US = %q, want fra-1, ams-2", got)
+	}
+	if got := ids(f.gw.Candidates(berlin, nil, relay.Allow(us, nl))); !slices.Equal(got, []string{"ams-2"}) {
+		t.Errorf("Candidates within US, NL = %q, want ams-2 only (the operator denies US)", got)
+	}
+	if got := ids(f.gw.Candidates(berlin, []relay.Transport{relay.Transport(99)}, relay.Jurisdiction{})); len(got) != 0 {
+		t.Errorf("Candidates for a transport no relay offers = %q, want none", got)
 	}
 }
