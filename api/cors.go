@@ -10,9 +10,9 @@ import (
 )
 
 // corsPaths are the endpoints a web app calls from its own origin: the
-// credential and measurement endpoints and the client module. Relay and
+// credential, candidate and measurement endpoints and the client module. Relay and
 // operator endpoints never answer cross-origin requests.
-var corsPaths = []string{"/v1/credentials", "/v1/turn", "/v1/measurements", "/client/"}
+var corsPaths = []string{"/v1/credentials", "/v1/turn", "/v1/candidates", "/v1/measurements", "/v1/call-relays", "/client/"}
 
 func isCORSPath(p string) bool {
 	for _, c := range corsPaths {

@@ -22,6 +22,8 @@ func TestCORS(t *testing.T) {
 			header: map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}},
 		{name: "request from an allowed origin", method: "POST", path: "/v1/credentials", token: e.userToken("a"),
 			header: map[string]string{"Origin": "https://app.example"}, wantOrigin: "https://app.example"},
+		{name: "candidates from an allowed origin", method: "GET", path: "/v1/candidates", token: e.userToken("a"),
+			header: map[string]string{"Origin": "https://app.example"}, wantOrigin: "https://app.example"},
 		{name: "operator endpoints never answer CORS", method: "GET", path: "/v1/relays", token: e.adminToken(),
 			header: map[string]string{"Origin": "https://app.example"}},
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,12 +55,9 @@ func (s *server) newRelayChoice(c relay.Choice, want []relay.Transport) wire.Rel
 // work is spent on it.
 func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transport, measured []relay.Measurement, within relay.Jurisdiction) (relay.Pair, relay.Credential, error) {
 	subject, now := subjectFrom(r.Context()), s.now()
-	if s.deps.Revocations != nil && s.deps.Revocations.Revoked(subject, now) {
-		s.metrics.revokedRefusals.Inc()
-		return relay.Pair{}, relay.Credential{}, errSubjectRevoked
-	}
-	if claimed := infoFrom(r.Context()).within; claimed != nil {
-		within = within.Narrow(*claimed)
+	within, err := s.policy(r, subject, now, within)
+	if err != nil {
+		return relay.Pair{}, relay.Credential{}, err
 	}
 	pair, err := s.deps.Picker.PickWithin(s.clientOf(r), subject, want, measured, within)
 	if err != nil {
@@ -68,6 +66,19 @@ func (s *server) issue(r *http.Request, ttl time.Duration, want []relay.Transpor
 	cred := s.deps.Minter.Mint(subject, ttl, now)
 	s.metrics.issued(pair.Primary)
 	return pair, cred, nil
+}
+
+// policy refuses a revoked subject, before any work is spent on it, and
+// narrows the request's jurisdiction policy within by the token's claims.
+func (s *server) policy(r *http.Request, subject string, now time.Time, within relay.Jurisdiction) (relay.Jurisdiction, error) {
+	if s.deps.Revocations != nil && s.deps.Revocations.Revoked(subject, now) {
+		s.metrics.revokedRefusals.Inc()
+		return within, errSubjectRevoked
+	}
+	if claimed := infoFrom(r.Context()).within; claimed != nil {
+		within = within.Narrow(*claimed)
+	}
+	return within, nil
 }
 
 func (s *server) postCredentials(w http.ResponseWriter, r *http.Request) {
@@ -142,17 +153,10 @@ func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {
 		}
 		want = wire.ParseTransports(ts)
 	}
-	var within relay.Jurisdiction
-	if vs := q["exclude_countries"]; len(vs) > 0 {
-		var codes []string
-		for _, v := range vs {
-			codes = append(codes, strings.Split(v, ",")...)
-		}
-		if f := wire.CheckCountries(codes); f != "" {
-			s.problem(w, r, errInvalidParam("exclude_countries: "+f, wire.FieldError{Field: "exclude_countries", Message: f}))
-			return
-		}
-		within = wire.Jurisdiction(nil, codes)
+	within, err := excludedCountries(q)
+	if err != nil {
+		s.problem(w, r, err)
+		return
 	}
 	pair, cred, err := s.issue(r, ttl, want, nil, within)
 	if err != nil {
@@ -164,4 +168,37 @@ func (s *server) getTURN(w http.ResponseWriter, r *http.Request) {
 		uris = slices.Concat(uris, s.urls.urls(pair.Backup.Relay, want))
 	}
 	writeJSON(w, http.StatusOK, wire.TurnServer{Username: cred.Username, Password: cred.Password, TTL: int64(ttl / time.Second), URIs: uris})
+}
+
+// excludedCountries is the jurisdiction policy of the exclude_countries
+// query parameters (repeated, or comma-separated): any relay when absent.
+func excludedCountries(q url.Values) (relay.Jurisdiction, error) {
+	vs := q["exclude_countries"]
+	if len(vs) == 0 {
+		return relay.Jurisdiction{}, nil
+	}
+	var codes []string
+	for _, v := range vs {
+		codes = append(codes, strings.Split(v, ",")...)
+	}
+	if f := wire.CheckCountries(codes); f != "" {
+		return relay.Jurisdiction{}, errInvalidParam("exclude_countries: "+f, wire.FieldError{Field: "exclude_countries", Message: f})
+	}
+	return wire.Jurisdiction(nil, codes), nil
+}
+
+// getCandidates answers GET /v1/candidates: the relays to measure before a
+// first call. Only UDP relays are listed: a browser's STUN binding goes
+// over UDP. A revoked subject gets none.
+func (s *server) getCandidates(w http.ResponseWriter, r *http.Request) {
+	within, err := excludedCountries(r.URL.Query())
+	if err == nil {
+		within, err = s.policy(r, subjectFrom(r.Context()), s.now(), within)
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	rs := s.deps.Picker.Candidates(s.clientOf(r), []relay.Transport{relay.UDP}, within)
+	writeJSON(w, http.StatusOK, wire.NewCandidateList(rs))
 }

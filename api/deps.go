@@ -51,6 +51,14 @@ type Locator interface {
 // is permitted. It reads an in-memory snapshot: no I/O per request.
 type Picker interface {
 	PickWithin(client relay.Client, subject string, want []relay.Transport, measured []relay.Measurement, within relay.Jurisdiction) (relay.Pair, error)
+	// RelayState answers GET /v1/call-relays: the relay's state in the
+	// same snapshot; false for a relay it does not hold.
+	RelayState(id string) (relay.State, bool)
+	// Candidates answers GET /v1/candidates: the relays, one per site, a
+	// client should measure before its first call (a few, never the
+	// registry), among those PickWithin could choose for it under want and
+	// within.
+	Candidates(client relay.Client, want []relay.Transport, within relay.Jurisdiction) []relay.Relay
 }
 
 // Minter mints TURN credentials for a user-token subject; the minter turns

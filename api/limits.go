@@ -14,6 +14,7 @@ const (
 	scopePrefix       = "prefix"       // a client prefix (/24, /48), on every user endpoint
 	scopeMeasurements = "measurements" // a user token's subject, on POST /v1/measurements: one reporter's weight
 	scopeRelay        = "relay"        // a node token's subject (the relay id), on heartbeats
+	scopeCalls        = "calls"        // a user token's subject, on GET /v1/call-relays: calls watching their relays
 )
 
 // limitScope is one scope a route spends from, with its RateLimit-Policy

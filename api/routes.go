@@ -44,7 +44,9 @@ func (s *server) routes() http.Handler {
 	user := s.limit(scopeUser, scopePrefix)
 	r.With(s.require(roleUser), user).Post("/v1/credentials", s.postCredentials)
 	r.With(s.require(roleUser), user).Get("/v1/turn", s.getTURN)
+	r.With(s.require(roleUser), user).Get("/v1/candidates", s.getCandidates)
 	r.With(s.require(roleUser), s.limit(scopeMeasurements, scopePrefix)).Post("/v1/measurements", s.postMeasurements)
+	r.With(s.require(roleUser), s.limit(scopeCalls, scopePrefix)).Get("/v1/call-relays", s.getCallRelays)
 	r.With(s.require(roleNode), s.limit(scopeRelay)).Put("/v1/relays/{id}", s.putRelay)
 	r.Group(func(r chi.Router) {
 		r.Use(s.require(roleAdmin))

@@ -12,6 +12,11 @@ export interface RelayGateOptions {
   transports?: string[];
   /** Least time between two POST /v1/measurements, in milliseconds; default 30000. */
   measurementIntervalMs?: number;
+  /**
+   * How often watch() asks GET /v1/call-relays whether the relay carrying the call drains, in
+   * milliseconds; default 5000; 0 never asks (a drained relay's calls then end with it).
+   */
+  drainCheckMs?: number;
   /** fetch to use; default globalThis.fetch. */
   fetch?: typeof fetch;
 }
@@ -58,6 +63,13 @@ export interface RelayGateEventMap {
   restarting: CustomEvent<{ relay: string | null; excluded: string[] }>;
   /** Packets arrive again; relay is the relay now in use, gapMs the silence from the last packet before the stall. */
   recovered: CustomEvent<{ relay: string | null; gapMs: number }>;
+  /**
+   * The gateway says the relay carrying the call drains: ICE is being restarted without it while it
+   * still carries the media; excluded lists the URLs left out.
+   */
+  draining: CustomEvent<{ relay: string; excluded: string[] }>;
+  /** The call left a draining relay: to is the relay now carrying it, ms the time since 'draining'. */
+  moved: CustomEvent<{ from: string; to: string; ms: number }>;
   /** Credentials were refreshed and handed to the connection with setConfiguration. */
   refreshed: CustomEvent<{ expiresAt: string }>;
   /** RTTs observed through each relay were reported to the gateway. */
@@ -78,7 +90,8 @@ export declare class RelayGate extends EventTarget {
   /**
    * Watches a call: restarts ICE once without the relay that died when packets stop
    * (within about half a second), refreshes credentials at 80 % of their lifetime,
-   * reports observed RTTs. Returns a function that stops watching.
+   * reports observed RTTs, and moves the call off its relay when the gateway says it drains.
+   * Returns a function that stops watching.
    */
   watch(pc: RTCPeerConnection, options: WatchOptions): () => void;
 

@@ -15,10 +15,14 @@
 // 80 % of their lifetime, so a restart late in a long call never presents an
 // expired credential, and reports the round-trip times it sees through each
 // relay to POST /v1/measurements, at most once per measurementIntervalMs.
+// Every drainCheckMs (5 s) it asks GET /v1/call-relays about the relay that
+// carries the call; when the gateway says to leave it (an operator drains it,
+// or it shuts down), watch restarts ICE without it while it still carries
+// the media, so maintenance leaves no gap.
 //
 // Events (RelayGate is an EventTarget; each event is a CustomEvent whose
 // detail is described in relaygate.d.ts): 'stalled', 'restarting',
-// 'recovered', 'refreshed', 'measurement', 'error'.
+// 'recovered', 'draining', 'moved', 'refreshed', 'measurement', 'error'.
 //
 // Served by relaygate at /client/relaygate.js; apps may also vendor it.
 
@@ -28,12 +32,14 @@ const RESTART_TIMEOUT_MS = 10000; // a restart not recovered by then may be trie
 const EXCLUDE_MS = 120000; // how long a dead relay stays out of refreshed configurations
 const REFRESH_AT = 0.8; // share of the credential lifetime after which it is refreshed
 const RETRY_MS = 5000; // after a failed refresh
+const DRAIN_CHECK_MS = 5000; // default period of GET /v1/call-relays during a call
+const MOVE_TIMEOUT_MS = 15000; // a move off a draining relay not done by then may be tried again
 
 export class RelayGate extends EventTarget {
   /**
    * @param {{gateway: string, token: string | (() => string | Promise<string>),
    *          ttlSeconds?: number, transports?: string[], measurementIntervalMs?: number,
-   *          fetch?: typeof fetch}} options
+   *          drainCheckMs?: number, fetch?: typeof fetch}} options
    */
   constructor(options) {
     super();
@@ -45,6 +51,7 @@ export class RelayGate extends EventTarget {
     this._ttl = options.ttlSeconds;
     this._transports = options.transports;
     this._measureEvery = options.measurementIntervalMs ?? 30000;
+    this._drainCheck = options.drainCheckMs ?? DRAIN_CHECK_MS; // 0: never ask
     this._fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this._answer = null; // the last credentials answer
     this._fetchedAt = 0; // when it arrived, performance.now()
@@ -164,6 +171,19 @@ export class RelayGate extends EventTarget {
     }
   }
 
+  // _relaysToLeave asks the gateway about relay ids and returns those to
+  // leave now (they drain).
+  async _relaysToLeave(ids) {
+    const q = ids.map((id) => 'relay=' + encodeURIComponent(id)).join('&');
+    const resp = await this._fetch(this.gateway + '/v1/call-relays?' + q, {
+      headers: { Authorization: await this._authorization() },
+      cache: 'no-store',
+    });
+    if (!resp.ok) throw new Error(`relaygate: GET /v1/call-relays answered ${resp.status}`);
+    const answer = await resp.json();
+    return new Set((answer.relays || []).filter((r) => r.leave).map((r) => r.relay_id));
+  }
+
   /**
    * Watches a call: restarts ICE without a dead relay when packets stop,
    * refreshes credentials before they expire, reports RTTs. Returns stop().
@@ -208,16 +228,22 @@ class Watcher {
     this.active = false; // they grew since the last (re)start
     this.stall = null; // {at, relay, since} while stalled or restarting
     this.excluded = new Map(); // url -> until (performance.now())
+    this.relay = null; // the relay of the selected pair's local candidate, at the last poll
+    this.drainTimer = 0;
+    this.asking = false; // a GET /v1/call-relays in flight
+    this.move = null; // {relay, at} while moving off a draining relay
   }
 
   start() {
     this.timer = setInterval(() => this.poll(), POLL_MS);
+    if (this.rg._drainCheck > 0) this.drainTimer = setInterval(() => this.checkDrain(), this.rg._drainCheck);
     this.scheduleRefresh();
   }
 
   stop() {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.drainTimer);
     clearTimeout(this.refreshTimer);
     this.rg._flushMeasurements(true);
   }
@@ -296,6 +322,14 @@ class Watcher {
     if (pair && pair.currentRoundTripTime > 0) this.rg._sample(relay, pair.currentRoundTripTime * 1000);
     this.rg._flushMeasurements(false);
 
+    if (relay) {
+      if (this.move && relay !== this.move.relay) {
+        this.rg._emit('moved', { from: this.move.relay, to: relay, ms: Math.round(now - this.move.at) });
+        this.move = null;
+      }
+      this.relay = relay;
+    }
+
     const grew = counter === this.counter && received > this.last;
     this.counter = counter;
     this.last = received;
@@ -322,6 +356,37 @@ class Watcher {
     this.rg._emit('stalled', { relay, sinceMs: Math.round(now - this.lastProgress) });
     this.deadRelay = deadRelay(this.rg, relay, local, remote);
     this.restart(this.stall);
+  }
+
+  // checkDrain asks the gateway whether the relay carrying the call drains,
+  // and if so moves the call off it while it still carries the media.
+  async checkDrain() {
+    const relay = this.relay;
+    if (this.stopped || this.asking || !relay || this.stall) return;
+    if (this.move && performance.now() - this.move.at < MOVE_TIMEOUT_MS) return;
+    this.asking = true;
+    let leave;
+    try {
+      leave = await this.rg._relaysToLeave([relay]);
+    } catch (err) {
+      this.rg._emit('error', { error: err });
+      return;
+    } finally {
+      this.asking = false;
+    }
+    if (this.stopped || !leave.has(relay) || this.relay !== relay || this.stall) return;
+    this.move = { relay, at: performance.now() };
+    for (const u of this.rg._urlsOf(relay)) this.excluded.set(u, performance.now() + EXCLUDE_MS);
+    this.rg._emit('draining', { relay, excluded: [...this.excludedURLs()] });
+    try {
+      if (this.rg._answer) {
+        this.pc.setConfiguration({ ...this.pc.getConfiguration(), ...toConfig(this.rg._answer, this.excludedURLs()) });
+      }
+      this.pc.restartIce();
+      await this.renegotiate();
+    } catch (err) {
+      this.rg._emit('error', { error: err });
+    }
   }
 
   async restart(stall) {

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/relaygate/relaygate/gateway"
@@ -10,21 +11,12 @@ import (
 	"github.com/relaygate/relaygate/relay"
 )
 
-func country(t testing.TB, code string) relay.Country {
-	t.Helper()
-	c, err := relay.ParseCountry(code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // in is r stating country code (or none, for "").
 func in(t testing.TB, code string, r relay.Relay) relay.Relay {
 	t.Helper()
 	r.Country = 0
 	if code != "" {
-		r.Country = country(t, code)
+		r.Country = relay.MustParseCountry(code)
 	}
 	return r
 }
@@ -40,7 +32,7 @@ func (c countryTable) Country(a netip.Addr) (relay.Country, bool) {
 // TestPickWithinNarrowsTheOperator: the operator's policy holds whatever
 // the caller passes; the caller's can only narrow it.
 func TestPickWithinNarrowsTheOperator(t *testing.T) {
-	de, nl, us := country(t, "DE"), country(t, "NL"), country(t, "US")
+	de, nl, us := relay.MustParseCountry("DE"), relay.MustParseCountry("NL"), relay.MustParseCountry("US")
 	f := newFixtureWith(t, gateway.Config{Jurisdiction: relay.Deny(us)}, gateway.Deps{},
 		in(t, "DE", fra1()), in(t, "NL", ams2()), in(t, "US", nyc1()))
 	pick := func(within relay.Jurisdiction) (string, string, error) {
@@ -77,7 +69,7 @@ func TestPickWithinNarrowsTheOperator(t *testing.T) {
 // TestCountryFromGeoIP: a relay that names no country is placed by its
 // addresses, heartbeating or static; one that names its country keeps it.
 func TestCountryFromGeoIP(t *testing.T) {
-	fr := country(t, "FR")
+	fr := relay.MustParseCountry("FR")
 	geo := countryTable{netip.MustParseAddr("2001:db8::5"): fr} // Fra1's second address
 	f := newFixtureWith(t, gateway.Config{}, gateway.Deps{Countries: geo}, in(t, "", fra1()), in(t, "NL", ams2()), in(t, "", nyc1()))
 	for id, want := range map[string]string{"fra-1": "FR", "ams-2": "NL", "nyc-1": "FR"} {
@@ -105,5 +97,30 @@ func TestCountryFromGeoIP(t *testing.T) {
 	p, err := f.gw.PickWithin(relay.Client{Prefix: berlin.Prefix, Location: relay.Location{}, Located: true}, "alice", nil, nil, relay.Allow(fr))
 	if err != nil || p.Primary.Relay.Country != fr || (p.Backup != nil && p.Backup.Relay.Country != fr) {
 		t.Errorf("PickWithin(FR) = %+v, %v; want relays in FR only", p, err)
+	}
+}
+
+// TestCandidatesKeepThePickersPolicies: what GET /v1/candidates offers is
+// what PickWithin could choose: the operator's jurisdiction narrowed by
+// the caller's, the transports asked for.
+func TestCandidatesKeepThePickersPolicies(t *testing.T) {
+	nl, us := relay.MustParseCountry("NL"), relay.MustParseCountry("US")
+	f := newFixtureWith(t, gateway.Config{Jurisdiction: relay.Deny(us)}, gateway.Deps{},
+		in(t, "DE", fra1()), in(t, "NL", ams2()), in(t, "US", nyc1()))
+	ids := func(rs []relay.Relay) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	if got := ids(f.gw.Candidates(berlin, nil, relay.Jurisdiction{})); !slices.Equal(got, []string{"fra-1", "ams-2"}) {
+		t.Errorf("Candidates under the operator's deny US = %q, want fra-1, ams-2", got)
+	}
+	if got := ids(f.gw.Candidates(berlin, nil, relay.Allow(us, nl))); !slices.Equal(got, []string{"ams-2"}) {
+		t.Errorf("Candidates within US, NL = %q, want ams-2 only (the operator denies US)", got)
+	}
+	if got := ids(f.gw.Candidates(berlin, []relay.Transport{relay.Transport(99)}, relay.Jurisdiction{})); len(got) != 0 {
+		t.Errorf("Candidates for a transport no relay offers = %q, want none", got)
 	}
 }

@@ -41,3 +41,16 @@ func (g *Gateway) PickWithin(client relay.Client, subject string, want []relay.T
 	g.metrics.selected(pair, err)
 	return pair, err
 }
+
+// Candidates lists the relays (one per site, at most
+// selector.MaxCandidates) a client should measure before its first call
+// and send back inline with its credentials request: half the sites
+// nearest its location, half spread over the world (see
+// selector.Candidates). Only relays PickWithin could choose for it are
+// listed, under the same policies: want (any when empty), the operator's
+// jurisdiction narrowed by within, freshness as PickWithin judges it. It
+// does no I/O.
+func (g *Gateway) Candidates(client relay.Client, want []relay.Transport, within relay.Jurisdiction) []relay.Relay {
+	now := g.now()
+	return selector.Candidates(g.snaps.Load(), client, want, g.cfg.Jurisdiction.Narrow(within), g.snaps.judgeAt(now), selector.MaxCandidates)
+}

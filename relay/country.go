@@ -88,6 +88,16 @@ func ParseCountry(s string) (Country, error) {
 	return c, nil
 }
 
+// MustParseCountry is ParseCountry for a code known to be good (tests,
+// tables); it panics on any other.
+func MustParseCountry(s string) Country {
+	c, err := ParseCountry(s)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
 // ParseCountries reads a list of codes (ParseCountry each).
 func ParseCountries(ss []string) ([]Country, error) {
 	out := make([]Country, 0, len(ss))

@@ -21,6 +21,21 @@ func (u *Usage) Add(o Usage) {
 // IsZero reports whether u counts nothing.
 func (u Usage) IsZero() bool { return u == Usage{} }
 
+// ValidPseudonym reports whether p can be the user part of a TURN REST
+// username (turncred.ParseUsername's rule): 1-256 printable ASCII
+// characters other than ':'.
+func ValidPseudonym(p string) bool {
+	if p == "" || len(p) > 256 {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if c <= ' ' || c > '~' || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
 // UsageEntry is one pseudonym's usage in a relay's report.
 type UsageEntry struct {
 	Pseudonym string // as in the TURN username the gateway minted (the user part for other usernames)

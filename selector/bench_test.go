@@ -38,15 +38,7 @@ func BenchmarkRank(b *testing.B) {
 		s := NewSnapshot(relays)
 		req := Request{Client: berlin, Measurements: []relay.Measurement{{RelayID: relays[n/2].ID, RTT: 40e6}}}
 		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				i++
-				req.Client.Prefix = relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
-				if _, err := Rank(s, req, t0); err != nil {
-					b.Fatal(err)
-				}
-			}
+			rankEachPrefix(b, s, req)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/relay")
 		})
 	}
@@ -73,6 +65,34 @@ func metroRelays(n int) []relay.Relay {
 	return out
 }
 
+// rankEachPrefix ranks req in a benchmark loop, for client i's prefix in
+// iteration i.
+func rankEachPrefix(b *testing.B, s *Snapshot, req Request) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req.Client.Prefix = testPrefix(i)
+		if _, err := Rank(s, req, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// testPrefix is client i's prefix: 10.x.y.0/24.
+func testPrefix(i int) netip.Prefix {
+	return relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
+}
+
+// randomClient is client i at a random place, located or not.
+func randomClient(rng *rand.Rand, i int, located bool) relay.Client {
+	return relay.Client{
+		Prefix:   testPrefix(i),
+		Location: relay.Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
+		Located:  located,
+	}
+}
+
 // BenchmarkRankMetro: clients in the metros (GeoIP puts them within a degree
 // of the centre) of metroRelays.
 func BenchmarkRankMetro(b *testing.B) {
@@ -86,7 +106,7 @@ func BenchmarkRankMetro(b *testing.B) {
 				i++
 				r := relays[(i*7919)%len(relays)].Location
 				req := Request{Client: relay.Client{
-					Prefix:   relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})),
+					Prefix:   testPrefix(i),
 					Location: relay.Location{Latitude: r.Latitude + float64(i%7)/7 - 0.5, Longitude: r.Longitude + float64(i%5)/5 - 0.5},
 					Located:  true,
 				}}
@@ -99,7 +119,7 @@ func BenchmarkRankMetro(b *testing.B) {
 }
 
 func BenchmarkRankUnlocated(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range []int{1000, 10000, 100000} {
 		s := NewSnapshot(worldRelays(n))
 		req := Request{Client: unlocated}
 		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
@@ -130,12 +150,7 @@ func TestRankPruningMatchesExhaustive(t *testing.T) {
 	s := NewSnapshot(relays)
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := range 2000 {
-		c := relay.Client{
-			Prefix:   relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})),
-			Location: relay.Location{Latitude: rng.Float64()*180 - 90, Longitude: rng.Float64()*360 - 180},
-			Located:  i%10 != 0,
-		}
-		req := Request{Client: c}
+		req := Request{Client: randomClient(rng, i, i%10 != 0)}
 		if i%3 == 0 {
 			req.Transports = []relay.Transport{relay.TLS}
 		}
@@ -161,65 +176,76 @@ func matchesExhaustive(t *testing.T, s *Snapshot, req Request, i int) {
 }
 
 // BenchmarkRankPrefixMeasured: a prefix with 8 trusted measurements, located
-// where GeoIP says (the usual case) and located elsewhere (the search over
-// region centres runs: the worst case, with n/4 regions here).
+// where GeoIP says (the usual case) and located elsewhere (GeoIP says
+// Berlin, the RTTs say Sydney: calibrate searches for the place the
+// measurements fit, the worst case), at 10k and 100k relays.
 func BenchmarkRankPrefixMeasured(b *testing.B) {
-	const n = 10000
-	relays := worldRelays(n)
-	s := NewSnapshot(relays)
-	for _, tc := range []struct {
-		name  string
-		where relay.Location
-	}{{"geoip-right", berlin.Location}, {"geoip-wrong", relay.Location{Latitude: -33.9, Longitude: 151.2}}} {
+	for _, n := range []int{10000, 100000} {
+		relays := worldRelays(n)
+		s := NewSnapshot(relays)
 		// What a prefix has measured: the relays it was offered, near where
 		// it was placed (Berlin), plus two explored elsewhere.
 		byDist := slices.Clone(relays)
 		slices.SortFunc(byDist, func(a, b relay.Relay) int {
 			return cmp.Compare(trueRTT(berlin.Location, a.Location), trueRTT(berlin.Location, b.Location))
 		})
-		var pm []relay.Measurement
-		for _, r := range append(byDist[:6:6], relays[n/3], relays[2*n/3]) {
-			pm = append(pm, relay.Measurement{RelayID: r.ID, RTT: trueRTT(tc.where, r.Location)})
-		}
-		req := Request{Client: berlin, PrefixMeasurements: pm}
-		b.Run(fmt.Sprintf("%s/relays=%d", tc.name, n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := Rank(s, req, t0); err != nil {
-					b.Fatal(err)
-				}
+		measuredRelays := slices.Concat(byDist[:6], []relay.Relay{relays[n/3], relays[2*n/3]})
+		for _, tc := range []struct {
+			name  string
+			where relay.Location
+		}{{"geoip-right", berlin.Location}, {"geoip-wrong", relay.Location{Latitude: -33.9, Longitude: 151.2}}} {
+			var pm []relay.Measurement
+			for _, r := range measuredRelays {
+				pm = append(pm, relay.Measurement{RelayID: r.ID, RTT: trueRTT(tc.where, r.Location)})
 			}
-		})
+			req := Request{Client: berlin, PrefixMeasurements: pm}
+			b.Run(fmt.Sprintf("%s/relays=%d", tc.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := Rank(s, req, t0); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
-// BenchmarkRankWithin: BenchmarkRank's world at 10k relays, each in one of
-// eight countries, with a policy in force: a deny list of the client's own
-// country (the nearest relays are all refused) and an allow list of two.
+// BenchmarkRankWithin: BenchmarkRank's world at 10k and 100k relays, each in
+// one of eight countries, with a policy in force: a deny list of the
+// client's own country (the nearest relays are all refused) and an allow
+// list of two.
 func BenchmarkRankWithin(b *testing.B) {
-	const n = 10000
 	codes := []string{"DE", "FR", "NL", "US", "JP", "BR", "ZA", "AU"}
-	relays := worldRelays(n)
-	for i := range relays {
-		relays[i].Country, _ = relay.ParseCountry(codes[i%len(codes)])
-	}
-	s := NewSnapshot(relays)
 	de, _ := relay.ParseCountry("DE")
 	fr, _ := relay.ParseCountry("FR")
 	nl, _ := relay.ParseCountry("NL")
-	for _, p := range []struct {
-		name   string
-		within relay.Jurisdiction
-	}{{"none", relay.Jurisdiction{}}, {"deny=DE", relay.Deny(de)}, {"allow=FR,NL", relay.Allow(fr, nl)}} {
-		req := Request{Client: berlin, Within: p.within}
-		b.Run(p.name, func(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		relays := worldRelays(n)
+		for i := range relays {
+			relays[i].Country, _ = relay.ParseCountry(codes[i%len(codes)])
+		}
+		s := NewSnapshot(relays)
+		for _, p := range []struct {
+			name   string
+			within relay.Jurisdiction
+		}{{"none", relay.Jurisdiction{}}, {"deny=DE", relay.Deny(de)}, {"allow=FR,NL", relay.Allow(fr, nl)}} {
+			req := Request{Client: berlin, Within: p.within}
+			b.Run(fmt.Sprintf("%s/relays=%d", p.name, n), func(b *testing.B) { rankEachPrefix(b, s, req) })
+		}
+	}
+}
+
+// BenchmarkCandidates: the sites a Berlin client measures before its first
+// call (MaxCandidates of them), in BenchmarkRank's world.
+func BenchmarkCandidates(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		s := NewSnapshot(worldRelays(n))
+		b.Run(fmt.Sprintf("relays=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			i := 0
 			for b.Loop() {
-				i++
-				req.Client.Prefix = relay.ClientPrefix(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
-				if _, err := Rank(s, req, t0); err != nil {
-					b.Fatal(err)
+				if len(Candidates(s, berlin, nil, relay.Jurisdiction{}, t0, MaxCandidates)) != MaxCandidates {
+					b.Fatal("short list")
 				}
 			}
 		})

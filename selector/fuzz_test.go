@@ -87,6 +87,20 @@ func FuzzRank(f *testing.F) {
 		got, err := Rank(s, req, t0)
 		ref, refErr := rank(s, req, t0, true)
 
+		// Candidates: at most what was asked (and MaxCandidates), each
+		// eligible, one per site.
+		cands := Candidates(s, req.Client, req.Transports, relay.Jurisdiction{}, t0, int(measured%12))
+		if len(cands) > min(int(measured%12), MaxCandidates) {
+			t.Fatalf("Candidates(%d) = %d relays", measured%12, len(cands))
+		}
+		sites := map[string]bool{}
+		for i := range cands {
+			if !eligibleRelay(&cands[i], req.Transports, t0) || sites[cands[i].Site] {
+				t.Fatalf("Candidates lists %s: not eligible, or its site twice", cands[i].ID)
+			}
+			sites[cands[i].Site] = true
+		}
+
 		var eligible []*relay.Relay
 		for i := range relays {
 			if eligibleRelay(&relays[i], req.Transports, t0) {

@@ -146,6 +146,7 @@ func TestBetterIsAStrictOrder(t *testing.T) {
 	for i := range es {
 		// Scores in runs 0.06 ms apart, some on step boundaries; few weights.
 		es[i] = entry{cand: int32(i), score: 10 + 0.06*float64(rng.IntN(8)) + []float64{0, 0, 0.04}[rng.IntN(3)], w: uint64(rng.IntN(4))}
+		es[i].step = scoreStep(es[i].score)
 	}
 	for _, a := range es {
 		if better(a, a) {

@@ -11,15 +11,6 @@ import (
 	"github.com/relaygate/relaygate/relay"
 )
 
-func country(t testing.TB, code string) relay.Country {
-	t.Helper()
-	c, err := relay.ParseCountry(code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func inCountry(c relay.Country) func(relay.Relay) relay.Relay {
 	return func(r relay.Relay) relay.Relay { r.Country = c; return r }
 }
@@ -27,7 +18,7 @@ func inCountry(c relay.Country) func(relay.Relay) relay.Relay {
 // TestRankWithin: the policy moves every kind of choice to a permitted
 // relay, and says so when none is left.
 func TestRankWithin(t *testing.T) {
-	de, nl, us := country(t, "DE"), country(t, "NL"), country(t, "US")
+	de, nl, us := relay.MustParseCountry("DE"), relay.MustParseCountry("NL"), relay.MustParseCountry("US")
 	world := rs(inCountry(de)(fra1()), inCountry(de)(fra2()), inCountry(nl)(ams2()), inCountry(us)(nyc1()))
 	s := NewSnapshot(world)
 	tests := []struct {
@@ -42,8 +33,8 @@ func TestRankWithin(t *testing.T) {
 		{name: "unlocated client's fallback stays inside", req: Request{Client: relay.Client{Prefix: berlin.Prefix}, Within: relay.Allow(us)}, primary: "nyc-1"},
 		{name: "exploration stays inside", req: Request{Client: berlin, Explore: 12345, Within: relay.Deny(nl, us)}, primary: "fra-1", backup: "fra-2"},
 		{name: "measured relay outside is ignored", req: Request{Client: berlin, Measurements: []relay.Measurement{{RelayID: "nyc-1", RTT: time.Millisecond}}, Within: relay.Allow(nl)}, primary: "ams-2"},
-		{name: "none permitted", req: Request{Client: berlin, Within: relay.Allow(country(t, "JP"))}, err: relay.ErrOutsideJurisdiction},
-		{name: "none at all is not a policy matter", req: Request{Client: berlin, Transports: []relay.Transport{relay.TLS}, Within: relay.Allow(country(t, "JP"))}, err: relay.ErrNoCandidate},
+		{name: "none permitted", req: Request{Client: berlin, Within: relay.Allow(relay.MustParseCountry("JP"))}, err: relay.ErrOutsideJurisdiction},
+		{name: "none at all is not a policy matter", req: Request{Client: berlin, Transports: []relay.Transport{relay.TLS}, Within: relay.Allow(relay.MustParseCountry("JP"))}, err: relay.ErrNoCandidate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +66,7 @@ func TestRankWithin(t *testing.T) {
 // when no eligible relay is permitted, ErrOutsideJurisdiction exactly when
 // some eligible relay was refused by the policy alone.
 func TestRankNeverOutsideJurisdiction(t *testing.T) {
-	pool := []relay.Country{0, country(t, "DE"), country(t, "FR"), country(t, "US"), country(t, "JP"), country(t, "BR"), country(t, "ZA")}
+	pool := []relay.Country{0, relay.MustParseCountry("DE"), relay.MustParseCountry("FR"), relay.MustParseCountry("US"), relay.MustParseCountry("JP"), relay.MustParseCountry("BR"), relay.MustParseCountry("ZA")}
 	worlds := 3000
 	if testing.Short() {
 		worlds = 300

@@ -106,7 +106,10 @@ type Request struct {
 // loaded, to beat them is skipped, so the cost grows with the relays that
 // could compete, not with the snapshot (1-2 µs at 10,000 and at 100,000
 // relays). An unlocated client visits relays by ascending penalty and stops
-// at the first that cannot win.
+// at the first that cannot win. A prefix whose measurements do not fit its
+// GeoIP location is placed by a coarse-to-fine search over at most 128
+// region centres (see searchAnchors), whose cost follows the measurements,
+// not the snapshot: under 5 µs in every benchmarked case at 100,000 relays.
 func Rank(s *Snapshot, req Request, now time.Time) (relay.Pair, error) {
 	return rank(s, req, now, false)
 }

@@ -101,6 +101,7 @@ type entry struct {
 	cand  int32 // candidate index; -1 for no entry
 	basis basisKind
 	score float64 // ms, lower is better: estimate + penalties
+	step  float64 // scoreStep(score), computed once (see consider)
 	est   float64 // the RTT estimate in ms, without penalties
 	w     uint64  // rendezvous weight, for ties
 }
@@ -112,13 +113,14 @@ func scoreStep(score float64) float64 { return math.Floor(score / scoreEpsilon) 
 
 // better reports whether a ranks before b: a lower score step, or the same
 // step and a higher rendezvous weight (then the lower candidate index). It
-// is a strict total order. Any entry is better than no entry.
+// is a strict total order. Any entry is better than no entry. Both entries'
+// steps are set (consider sets them).
 func better(a, b entry) bool {
 	if b.cand < 0 {
 		return true
 	}
-	if sa, sb := scoreStep(a.score), scoreStep(b.score); sa != sb {
-		return sa < sb
+	if a.step != b.step {
+		return a.step < b.step
 	}
 	if a.w != b.w {
 		return a.w > b.w
@@ -168,9 +170,9 @@ type ranking struct {
 	// still far from everything it measured.
 	offset          float64
 	recentred, lost bool
-	measuredN       uint64 // relays calibrate used; it salts exploreLost's seed
-	measuredRegions []int32
-	exploreRegion   int32 // the unmeasured region the measurements fit best; -1 none
+	measuredN       uint64                // relays calibrate used; it salts exploreLost's seed
+	measuredRegions [maxCalibration]int32 // the first measuredN are set
+	exploreRegion   int32                 // the unmeasured region the measurements fit best; -1 none
 }
 
 // wantTransports is the bit set a choice must offer.
@@ -285,7 +287,33 @@ func (r *ranking) geoCandidate(c int32, d2 float64) {
 // sphere. The central angle comes from the haversine, which for unit
 // vectors is hav θ = (chord/2)², well conditioned at short distances.
 func geoRTT(d2 float64) float64 {
-	return geoBaseMS + geoMSPerRadian*2*math.Asin(min(math.Sqrt(d2)/2, 1))
+	return geoBaseMS + geoMSPerRadian*2*asin(min(math.Sqrt(d2)/2, 1))
+}
+
+// asin is math.Asin on [0, 1] within 2e-14 (TestAsin), in about two thirds
+// of its time: the calibration's placement search spends most of its time
+// here. Below 1/2 it is x + x³·P(x²), P a degree-10 polynomial
+// interpolating (asin √z − √z)/z^1.5 at Chebyshev nodes on [0, 1/4]
+// (evaluated by Estrin's scheme); above, asin x = π/2 − 2 asin √((1−x)/2).
+func asin(x float64) float64 {
+	if x <= 0.5 {
+		return asinHalf(x)
+	}
+	return math.Pi/2 - 2*asinHalf(math.Sqrt((1-x)/2))
+}
+
+// asinHalf is asin on [0, 1/2].
+func asinHalf(x float64) float64 {
+	z := x * x
+	z2 := z * z
+	z4 := z2 * z2
+	p01 := 0.16666666666666949676 + 0.074999999997263017056*z
+	p23 := 0.044642857578717756276 + 0.030381917485400309022*z
+	p45 := 0.022373010066676287235 + 0.017337192543712075605*z
+	p67 := 0.014140941807431191359 + 0.010289641123624901434*z
+	p89 := 0.015445133336819307521 - 0.0068220439806712631357*z
+	p := (p01 + p23*z2) + (p45+p67*z2)*z4 + (p89+0.027871289137110144687*z2)*(z4*z4)
+	return x + x*z*p
 }
 
 // fallback scores every candidate without an estimate: by load alone. It
@@ -293,25 +321,39 @@ func geoRTT(d2 float64) float64 {
 // every later one does too and the pass stops: an unlocated client costs a
 // few candidates rather than a scan of the snapshot.
 func (r *ranking) fallback() {
-	for _, c := range r.s.byPenalty {
-		score := unknownRTTMS + r.s.cands[c].penalty
-		if score > r.limit {
+	for i := range r.s.byPenalty {
+		f := &r.s.byPenalty[i]
+		if f.score > r.limit {
 			break
 		}
-		if !r.eligible(c) || r.isScored(c) {
+		w := rendezvous(r.prefixHash, f.hash)
+		if o := &r.other; o.cand >= 0 && f.step == o.step && (w < o.w || w == o.w && f.cand > o.cand) {
+			// It cannot beat other, so it cannot beat best either, and same
+			// is not asked for once other exists. Most candidates in a
+			// crowded step end here, before the checks below.
 			continue
 		}
-		r.consider(entry{cand: c, basis: kindFallback, score: score})
+		if r.now >= f.expires || f.transports&r.want != r.want || !r.req.Within.Permits(f.country) || r.isScored(f.cand) {
+			continue // not eligible (see eligible), or measured
+		}
+		r.offer(entry{cand: f.cand, basis: kindFallback, score: f.score, step: f.step}, f.hash, f.site)
 	}
 }
 
 // consider offers a scored, eligible candidate to the three slots.
 func (r *ranking) consider(e entry) {
 	cd := &r.s.cands[e.cand]
-	e.w = rendezvous(r.prefixHash, cd.hash)
+	e.step = scoreStep(e.score)
+	r.offer(e, cd.hash, cd.site)
+}
+
+// offer is consider for an entry whose step is set, given its candidate's
+// hash and site (the fallback pass reads them from its own compact list).
+func (r *ranking) offer(e entry, hash uint64, site int32) {
+	e.w = rendezvous(r.prefixHash, hash)
 	switch {
 	case better(e, r.best):
-		if r.best.cand >= 0 && r.s.cands[r.best.cand].site != cd.site {
+		if r.best.cand >= 0 && r.s.cands[r.best.cand].site != site {
 			// The old best beat everything seen so far, so it is the best
 			// of all sites other than the new best's.
 			r.other = r.best
@@ -319,7 +361,7 @@ func (r *ranking) consider(e entry) {
 			r.same = r.best
 		}
 		r.best = e
-	case cd.site != r.s.cands[r.best.cand].site:
+	case site != r.s.cands[r.best.cand].site:
 		if !better(e, r.other) {
 			return
 		}
@@ -343,7 +385,7 @@ func (r *ranking) tighten() {
 	if r.other.cand < 0 || r.exhaustive {
 		return
 	}
-	r.limit = (max(scoreStep(r.best.score), scoreStep(r.other.score)) + 1) * scoreEpsilon * (1 + 1e-9)
+	r.limit = (max(r.best.step, r.other.step) + 1) * scoreEpsilon * (1 + 1e-9)
 	// Invert geoRTT: the largest central angle whose estimate alone stays
 	// within limit (penalties only add), as a squared chord with a little
 	// slack for rounding.
@@ -405,7 +447,7 @@ func (r *ranking) scoreOf(c int32) (entry, bool) {
 			}
 			est := min(float64(m.RTT)/float64(time.Millisecond), maxMeasuredRTTMS)
 			e := entry{cand: c, basis: kindMeasured, est: est, score: est + lossPenalty(m.Loss) + cd.penalty}
-			e.w = rendezvous(r.prefixHash, cd.hash)
+			e.w, e.step = rendezvous(r.prefixHash, cd.hash), scoreStep(e.score)
 			return e, true
 		}
 	}
@@ -416,7 +458,7 @@ func (r *ranking) scoreOf(c int32) (entry, bool) {
 		est := geoRTT(dx*dx+dy*dy+dz*dz) + r.offset
 		e = entry{cand: c, basis: kindGeo, est: est, score: est + cd.penalty}
 	}
-	e.w = rendezvous(r.prefixHash, cd.hash)
+	e.w, e.step = rendezvous(r.prefixHash, cd.hash), scoreStep(e.score)
 	return e, true
 }
 

@@ -37,39 +37,13 @@ type file struct {
 	Relays *[]entry `yaml:"relays"`
 }
 
-// entry is one relay of the file: an id and wire.Heartbeat's fields that
-// an operator states (a relay's load, draining and version are its own
-// reports, which a static relay does not make), under their JSON names.
+// entry is one relay of the file: an id and the wire.Heartbeat an operator
+// states, under its JSON names (wire.Heartbeat's yaml tags: a relay's
+// load, draining, version and usage are its own reports, which a static
+// relay does not make, and are unknown keys here).
 type entry struct {
-	ID        string         `yaml:"id"`
-	Region    string         `yaml:"region"`
-	Site      string         `yaml:"site"`
-	Latitude  *float64       `yaml:"latitude"`
-	Longitude *float64       `yaml:"longitude"`
-	Country   string         `yaml:"country"` // ISO 3166-1 alpha-2; absent: the gateway asks GeoIP
-	Addresses []string       `yaml:"addresses"`
-	Hostname  string         `yaml:"hostname"`
-	Ports     map[string]int `yaml:"ports"`
-	Capacity  *resources     `yaml:"capacity"`
-	Drained   bool           `yaml:"drained"` // the operator's drain mark: listed, never selected
-}
-
-// resources is wire.Resources under its JSON names.
-type resources struct {
-	Allocations  int64 `yaml:"allocations"`
-	BandwidthBPS int64 `yaml:"bandwidth_bps"`
-}
-
-// heartbeat is e as the heartbeat body that states the same.
-func (e *entry) heartbeat() wire.Heartbeat {
-	h := wire.Heartbeat{
-		Region: e.Region, Site: e.Site, Latitude: e.Latitude, Longitude: e.Longitude, Country: e.Country,
-		Addresses: e.Addresses, Hostname: e.Hostname, Ports: wire.Ports(e.Ports), Drained: e.Drained,
-	}
-	if e.Capacity != nil {
-		h.Capacity = &wire.Resources{Allocations: e.Capacity.Allocations, BandwidthBPS: e.Capacity.BandwidthBPS}
-	}
-	return h
+	ID             string `yaml:"id"`
+	wire.Heartbeat `yaml:",inline"`
 }
 
 // Parse reads a static relays file: its relays, each marked Static, in the
@@ -132,7 +106,7 @@ func Parse(data []byte, loc Locator) ([]relay.Relay, error) {
 			seen[e.ID] = i
 		}
 		located := e.locate(loc)
-		h := e.heartbeat()
+		h := e.Heartbeat
 		for _, fe := range h.Validate() {
 			if !located && e.Latitude == nil && e.Longitude == nil && (fe.Field == "latitude" || fe.Field == "longitude") {
 				if fe.Field == "latitude" {
@@ -248,10 +222,10 @@ var (
 	// yamlLine is the "line N: " that starts yaml's messages.
 	yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 	// yamlUnknown is how yaml says a key is not one of ours.
-	yamlUnknown = regexp.MustCompile(`^field (.+) not found in type staticrelay\.(\w+)$`)
+	yamlUnknown = regexp.MustCompile(`^field (.+) not found in type (?:staticrelay|wire)\.(\w+)$`)
 	// typeNames say our types as an operator knows them.
 	typeNames = strings.NewReplacer("[]staticrelay.entry", "a list of relays", "staticrelay.entry", "a relay",
-		"staticrelay.resources", "allocations and bandwidth_bps", "staticrelay.file", "a mapping with relays:")
+		"wire.Resources", "allocations and bandwidth_bps", "wire.Ports", "transport: port pairs", "staticrelay.file", "a mapping with relays:")
 )
 
 // yamlProblems turns yaml's error into problems: one per message, its

@@ -26,15 +26,11 @@ func (m *Memory) Revoke(ctx context.Context, rev relay.Revocation) error {
 	if err := checkRevocation(rev, m.now); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("revoke: %w", err)
+	r, err := m.lockRevocations(ctx, "revoke")
+	if err != nil {
+		return err
 	}
-	r := &m.revs
-	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return fmt.Errorf("revoke: %w", ErrClosed)
-	}
 	if r.revs == nil {
 		r.revs = make(map[string]relay.Revocation)
 	}
@@ -47,15 +43,11 @@ func (m *Memory) Revoke(ctx context.Context, rev relay.Revocation) error {
 
 // Unrevoke lifts subject's revocation (see Revocations.Unrevoke).
 func (m *Memory) Unrevoke(ctx context.Context, subject string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("unrevoke: %w", err)
+	r, err := m.lockRevocations(ctx, "unrevoke")
+	if err != nil {
+		return err
 	}
-	r := &m.revs
-	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return fmt.Errorf("unrevoke: %w", ErrClosed)
-	}
 	rev, ok := r.revs[subject]
 	if !ok || !rev.InForce(m.now()) {
 		delete(r.revs, subject)
@@ -69,15 +61,11 @@ func (m *Memory) Unrevoke(ctx context.Context, subject string) error {
 // Revocations returns the revocations in force (see
 // Revocations.Revocations) and forgets lapsed ones.
 func (m *Memory) Revocations(ctx context.Context) ([]relay.Revocation, uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, 0, fmt.Errorf("revocations: %w", err)
+	r, err := m.lockRevocations(ctx, "revocations")
+	if err != nil {
+		return nil, 0, err
 	}
-	r := &m.revs
-	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return nil, 0, fmt.Errorf("revocations: %w", ErrClosed)
-	}
 	now := m.now()
 	maps.DeleteFunc(r.revs, func(_ string, rev relay.Revocation) bool { return !rev.InForce(now) })
 	out := slices.SortedFunc(maps.Values(r.revs), func(a, b relay.Revocation) int { return strings.Compare(a.Subject, b.Subject) })
@@ -87,16 +75,27 @@ func (m *Memory) Revocations(ctx context.Context) ([]relay.Revocation, uint64, e
 // RevocationsVersion is the revocations' version (see
 // Revocations.RevocationsVersion).
 func (m *Memory) RevocationsVersion(ctx context.Context) (uint64, error) {
+	r, err := m.lockRevocations(ctx, "revocations version")
+	if err != nil {
+		return 0, err
+	}
+	defer r.mu.Unlock()
+	return r.version, nil
+}
+
+// lockRevocations locks m's revocations for op, unless ctx is done or m
+// is closed; the caller unlocks.
+func (m *Memory) lockRevocations(ctx context.Context, op string) (*memoryRevocations, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("revocations version: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	r := &m.revs
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
-		return 0, fmt.Errorf("revocations version: %w", ErrClosed)
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
 	}
-	return r.version, nil
+	return r, nil
 }
 
 func (r *memoryRevocations) close() {

@@ -1,10 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -131,73 +129,56 @@ func (u *memoryUsage) sweepLocked(now int64) {
 
 // UsageOf returns the pseudonyms' summed hourly usage (see Usage).
 func (m *Memory) UsageOf(ctx context.Context, pseudonyms []string, from, to time.Time) ([]relay.UsagePeriod, error) {
-	first, end, err := checkUsageQuery(pseudonyms, from, to)
+	if err := checkPseudonyms(pseudonyms); err != nil {
+		return nil, err
+	}
+	total := sums[int64]{}
+	err := m.scanUsage(ctx, "usage", from, to, func(u *memoryUsage, first, end int64) {
+		for _, p := range pseudonyms {
+			for h, v := range u.users[p] {
+				if h >= first && h < end {
+					total.add(h, *v)
+				}
+			}
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := m.usageOpen(ctx, "usage"); err != nil {
-		return nil, err
-	}
-	first = max(first, floorHour(m.now())-retainedHours)
-	u := &m.usage
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	sum := map[int64]relay.Usage{}
-	for _, p := range pseudonyms {
-		for h, v := range u.users[p] {
-			if h >= first && h < end {
-				s := sum[h]
-				s.Add(*v)
-				sum[h] = s
-			}
-		}
-	}
-	out := make([]relay.UsagePeriod, 0, len(sum))
-	for h, v := range sum {
-		out = append(out, relay.UsagePeriod{Start: hourStart(h), Usage: v})
-	}
-	slices.SortFunc(out, func(a, b relay.UsagePeriod) int { return a.Start.Compare(b.Start) })
-	return out, nil
+	return periods(total), nil
 }
 
 // RelayUsage returns each relay's usage over the hours (see Usage).
 func (m *Memory) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
-	first, end, err := usageHours(from, to)
+	total := sums[string]{}
+	err := m.scanUsage(ctx, "relay usage", from, to, func(u *memoryUsage, first, end int64) {
+		for id, hours := range u.relays {
+			for h, v := range hours {
+				if h >= first && h < end {
+					total.add(id, *v)
+				}
+			}
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := m.usageOpen(ctx, "relay usage"); err != nil {
-		return nil, err
+	return relays(total), nil
+}
+
+// scanUsage checks a query (usageWindow) and calls scan with the usage
+// locked and the query's hours.
+func (m *Memory) scanUsage(ctx context.Context, op string, from, to time.Time, scan func(u *memoryUsage, first, end int64)) error {
+	first, end, err := usageWindow(from, to, m.now())
+	if err != nil {
+		return err
 	}
-	first = max(first, floorHour(m.now())-retainedHours)
+	if err := m.usageOpen(ctx, op); err != nil {
+		return err
+	}
 	u := &m.usage
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	out := []relay.UsageOnRelay{}
-	for id, hours := range u.relays {
-		r := relay.UsageOnRelay{RelayID: id}
-		for h, v := range hours {
-			if h >= first && h < end {
-				r.Add(*v)
-			}
-		}
-		if !r.IsZero() {
-			out = append(out, r)
-		}
-	}
-	slices.SortFunc(out, func(a, b relay.UsageOnRelay) int { return cmp.Compare(a.RelayID, b.RelayID) })
-	return out, nil
-}
-
-// checkUsageQuery rejects what no store can answer.
-func checkUsageQuery(pseudonyms []string, from, to time.Time) (first, end int64, err error) {
-	if len(pseudonyms) == 0 || len(pseudonyms) > MaxUsagePseudonyms {
-		return 0, 0, fmt.Errorf("usage of %d pseudonyms, want 1 to %d: %w", len(pseudonyms), MaxUsagePseudonyms, ErrInvalid)
-	}
-	for _, p := range pseudonyms {
-		if !validPseudonym(p) {
-			return 0, 0, fmt.Errorf("usage of an invalid pseudonym: %w", ErrInvalid)
-		}
-	}
-	return usageHours(from, to)
+	scan(u, first, end)
+	return nil
 }

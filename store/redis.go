@@ -580,14 +580,7 @@ func (s *Redis) fail(op string, err error) error {
 }
 
 // floorMS is t in Unix milliseconds rounded down.
-func floorMS(t time.Time) int64 {
-	ns := t.UnixNano()
-	ms := ns / 1e6
-	if ns%1e6 < 0 {
-		ms--
-	}
-	return ms
-}
+func floorMS(t time.Time) int64 { return floorDiv(t.UnixNano(), 1e6) }
 
 // ceilMS is t in Unix milliseconds rounded up.
 func ceilMS(t time.Time) int64 {

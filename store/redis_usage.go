@@ -1,13 +1,11 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,57 +129,84 @@ func isNoScript(err error) bool {
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOSCRIPT")
 }
 
-// usageDays are the Unix days of the hours [first, end), clamped to what
-// is retained at now.
-func usageDays(first, end int64, now time.Time) (int64, int64, int64, int64) {
-	nowHour := floorHour(now)
-	first = max(first, nowHour-retainedHours)
-	end = min(end, nowHour+1)
-	return first, end, first / 24, (end - 1) / 24
-}
-
 // UsageOf returns the pseudonyms' summed hourly usage (see Usage).
 func (s *Redis) UsageOf(ctx context.Context, pseudonyms []string, from, to time.Time) ([]relay.UsagePeriod, error) {
-	first, end, err := checkUsageQuery(pseudonyms, from, to)
+	if err := checkPseudonyms(pseudonyms); err != nil {
+		return nil, err
+	}
+	total := sums[int64]{}
+	days := func(d string) []string {
+		keys := make([]string, 0, len(pseudonyms))
+		for _, ps := range pseudonyms {
+			keys = append(keys, s.userKey(s.privacy.userTag(ps), d))
+		}
+		return keys
+	}
+	err := s.scanUsage(ctx, "usage", from, to, days, func(field, v string, first, end int64) {
+		h, k, ok := strings.Cut(field, ":")
+		hour, err := strconv.ParseInt(h, 10, 64)
+		if ok && err == nil && hour >= first && hour < end {
+			var u relay.Usage
+			addField(&u, k, v)
+			total.add(hour, u)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	first, end, d0, d1 := usageDays(first, end, s.now())
-	if end <= first {
-		return []relay.UsagePeriod{}, nil
+	return periods(total), nil
+}
+
+// RelayUsage returns each relay's usage over the hours (see Usage).
+func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
+	total := sums[string]{}
+	days := func(d string) []string { return []string{s.relayUsageKey(d)} }
+	err := s.scanUsage(ctx, "relay usage", from, to, days, func(field, v string, first, end int64) {
+		parts := strings.Split(field, ":") // relay id : hour : kind
+		if len(parts) != 3 {
+			return
+		}
+		hour, err := strconv.ParseInt(parts[1], 10, 64)
+		if err == nil && hour >= first && hour < end {
+			var u relay.Usage
+			addField(&u, parts[2], v)
+			total.add(parts[0], u)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return relays(total), nil
+}
+
+// scanUsage checks a query (usageWindow), reads the day hashes that keys
+// names for each Unix day of its hours in one pipeline, and calls field
+// with each of their fields and the query's hours.
+func (s *Redis) scanUsage(ctx context.Context, op string, from, to time.Time,
+	keys func(day string) []string, field func(field, v string, first, end int64),
+) error {
+	first, end, err := usageWindow(from, to, s.now())
+	if err != nil || end <= first {
+		return err
 	}
 	var cmds []*redis.MapStringStringCmd
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, ps := range pseudonyms {
-			tag := s.privacy.userTag(ps)
-			for d := d0; d <= d1; d++ {
-				cmds = append(cmds, p.HGetAll(ctx, s.userKey(tag, strconv.FormatInt(d, 10))))
+		for d := first / 24; d <= (end-1)/24; d++ {
+			for _, k := range keys(strconv.FormatInt(d, 10)) {
+				cmds = append(cmds, p.HGetAll(ctx, k))
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, s.fail("usage", err)
+		return s.fail(op, err)
 	}
-	sum := map[int64]relay.Usage{}
 	for _, c := range cmds {
-		for field, v := range c.Val() {
-			h, k, ok := strings.Cut(field, ":")
-			hour, err := strconv.ParseInt(h, 10, 64)
-			if !ok || err != nil || hour < first || hour >= end {
-				continue
-			}
-			u := sum[hour]
-			addField(&u, k, v)
-			sum[hour] = u
+		for f, v := range c.Val() {
+			field(f, v, first, end)
 		}
 	}
-	out := make([]relay.UsagePeriod, 0, len(sum))
-	for h, u := range sum {
-		out = append(out, relay.UsagePeriod{Start: hourStart(h), Usage: u})
-	}
-	slices.SortFunc(out, func(a, b relay.UsagePeriod) int { return a.Start.Compare(b.Start) })
-	return out, nil
+	return nil
 }
 
 // addField adds one stored count, field kind k ("t", "f" or "m"), to u.
@@ -198,53 +223,4 @@ func addField(u *relay.Usage, k, v string) {
 	case "m":
 		u.AllocationTime += time.Duration(n) * time.Millisecond
 	}
-}
-
-// RelayUsage returns each relay's usage over the hours (see Usage).
-func (s *Redis) RelayUsage(ctx context.Context, from, to time.Time) ([]relay.UsageOnRelay, error) {
-	first, end, err := usageHours(from, to)
-	if err != nil {
-		return nil, err
-	}
-	first, end, d0, d1 := usageDays(first, end, s.now())
-	if end <= first {
-		return []relay.UsageOnRelay{}, nil
-	}
-	var cmds []*redis.MapStringStringCmd
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for d := d0; d <= d1; d++ {
-			cmds = append(cmds, p.HGetAll(ctx, s.relayUsageKey(strconv.FormatInt(d, 10))))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, s.fail("relay usage", err)
-	}
-	byID := map[string]*relay.UsageOnRelay{}
-	for _, c := range cmds {
-		for field, v := range c.Val() {
-			parts := strings.Split(field, ":")
-			if len(parts) != 3 {
-				continue
-			}
-			hour, err := strconv.ParseInt(parts[1], 10, 64)
-			if err != nil || hour < first || hour >= end {
-				continue
-			}
-			r := byID[parts[0]]
-			if r == nil {
-				r = &relay.UsageOnRelay{RelayID: parts[0]}
-				byID[parts[0]] = r
-			}
-			addField(&r.Usage, parts[2], v)
-		}
-	}
-	out := make([]relay.UsageOnRelay, 0, len(byID))
-	for _, r := range byID {
-		if !r.IsZero() {
-			out = append(out, *r)
-		}
-	}
-	slices.SortFunc(out, func(a, b relay.UsageOnRelay) int { return cmp.Compare(a.RelayID, b.RelayID) })
-	return out, nil
 }

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/relaygate/relaygate/relay"
@@ -56,7 +58,7 @@ func checkUsageReport(relayID string, rep relay.UsageReport) error {
 	}
 	seen := make(map[string]bool, len(rep.Entries))
 	for _, e := range rep.Entries {
-		if !validPseudonym(e.Pseudonym) || seen[e.Pseudonym] {
+		if !relay.ValidPseudonym(e.Pseudonym) || seen[e.Pseudonym] {
 			return fmt.Errorf("usage report of %q: invalid or duplicate pseudonym: %w", relayID, ErrInvalid)
 		}
 		seen[e.Pseudonym] = true
@@ -67,23 +69,24 @@ func checkUsageReport(relayID string, rep relay.UsageReport) error {
 	return nil
 }
 
-// validPseudonym is the user part of a TURN REST username:
-// 1-256 printable ASCII characters other than ':'.
-func validPseudonym(p string) bool {
-	if p == "" || len(p) > 256 {
-		return false
+// checkPseudonyms rejects the pseudonyms of a usage query that no store
+// can answer: none, too many, or an invalid one.
+func checkPseudonyms(pseudonyms []string) error {
+	if len(pseudonyms) == 0 || len(pseudonyms) > MaxUsagePseudonyms {
+		return fmt.Errorf("usage of %d pseudonyms, want 1 to %d: %w", len(pseudonyms), MaxUsagePseudonyms, ErrInvalid)
 	}
-	for _, c := range []byte(p) {
-		if c <= ' ' || c > '~' || c == ':' {
-			return false
+	for _, p := range pseudonyms {
+		if !relay.ValidPseudonym(p) {
+			return fmt.Errorf("usage of an invalid pseudonym: %w", ErrInvalid)
 		}
 	}
-	return true
+	return nil
 }
 
-// usageHours is [from, to) in whole hours, as Unix hour numbers
-// [first, end); ErrInvalid when empty.
-func usageHours(from, to time.Time) (first, end int64, err error) {
+// usageWindow gives a usage query's hours [first, end) as Unix hour
+// numbers, clamped to what is retained at now: end <= first when none is;
+// ErrInvalid for an empty range.
+func usageWindow(from, to, now time.Time) (first, end int64, err error) {
 	first = floorHour(from)
 	end = floorHour(to)
 	if !to.Equal(time.Unix(end*3600, 0)) {
@@ -92,17 +95,52 @@ func usageHours(from, to time.Time) (first, end int64, err error) {
 	if end <= first {
 		return 0, 0, fmt.Errorf("usage range is empty: %w", ErrInvalid)
 	}
-	return first, end, nil
+	nowHour := floorHour(now)
+	return max(first, nowHour-retainedHours), min(end, nowHour+1), nil
+}
+
+// sums sums usage by a key: the hour for UsageOf, the relay for
+// RelayUsage.
+type sums[K comparable] map[K]relay.Usage
+
+func (s sums[K]) add(k K, u relay.Usage) {
+	v := s[k]
+	v.Add(u)
+	s[k] = v
+}
+
+// periods are hourly sums, oldest first.
+func periods(s sums[int64]) []relay.UsagePeriod {
+	out := make([]relay.UsagePeriod, 0, len(s))
+	for h, u := range s {
+		out = append(out, relay.UsagePeriod{Start: hourStart(h), Usage: u})
+	}
+	slices.SortFunc(out, func(a, b relay.UsagePeriod) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// relays are the per-relay sums with any usage, by ID.
+func relays(s sums[string]) []relay.UsageOnRelay {
+	out := make([]relay.UsageOnRelay, 0, len(s))
+	for id, u := range s {
+		if !u.IsZero() {
+			out = append(out, relay.UsageOnRelay{RelayID: id, Usage: u})
+		}
+	}
+	slices.SortFunc(out, func(a, b relay.UsageOnRelay) int { return cmp.Compare(a.RelayID, b.RelayID) })
+	return out
 }
 
 // floorHour is t's hour as hours since the Unix epoch.
-func floorHour(t time.Time) int64 {
-	s := t.Unix()
-	h := s / 3600
-	if s%3600 < 0 {
-		h--
+func floorHour(t time.Time) int64 { return floorDiv(t.Unix(), 3600) }
+
+// floorDiv is a/b rounded down (Go's / rounds toward zero), for b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
 	}
-	return h
+	return q
 }
 
 // hourStart is hour h's start, in UTC.

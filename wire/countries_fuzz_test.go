@@ -8,10 +8,10 @@ import (
 	"github.com/relaygate/relaygate/wire"
 )
 
-// FuzzCountryLists: any comma-separated lists (as GET /v1/turn's
-// exclude_countries, or split from a body or claim) are accepted or named
-// by CheckCountries, never a panic; an accepted pair of lists makes a
-// policy that permits exactly the allowed (all, when none) less the
+// FuzzCountryLists: any comma-separated lists (as GET /v1/turn's and GET
+// /v1/candidates' exclude_countries, or split from a body or claim) are
+// accepted or named by CheckCountries, never a panic; an accepted pair of
+// lists makes a policy that permits exactly the allowed (all, when none) less the
 // excluded, and one CheckCountries refuses never widens anything.
 func FuzzCountryLists(f *testing.F) {
 	f.Add("DE,FR", "FR")

@@ -19,27 +19,32 @@ const MaxAddresses = 16
 // what a relay node reports about itself. Latitude and Longitude are
 // pointers so that a missing coordinate is told from 0; Capacity and Load
 // may be absent.
+//
+// The yaml tags are the static relays file's (staticrelay): the fields an
+// operator states, under their JSON names. What only a live relay reports
+// (load, draining, version, usage) has none, so such a file refuses it as
+// an unknown key.
 type Heartbeat struct {
-	Region    string     `json:"region"`
-	Site      string     `json:"site"`
-	Latitude  *float64   `json:"latitude"`
-	Longitude *float64   `json:"longitude"`
-	Country   string     `json:"country,omitempty"` // ISO 3166-1 alpha-2; absent: the gateway asks GeoIP
-	Addresses []string   `json:"addresses"`
-	Hostname  string     `json:"hostname,omitempty"`
-	Ports     Ports      `json:"ports"`
-	Capacity  *Resources `json:"capacity,omitempty"`
-	Load      *Resources `json:"load,omitempty"`
-	Draining  bool       `json:"draining"`
+	Region    string     `json:"region" yaml:"region"`
+	Site      string     `json:"site" yaml:"site"`
+	Latitude  *float64   `json:"latitude" yaml:"latitude"`
+	Longitude *float64   `json:"longitude" yaml:"longitude"`
+	Country   string     `json:"country,omitempty" yaml:"country"` // ISO 3166-1 alpha-2; absent: the gateway asks GeoIP
+	Addresses []string   `json:"addresses" yaml:"addresses"`
+	Hostname  string     `json:"hostname,omitempty" yaml:"hostname"`
+	Ports     Ports      `json:"ports" yaml:"ports"`
+	Capacity  *Resources `json:"capacity,omitempty" yaml:"capacity"`
+	Load      *Resources `json:"load,omitempty" yaml:"-"`
+	Draining  bool       `json:"draining" yaml:"-"`
 	// Drained is the operator's drain mark as the gateway's last answer
 	// gave it (HeartbeatAck.Drained), reasserted so that the mark survives
 	// the registry losing its data; the registry's own mark wins while it
-	// knows the relay.
-	Drained bool   `json:"drained,omitempty"`
-	Version string `json:"version,omitempty"`
+	// knows the relay. In a static relays file: listed, never selected.
+	Drained bool   `json:"drained,omitempty" yaml:"drained"`
+	Version string `json:"version,omitempty" yaml:"-"`
 	// Usage is what the relay carried per pseudonym since its last
 	// acknowledged report; absent when it has nothing to report.
-	Usage *UsageReport `json:"usage,omitempty"`
+	Usage *UsageReport `json:"usage,omitempty" yaml:"-"`
 }
 
 // Ports is openapi.yaml's Ports as a request carries it: TURN listening
@@ -52,8 +57,8 @@ type Ports map[string]int
 // Resources is openapi.yaml's Resources: TURN allocations and relayed
 // bandwidth, what a relay can take (capacity) or carries now (load).
 type Resources struct {
-	Allocations  int64 `json:"allocations"`
-	BandwidthBPS int64 `json:"bandwidth_bps"` // bits per second
+	Allocations  int64 `json:"allocations" yaml:"allocations"`
+	BandwidthBPS int64 `json:"bandwidth_bps" yaml:"bandwidth_bps"` // bits per second
 }
 
 // HeartbeatAck is openapi.yaml's HeartbeatAck, the answer to a heartbeat.

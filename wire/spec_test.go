@@ -70,6 +70,7 @@ func contract() map[string]schemaCase {
 		[]relay.UsagePeriod{{Start: t0.Truncate(time.Hour), Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: 61500 * time.Millisecond}}})
 	relayUsage := wire.NewRelayUsageList(t0.Truncate(time.Hour), t0.Add(time.Hour).Truncate(time.Hour),
 		[]relay.UsageOnRelay{{RelayID: "ams-2", Usage: relay.Usage{BytesToPeer: 1200, BytesFromPeer: 3400, AllocationTime: time.Minute}}})
+	candidates := wire.NewCandidateList([]relay.Relay{ams2()})
 	fieldError := wire.FieldError{Field: "measurements[0].rtt_ms", Message: "required: a number in [0, 60000]"}
 	return map[string]schemaCase{
 		"Heartbeat": {full: heartbeat,
@@ -95,6 +96,17 @@ func contract() map[string]schemaCase {
 		"RelayStatus": {full: status,
 			invalid: func() wire.RelayStatus { s := status; s.Addresses = nil; return s }()},
 		"RelayList": {full: wire.RelayList{Relays: []wire.RelayStatus{status}}, invalid: wire.RelayList{}},
+		"CallRelay": {full: wire.NewCallRelay("fra-1", relay.StateDraining, true),
+			invalid: wire.CallRelay{RelayID: "fra-1", State: "leaving"}},
+		"CallRelays": {full: wire.CallRelays{Relays: []wire.CallRelay{wire.NewCallRelay("fra-1", relay.StateDrained, true)}},
+			invalid: wire.CallRelays{}},
+		"Candidate": {full: candidates.Candidates[0],
+			invalid: func() wire.Candidate {
+				c := candidates.Candidates[0]
+				c.URLs = []string{"turn:198.51.100.7:3478"}
+				return c
+			}()},
+		"CandidateList": {full: candidates, invalid: wire.CandidateList{}},
 		"MeasurementsRequest": {full: wire.MeasurementsRequest{Measurements: []wire.Measurement{measurement}},
 			invalid: wire.MeasurementsRequest{Measurements: []wire.Measurement{}}},
 		"Measurement":          {full: measurement, invalid: wire.Measurement{RelayID: "fra-1"}},

@@ -78,7 +78,7 @@ func (u UsageReport) validate(field string, add func(field, msg string)) {
 	for i, e := range u.Entries {
 		f := fmt.Sprintf("%s.entries[%d]", field, i)
 		switch {
-		case !ValidPseudonym(e.Pseudonym):
+		case !relay.ValidPseudonym(e.Pseudonym):
 			add(f+".pseudonym", "required: 1-256 printable ASCII characters other than ':'")
 		case seen[e.Pseudonym]:
 			add(f+".pseudonym", "duplicate pseudonym")
@@ -91,21 +91,6 @@ func (u UsageReport) validate(field string, add func(field, msg string)) {
 			add(f+".allocation_seconds", "must be a number in [0, 1e11]")
 		}
 	}
-}
-
-// ValidPseudonym reports whether p can be the user part of a TURN REST
-// username (turncred.ParseUsername's rule): 1-256 printable ASCII
-// characters other than ':'.
-func ValidPseudonym(p string) bool {
-	if p == "" || len(p) > 256 {
-		return false
-	}
-	for _, c := range []byte(p) {
-		if c <= ' ' || c > '~' || c == ':' {
-			return false
-		}
-	}
-	return true
 }
 
 func validEpoch(s string) bool {

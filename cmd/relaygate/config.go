@@ -114,7 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	node := addKeyFlags(fs, "node", "relay nodes'")
 	admin := addKeyFlags(fs, "admin", "operators'")
 	trusted := fs.String("trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed (none)")
-	corsOrigins := fs.String("cors-origins", "", "origins allowed to call the credential and measurement endpoints from a browser, e.g. https://app.example; * for any (none)")
+	corsOrigins := fs.String("cors-origins", "", "origins allowed to call the credential, candidate and measurement endpoints from a browser, e.g. https://app.example; * for any (none)")
 	hbTTL := fs.Duration("heartbeat-ttl", 15*time.Second, "a relay not heard from for this long is forgotten")
 	credTTL := fs.Duration("credential-ttl", 24*time.Hour, "default lifetime of minted credentials (60s..48h)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -309,14 +309,16 @@ type rateFlags map[string]*string
 // Default rate limits: far above what a real client does. relaygate.js
 // fetches credentials once per call, refreshes them at 80 % of their
 // lifetime (48 s at the shortest, 60 s, TTL) and reports measurements every
-// 30 s; a relay heartbeats every third of --heartbeat-ttl (1 s at the
+// 30 s, and asks about its call's relays every 5 s (--rate-calls allows
+// several calls per user); a relay heartbeats every third of --heartbeat-ttl (1 s at the
 // shortest, 3 s, TTL). A /24 can hold a whole office or a carrier's NAT,
 // hence its large budget.
 var rateDefaults = []struct{ scope, rule, what string }{
-	{"user", "60/1m,burst=20", "requests per user-token subject to POST /v1/credentials and GET /v1/turn together"},
-	{"prefix", "6000/1m,burst=1000", "requests per client prefix (/24, /48) to the credential and measurement endpoints"},
+	{"user", "60/1m,burst=20", "requests per user-token subject to POST /v1/credentials, GET /v1/turn and GET /v1/candidates together"},
+	{"prefix", "6000/1m,burst=1000", "requests per client prefix (/24, /48) to the credential, candidate and measurement endpoints"},
 	{"measurements", "20/1m,burst=10", "POST /v1/measurements per user-token subject (one reporter)"},
 	{"relay", "120/1m,burst=30", "heartbeats per relay id"},
+	{"calls", "60/1m,burst=20", "GET /v1/call-relays per user-token subject (relaygate.js asks every 5 s during a call)"},
 }
 
 func addRateFlags(fs *flag.FlagSet) rateFlags {

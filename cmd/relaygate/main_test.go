@@ -89,34 +89,11 @@ func call(t *testing.T, method, url, tok string, body any) (int, []byte) {
 // callHeader is call with the answer's headers.
 func callHeader(t *testing.T, method, url, tok string, body any) (int, http.Header, []byte) {
 	t.Helper()
-	r := io.Reader(http.NoBody)
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	code, h, b, err := testenv.Call(t.Context(), method, url, tok, body)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	return resp.StatusCode, resp.Header, b
+	return code, h, b
 }
 
 func TestStartsWithNoConfiguration(t *testing.T) {

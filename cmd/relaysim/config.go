@@ -25,6 +25,7 @@ type config struct {
 	Explore    float64       // shipped strategy's explore share; default 0.03, as relaygate's --explore-share
 	Gateway    string        // city code the gateway probes from; "" for probes without distance
 	Workers    int           // goroutines; default GOMAXPROCS
+	FirstCall  bool          // simulate first calls of unmeasured prefixes, GeoIP only and measured first
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -45,6 +46,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.Explore, "explore", 0.03, "share of shipped answers whose backup explores (relaygate --explore-share)")
 	fs.StringVar(&c.Gateway, "gateway", "fra", `city code of the gateway whose STUN probes fill Relay.Probe ("" = probes see no distance)`)
 	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "goroutines simulating clients")
+	fs.BoolVar(&c.FirstCall, "first-call", false, "instead of rounds: the first call of one client per prefix, none measured yet, placed from GeoIP alone and after measuring the candidate sites the gateway offers (GET /v1/candidates) within 300 ms")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -37,6 +37,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.FirstCall {
+		fc, err := simulateFirstCalls(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return fc.print(stdout)
+	}
 	res, err := simulate(ctx, cfg)
 	if err != nil {
 		return err

@@ -116,13 +116,9 @@ type scratch struct {
 
 func newScratch(relays int) *scratch { return &scratch{path: make([]float64, relays)} }
 
-// round simulates every client of prefix p in round k: the live gateway's
-// answer (the shipped strategy), in scored rounds also the other two, and
-// the client's report of what it measured to the relays it was given.
-func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim [][nStrategies]int32, out *outcome, sc *scratch) error {
-	cfg := w.cfg
-	pf := &w.prefixes[p]
-	rng := seeded(cfg.Seed^0x636c69656e74, uint64(k)<<32|uint64(p)) //nolint:gosec // G115: round k and prefix p count from 0 (0x636c69656e74: "client")
+// paths sets sc.path to the fibre RTT from prefix pf to each relay and
+// returns the best eligible relay's effective RTT (path plus cost).
+func (w *world) paths(st *roundState, pf *prefix, sc *scratch) float64 {
 	nc := len(cities)
 	best := math.Inf(1)
 	for i := range w.relays {
@@ -132,6 +128,17 @@ func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim []
 			best = min(best, sc.path[i]+rs.costMS)
 		}
 	}
+	return best
+}
+
+// round simulates every client of prefix p in round k: the live gateway's
+// answer (the shipped strategy), in scored rounds also the other two, and
+// the client's report of what it measured to the relays it was given.
+func (w *world) round(k int, st *roundState, p int, ps *prefixState, prevPrim [][nStrategies]int32, out *outcome, sc *scratch) error {
+	cfg := w.cfg
+	pf := &w.prefixes[p]
+	rng := seeded(cfg.Seed^0x636c69656e74, uint64(k)<<32|uint64(p)) //nolint:gosec // G115: round k and prefix p count from 0 (0x636c69656e74: "client")
+	best := w.paths(st, pf, sc)
 	scored := k >= cfg.Warmup
 	e := k - cfg.Warmup
 	for j := range pf.n {

@@ -432,6 +432,8 @@ func TestOperations(t *testing.T) {
 		{"GET", "/metrics", "getMetrics"},
 		{"GET", "/openapi.yaml", "getOpenAPI"},
 		{"GET", "/readyz", "getReadiness"},
+		{"GET", "/v1/call-relays", "getCallRelays"},
+		{"GET", "/v1/candidates", "listCandidates"},
 		{"POST", "/v1/credentials", "createCredentials"},
 		{"POST", "/v1/measurements", "postMeasurements"},
 		{"GET", "/v1/relays", "listRelays"},
