@@ -67,7 +67,7 @@ func frameDataIndication(buf []byte, n int, peer netip.AddrPort, txid *[12]byte)
 	binary.BigEndian.PutUint32(key[0:], magic)
 	copy(key[4:], txid[:])
 	for i := range x {
-		a[8+i] = x[i] ^ key[i]
+		a[8+i] = x[i] ^ key[i] //nolint:gosec // G602: a is 24 or 36 bytes of h, sized for the address
 	}
 	d := a[8+alen:]
 	binary.BigEndian.PutUint16(d[0:], attrData)

@@ -121,7 +121,7 @@ func newLoop(p *Plane, idx int, seed [32]byte) (*loop, error) {
 		l.iovs[i].SetLen(udpMaxDatagram)
 		l.out[i].hdr.Iov = &l.oiovs[i]
 		l.out[i].hdr.SetIovlen(1)
-		l.out[i].hdr.Name = (*byte)(unsafe.Pointer(&l.onames[i]))
+		l.out[i].hdr.Name = (*byte)(unsafe.Pointer(&l.onames[i])) //nolint:gosec // G103: the kernel reads the message headers during the system call
 	}
 	l.sendFn = l.send
 	return l, nil
@@ -235,7 +235,7 @@ func (l *loop) drain(s *socket) {
 	for i := range msgs {
 		slot := l.used + i
 		msgs[i] = mmsghdr{}
-		msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&l.names[slot]))
+		msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&l.names[slot])) //nolint:gosec // G103: the kernel reads the message headers during the system call
 		msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6
 		msgs[i].hdr.Iov = &l.iovs[slot]
 		msgs[i].hdr.SetIovlen(1)
@@ -268,7 +268,7 @@ func (l *loop) relay(rc *relayConn, first, got int) {
 	for slot := first; slot < first+got; slot++ {
 		m := &l.rmsgs[slot]
 		n := int(m.n)
-		readBytes += uint64(n)
+		readBytes += uint64(n) //nolint:gosec // G115: a datagram length or a port byte, never out of range
 		if m.hdr.Flags&unix.MSG_TRUNC != 0 {
 			continue // longer than pion's inbound MTU: pion's read would have cut it
 		}
@@ -276,7 +276,7 @@ func (l *loop) relay(rc *relayConn, first, got int) {
 			overBudget++
 			continue
 		}
-		bytes += uint64(n)
+		bytes += uint64(n) //nolint:gosec // G115: a datagram length or a port byte, never out of range
 		packets++
 		src, ok := getSockaddr(&l.names[slot])
 		if !ok {

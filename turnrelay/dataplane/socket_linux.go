@@ -81,7 +81,7 @@ func (s *socket) WriteTo(b []byte, addr net.Addr) (int, error) {
 	salen := putSockaddr(&rsa, unmapped(ua.AddrPort()), s.local.IP.To4() == nil)
 	var p unsafe.Pointer
 	if len(b) > 0 {
-		p = unsafe.Pointer(&b[0])
+		p = unsafe.Pointer(&b[0]) //nolint:gosec // G103: the kernel reads the message headers during the system call
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -174,7 +174,7 @@ func sendmmsg(fd int, msgs []mmsghdr) (sent, dropped int) {
 func putSockaddr(rsa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint32 {
 	port := ap.Port()
 	pb := (*[2]byte)(unsafe.Pointer(&rsa.Port)) // network byte order, at the same offset in both
-	pb[0], pb[1] = byte(port>>8), byte(port)
+	pb[0], pb[1] = byte(port>>8), byte(port)    //nolint:gosec // G115: a datagram length or a port byte, never out of range
 	if v6 {
 		rsa.Family = unix.AF_INET6
 		rsa.Flowinfo = 0
