@@ -89,7 +89,7 @@ func (s *socket) WriteTo(b []byte, addr net.Addr) (int, error) {
 		return 0, net.ErrClosed
 	}
 	// Non-blocking, so no scheduler hand-off (as for recvmmsg, sendmmsg).
-	_, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)), unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&rsa)), uintptr(salen))
+	_, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(p), uintptr(len(b)), unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&rsa)), uintptr(salen)) //nolint:gosec // G103: the kernel reads the buffers during the system call
 	switch errno {
 	case 0:
 		return len(b), nil
@@ -138,7 +138,7 @@ type mmsghdr struct {
 // recvmmsg reads up to len(msgs) datagrams without waiting; 0 when none
 // is queued.
 func recvmmsg(fd int, msgs []mmsghdr) (int, error) {
-	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0) //nolint:gosec // G103: the kernel reads the buffers during the system call
 	if errno == unix.EAGAIN || errno == unix.EINTR {
 		return 0, nil
 	}
@@ -152,7 +152,7 @@ func recvmmsg(fd int, msgs []mmsghdr) (int, error) {
 // it returns how many were sent and dropped.
 func sendmmsg(fd int, msgs []mmsghdr) (sent, dropped int) {
 	for len(msgs) > 0 {
-		n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0) //nolint:gosec // G103: the kernel reads the buffers during the system call
 		switch {
 		case errno == unix.EINTR:
 			continue
