@@ -173,7 +173,7 @@ func sendmmsg(fd int, msgs []mmsghdr) (sent, dropped int) {
 // returns its length.
 func putSockaddr(rsa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint32 {
 	port := ap.Port()
-	pb := (*[2]byte)(unsafe.Pointer(&rsa.Port)) // network byte order, at the same offset in both
+	pb := (*[2]byte)(unsafe.Pointer(&rsa.Port)) // network byte order, at the same offset in both //nolint:gosec // G103: RawSockaddrInet4 and Inet6 share the family and port layout
 	pb[0], pb[1] = byte(port>>8), byte(port)    //nolint:gosec // G115: a datagram length or a port byte, never out of range
 	if v6 {
 		rsa.Family = unix.AF_INET6
@@ -182,7 +182,7 @@ func putSockaddr(rsa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint32 
 		rsa.Scope_id = 0
 		return unix.SizeofSockaddrInet6
 	}
-	r4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+	r4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa)) //nolint:gosec // G103: RawSockaddrInet4 and Inet6 share the family and port layout
 	r4.Family = unix.AF_INET
 	r4.Addr = ap.Addr().Unmap().As4()
 	return unix.SizeofSockaddrInet4
@@ -190,7 +190,7 @@ func putSockaddr(rsa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint32 
 
 // getSockaddr reads the address recvmmsg wrote into rsa.
 func getSockaddr(rsa *unix.RawSockaddrInet6) (netip.AddrPort, bool) {
-	pb := (*[2]byte)(unsafe.Pointer(&rsa.Port))
+	pb := (*[2]byte)(unsafe.Pointer(&rsa.Port)) //nolint:gosec // G103: RawSockaddrInet4 and Inet6 share the family and port layout
 	port := uint16(pb[0])<<8 | uint16(pb[1])
 	switch rsa.Family {
 	case unix.AF_INET:
