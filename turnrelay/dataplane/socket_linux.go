@@ -173,7 +173,7 @@ func sendmmsg(fd int, msgs []mmsghdr) (sent, dropped int) {
 // returns its length.
 func putSockaddr(rsa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint32 {
 	port := ap.Port()
-	pb := (*[2]byte)(unsafe.Pointer(&rsa.Port)) // network byte order, at the same offset in both //nolint:gosec // G103: RawSockaddrInet4 and Inet6 share the family and port layout
+	pb := (*[2]byte)(unsafe.Pointer(&rsa.Port)) //nolint:gosec // G103: the port in network byte order, at the same offset in Inet4 and Inet6
 	pb[0], pb[1] = byte(port>>8), byte(port)    //nolint:gosec // G115: a datagram length or a port byte, never out of range
 	if v6 {
 		rsa.Family = unix.AF_INET6
@@ -194,7 +194,7 @@ func getSockaddr(rsa *unix.RawSockaddrInet6) (netip.AddrPort, bool) {
 	port := uint16(pb[0])<<8 | uint16(pb[1])
 	switch rsa.Family {
 	case unix.AF_INET:
-		r4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		r4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa)) //nolint:gosec // G103: RawSockaddrInet4 and Inet6 share the family and port layout
 		return netip.AddrPortFrom(netip.AddrFrom4(r4.Addr), port), true
 	case unix.AF_INET6:
 		return netip.AddrPortFrom(netip.AddrFrom16(rsa.Addr).Unmap(), port), true
