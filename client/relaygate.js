@@ -376,8 +376,19 @@ class Watcher {
     }
     if (this.stopped || !leave.has(relay) || this.relay !== relay || this.stall) return;
     this.move = { relay, at: performance.now() };
-    for (const u of this.rg._urlsOf(relay)) this.excluded.set(u, performance.now() + EXCLUDE_MS);
+    this.exclude(relay);
     this.rg._emit('draining', { relay, excluded: [...this.excludedURLs()] });
+    await this.restartWithout();
+  }
+
+  // exclude leaves relay's URLs out of configurations for EXCLUDE_MS.
+  exclude(relay) {
+    for (const u of this.rg._urlsOf(relay)) this.excluded.set(u, performance.now() + EXCLUDE_MS);
+  }
+
+  // restartWithout hands the connection the configuration without the
+  // excluded URLs, restarts ICE and runs the app's renegotiation.
+  async restartWithout() {
     try {
       if (this.rg._answer) {
         this.pc.setConfiguration({ ...this.pc.getConfiguration(), ...toConfig(this.rg._answer, this.excludedURLs()) });
@@ -393,19 +404,9 @@ class Watcher {
     stall.restarted = true;
     stall.at = performance.now();
     const dead = this.deadRelay;
-    if (dead) {
-      for (const u of this.rg._urlsOf(dead)) this.excluded.set(u, performance.now() + EXCLUDE_MS);
-    }
+    if (dead) this.exclude(dead);
     this.rg._emit('restarting', { relay: dead, excluded: [...this.excludedURLs()] });
-    try {
-      if (this.rg._answer) {
-        this.pc.setConfiguration({ ...this.pc.getConfiguration(), ...toConfig(this.rg._answer, this.excludedURLs()) });
-      }
-      this.pc.restartIce();
-      await this.renegotiate();
-    } catch (err) {
-      this.rg._emit('error', { error: err });
-    }
+    await this.restartWithout();
   }
 }
 
