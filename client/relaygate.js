@@ -18,11 +18,25 @@
 // Every drainCheckMs (5 s) it asks GET /v1/call-relays about the relay that
 // carries the call; when the gateway says to leave it (an operator drains it,
 // or it shuts down), watch restarts ICE without it while it still carries
-// the media, so maintenance leaves no gap.
+// the media.
+//
+// Warm standby (opt-in: watch(pc, { renegotiate, standby })): next to the
+// call, watch keeps a second, idle RTCPeerConnection through only the next
+// best relay (not the one carrying the call), which the app negotiates with
+// the far end like any other connection: the offering side hands it to the
+// app's standby(pc) function; the answering side gets its own from
+// rg.standbyConnection(callPc) when that offer arrives. When the call
+// stalls, or its relay drains, or packets start arriving on the standby (the
+// far end switched), watch moves the call's tracks onto the standby with
+// replaceTrack (no renegotiation), watches it as the call, closes the old
+// connection once nothing arrives on it, and builds a fresh standby on the
+// next best relay. A switch costs the detection (300-450 ms) instead of
+// Chromium's ICE timers (about 4 s), and a drain costs no gap at all.
 //
 // Events (RelayGate is an EventTarget; each event is a CustomEvent whose
 // detail is described in relaygate.d.ts): 'stalled', 'restarting',
-// 'recovered', 'draining', 'moved', 'refreshed', 'measurement', 'error'.
+// 'recovered', 'draining', 'moved', 'standby', 'switched', 'refreshed',
+// 'measurement', 'error'.
 //
 // Served by relaygate at /client/relaygate.js; apps may also vendor it.
 
@@ -34,6 +48,8 @@ const REFRESH_AT = 0.8; // share of the credential lifetime after which it is re
 const RETRY_MS = 5000; // after a failed refresh
 const DRAIN_CHECK_MS = 5000; // default period of GET /v1/call-relays during a call
 const MOVE_TIMEOUT_MS = 15000; // a move off a draining relay not done by then may be tried again
+const RETIRE_MS = 2000; // a connection switched away from is closed after this long without packets in
+const STANDBY_RETRY_MS = 10000; // after a standby could not be built or failed
 
 export class RelayGate extends EventTarget {
   /**
@@ -58,6 +74,7 @@ export class RelayGate extends EventTarget {
     this._inflight = null;
     this._samples = new Map(); // relay_id -> [rtt_ms...] not yet reported
     this._lastFlush = 0;
+    this._watchers = new Map(); // every connection a watch carried or carries -> its Watcher
   }
 
   /** The last credentials answer from the gateway (relay ids, urls, expiry), or null. */
@@ -185,19 +202,42 @@ export class RelayGate extends EventTarget {
   }
 
   /**
-   * Watches a call: restarts ICE without a dead relay when packets stop,
-   * refreshes credentials before they expire, reports RTTs. Returns stop().
+   * Watches a call: restarts ICE without a dead relay when packets stop (or,
+   * with standby, switches to the warm standby), refreshes credentials before
+   * they expire, reports RTTs, leaves a draining relay. Returns stop().
    * @param {RTCPeerConnection} pc
-   * @param {{renegotiate: () => void | Promise<void>}} options
+   * @param {{renegotiate: (pc: RTCPeerConnection) => void | Promise<void>,
+   *          standby?: (standby: RTCPeerConnection) => void | Promise<void>}} options
    * @returns {() => void}
    */
   watch(pc, options) {
     if (!options || typeof options.renegotiate !== 'function') {
       throw new TypeError('RelayGate.watch: renegotiate is required');
     }
-    const w = new Watcher(this, pc, options.renegotiate);
+    if (options.standby !== undefined && typeof options.standby !== 'function') {
+      throw new TypeError('RelayGate.watch: standby must be a function');
+    }
+    const w = new Watcher(this, pc, options.renegotiate, options.standby);
+    this._watchers.set(pc, w);
     w.start();
     return () => w.stop();
+  }
+
+  /**
+   * The answering side of a warm standby: a new RTCPeerConnection through
+   * only the next best relay (not the one carrying the watched call pc),
+   * which becomes pc's standby. Call it when the far end's standby offer
+   * arrives and answer on it like on any connection; its transceivers answer
+   * sendrecv. Rejects when no other relay is available.
+   * @param {RTCPeerConnection} pc a connection this RelayGate watches (or watched, before a switch)
+   * @returns {Promise<RTCPeerConnection>}
+   */
+  async standbyConnection(pc) {
+    const w = this._watchers.get(pc);
+    if (!w || w.stopped) throw new TypeError('RelayGate.standbyConnection: pc is not watched');
+    const sb = await w.newStandby(false);
+    if (!sb) throw new Error('relaygate: no relay for a standby besides the one carrying the call');
+    return sb;
   }
 }
 
@@ -213,17 +253,40 @@ function toConfig(answer, exclude) {
   return { iceServers: servers, iceTransportPolicy: answer.ice_transport_policy || 'relay' };
 }
 
+// onlyRelay turns a credentials answer into an RTCConfiguration through one relay's URLs.
+function onlyRelay(answer, urls) {
+  const servers = answer.ice_servers
+    .map((s) => ({ urls: s.urls.filter((u) => urls.includes(u)), username: s.username, credential: s.credential }))
+    .filter((s) => s.urls.length);
+  return { iceServers: servers, iceTransportPolicy: answer.ice_transport_policy || 'relay' };
+}
+
+// inboundRTP is the RTP packets a stats report counts as received.
+function inboundRTP(report) {
+  let n = 0;
+  let streams = 0;
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp') {
+      n += s.packetsReceived || 0;
+      streams++;
+    }
+  });
+  return { n, streams };
+}
+
 class Watcher {
-  constructor(rg, pc, renegotiate) {
+  constructor(rg, pc, renegotiate, standby) {
     this.rg = rg;
     this.pc = pc;
     this.renegotiate = renegotiate;
+    this.offerStandby = standby || null; // the app's negotiation of a standby we offer; null: we do not offer
     this.timer = 0;
     this.refreshTimer = 0;
     this.stopped = false;
     this.busy = false; // a getStats round in flight
-    this.counter = ''; // what last counts: 'rtp', or 'pair:<id>' for calls without RTP
+    this.counter = ''; // what last counts: '<gen>:rtp', or 'pair:<id>' for calls without RTP
     this.last = 0; // its value at the last poll
+    this.gen = 0; // bumped at every switch to a standby
     this.lastProgress = 0; // when they last grew
     this.active = false; // they grew since the last (re)start
     this.stall = null; // {at, relay, since} while stalled or restarting
@@ -232,6 +295,10 @@ class Watcher {
     this.drainTimer = 0;
     this.asking = false; // a GET /v1/call-relays in flight
     this.move = null; // {relay, at} while moving off a draining relay
+    this.standby = null; // {pc, relay, ready, seen} the warm standby, once there is one
+    this.building = false; // a standby being built
+    this.standbyAfter = 0; // no standby built before this (performance.now())
+    this.retired = null; // {pc, seen, lastIn} the connection switched away from, until closed
   }
 
   start() {
@@ -245,6 +312,10 @@ class Watcher {
     clearInterval(this.timer);
     clearInterval(this.drainTimer);
     clearTimeout(this.refreshTimer);
+    this.dropStandby();
+    if (this.retired) this.retired.pc.close();
+    this.retired = null;
+    for (const [pc, w] of this.rg._watchers) if (w === this) this.rg._watchers.delete(pc);
     this.rg._flushMeasurements(true);
   }
 
@@ -271,6 +342,10 @@ class Watcher {
       const a = await this.rg._refresh(false);
       if (this.stopped || this.pc.signalingState === 'closed') return;
       this.pc.setConfiguration({ ...this.pc.getConfiguration(), ...toConfig(a, this.excludedURLs()) });
+      const sb = this.standby;
+      if (sb && sb.pc.signalingState !== 'closed') {
+        sb.pc.setConfiguration({ ...sb.pc.getConfiguration(), ...onlyRelay(a, this.rg._urlsOf(sb.relay)) });
+      }
       this.rg._emit('refreshed', { expiresAt: a.expires_at });
       this.scheduleRefresh();
     } catch (err) {
@@ -279,13 +354,127 @@ class Watcher {
     }
   }
 
+  // standbyRelay is the next best relay for a standby: the gateway's
+  // primary or backup that neither carries the call nor is left out.
+  standbyRelay() {
+    const a = this.rg._answer;
+    const ex = this.excludedURLs();
+    for (const r of a ? [a.primary, a.backup] : []) {
+      if (r && r.relay_id !== this.relay && (r.urls || []).some((u) => !ex.has(u))) return r;
+    }
+    return null;
+  }
+
+  // newStandby builds a standby connection through the next best relay:
+  // offering, with one sendrecv transceiver per track the call sends, handed
+  // to the app's standby(); answering, turning the far end's offered
+  // transceivers sendrecv as they arrive. It returns null when no relay is left.
+  async newStandby(offering) {
+    await this.rg._refresh(false);
+    const r = this.standbyRelay();
+    if (!r || this.stopped) return null;
+    this.dropStandby();
+    const pc = new RTCPeerConnection(onlyRelay(this.rg._answer, r.urls.filter((u) => !this.excludedURLs().has(u))));
+    const sb = { pc, relay: r.relay_id, ready: false, seen: 0 };
+    this.standby = sb;
+    this.rg._watchers.set(pc, this);
+    pc.addEventListener('connectionstatechange', () => {
+      if (this.standby !== sb) return;
+      if (pc.connectionState === 'connected' && !sb.ready) {
+        sb.ready = true;
+        this.rg._emit('standby', { relay: sb.relay });
+      } else if (pc.connectionState === 'failed') {
+        this.dropStandby();
+        this.standbyAfter = performance.now() + STANDBY_RETRY_MS;
+      }
+    });
+    if (offering) {
+      for (const t of this.pc.getTransceivers()) {
+        if (!t.stopped && t.receiver.track && (t.direction === 'sendrecv' || t.direction === 'sendonly')) {
+          pc.addTransceiver(t.receiver.track.kind, { direction: 'sendrecv' });
+        }
+      }
+    } else {
+      pc.addEventListener('track', (e) => {
+        if (e.transceiver.direction === 'recvonly') e.transceiver.direction = 'sendrecv';
+      });
+    }
+    return pc;
+  }
+
+  // buildStandby, on the offering side, builds a standby and has the app
+  // negotiate it; a failure is tried again after STANDBY_RETRY_MS.
+  async buildStandby() {
+    if (this.building || this.stopped) return;
+    this.building = true;
+    let pc = null;
+    try {
+      pc = await this.newStandby(true);
+      if (pc) await this.offerStandby(pc);
+    } catch (err) {
+      this.rg._emit('error', { error: err });
+      if (pc && this.standby && this.standby.pc === pc) this.dropStandby();
+      pc = null;
+    } finally {
+      this.building = false;
+      if (!pc) this.standbyAfter = performance.now() + STANDBY_RETRY_MS;
+    }
+  }
+
+  dropStandby() {
+    const sb = this.standby;
+    this.standby = null;
+    if (!sb) return;
+    this.rg._watchers.delete(sb.pc);
+    sb.pc.close();
+  }
+
+  // switchToStandby moves every track the call sends onto the standby's
+  // transceiver of the same kind, then watches the standby as the call and
+  // keeps the old connection until nothing arrives on it.
+  switchToStandby(reason) {
+    const sb = this.standby;
+    if (!sb || !sb.ready || sb.pc.connectionState !== 'connected') return false;
+    const old = this.pc;
+    const free = sb.pc.getTransceivers().filter((t) => t.receiver && t.receiver.track && !t.stopped);
+    for (const s of old.getSenders()) {
+      const track = s.track;
+      if (!track) continue;
+      const i = free.findIndex((t) => t.receiver.track.kind === track.kind);
+      if (i < 0) continue;
+      const [t] = free.splice(i, 1);
+      t.sender
+        .replaceTrack(track)
+        .then(() => s.replaceTrack(null))
+        .catch((err) => this.rg._emit('error', { error: err }));
+    }
+    const now = performance.now();
+    if (this.retired) this.retired.pc.close();
+    this.retired = { pc: old, seen: this.counter === this.gen + ':rtp' ? this.last : 0, lastIn: now };
+    this.standby = null;
+    this.pc = sb.pc;
+    this.gen++;
+    this.counter = this.gen + ':rtp';
+    this.last = sb.seen;
+    this.standbyAfter = 0;
+    this.rg._emit('switched', { from: this.relay, to: sb.relay, reason, pc: sb.pc });
+    this.relay = sb.relay; // the next standby goes elsewhere
+    return true;
+  }
+
   async poll() {
     if (this.busy || this.stopped) return;
     if (this.pc.connectionState === 'closed') return this.stop();
     this.busy = true;
-    let report;
+    const sb = this.standby;
+    const old = this.retired;
+    let report, sbReport, oldReport;
     try {
-      report = await this.pc.getStats();
+      [report, sbReport, oldReport] = await Promise.all([
+        this.pc.getStats(),
+        sb ? sb.pc.getStats().catch(() => null) : null,
+        old ? old.pc.getStats().catch(() => null) : null,
+      ]);
     } catch {
       this.busy = false;
       return;
@@ -296,16 +485,12 @@ class Watcher {
 
     // Progress is media packets received (RTP streams persist across ICE
     // restarts); a call with no RTP stream falls back to the selected
-    // pair's bytes, which start again from zero on a new pair.
-    let rtp = 0;
-    let streams = 0;
+    // pair's bytes, which start again from zero on a new pair. Packets on
+    // the standby or on the connection switched away from count too.
+    const { n: rtp, streams } = inboundRTP(report);
     let pair = null;
     let selectedID = null;
     report.forEach((s) => {
-      if (s.type === 'inbound-rtp') {
-        rtp += s.packetsReceived || 0;
-        streams++;
-      }
       if (s.type === 'transport' && s.selectedCandidatePairId) selectedID = s.selectedCandidatePairId;
     });
     if (selectedID) pair = report.get(selectedID);
@@ -314,7 +499,7 @@ class Watcher {
         if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
       });
     }
-    const counter = streams ? 'rtp' : 'pair:' + (pair ? pair.id : '');
+    const counter = streams ? this.gen + ':rtp' : 'pair:' + (pair ? pair.id : '');
     const received = streams ? rtp : (pair && pair.bytesReceived) || 0;
     const local = pair && report.get(pair.localCandidateId);
     const remote = pair && report.get(pair.remoteCandidateId);
@@ -330,14 +515,37 @@ class Watcher {
       this.relay = relay;
     }
 
-    const grew = counter === this.counter && received > this.last;
+    let grew = counter === this.counter && received > this.last;
     this.counter = counter;
     this.last = received;
+    if (old && oldReport && old === this.retired) {
+      const n = inboundRTP(oldReport).n;
+      if (n > old.seen) {
+        old.seen = n;
+        old.lastIn = now;
+        grew = true;
+      } else if (now - old.lastIn > RETIRE_MS) {
+        this.retired = null;
+        this.rg._watchers.delete(old.pc);
+        old.pc.close(); // releases its allocations, so a draining relay can go
+      }
+    }
+    if (sb && sbReport && sb === this.standby) {
+      const n = inboundRTP(sbReport).n;
+      if (n > sb.seen) {
+        sb.seen = n;
+        grew = true;
+        this.switchToStandby('follow'); // the far end switched: follow it
+      }
+    }
+    if (this.offerStandby && !this.standby && !this.building && this.active && this.relay && now >= this.standbyAfter) {
+      this.buildStandby();
+    }
     if (grew) {
       if (this.stall && this.stall.restarted) {
         const gapMs = Math.round(now - this.stall.since);
         this.stall = null;
-        this.rg._emit('recovered', { relay, gapMs });
+        this.rg._emit('recovered', { relay: this.relay, gapMs });
       } else if (this.stall) {
         this.stall = null; // a hiccup, not a dead relay
       }
@@ -358,27 +566,35 @@ class Watcher {
     this.restart(this.stall);
   }
 
-  // checkDrain asks the gateway whether the relay carrying the call drains,
-  // and if so moves the call off it while it still carries the media.
+  // checkDrain asks the gateway whether the relay carrying the call (or the
+  // standby's) drains, and if so moves the call off it while it still
+  // carries the media: onto the standby when there is one, else by an ICE
+  // restart without it.
   async checkDrain() {
     const relay = this.relay;
     if (this.stopped || this.asking || !relay || this.stall) return;
     if (this.move && performance.now() - this.move.at < MOVE_TIMEOUT_MS) return;
+    const sb = this.standby;
     this.asking = true;
     let leave;
     try {
-      leave = await this.rg._relaysToLeave([relay]);
+      leave = await this.rg._relaysToLeave(sb && sb.relay !== relay ? [relay, sb.relay] : [relay]);
     } catch (err) {
       this.rg._emit('error', { error: err });
       return;
     } finally {
       this.asking = false;
     }
-    if (this.stopped || !leave.has(relay) || this.relay !== relay || this.stall) return;
+    if (this.stopped) return;
+    if (sb && sb === this.standby && leave.has(sb.relay)) {
+      this.exclude(sb.relay);
+      this.dropStandby(); // the next poll builds one on another relay, if any
+    }
+    if (!leave.has(relay) || this.relay !== relay || this.stall) return;
     this.move = { relay, at: performance.now() };
     this.exclude(relay);
     this.rg._emit('draining', { relay, excluded: [...this.excludedURLs()] });
-    await this.restartWithout();
+    if (!this.switchToStandby('draining')) await this.restartWithout();
   }
 
   // exclude leaves relay's URLs out of configurations for EXCLUDE_MS.
@@ -389,12 +605,13 @@ class Watcher {
   // restartWithout hands the connection the configuration without the
   // excluded URLs, restarts ICE and runs the app's renegotiation.
   async restartWithout() {
+    const pc = this.pc;
     try {
       if (this.rg._answer) {
-        this.pc.setConfiguration({ ...this.pc.getConfiguration(), ...toConfig(this.rg._answer, this.excludedURLs()) });
+        pc.setConfiguration({ ...pc.getConfiguration(), ...toConfig(this.rg._answer, this.excludedURLs()) });
       }
-      this.pc.restartIce();
-      await this.renegotiate();
+      pc.restartIce();
+      await this.renegotiate(pc);
     } catch (err) {
       this.rg._emit('error', { error: err });
     }
@@ -405,6 +622,7 @@ class Watcher {
     stall.at = performance.now();
     const dead = this.deadRelay;
     if (dead) this.exclude(dead);
+    if (this.switchToStandby('stalled')) return;
     this.rg._emit('restarting', { relay: dead, excluded: [...this.excludedURLs()] });
     await this.restartWithout();
   }
