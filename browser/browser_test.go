@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 // side is what the page records about one end of the call.
@@ -54,16 +58,19 @@ func startCall(ctx context.Context, t *testing.T, opts string) map[string]side {
 // both ways and lets it run for settle.
 func beginCall(ctx context.Context, t *testing.T, opts string) {
 	t.Helper()
-	if !eval[bool](ctx, t, `startCall(`+opts+`)`) {
-		t.Fatal("startCall failed")
+	// Not eval's 10 s: on a loaded machine two credential requests, two
+	// gatherings and an offer/answer have taken longer.
+	ok, err := run(ctx, 45*time.Second, chromedp.Evaluate[bool](`startCall(`+opts+`)`, chromedp.EvalAwaitPromise))
+	if err != nil || !ok {
+		t.Fatalf("startCall(%s) = %v, %v", opts, ok, err)
 	}
 }
 
 func awaitCall(ctx context.Context, t *testing.T) map[string]side {
 	t.Helper()
 	// 50 packets is one second of 20 ms Opus frames.
-	if err := poll(ctx, 20*time.Second, 100*time.Millisecond, `!!(T.sides.caller.packets > 50 && T.sides.callee.packets > 50 && T.sides.caller.pair && T.sides.callee.pair)`); err != nil {
-		t.Fatalf("no audio both ways within 20s: %v; sides %+v; errors %v", err, sides(ctx, t), eval[[]string](ctx, t, `T.errors`))
+	if err := poll(ctx, 45*time.Second, 100*time.Millisecond, `!!(T.sides.caller.packets > 50 && T.sides.callee.packets > 50 && T.sides.caller.pair && T.sides.callee.pair)`); err != nil {
+		t.Fatalf("no audio both ways within 45s: %v; sides %+v; errors %v", err, sides(ctx, t), eval[[]string](ctx, t, `T.errors`))
 	}
 	n := int(settle / (20 * time.Millisecond))
 	if err := poll(ctx, settle+10*time.Second, 100*time.Millisecond, fmt.Sprintf(`T.sides.caller.packets > %d && T.sides.callee.packets > %d`, n, n)); err != nil {
@@ -115,57 +122,29 @@ func resumed(ctx context.Context, before map[string]side, d time.Duration) error
 func TestFailover(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
-	var plainGap float64 // the gap "with watch" measured, for "warm standby"
+	var plainGap, plainCPU float64 // what "with watch" measured, for "warm standby"
 	t.Run("with watch", func(t *testing.T) {
-		e := newEnv(t, envConfig{portBase: 41000})
-		ctx := e.browser()
-		before := startCall(ctx, t, `{watch: true}`)
-		if p := eval[string](ctx, t, `T.config`); p != "relay" {
-			t.Errorf("rtcConfiguration().iceTransportPolicy = %q, want relay", p)
-		}
-		dead := e.carrier(t, before)
-		eval[bool](ctx, t, `(resetGaps(), true)`)
-		before = sides(ctx, t)
-		dead.kill(t)
-		killed := time.Now()
-		if err := resumed(ctx, before, 15*time.Second); err != nil {
-			t.Fatalf("audio did not resume both ways within 15s of killing %s: %v\nsides %+v\nevents %+v", dead.id, err, sides(ctx, t), events(ctx, t))
-		}
-		after := sides(ctx, t)
-		gap := max(after["caller"].MaxGap, after["callee"].MaxGap)
-		plainGap = gap
-		t.Logf("killed %s: audio back both ways after %v; gap caller<-callee %.0f ms, callee<-caller %.0f ms, max %.0f ms (target < 4000 ms)",
-			dead.id, time.Since(killed).Round(10*time.Millisecond), after["caller"].MaxGap, after["callee"].MaxGap, gap)
-		for name, sd := range after {
-			if r := e.relayOf(sd.Pair.LocalPort); r == nil || r == dead {
-				t.Errorf("%s still on port %d of %s after failover", name, sd.Pair.LocalPort, dead.id)
-			}
-		}
-		var restarts, recovered int
-		for _, ev := range events(ctx, t) {
-			switch ev.Type {
-			case "restarting":
-				restarts++
-				if ex, _ := ev.Detail["excluded"].([]any); ev.Side == "caller" && (ev.Detail["relay"] != dead.id || len(ex) == 0) {
-					t.Errorf("caller restarted leaving out %v (%v), want %s", ev.Detail["relay"], ex, dead.id)
-				}
-			case "recovered":
-				recovered++
-				t.Logf("%s recovered on %v, watch measured a %v ms gap", ev.Side, ev.Detail["relay"], ev.Detail["gapMs"])
-			}
-		}
-		if restarts == 0 || restarts > 2 || recovered == 0 {
-			t.Errorf("%d restarts and %d recoveries, want one restart per side at most and a recovery", restarts, recovered)
-		}
+		plainGap, plainCPU = restartRun(t, 41000, true)
 		// The target is under 4 s and runs here measure 3.75-3.9 s, nearly all
-		// of it Chromium's own timers; the bound leaves a loaded CI machine
-		// a second of headroom while still failing a watch that did nothing
-		// (the control below never recovers).
-		if gap >= 5000 {
-			t.Errorf("gap %.0f ms, want under 5000 ms (target 4000 ms)", gap)
+		// of it Chromium's own timers; the bound leaves a loaded machine
+		// headroom while still failing a watch that did nothing (the control
+		// below never recovers).
+		if plainGap >= 7000 {
+			t.Errorf("gap %.0f ms, want under 7000 ms (target 4000 ms)", plainGap)
 		}
 	})
-	t.Run("warm standby", func(t *testing.T) { warmStandby(t, plainGap) })
+	t.Run("warm standby", func(t *testing.T) {
+		gap := standbyRun(t, 47000, plainCPU)
+		if gap >= plainGap {
+			t.Errorf("warm standby gap %.0f ms, want below the plain restart's %.0f ms", gap, plainGap)
+		}
+		// Detection is 300 ms without packets plus up to 150 ms of polling;
+		// the switch itself is a replaceTrack. A loaded machine's timers add
+		// to that; anything near a plain restart's 4 s is not a switch.
+		if gap >= 2000 {
+			t.Errorf("warm standby gap %.0f ms, want under 2000 ms (target 1000 ms)", gap)
+		}
+	})
 	t.Run("without watch the browser does not recover", func(t *testing.T) {
 		e := newEnv(t, envConfig{portBase: 43000})
 		ctx := e.browser()
@@ -267,4 +246,79 @@ func pastExpiry(ctx context.Context, t *testing.T) {
 	if err := poll(ctx, 80*time.Second, 500*time.Millisecond, `Date.now() > T.expiresAt + 2000`); err != nil {
 		t.Fatalf("waiting for expiry: %v", err)
 	}
+}
+
+// restartRun is the plain mode's failover: in a settled call, the relay
+// carrying it is killed and watch() restarts ICE without it. It checks that
+// audio comes back both ways over the other relay, and returns the gap (ms,
+// worst direction) and, when cpu, the browser's CPU over the settled call
+// (percent of a core).
+func restartRun(t *testing.T, portBase int, cpu bool) (gap, cpuPct float64) {
+	e := newEnv(t, envConfig{portBase: portBase})
+	ctx := e.browser()
+	before := startCall(ctx, t, `{watch: true}`)
+	if p := eval[string](ctx, t, `T.config`); p != "relay" {
+		t.Errorf("rtcConfiguration().iceTransportPolicy = %q, want relay", p)
+	}
+	dead := e.carrier(t, before)
+	if cpu {
+		cpuPct = e.cpuOver(ctx, t, idleWindow/2)
+	}
+	gap = e.killAndResume(ctx, t, dead)
+	var restarts, recovered int
+	for _, ev := range events(ctx, t) {
+		switch ev.Type {
+		case "restarting":
+			restarts++
+			if ex, _ := ev.Detail["excluded"].([]any); ev.Side == "caller" && (ev.Detail["relay"] != dead.id || len(ex) == 0) {
+				t.Errorf("caller restarted leaving out %v (%v), want %s", ev.Detail["relay"], ex, dead.id)
+			}
+		case "recovered":
+			recovered++
+			t.Logf("%s recovered on %v, watch measured a %v ms gap", ev.Side, ev.Detail["relay"], ev.Detail["gapMs"])
+		}
+	}
+	if restarts == 0 || restarts > 2 || recovered == 0 {
+		t.Errorf("%d restarts and %d recoveries, want one restart per side at most and a recovery", restarts, recovered)
+	}
+	return gap, cpuPct
+}
+
+// killAndResume kills dead, the relay carrying a settled call, waits until
+// audio is back both ways (15 s at most) and checks that both ends' selected
+// pairs left it. It returns the gap, worst direction, in ms.
+func (e *env) killAndResume(ctx context.Context, t *testing.T, dead *relay) float64 {
+	t.Helper()
+	eval[bool](ctx, t, `(resetGaps(), true)`)
+	before := sides(ctx, t)
+	dead.kill(t)
+	killed := time.Now()
+	if err := resumed(ctx, before, 15*time.Second); err != nil {
+		t.Fatalf("audio did not resume both ways within 15s of killing %s: %v\nsides %+v\nevents %+v\nerrors %v", dead.id, err, sides(ctx, t), events(ctx, t), eval[[]string](ctx, t, `T.errors`))
+	}
+	after := sides(ctx, t)
+	gap := max(after["caller"].MaxGap, after["callee"].MaxGap)
+	t.Logf("killed %s: audio back both ways after %v; gap caller<-callee %.0f ms, callee<-caller %.0f ms, max %.0f ms",
+		dead.id, time.Since(killed).Round(10*time.Millisecond), after["caller"].MaxGap, after["callee"].MaxGap, gap)
+	e.leftRelay(ctx, t, dead)
+	if errs := eval[[]string](ctx, t, `T.errors`); len(errs) > 0 {
+		t.Errorf("page errors: %v", errs)
+	}
+	return gap
+}
+
+// leftRelay waits until both ends' selected pairs are on a relay other than gone.
+func (e *env) leftRelay(ctx context.Context, t *testing.T, gone *relay) {
+	t.Helper()
+	testenv.Eventually(t, "both ends off "+gone.id, 10*time.Second, 100*time.Millisecond, func() error {
+		for name, sd := range sides(ctx, t) {
+			if sd.Pair == nil {
+				return fmt.Errorf("%s has no selected pair", name)
+			}
+			if r := e.relayOf(sd.Pair.LocalPort); r == nil || r == gone {
+				return fmt.Errorf("%s still on port %d of %s", name, sd.Pair.LocalPort, gone.id)
+			}
+		}
+		return nil
+	})
 }

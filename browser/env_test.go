@@ -26,6 +26,7 @@ const (
 	userSecret   = "user-secret-0123456789abcdef0123456789"
 	nodeSecret   = "node-secret-0123456789abcdef0123456789"
 	turnSecret   = "turn-secret-0123456789abcdef"
+	adminSecret  = "admin-secret-0123456789abcdef012345678"
 )
 
 //go:embed page.html
@@ -65,18 +66,20 @@ type env struct {
 	page    string
 	relays  []*relay
 	user    string
+	admin   string
 }
 
 type envConfig struct {
 	strictExpiry bool
 	portBase     int  // relay i allocates from portBase+i*100 .. +99
 	demo         bool // relaygate --demo: GET /demo/token mints user tokens
+	drainTimeout time.Duration // relaynode --drain-timeout; its default when 0
 }
 
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	gwBin, nodeBin := bins.Path(t, "relaygate"), bins.Path(t, "relaynode")
-	e := &env{t: t, user: testenv.Token(t, userSecret, "alice", time.Hour)}
+	e := &env{t: t, user: testenv.Token(t, userSecret, "alice", time.Hour), admin: testenv.Token(t, adminSecret, "ops", time.Hour)}
 
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -93,7 +96,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	if cfg.demo {
 		gw.Args = append(gw.Args, "--demo")
 	}
-	gw.Env = append(os.Environ(), "RELAYGATE_USER_JWT_SECRET="+userSecret, "RELAYGATE_NODE_JWT_SECRET="+nodeSecret,
+	gw.Env = append(os.Environ(), "RELAYGATE_USER_JWT_SECRET="+userSecret, "RELAYGATE_NODE_JWT_SECRET="+nodeSecret, "RELAYGATE_ADMIN_JWT_SECRET="+adminSecret,
 		"RELAYGATE_TURN_SECRETS=k1:"+turnSecret, "RELAYGATE_PSEUDONYM_KEY=pseudonym-key-0123456789")
 	gwProc := startProc(t, "relaygate", gw)
 	a, err := testenv.GatewayAddr(gwProc.Logs, nil, 15*time.Second)
@@ -119,6 +122,9 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		}
 		if cfg.strictExpiry {
 			args = append(args, "--strict-expiry")
+		}
+		if cfg.drainTimeout > 0 {
+			args = append(args, "--drain-timeout", cfg.drainTimeout.String())
 		}
 		cmd := exec.CommandContext(t.Context(), nodeBin, args...)
 		cmd.Env = append(os.Environ(), "RELAYNODE_SECRETS=k1:"+turnSecret, "RELAYNODE_NODE_TOKEN="+testenv.Token(t, nodeSecret, r.id, time.Hour))
@@ -150,31 +156,40 @@ func (e *env) waitSelectable() {
 
 // pick asks the gateway for credentials and returns the relays it names.
 func (e *env) pick() (primary, backup string, err error) {
-	req, err := http.NewRequestWithContext(e.t.Context(), http.MethodPost, e.gateway+"/v1/credentials", http.NoBody)
-	if err != nil {
-		return "", "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+e.user)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", "", fmt.Errorf("%s: %s", resp.Status, b)
-	}
 	var a wire.Credentials
-	if err := json.Unmarshal(b, &a); err != nil {
+	if err := e.api(http.MethodPost, "/v1/credentials", e.user, &a); err != nil {
 		return "", "", err
 	}
 	if a.Backup == nil {
 		return a.Primary.RelayID, "", nil
 	}
 	return a.Primary.RelayID, a.Backup.RelayID, nil
+}
+
+// api sends an empty-bodied request to the gateway with token and decodes
+// a 2xx answer into out, when not nil.
+func (e *env) api(method, path, token string, out any) error {
+	req, err := http.NewRequestWithContext(e.t.Context(), method, e.gateway+path, http.NoBody)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, b)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
 }
 
 // relayOf names the relay that allocated a candidate's port.

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,74 +28,94 @@ type standbySide struct {
 // idleWindow is how long the idle standby's traffic and CPU are measured.
 const idleWindow = 10 * time.Second
 
-// warmStandby is the warm-standby experiment of issue 6 (test page only,
-// not relaygate.js): next to a settled call, a second connection pair
-// through only the relay not carrying the call, connected and idle; when
-// watch() reports the stall after the carrying relay is killed, each side
-// moves its audio onto the standby with replaceTrack. It measures what the
-// idle standby costs (allocations, bytes/s, STUN checks/s, browser CPU) and
-// the gap, which must be below plainGap, the plain ICE restart's.
-func warmStandby(t *testing.T, plainGap float64) {
-	e := newEnv(t, envConfig{portBase: 47000})
+// standbyOpts starts a call in relaygate.js's warm standby mode, asking
+// about its relays' drain every second.
+const standbyOpts = `{watch: true, standby: true, drainMs: 1000}`
+
+// startStandbyCall starts a call in warm standby mode, waits until it is
+// settled and both ends' standbys are connected, and returns the relay
+// carrying the call and the one the standbys are on.
+func (e *env) startStandbyCall(ctx context.Context, t *testing.T) (carrier, backup *relay) {
+	t.Helper()
+	carrier = e.carrier(t, startCall(ctx, t, standbyOpts))
+	if err := poll(ctx, 30*time.Second, 100*time.Millisecond, `T.standby.caller && T.standby.caller.pc.connectionState === 'connected' && T.standby.callee.pc.connectionState === 'connected'`); err != nil {
+		t.Fatalf("standby did not connect within 30s: %v; events %+v; errors %v", err, events(ctx, t), eval[[]string](ctx, t, `T.errors`))
+	}
+	st := eval[map[string]standbySide](ctx, t, `standbyStats()`)
+	for name, sd := range st {
+		r := e.relayOf(sd.LocalPort)
+		if r == nil || r == carrier {
+			t.Fatalf("%s's standby is on port %d, want on the relay not carrying the call (%s)", name, sd.LocalPort, carrier.id)
+		}
+		backup = r
+	}
+	return carrier, backup
+}
+
+// switches are the 'switched' events so far, as "side:reason".
+func switches(ctx context.Context, t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range events(ctx, t) {
+		if ev.Type == "switched" {
+			out = append(out, fmt.Sprintf("%s:%v", ev.Side, ev.Detail["reason"]))
+		}
+	}
+	return out
+}
+
+// standbyRun is relaygate.js's warm standby mode: the call's two ends keep
+// a second connection pair, negotiated by the page through standby() and
+// standbyConnection(), idle through only the relay not carrying the call;
+// when the carrying relay is killed, watch() moves the audio onto it with
+// replaceTrack. When plainCPU > 0 it measures what the idle standby costs
+// (allocations, bytes/s, STUN checks/s, browser CPU against plainCPU, the
+// plain mode's). It returns the gap (ms, worst direction).
+func standbyRun(t *testing.T, portBase int, plainCPU float64) float64 {
+	e := newEnv(t, envConfig{portBase: portBase})
 	ctx := e.browser()
-	before := startCall(ctx, t, `{watch: true}`)
-	dead := e.carrier(t, before)
-	var backup *relay
-	for _, r := range e.relays {
-		if r != dead {
-			backup = r
+	dead, backup := e.startStandbyCall(ctx, t)
+
+	if plainCPU > 0 {
+		s0 := eval[map[string]standbySide](ctx, t, `standbyStats()`)
+		t0 := time.Now()
+		cpu := e.cpuOver(ctx, t, idleWindow)
+		s1 := eval[map[string]standbySide](ctx, t, `standbyStats()`)
+		secs := time.Since(t0).Seconds()
+		// A stall on a loaded machine (300 ms without packets) switches to
+		// the standby, which then carries RTP, rightly: idle is checked only
+		// while nothing switched.
+		idle := len(switches(ctx, t)) == 0
+		allocations := 0
+		for name, sd := range s1 {
+			allocations += sd.RelayCandidates
+			if idle && sd.RTPSent != 0 {
+				t.Errorf("%s's idle standby sent %v RTP packets, want none", name, sd.RTPSent)
+			}
+			t.Logf("idle standby %s: %d relay allocation(s) on %s; sent %.0f B/s, received %.0f B/s (DTLS/RTCP payload per getStats transport); STUN checks sent+answered %.2f/s, received %.2f/s",
+				name, sd.RelayCandidates, backup.id, (sd.BytesSent-s0[name].BytesSent)/secs, (sd.BytesReceived-s0[name].BytesReceived)/secs,
+				(sd.STUNSent-s0[name].STUNSent)/secs, (sd.STUNReceived-s0[name].STUNReceived)/secs)
+		}
+		t.Logf("idle standby cost: %d extra relay allocations for the call; browser CPU %.1f %% of a core with it vs %.1f %% for a plain-mode call",
+			allocations, cpu, plainCPU)
+		if !idle {
+			t.Logf("switched to the standby before the kill (a stall under load): %v", switches(ctx, t))
+			t.Skip("the call switched before the kill; this run cannot measure the kill's gap")
 		}
 	}
 
-	// Browser CPU without the standby, then with it idle, over equal windows.
-	cpuBase := e.cpuOver(ctx, t, idleWindow/2)
-	if !eval[bool](ctx, t, `startStandby(`+strconv.Quote(backup.id)+`)`) {
-		t.Fatal("startStandby failed")
+	gap := e.killAndResume(ctx, t, dead)
+	sw := switches(ctx, t)
+	if len(sw) == 0 {
+		t.Errorf("no switch to the standby: events %+v", events(ctx, t))
 	}
-	if err := poll(ctx, 15*time.Second, 100*time.Millisecond, `T.standby.caller.pc.connectionState === 'connected' && T.standby.callee.pc.connectionState === 'connected'`); err != nil {
-		t.Fatalf("standby did not connect within 15s: %v; %+v; errors %v", err, eval[map[string]standbySide](ctx, t, `standbyStats()`), eval[[]string](ctx, t, `T.errors`))
-	}
-	s0 := eval[map[string]standbySide](ctx, t, `standbyStats()`)
-	t0 := time.Now()
-	cpuStandby := e.cpuOver(ctx, t, idleWindow)
-	s1 := eval[map[string]standbySide](ctx, t, `standbyStats()`)
-	secs := time.Since(t0).Seconds()
-	allocations := 0
-	for name, sd := range s1 {
-		allocations += sd.RelayCandidates
-		if r := e.relayOf(sd.LocalPort); r != backup {
-			t.Errorf("%s's standby is on port %d, want on %s", name, sd.LocalPort, backup.id)
+	for _, ev := range events(ctx, t) {
+		if ev.Type == "restarting" {
+			t.Errorf("%s restarted ICE instead of switching to its standby", ev.Side)
 		}
-		if sd.RTPSent != 0 {
-			t.Errorf("%s's idle standby sent %v RTP packets, want none", name, sd.RTPSent)
-		}
-		t.Logf("idle standby %s: %d relay allocation(s) on %s; sent %.0f B/s, received %.0f B/s (DTLS/RTCP payload per getStats transport); STUN checks sent+answered %.2f/s, received %.2f/s",
-			name, sd.RelayCandidates, backup.id, (sd.BytesSent-s0[name].BytesSent)/secs, (sd.BytesReceived-s0[name].BytesReceived)/secs,
-			(sd.STUNSent-s0[name].STUNSent)/secs, (sd.STUNReceived-s0[name].STUNReceived)/secs)
 	}
-	t.Logf("idle standby cost: %d extra relay allocations for the call; browser CPU %.1f %% of a core with it vs %.1f %% without (the call itself)",
-		allocations, cpuStandby, cpuBase)
-
-	eval[bool](ctx, t, `(resetGaps(), true)`)
-	before = sides(ctx, t)
-	dead.kill(t)
-	killed := time.Now()
-	if err := resumed(ctx, before, 15*time.Second); err != nil {
-		t.Fatalf("audio did not resume both ways within 15s of killing %s: %v\nsides %+v\nevents %+v\nerrors %v", dead.id, err, sides(ctx, t), events(ctx, t), eval[[]string](ctx, t, `T.errors`))
-	}
-	after := sides(ctx, t)
-	gap := max(after["caller"].MaxGap, after["callee"].MaxGap)
-	t.Logf("warm standby: killed %s, audio back both ways over %s after %v; gap caller<-callee %.0f ms, callee<-caller %.0f ms, max %.0f ms (plain restart: %.0f ms)",
-		dead.id, backup.id, time.Since(killed).Round(10*time.Millisecond), after["caller"].MaxGap, after["callee"].MaxGap, gap, plainGap)
-	if errs := eval[[]string](ctx, t, `T.errors`); len(errs) > 0 {
-		t.Errorf("page errors: %v", errs)
-	}
-	if plainGap == 0 {
-		t.Fatal("no plain-restart gap to compare with (subtest \"with watch\" did not measure one)")
-	}
-	if gap >= plainGap {
-		t.Errorf("warm standby gap %.0f ms, want below the plain restart's %.0f ms", gap, plainGap)
-	}
+	t.Logf("warm standby on %s: switches %v", backup.id, sw)
+	return gap
 }
 
 // cpuOver measures the CPU the browser (its process and all descendants)
