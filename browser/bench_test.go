@@ -11,8 +11,8 @@ import (
 // TestFailoverBench measures the failover gaps over several runs and prints
 // their min/median/max: the plain mode's ICE restart and the warm standby
 // after the carrying relay is killed, and a drain of the carrying relay (by
-// SIGTERM and by the operator's mark) in warm standby mode, with the limit
-// the same calls' steady-state jitter sets. It runs only when
+// SIGTERM and by the operator's mark) in warm standby mode, with the same
+// calls' steady-state jitter (TestDrain holds a drain's gap to jitterLimit of it). It runs only when
 // RELAYGATE_FAILOVER_RUNS is set (bench/failover/run.sh); runs that skip
 // (ICE split the call over two relays, or a stall under load switched it
 // early) are not counted.
@@ -24,7 +24,7 @@ func TestFailoverBench(t *testing.T) {
 	requireChromium(t)
 	figures := map[string][]float64{}
 	add := func(k string, v float64) { figures[k] = append(figures[k], v) }
-	order := []string{"restart gap", "standby gap", "drain gap (SIGTERM)", "drain gap (operator mark)", "drain jitter limit"}
+	order := []string{"restart gap", "standby gap", "drain gap (SIGTERM)", "drain gap (operator mark)", "steady-state jitter"}
 	for i := range n {
 		t.Run(fmt.Sprintf("run %d", i+1), func(t *testing.T) {
 			t.Run("restart", func(t *testing.T) {
@@ -34,9 +34,9 @@ func TestFailoverBench(t *testing.T) {
 			t.Run("standby", func(t *testing.T) { add("standby gap", standbyRun(t, 59000, 0)) })
 			for _, how := range []string{drainSIGTERM, drainMark} {
 				t.Run("drain "+how, func(t *testing.T) {
-					gap, limit := drainRun(t, 61000, how)
+					gap, jitter := drainRun(t, 61000, how)
 					add("drain gap ("+how+")", gap)
-					add("drain jitter limit", limit)
+					add("steady-state jitter", jitter)
 				})
 			}
 		})

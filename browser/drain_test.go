@@ -40,28 +40,31 @@ func TestDrain(t *testing.T) {
 	}{{drainMark, 53000}, {drainSIGTERM, 55000}} {
 		t.Run(c.how, func(t *testing.T) {
 			t.Parallel()
-			gap, limit := drainRun(t, c.portBase, c.how)
-			if gap > limit {
+			gap, jitter := drainRun(t, c.portBase, c.how)
+			if limit := jitterLimit(jitter); gap > limit {
 				t.Errorf("drain gap %.0f ms, want at most %.0f ms (the call's normal jitter and its margin)", gap, limit)
 			}
 		})
 	}
 }
 
+// jitterLimit is the longest gap normal jitter explains: the longest
+// steady-state inter-arrival of the same call (steadyJitter), times 1.5,
+// plus 100 ms (two sampling periods) of margin for a loaded machine. A move
+// that waited for a stall to be detected (300-450 ms) or for ICE (seconds)
+// exceeds it.
+func jitterLimit(jitter float64) float64 { return 1.5*jitter + 100 }
+
 // drainRun drains the relay carrying a settled warm-standby call, how, and
 // checks the call moves off it and the relay's drain sees it leave. It
-// returns the drain's gap (ms, worst direction) and the most normal jitter
-// allows: the longest steady-state inter-arrival of the same call over
-// steadyWindow before the drain, times 1.5, plus 100 ms (two sampling
-// periods) of margin for a loaded machine. A move that waited for a stall
-// to be detected (300-450 ms) or for ICE (seconds) exceeds it.
-func drainRun(t *testing.T, portBase int, how string) (gap, limit float64) {
+// returns the drain's gap and the call's steady-state jitter measured
+// before it (ms, worst direction).
+func drainRun(t *testing.T, portBase int, how string) (gap, jitter float64) {
 	e := newEnv(t, envConfig{portBase: portBase, drainTimeout: drainTimeout})
 	ctx := e.browser()
 	carrier, backup := e.startStandbyCall(ctx, t)
 
-	jitter := e.steadyJitter(ctx, t)
-	limit = 1.5*jitter + 100
+	jitter = e.steadyJitter(ctx, t)
 	eval[bool](ctx, t, `(resetGaps(), true)`)
 	before := sides(ctx, t)
 	pageDrained := eval[float64](ctx, t, `performance.now()`)
@@ -113,7 +116,7 @@ func drainRun(t *testing.T, portBase int, how string) (gap, limit float64) {
 	sw := switches(ctx, t)
 	t.Logf("%s of %s: both ends on %s after %v, its allocations gone after %v; gap caller %.0f ms, callee %.0f ms (steady-state jitter %.0f ms, limit %.0f ms); switches %v; %d+%d packets",
 		how, carrier.id, backup.id, moved.Round(10*time.Millisecond), gone.Round(10*time.Millisecond), after["caller"].MaxGap, after["callee"].MaxGap,
-		jitter, limit, sw, after["caller"].Packets-before["caller"].Packets, after["callee"].Packets-before["callee"].Packets)
+		jitter, jitterLimit(jitter), sw, after["caller"].Packets-before["caller"].Packets, after["callee"].Packets-before["callee"].Packets)
 	if !slices.ContainsFunc(sw, func(s string) bool { return s == "caller:draining" || s == "callee:draining" }) {
 		t.Errorf("no end switched on 'draining': switches %v, events %+v", sw, events(ctx, t))
 	}
@@ -125,7 +128,7 @@ func drainRun(t *testing.T, portBase int, how string) (gap, limit float64) {
 	if errs := eval[[]string](ctx, t, `T.errors`); len(errs) > 0 {
 		t.Errorf("page errors: %v", errs)
 	}
-	return gap, limit
+	return gap, jitter
 }
 
 // steadyWindow is how long a call's normal jitter is measured.

@@ -49,10 +49,24 @@ export interface Credentials {
 /** Options of RelayGate.watch. */
 export interface WatchOptions {
   /**
-   * Runs the app's offer/answer after watch called pc.restartIce(): the offer
-   * it creates restarts ICE. On the answering side, ask the offerer to do so.
+   * Runs the app's offer/answer after watch called pc.restartIce() on pc, the
+   * connection that carries the call now (after a switch to a standby, the
+   * standby): the offer it creates restarts ICE. On the answering side, ask
+   * the offerer to do so.
    */
-  renegotiate: () => void | Promise<void>;
+  renegotiate: (pc: RTCPeerConnection) => void | Promise<void>;
+  /**
+   * Opts the offering side into the warm standby mode: watch builds, next to
+   * the call, an RTCPeerConnection through only the next best relay (one
+   * sendrecv transceiver per kind the call sends, no track) and hands it here;
+   * negotiate it with the far end like any connection (its offer, answer and
+   * candidates), the far end answering on RelayGate.standbyConnection(). When
+   * the call stalls, its relay drains or the far end switches, watch moves
+   * the call's tracks onto the standby (replaceTrack), emits 'switched',
+   * closes the old connection once nothing arrives on it, and builds a fresh
+   * standby. Absent: the plain ICE-restart mode.
+   */
+  standby?: (standby: RTCPeerConnection) => void | Promise<void>;
 }
 
 /** Details of the events a RelayGate dispatches (as CustomEvent.detail). */
@@ -64,17 +78,26 @@ export interface RelayGateEventMap {
   /** Packets arrive again; relay is the relay now in use, gapMs the silence from the last packet before the stall. */
   recovered: CustomEvent<{ relay: string | null; gapMs: number }>;
   /**
-   * The gateway says the relay carrying the call drains: ICE is being restarted without it while it
-   * still carries the media; excluded lists the URLs left out.
+   * The gateway says the relay carrying the call drains: the call switches to its standby, or
+   * without one ICE is restarted without the relay, while it still carries the media; excluded
+   * lists the URLs left out.
    */
   draining: CustomEvent<{ relay: string; excluded: string[] }>;
   /** The call left a draining relay: to is the relay now carrying it, ms the time since 'draining'. */
   moved: CustomEvent<{ from: string; to: string; ms: number }>;
+  /** A standby connection through relay is connected and idle, ready to take the call. */
+  standby: CustomEvent<{ relay: string }>;
+  /**
+   * The call's tracks moved onto the standby, which pc is and which carries the call from now on
+   * (play its remote tracks as the call's): reason is 'stalled', 'draining', or 'follow' (packets
+   * arrived on the standby: the far end switched).
+   */
+  switched: CustomEvent<{ from: string | null; to: string; reason: 'stalled' | 'draining' | 'follow'; pc: RTCPeerConnection }>;
   /** Credentials were refreshed and handed to the connection with setConfiguration. */
   refreshed: CustomEvent<{ expiresAt: string }>;
   /** RTTs observed through each relay were reported to the gateway. */
   measurement: CustomEvent<{ measurements: { relay_id: string; rtt_ms: number }[] }>;
-  /** A refresh, report or restart failed; watch goes on. */
+  /** A refresh, report, restart, standby or switch failed; watch goes on. */
   error: CustomEvent<{ error: unknown }>;
 }
 
@@ -89,11 +112,20 @@ export declare class RelayGate extends EventTarget {
   rtcConfiguration(): Promise<RTCConfiguration>;
   /**
    * Watches a call: restarts ICE once without the relay that died when packets stop
-   * (within about half a second), refreshes credentials at 80 % of their lifetime,
+   * (within about half a second), or with options.standby switches to the warm standby,
+   * refreshes credentials at 80 % of their lifetime,
    * reports observed RTTs, and moves the call off its relay when the gateway says it drains.
    * Returns a function that stops watching.
    */
   watch(pc: RTCPeerConnection, options: WatchOptions): () => void;
+  /**
+   * The answering side of the warm standby: a new RTCPeerConnection through only the next best
+   * relay (not the one carrying the watched call pc, which may also be a connection the call was
+   * switched away from), which becomes the call's standby. Call it when the far end's standby
+   * offer arrives and answer on it like on any connection; its transceivers answer sendrecv.
+   * Rejects when no relay other than the carrying one is available.
+   */
+  standbyConnection(pc: RTCPeerConnection): Promise<RTCPeerConnection>;
 
   addEventListener<K extends keyof RelayGateEventMap>(
     type: K,
