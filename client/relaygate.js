@@ -526,7 +526,6 @@ class Watcher {
         grew = true;
       } else if (now - old.lastIn > RETIRE_MS) {
         this.retired = null;
-        this.rg._watchers.delete(old.pc);
         old.pc.close(); // releases its allocations, so a draining relay can go
       }
     }
