@@ -71,8 +71,8 @@ type env struct {
 
 type envConfig struct {
 	strictExpiry bool
-	portBase     int  // relay i allocates from portBase+i*100 .. +99
-	demo         bool // relaygate --demo: GET /demo/token mints user tokens
+	portBase     int           // relay i allocates from portBase+i*100 .. +99
+	demo         bool          // relaygate --demo: GET /demo/token mints user tokens
 	drainTimeout time.Duration // relaynode --drain-timeout; its default when 0
 }
 
