@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 // rawClient speaks TURN message by message, so tests see every error code
@@ -24,11 +25,7 @@ type rawClient struct {
 
 func newRawUDP(t *testing.T, server, user, pass string) *rawClient {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := testenv.ListenUDP(t)
 	sa, err := net.ResolveUDPAddr("udp4", server)
 	if err != nil {
 		t.Fatal(err)
