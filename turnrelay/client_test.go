@@ -15,7 +15,7 @@ import (
 // rawClient speaks TURN message by message, so tests see every error code
 // (pion's client hides them behind retries).
 type rawClient struct {
-	t          *testing.T
+	t          testing.TB
 	conn       net.PacketConn
 	server     net.Addr
 	user, pass string
@@ -23,7 +23,7 @@ type rawClient struct {
 	nonce      stun.Nonce
 }
 
-func newRawUDP(t *testing.T, server, user, pass string) *rawClient {
+func newRawUDP(t testing.TB, server, user, pass string) *rawClient {
 	t.Helper()
 	c := testenv.ListenUDP(t)
 	sa, err := net.ResolveUDPAddr("udp4", server)
