@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
+
 	"github.com/relaygate/relaygate/internal/testenv"
 )
 
