@@ -292,6 +292,7 @@ class Watcher {
     this.stall = null; // {at, relay, since} while stalled or restarting
     this.excluded = new Map(); // url -> until (performance.now())
     this.relay = null; // the relay of the selected pair's local candidate, at the last poll
+    this.carrying = null; // the relays of the selected pair's two candidates (Set), once known
     this.drainTimer = 0;
     this.asking = false; // a GET /v1/call-relays in flight
     this.move = null; // {relay, at} while moving off a draining relay
@@ -355,12 +356,14 @@ class Watcher {
   }
 
   // standbyRelay is the next best relay for a standby: the gateway's
-  // primary or backup that neither carries the call nor is left out.
+  // primary or backup that carries neither end of the call and is not left
+  // out. A call split over two relays has none.
   standbyRelay() {
     const a = this.rg._answer;
     const ex = this.excludedURLs();
+    const busy = this.carrying || new Set([this.relay]);
     for (const r of a ? [a.primary, a.backup] : []) {
-      if (r && r.relay_id !== this.relay && (r.urls || []).some((u) => !ex.has(u))) return r;
+      if (r && !busy.has(r.relay_id) && (r.urls || []).some((u) => !ex.has(u))) return r;
     }
     return null;
   }
@@ -371,6 +374,12 @@ class Watcher {
   // transceivers sendrecv as they arrive. It returns null when no relay is left.
   async newStandby(offering) {
     await this.rg._refresh(false);
+    if (!this.carrying) {
+      // The answering side may be asked before its first poll saw the pair.
+      const report = await this.pc.getStats();
+      this.carrying = carrying(this.rg, report, selectedPair(report));
+      if (!this.carrying) throw new Error('relaygate: no standby before the call is connected');
+    }
     const r = this.standbyRelay();
     if (!r || this.stopped) return null;
     this.dropStandby();
@@ -459,6 +468,7 @@ class Watcher {
     this.standbyAfter = 0;
     this.rg._emit('switched', { from: this.relay, to: sb.relay, reason, pc: sb.pc });
     this.relay = sb.relay; // the next standby goes elsewhere
+    this.carrying = new Set([sb.relay]);
     return true;
   }
 
@@ -488,22 +498,13 @@ class Watcher {
     // pair's bytes, which start again from zero on a new pair. Packets on
     // the standby or on the connection switched away from count too.
     const { n: rtp, streams } = inboundRTP(report);
-    let pair = null;
-    let selectedID = null;
-    report.forEach((s) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) selectedID = s.selectedCandidatePairId;
-    });
-    if (selectedID) pair = report.get(selectedID);
-    if (!pair) {
-      report.forEach((s) => {
-        if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
-      });
-    }
+    const pair = selectedPair(report);
     const counter = streams ? this.gen + ':rtp' : 'pair:' + (pair ? pair.id : '');
     const received = streams ? rtp : (pair && pair.bytesReceived) || 0;
     const local = pair && report.get(pair.localCandidateId);
     const remote = pair && report.get(pair.remoteCandidateId);
     const relay = local ? this.rg._relayOf(local.url) : null;
+    this.carrying = carrying(this.rg, report, pair) || this.carrying;
     if (pair && pair.currentRoundTripTime > 0) this.rg._sample(relay, pair.currentRoundTripTime * 1000);
     this.rg._flushMeasurements(false);
 
@@ -645,11 +646,46 @@ function hostOf(c) {
 }
 
 function knownHost(rg, host) {
+  return relayByHost(rg, host) !== null;
+}
+
+// relayByHost names the relay of the credentials answer whose URLs name host.
+function relayByHost(rg, host) {
   const a = rg._answer;
   for (const r of a ? [a.primary, a.backup] : []) {
     for (const u of (r && r.urls) || []) {
-      if (u.includes(host)) return true;
+      if (u.includes(host)) return r.relay_id;
     }
   }
-  return false;
+  return null;
+}
+
+// selectedPair is the candidate pair a stats report's transport selected.
+function selectedPair(report) {
+  let pair = null;
+  let selectedID = null;
+  report.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) selectedID = s.selectedCandidatePairId;
+  });
+  if (selectedID) pair = report.get(selectedID);
+  if (!pair) {
+    report.forEach((s) => {
+      if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+    });
+  }
+  return pair;
+}
+
+// carrying names the relays a selected pair runs through: its local
+// candidate's, and its remote candidate's when that is on one of ours (the
+// far end's relays are the same fleet's). Null when there is no pair yet.
+function carrying(rg, report, pair) {
+  const local = pair && report.get(pair.localCandidateId);
+  const relay = local ? rg._relayOf(local.url) : null;
+  if (!relay) return null;
+  const out = new Set([relay]);
+  const remote = report.get(pair.remoteCandidateId);
+  const theirs = remote && remote.candidateType === 'relay' && relayByHost(rg, hostOf(remote));
+  if (theirs) out.add(theirs);
+  return out;
 }

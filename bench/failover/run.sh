@@ -11,7 +11,7 @@
 #   drain gap      warm standby mode: the carrying relay drained by SIGTERM or by
 #                  the operator's mark (POST /v1/relays/{id}/drain) mid-call
 #   steady-state jitter  the drain calls' longest inter-arrival over 8 s before
-#                  the drain; TestDrain holds a drain's gap to 1.5 x it + 100 ms
+#                  the drain; TestDrain holds a drain's gap to 2 x it + 150 ms
 # A gap is the longest time between two 50 ms samples of the page that saw
 # audio packets arrive, the worst of the two directions. Needs
 # /usr/bin/chromium (Debian's chromium package).
