@@ -17,12 +17,13 @@
 // relay to POST /v1/measurements, at most once per measurementIntervalMs.
 // Every drainCheckMs (5 s) it asks GET /v1/call-relays about the relay that
 // carries the call; when the gateway says to leave it (an operator drains it,
-// or it shuts down), watch restarts ICE without it while it still carries
-// the media.
+// or it shuts down), watch moves the call off it while it still carries the
+// media: onto the warm standby when there is one, else by an ICE restart
+// without it (which Chromium 156 carries out only once the relay stops).
 //
 // Warm standby (opt-in: watch(pc, { renegotiate, standby })): next to the
 // call, watch keeps a second, idle RTCPeerConnection through only the next
-// best relay (not the one carrying the call), which the app negotiates with
+// best relay (neither one carrying the call), which the app negotiates with
 // the far end like any other connection: the offering side hands it to the
 // app's standby(pc) function; the answering side gets its own from
 // rg.standbyConnection(callPc) when that offer arrives. When the call
