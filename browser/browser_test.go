@@ -117,8 +117,9 @@ func resumed(ctx context.Context, before map[string]side, d time.Duration) error
 
 // TestFailover: a relay-only call connects over relay candidates on both
 // ends; when the relaynode carrying it is killed, watch() brings audio back
-// both ways over the other relay, leaving the dead one out of the restart.
-// The control run without watch() shows the browser alone does not recover.
+// both ways over the other relay, leaving the dead one out of the restart;
+// in warm standby mode it switches to the standby, with a shorter gap. The
+// control run without watch() shows the browser alone does not recover.
 func TestFailover(t *testing.T) {
 	requireChromium(t)
 	t.Parallel()
