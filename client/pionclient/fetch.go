@@ -31,41 +31,71 @@ const maxRetryAfter = time.Hour
 // *GatewayError; a 200 that is not a usable Credentials document wraps
 // ErrBadAnswer.
 func (c *Client) Credentials(ctx context.Context) (wire.Credentials, error) {
-	token, err := c.tokens.Token(ctx)
-	if err != nil {
-		return wire.Credentials{}, fmt.Errorf("pionclient: user token: %w", err)
+	return c.CredentialsWith(ctx, nil)
+}
+
+// CredentialsWith is Credentials that also reports ms, RTTs the client
+// measured to relays (Measure's), inline in the request, so that the
+// gateway picks with them: the request is Config.Request with ms in
+// place of its measurements (none when ms is empty).
+func (c *Client) CredentialsWith(ctx context.Context, ms []wire.Measurement) (wire.Credentials, error) {
+	body := c.body
+	if len(ms) > 0 {
+		req := c.req
+		req.Measurements = ms
+		if fe := req.Validate(); len(fe) > 0 {
+			return wire.Credentials{}, fmt.Errorf("pionclient: measurements: %s %s", fe[0].Field, fe[0].Message)
+		}
+		b, err := json.Marshal(req)
+		if err != nil {
+			return wire.Credentials{}, fmt.Errorf("pionclient: encode request: %w", err)
+		}
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(c.body))
-	if err != nil {
-		return wire.Credentials{}, fmt.Errorf("pionclient: credentials request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, application/problem+json")
-	resp, err := c.http.Do(req)
+	status, h, answer, err := c.send(ctx, http.MethodPost, c.endpoint, body)
 	if err != nil {
 		return wire.Credentials{}, fmt.Errorf("pionclient: POST /v1/credentials: %w", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	return decodeAnswer(status, h, answer, c.now())
+}
+
+// send makes one request to the gateway with the user token, a JSON body
+// when body is not nil, and returns the answer (at most maxAnswer+1 bytes
+// of its body). Its errors name no token.
+func (c *Client) send(ctx context.Context, method, endpoint string, body []byte) (int, http.Header, []byte, error) {
+	token, err := c.tokens.Token(ctx)
 	if err != nil {
-		return wire.Credentials{}, fmt.Errorf("pionclient: POST /v1/credentials: read answer: %w", err)
+		return 0, nil, nil, fmt.Errorf("user token: %w", err)
 	}
-	return decodeAnswer(resp.StatusCode, resp.Header, body, c.now())
+	var r io.Reader = http.NoBody
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, r)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("read answer: %w", err)
+	}
+	return resp.StatusCode, resp.Header, b, nil
 }
 
 // decodeAnswer turns the gateway's answer into credentials or an error.
 func decodeAnswer(status int, h http.Header, body []byte, now time.Time) (wire.Credentials, error) {
 	if status != http.StatusOK {
-		ge := &GatewayError{Status: status, RetryAfter: parseRetryAfter(h.Get("Retry-After"), now)}
-		if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil &&
-			(mt == "application/problem+json" || mt == "application/json") && len(body) <= maxAnswer {
-			var p wire.Problem
-			if json.Unmarshal(body, &p) == nil {
-				ge.Problem = p
-			}
-		}
-		return wire.Credentials{}, ge
+		return wire.Credentials{}, gatewayError(status, h, body, now)
 	}
 	if len(body) > maxAnswer {
 		return wire.Credentials{}, fmt.Errorf("%w: longer than %d bytes", ErrBadAnswer, maxAnswer)
@@ -78,6 +108,19 @@ func decodeAnswer(status int, h http.Header, body []byte, now time.Time) (wire.C
 		return wire.Credentials{}, fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
 	return creds, nil
+}
+
+// gatewayError is the *GatewayError for an answer other than 200.
+func gatewayError(status int, h http.Header, body []byte, now time.Time) *GatewayError {
+	ge := &GatewayError{Status: status, RetryAfter: parseRetryAfter(h.Get("Retry-After"), now)}
+	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil &&
+		(mt == "application/problem+json" || mt == "application/json") && len(body) <= maxAnswer {
+		var p wire.Problem
+		if json.Unmarshal(body, &p) == nil {
+			ge.Problem = p
+		}
+	}
+	return ge
 }
 
 // checkCredentials says what makes creds unusable for a relay-only call.
