@@ -284,21 +284,23 @@ func (w *Watcher) poll(ctx context.Context, now time.Time) {
 	connected := st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted
 	switch act, d := w.det.observe(now, ice.Stats().BytesReceived, connected, bad); act {
 	case actRecovered:
-		w.cfg.OnEvent(Event{Kind: EventRecovered, Relay: w.relayOfPair(ice), Gap: d})
+		local, _ := w.carrier(ice)
+		w.cfg.OnEvent(Event{Kind: EventRecovered, Relay: local, Gap: d})
 	case actStalled:
-		local := w.relayOfPair(ice)
+		local, remote := w.carrier(ice)
 		w.cfg.OnEvent(Event{Kind: EventStalled, Relay: local, Since: d})
-		w.restart(ctx, ice, local)
+		w.restart(ctx, local, remote)
 	case actRetry:
-		w.restart(ctx, ice, w.relayOfPair(ice))
+		local, remote := w.carrier(ice)
+		w.restart(ctx, local, remote)
 	}
 }
 
 // restart leaves the dead relay out, restarts ICE and has the app
 // renegotiate.
-func (w *Watcher) restart(ctx context.Context, ice *webrtc.ICETransport, local string) {
+func (w *Watcher) restart(ctx context.Context, local, remote string) {
 	creds := w.Credentials()
-	dead := w.deadRelays(ctx, creds, ice, local)
+	dead := w.deadRelays(ctx, creds, local, remote)
 	now := w.cfg.Now()
 	for _, ch := range creds.Choices() {
 		if slices.Contains(dead, ch.RelayID) {
@@ -336,9 +338,9 @@ func (w *Watcher) restartICE(ctx context.Context, creds wire.Credentials, now ti
 // deadRelays names the relays to leave out of a restart: those of the
 // call's that answer no STUN binding within Probe; when all answer, the
 // one the call's local candidate was on (local), unless the far end's
-// candidate sits on another of our relays, when either may have failed
-// and leaving ours out could leave us with the dead one alone.
-func (w *Watcher) deadRelays(ctx context.Context, creds wire.Credentials, ice *webrtc.ICETransport, local string) []string {
+// candidate sits on another of our relays (remote), when either may have
+// failed and leaving ours out could leave us with the dead one alone.
+func (w *Watcher) deadRelays(ctx context.Context, creds wire.Credentials, local, remote string) []string {
 	choices := creds.Choices()
 	alive := make([]bool, len(choices))
 	probed := make([]bool, len(choices))
@@ -371,29 +373,45 @@ func (w *Watcher) deadRelays(ctx context.Context, creds wire.Credentials, ice *w
 	if len(dead) > 0 || local == "" {
 		return dead
 	}
-	if remote := w.relayOfRemote(ice); remote != "" && remote != local {
+	if remote != "" && remote != local {
 		return nil
 	}
 	return []string{local}
 }
 
-// relayOfPair names the relay of the selected pair's local candidate, ""
-// when there is none or its address is no relay's of the credentials.
-func (w *Watcher) relayOfPair(ice *webrtc.ICETransport) string {
-	p, err := ice.GetSelectedCandidatePair()
-	if err != nil || p == nil || p.Local == nil {
-		return ""
+// carrier names the relays of the candidate pair carrying the call: its
+// local candidate's, and its remote candidate's when that is a relay
+// candidate on one of our relays; "" for what it cannot tell. The pair is
+// the selected one, or, while pion has nominated none (it takes a second
+// or so after an ICE restart, when pion sends over the best valid pair),
+// the succeeded pair that last received.
+func (w *Watcher) carrier(ice *webrtc.ICETransport) (local, remote string) {
+	creds := w.Credentials()
+	if p, err := ice.GetSelectedCandidatePair(); err == nil && p != nil && p.Local != nil && p.Remote != nil {
+		local = relayOfAddress(creds, p.Local.Address)
+		if p.Remote.Typ == webrtc.ICECandidateTypeRelay {
+			remote = relayOfAddress(creds, p.Remote.Address)
+		}
+		return local, remote
 	}
-	return relayOfAddress(w.Credentials(), p.Local.Address)
-}
-
-// relayOfRemote is relayOfPair for the far end's candidate.
-func (w *Watcher) relayOfRemote(ice *webrtc.ICETransport) string {
-	p, err := ice.GetSelectedCandidatePair()
-	if err != nil || p == nil || p.Remote == nil || p.Remote.Typ != webrtc.ICECandidateTypeRelay {
-		return ""
+	report := w.pc.GetStats()
+	var best *webrtc.ICECandidatePairStats
+	for _, s := range report {
+		if p, ok := s.(webrtc.ICECandidatePairStats); ok && p.State == webrtc.StatsICECandidatePairStateSucceeded &&
+			(best == nil || p.LastPacketReceivedTimestamp > best.LastPacketReceivedTimestamp) {
+			best = &p
+		}
 	}
-	return relayOfAddress(w.Credentials(), p.Remote.Address)
+	if best == nil {
+		return "", ""
+	}
+	if c, ok := report[best.LocalCandidateID].(webrtc.ICECandidateStats); ok {
+		local = relayOfAddress(creds, c.IP)
+	}
+	if c, ok := report[best.RemoteCandidateID].(webrtc.ICECandidateStats); ok && c.CandidateType == webrtc.ICECandidateTypeRelay {
+		remote = relayOfAddress(creds, c.IP)
+	}
+	return local, remote
 }
 
 // relayOfAddress names the relay of creds whose URLs have the host addr:
