@@ -82,7 +82,7 @@ func (c Config) validate() error {
 // Client fetches relays and credentials from one gateway and makes
 // hardened peer connections with them. It is safe for concurrent use.
 type Client struct {
-	endpoint string // POST /v1/credentials
+	endpoint string   // POST /v1/credentials
 	base     *url.URL // the gateway's base URL
 	tokens   TokenSource
 	req      wire.CredentialsRequest
