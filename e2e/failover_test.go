@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,6 +47,7 @@ func newFailoverLab(t *testing.T) *failoverLab {
 		r.proc, _, _ = startRelaynode(t, secret, "--id="+r.id, "--region=r"+site, "--site="+site,
 			"--lat=50", fmt.Sprintf("--lon=%d", 8+i), "--listen-udp="+r.ip+":0", "--listen-tcp=off",
 			"--public-ip="+r.ip, "--allow-peers=127.0.0.0/8", "--gateway-url="+gateway, "--heartbeat-interval=1s",
+			"--drain-timeout=9s", // a drained relay carries its calls that long; within the 10 s Stop gives it at cleanup
 			"--node-token="+testenv.Token(t, nodeJWTSecret, r.id, time.Hour))
 		l.relays = append(l.relays, r)
 	}
@@ -392,6 +394,70 @@ func TestPionFailoverAfterRelayKilled(t *testing.T) {
 	t.Logf("media gap after the kill: caller heard %v, callee %v; the watcher measured %v (stall window 300 ms)",
 		callerGap.Round(time.Millisecond), calleeGap.Round(time.Millisecond), recovered.Gap.Round(time.Millisecond))
 	t.Logf("FIGURE media-gap-ms %d", max(callerGap, calleeGap).Milliseconds())
+}
+
+// TestPionMoveOffDrainingRelay: the relay carrying a watched call shuts
+// down (SIGTERM: it drains, still relaying its allocations, and says so in
+// its heartbeat); the watcher learns it from GET /v1/call-relays and moves
+// the call to the other relay while the media still flows, so no stall.
+func TestPionMoveOffDrainingRelay(t *testing.T) {
+	lab := newFailoverLab(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	client := lab.client(t, "alice", nil)
+	caller, callee := newPeer(ctx, t, client), newPeer(ctx, t, lab.client(t, "bob", nil))
+	c := newCall(t, caller, callee)
+	ev := events{ch: make(chan pionclient.Event, 64)}
+	w, err := client.Watch(caller.pc, caller.creds, pionclient.WatchConfig{Renegotiate: c.negotiate, OnEvent: ev.on, DrainCheck: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	c.start(ctx, t)
+	if err := caller.received.waitFor(ctx, "caller hears audio", countAfter(time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	pair := selected(caller.pc)
+	if pair == nil {
+		t.Fatal("no selected pair")
+	}
+	draining := lab.relayAt(pair.Local.Address)
+	if draining == nil {
+		t.Fatal("the caller's media goes through no relay of the lab")
+	}
+	began := time.Now()
+	if err := draining.proc.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var moved pionclient.Event
+	for moved.Kind == "" {
+		select {
+		case e := <-ev.ch:
+			switch e.Kind {
+			case pionclient.EventStalled, pionclient.EventError:
+				t.Errorf("%s event while moving off a draining relay: %+v", e.Kind, e)
+			case pionclient.EventDraining:
+				if e.Relay != draining.id {
+					t.Errorf("draining %q; want %q", e.Relay, draining.id)
+				}
+			case pionclient.EventMoved:
+				moved = e
+			}
+		case <-ctx.Done():
+			t.Fatalf("the call did not move: %v", ctx.Err())
+		}
+	}
+	if moved.From != draining.id || moved.Relay == draining.id || moved.Relay == "" {
+		t.Errorf("moved from %q to %q; want from %q to the other relay", moved.From, moved.Relay, draining.id)
+	}
+	for name, p := range map[string]*peer{"caller": caller, "callee": callee} {
+		if err := p.received.waitFor(ctx, name+" hears audio after the move", countAfter(time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	callerGap, calleeGap := caller.received.gapAfter(began), callee.received.gapAfter(began)
+	t.Logf("moved off the draining relay %v after SIGTERM; longest gap: caller heard %v, callee %v",
+		time.Since(began).Round(time.Millisecond), callerGap.Round(time.Millisecond), calleeGap.Round(time.Millisecond))
 }
 
 // TestPionRefreshBeforeExpiry: a watched call on one-minute credentials

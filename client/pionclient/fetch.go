@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,30 @@ func (c *Client) CredentialsWith(ctx context.Context, ms []wire.Measurement) (wi
 		return wire.Credentials{}, fmt.Errorf("pionclient: POST /v1/credentials: %w", err)
 	}
 	return decodeAnswer(status, h, answer, c.now())
+}
+
+// leave asks the gateway whether the client should move its call off
+// relay (GET /v1/call-relays): true when it drains.
+func (c *Client) leave(ctx context.Context, relay string) (bool, error) {
+	u := c.base.JoinPath("v1", "call-relays")
+	u.RawQuery = url.Values{"relay": {relay}}.Encode()
+	status, h, body, err := c.send(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return false, fmt.Errorf("pionclient: GET /v1/call-relays: %w", err)
+	}
+	if status != http.StatusOK {
+		return false, gatewayError(status, h, body, c.now())
+	}
+	var a wire.CallRelays
+	if len(body) > maxAnswer || json.Unmarshal(body, &a) != nil {
+		return false, fmt.Errorf("%w: not a CallRelays document", ErrBadAnswer)
+	}
+	for _, r := range a.Relays {
+		if r.RelayID == relay && r.Leave {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // send makes one request to the gateway with the user token, a JSON body

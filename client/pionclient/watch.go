@@ -34,6 +34,13 @@ const (
 	// EventRefreshed: fresh credentials, valid until ExpiresAt, are the
 	// connection's configuration.
 	EventRefreshed EventKind = "refreshed"
+	// EventDraining: the gateway says to leave Relay, which carries the
+	// call (it drains: maintenance or shutdown); the Watcher restarts ICE
+	// without it while it still carries the media.
+	EventDraining EventKind = "draining"
+	// EventMoved: the call left From, a draining relay, for Relay, Since
+	// after the move began.
+	EventMoved EventKind = "moved"
 	// EventError: Err, something the Watcher tried failed (a refresh, a
 	// restart, the app's renegotiation); it tries again later.
 	EventError EventKind = "error"
@@ -43,9 +50,10 @@ const (
 // address, and carries no credential: an app may log it as it is.
 type Event struct {
 	Kind      EventKind
-	Relay     string        // the relay that carried the call (stalled) or carries it (recovered); "" unknown
-	Excluded  []string      // restarting: the relays left out of the new configuration
-	Since     time.Duration // stalled: how long the call made no progress
+	Relay     string        // the relay that carried the call (stalled, draining) or carries it (recovered, moved); "" unknown
+	From      string        // moved: the relay the call left
+	Excluded  []string      // restarting, draining: the relays left out of the new configuration
+	Since     time.Duration // stalled: how long the call made no progress; moved: how long the move took
 	Gap       time.Duration // recovered: from the last progress before the stall to the first after
 	ExpiresAt time.Time     // refreshed: when the new credentials expire
 	Err       error         // error
@@ -89,6 +97,9 @@ type WatchConfig struct {
 	// they are refreshed; default 0.8, so a restart late in a long call
 	// never presents an expired credential.
 	RefreshAt float64
+	// DrainCheck is the period of GET /v1/call-relays about the relay
+	// carrying the call; default 5 s, as relaygate.js; negative: never.
+	DrainCheck time.Duration
 	// Now reads the clock that times stalls, refreshes and exclusions;
 	// default time.Now.
 	Now func() time.Time
@@ -102,6 +113,10 @@ const (
 	defaultRestartTimeout = 10 * time.Second
 	defaultExclude        = 2 * time.Minute
 	defaultRefreshAt      = 0.8
+	defaultDrainCheck     = 5 * time.Second
+	// moveTimeout is how long a move off a draining relay has before it
+	// may be tried again, as relaygate.js.
+	moveTimeout = 15 * time.Second
 	// refreshRetry is the wait after a failed refresh: the gateway may be
 	// restarting; the credentials still hold for a fifth of their life.
 	refreshRetry = 5 * time.Second
@@ -114,6 +129,7 @@ func (c WatchConfig) withDefaults() WatchConfig {
 	c.RestartTimeout = cmp.Or(c.RestartTimeout, defaultRestartTimeout)
 	c.Exclude = cmp.Or(c.Exclude, defaultExclude)
 	c.RefreshAt = cmp.Or(c.RefreshAt, defaultRefreshAt)
+	c.DrainCheck = cmp.Or(c.DrainCheck, defaultDrainCheck)
 	if c.OnEvent == nil {
 		c.OnEvent = func(Event) {}
 	}
@@ -156,6 +172,8 @@ type Watcher struct {
 	fetchedAt time.Time
 	excluded  map[string]time.Time // TURN URL -> until
 	det       detector
+	moving    string    // the draining relay the call is moving off, "" when none
+	movedAt   time.Time // when that move began
 }
 
 // Watch watches pc, a connection the app made with creds (Configuration
@@ -203,12 +221,21 @@ type refreshed struct {
 	err   error
 }
 
+// asked is the gateway's answer about the relay that carried the call.
+type asked struct {
+	relay string
+	leave bool
+	err   error
+}
+
 func (w *Watcher) run(ctx context.Context) {
 	defer close(w.done)
 	tick := time.NewTicker(w.cfg.Poll)
 	defer tick.Stop()
 	due := w.refreshDue()
+	drainDue := w.cfg.Now().Add(w.cfg.DrainCheck)
 	var refreshes chan refreshed // not nil while a refresh is in flight
+	var asks chan asked          // not nil while a drain check is in flight
 	for {
 		select {
 		case <-ctx.Done():
@@ -216,6 +243,10 @@ func (w *Watcher) run(ctx context.Context) {
 		case r := <-refreshes:
 			refreshes = nil
 			due = w.applyRefresh(r)
+			continue
+		case a := <-asks:
+			asks = nil
+			w.leaveIfDraining(ctx, a)
 			continue
 		case <-tick.C:
 		}
@@ -230,7 +261,60 @@ func (w *Watcher) run(ctx context.Context) {
 				out <- refreshed{creds, err}
 			}(refreshes)
 		}
+		if w.cfg.DrainCheck > 0 && asks == nil && !now.Before(drainDue) {
+			drainDue = now.Add(w.cfg.DrainCheck)
+			if relay := w.drainCheckable(now); relay != "" {
+				asks = make(chan asked, 1)
+				go func(out chan<- asked) {
+					leave, err := w.c.leave(ctx, relay)
+					out <- asked{relay, leave, err}
+				}(asks)
+			}
+		}
 		w.poll(ctx, now)
+	}
+}
+
+// drainCheckable is the relay to ask the gateway about: the one carrying
+// the call, unless the call is stalled or moving.
+func (w *Watcher) drainCheckable(now time.Time) string {
+	if w.det.stalled || (w.moving != "" && now.Sub(w.movedAt) < moveTimeout) {
+		return ""
+	}
+	local, _ := w.carrier(w.pc.SCTP().Transport().ICETransport())
+	return local
+}
+
+// leaveIfDraining moves the call off a.relay when the gateway said to
+// leave it and it still carries the call.
+func (w *Watcher) leaveIfDraining(ctx context.Context, a asked) {
+	if a.err != nil {
+		w.cfg.OnEvent(Event{Kind: EventError, Err: a.err})
+		return
+	}
+	now := w.cfg.Now()
+	if !a.leave || w.drainCheckable(now) != a.relay {
+		return
+	}
+	w.moving, w.movedAt = a.relay, now
+	creds := w.Credentials()
+	w.exclude(creds, []string{a.relay}, now)
+	w.cfg.OnEvent(Event{Kind: EventDraining, Relay: a.relay, Excluded: []string{a.relay}})
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.RestartTimeout)
+	defer cancel()
+	if err := w.restartICE(ctx, creds, now); err != nil {
+		w.cfg.OnEvent(Event{Kind: EventError, Err: err})
+	}
+}
+
+// exclude leaves the relays' URLs out of configurations for Exclude.
+func (w *Watcher) exclude(creds wire.Credentials, relays []string, now time.Time) {
+	for _, ch := range creds.Choices() {
+		if slices.Contains(relays, ch.RelayID) {
+			for _, u := range ch.URLs {
+				w.excluded[u] = now.Add(w.cfg.Exclude)
+			}
+		}
 	}
 }
 
@@ -282,6 +366,12 @@ func (w *Watcher) poll(ctx context.Context, now time.Time) {
 	st := w.pc.ICEConnectionState()
 	bad := st == webrtc.ICEConnectionStateDisconnected || st == webrtc.ICEConnectionStateFailed
 	connected := st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted
+	if w.moving != "" {
+		if local, _ := w.carrier(ice); local != "" && local != w.moving {
+			w.cfg.OnEvent(Event{Kind: EventMoved, Relay: local, From: w.moving, Since: now.Sub(w.movedAt)})
+			w.moving = ""
+		}
+	}
 	switch act, d := w.det.observe(now, ice.Stats().BytesReceived, connected, bad); act {
 	case actRecovered:
 		local, _ := w.carrier(ice)
@@ -302,13 +392,7 @@ func (w *Watcher) restart(ctx context.Context, local, remote string) {
 	creds := w.Credentials()
 	dead := w.deadRelays(ctx, creds, local, remote)
 	now := w.cfg.Now()
-	for _, ch := range creds.Choices() {
-		if slices.Contains(dead, ch.RelayID) {
-			for _, u := range ch.URLs {
-				w.excluded[u] = now.Add(w.cfg.Exclude)
-			}
-		}
-	}
+	w.exclude(creds, dead, now)
 	w.cfg.OnEvent(Event{Kind: EventRestarting, Relay: local, Excluded: dead})
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.RestartTimeout)
 	defer cancel()
