@@ -37,7 +37,10 @@ type labRelay struct {
 	proc   *testenv.Proc
 }
 
-func newFailoverLab(t *testing.T) *failoverLab {
+//
+// drainTimeout is how long a relay told to stop keeps relaying its
+// calls; short of the 10 s its Stop at cleanup grants.
+func newFailoverLab(t *testing.T, drainTimeout time.Duration) *failoverLab {
 	t.Helper()
 	secret := randomSecret(t)
 	_, gateway := startGateway(t, secret, "--probe-interval=500ms", "--explore-share=0", "--rate-user=off", "--rate-prefix=off")
@@ -47,7 +50,7 @@ func newFailoverLab(t *testing.T) *failoverLab {
 		r.proc, _, _ = startRelaynode(t, secret, "--id="+r.id, "--region=r"+site, "--site="+site,
 			"--lat=50", fmt.Sprintf("--lon=%d", 8+i), "--listen-udp="+r.ip+":0", "--listen-tcp=off",
 			"--public-ip="+r.ip, "--allow-peers=127.0.0.0/8", "--gateway-url="+gateway, "--heartbeat-interval=1s",
-			"--drain-timeout=9s", // a drained relay carries its calls that long; within the 10 s Stop gives it at cleanup
+			"--drain-timeout="+drainTimeout.String(),
 			"--node-token="+testenv.Token(t, nodeJWTSecret, r.id, time.Hour))
 		l.relays = append(l.relays, r)
 	}
@@ -330,7 +333,7 @@ func (e events) next(ctx context.Context, t *testing.T, kind pionclient.EventKin
 // the stall, restarts ICE without the dead relay, and the audio resumes
 // both ways over the other relay. The gap each side heard is logged.
 func TestPionFailoverAfterRelayKilled(t *testing.T) {
-	lab := newFailoverLab(t)
+	lab := newFailoverLab(t, 200*time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
 	client := lab.client(t, "alice", nil)
@@ -357,6 +360,9 @@ func TestPionFailoverAfterRelayKilled(t *testing.T) {
 	dead := lab.relayAt(pair.Local.Address)
 	if dead == nil {
 		t.Fatal("the caller's media goes through no relay of the lab")
+	}
+	if far := lab.relayAt(pair.Remote.Address); far != dead {
+		t.Log("the callee's candidate is on the other relay: the watcher probes both relays to tell the dead one")
 	}
 	killed := time.Now()
 	if err := dead.proc.Kill(); err != nil {
@@ -401,7 +407,7 @@ func TestPionFailoverAfterRelayKilled(t *testing.T) {
 // its heartbeat); the watcher learns it from GET /v1/call-relays and moves
 // the call to the other relay while the media still flows, so no stall.
 func TestPionMoveOffDrainingRelay(t *testing.T) {
-	lab := newFailoverLab(t)
+	lab := newFailoverLab(t, 6*time.Second)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
 	client := lab.client(t, "alice", nil)
@@ -466,7 +472,7 @@ func TestPionMoveOffDrainingRelay(t *testing.T) {
 // watcher's clock runs a second per reading, so the minute passes in
 // about ten seconds.
 func TestPionRefreshBeforeExpiry(t *testing.T) {
-	lab := newFailoverLab(t)
+	lab := newFailoverLab(t, 200*time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
 	ttl := int64(wire.MinCredentialTTL / time.Second)
@@ -520,7 +526,7 @@ func TestPionRefreshBeforeExpiry(t *testing.T) {
 // inline in POST /v1/credentials; the gateway picks with them. What goes
 // to the gateway is relay ids and RTTs, no address.
 func TestPionPreCallMeasurement(t *testing.T) {
-	lab := newFailoverLab(t)
+	lab := newFailoverLab(t, 200*time.Millisecond)
 	rec := &bodyRecorder{next: http.DefaultTransport}
 	c, err := pionclient.New(lab.gateway, pionclient.StaticToken(testenv.Token(t, userJWTSecret, "carol", time.Hour)), pionclient.Config{
 		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: rec},

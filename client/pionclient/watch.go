@@ -84,8 +84,9 @@ type WatchConfig struct {
 	// channel alone). Default false.
 	ICEOnly bool
 	// Probe bounds the STUN binding sent to each of the call's relays on
-	// a stall to tell which one died; default 500 ms: five bindings
-	// unanswered.
+	// a stall when the candidate pair does not tell which one died (the
+	// far end's candidate was on our other relay, or ours on no known
+	// one); default 500 ms: five bindings unanswered.
 	Probe time.Duration
 	// RestartTimeout is how long a restart has to recover the call before
 	// the Watcher may restart again; default 10 s.
@@ -419,12 +420,17 @@ func (w *Watcher) restartICE(ctx context.Context, creds wire.Credentials, now ti
 	return nil
 }
 
-// deadRelays names the relays to leave out of a restart: those of the
-// call's that answer no STUN binding within Probe; when all answer, the
-// one the call's local candidate was on (local), unless the far end's
-// candidate sits on another of our relays (remote), when either may have
-// failed and leaving ours out could leave us with the dead one alone.
+// deadRelays names the relays to leave out of a restart. When the call's
+// local candidate was on a known relay (local) and the far end's on the
+// same relay or none of ours, it is that relay, as in relaygate.js. When
+// the far end's sat on our other relay (remote), either may have died, and
+// leaving ours out could leave us with the dead one alone; when the local
+// relay is unknown, any may have. Then it is those of the call's relays
+// that answer no STUN binding within Probe (none when all answer).
 func (w *Watcher) deadRelays(ctx context.Context, creds wire.Credentials, local, remote string) []string {
+	if local != "" && (remote == "" || remote == local) {
+		return []string{local}
+	}
 	choices := creds.Choices()
 	alive := make([]bool, len(choices))
 	probed := make([]bool, len(choices))
@@ -454,13 +460,7 @@ func (w *Watcher) deadRelays(ctx context.Context, creds wire.Credentials, local,
 			dead = append(dead, ch.RelayID)
 		}
 	}
-	if len(dead) > 0 || local == "" {
-		return dead
-	}
-	if remote != "" && remote != local {
-		return nil
-	}
-	return []string{local}
+	return dead
 }
 
 // carrier names the relays of the candidate pair carrying the call: its
