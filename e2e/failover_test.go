@@ -24,7 +24,8 @@ import (
 )
 
 // failoverLab is a relaygate gateway and two relaynodes heartbeating into
-// it, on different sites, each on its own loopback address (as relays
+// it, in different regions and sites (an unlocated client is given one
+// candidate per region to measure), each on its own loopback address (as relays
 // have their own addresses in production: the watcher tells relays apart
 // by address).
 type failoverLab struct {
@@ -37,9 +38,9 @@ type labRelay struct {
 	proc   *testenv.Proc
 }
 
-//
-// drainTimeout is how long a relay told to stop keeps relaying its
-// calls; short of the 10 s its Stop at cleanup grants.
+// newFailoverLab starts the lab and waits until the gateway hands out
+// both relays. drainTimeout is how long a relay told to stop keeps
+// relaying its calls; short of the 10 s its Stop at cleanup grants.
 func newFailoverLab(t *testing.T, drainTimeout time.Duration) *failoverLab {
 	t.Helper()
 	secret := randomSecret(t)
