@@ -343,6 +343,35 @@ func (e events) next(ctx context.Context, t *testing.T, kind pionclient.EventKin
 	}
 }
 
+// startWatchedCall starts a call from alice, the caller, asking for ttl
+// (nil: the gateway's default), to bob on lab's relays, with the caller
+// watched with cfg (its Renegotiate is the call's signalling; its OnEvent,
+// if any, sees every event before the returned events do), and waits
+// until the caller hears audio.
+func startWatchedCall(ctx context.Context, t *testing.T, lab *failoverLab, ttl *int64, cfg pionclient.WatchConfig) (caller, callee *peer, ev events, w *pionclient.Watcher) {
+	t.Helper()
+	client := lab.client(t, "alice", ttl)
+	caller, callee = newPeer(ctx, t, client), newPeer(ctx, t, lab.client(t, "bob", nil))
+	c := newCall(t, caller, callee)
+	ev = events{ch: make(chan pionclient.Event, 64)}
+	cfg.Renegotiate = c.negotiate
+	if on := cfg.OnEvent; on != nil {
+		cfg.OnEvent = func(e pionclient.Event) { on(e); ev.on(e) }
+	} else {
+		cfg.OnEvent = ev.on
+	}
+	w, err := client.Watch(caller.pc, caller.creds, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	c.start(ctx, t)
+	if err := caller.received.waitFor(ctx, "caller hears audio", countAfter(time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	return caller, callee, ev, w
+}
+
 // TestPionFailoverAfterRelayKilled: two pionclient peers call each other
 // relay-only, audio both ways, through real relaynodes that a real
 // relaygate handed out; the caller's Watcher watches the call. The relay
@@ -353,22 +382,9 @@ func TestPionFailoverAfterRelayKilled(t *testing.T) {
 	lab := newFailoverLab(t, 200*time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
-	client := lab.client(t, "alice", nil)
-	caller, callee := newPeer(ctx, t, client), newPeer(ctx, t, lab.client(t, "bob", nil))
-	c := newCall(t, caller, callee)
-	ev := events{ch: make(chan pionclient.Event, 64)}
-	w, err := client.Watch(caller.pc, caller.creds, pionclient.WatchConfig{Renegotiate: c.negotiate, OnEvent: ev.on})
-	if err != nil {
+	caller, callee, ev, _ := startWatchedCall(ctx, t, lab, nil, pionclient.WatchConfig{})
+	if err := callee.received.waitFor(ctx, "callee hears audio", countAfter(time.Time{})); err != nil {
 		t.Fatal(err)
-	}
-	defer w.Stop()
-	c.start(ctx, t)
-
-	start := time.Now()
-	for name, p := range map[string]*peer{"caller": caller, "callee": callee} {
-		if err := p.received.waitFor(ctx, name+" hears audio", countAfter(start)); err != nil {
-			t.Fatal(err)
-		}
 	}
 	pair := nominated(t, caller.pc)
 	dead := lab.relayAt(pair.Local.Address)
@@ -424,19 +440,7 @@ func TestPionMoveOffDrainingRelay(t *testing.T) {
 	lab := newFailoverLab(t, 6*time.Second)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
-	client := lab.client(t, "alice", nil)
-	caller, callee := newPeer(ctx, t, client), newPeer(ctx, t, lab.client(t, "bob", nil))
-	c := newCall(t, caller, callee)
-	ev := events{ch: make(chan pionclient.Event, 64)}
-	w, err := client.Watch(caller.pc, caller.creds, pionclient.WatchConfig{Renegotiate: c.negotiate, OnEvent: ev.on, DrainCheck: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	c.start(ctx, t)
-	if err := caller.received.waitFor(ctx, "caller hears audio", countAfter(time.Time{})); err != nil {
-		t.Fatal(err)
-	}
+	caller, callee, ev, _ := startWatchedCall(ctx, t, lab, nil, pionclient.WatchConfig{DrainCheck: 500 * time.Millisecond})
 	pair := nominated(t, caller.pc)
 	draining := lab.relayAt(pair.Local.Address)
 	if draining == nil {
@@ -487,31 +491,17 @@ func TestPionRefreshBeforeExpiry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
 	ttl := int64(wire.MinCredentialTTL / time.Second)
-	client := lab.client(t, "alice", &ttl)
-	caller, callee := newPeer(ctx, t, client), newPeer(ctx, t, lab.client(t, "bob", nil))
-	c := newCall(t, caller, callee)
-	c.start(ctx, t)
-	if err := caller.received.waitFor(ctx, "caller hears audio", countAfter(time.Time{})); err != nil {
-		t.Fatal(err)
-	}
-
 	base := time.Now()
 	var readings atomic.Int64
 	now := func() time.Time { return base.Add(time.Duration(readings.Add(1)) * time.Second) }
-	ev := events{ch: make(chan pionclient.Event, 64)}
 	var at atomic.Pointer[time.Time] // the watcher's time at the refresh
-	w, err := client.Watch(caller.pc, caller.creds, pionclient.WatchConfig{Renegotiate: c.negotiate, Now: now,
-		OnEvent: func(e pionclient.Event) {
-			if e.Kind == pionclient.EventRefreshed {
-				n := now()
-				at.Store(&n)
-			}
-			ev.on(e)
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	// Stall: a second per reading is no time for the call to stall in.
+	caller, _, ev, w := startWatchedCall(ctx, t, lab, &ttl, pionclient.WatchConfig{Now: now, Stall: time.Hour, OnEvent: func(e pionclient.Event) {
+		if e.Kind == pionclient.EventRefreshed {
+			n := now()
+			at.Store(&n)
+		}
+	}})
 	old := caller.creds
 	e := ev.next(ctx, t, pionclient.EventRefreshed)
 	refreshedAt := *at.Load()
