@@ -463,12 +463,19 @@ func (w *Watcher) deadRelays(ctx context.Context, creds wire.Credentials, local,
 	return dead
 }
 
+// lastHeard is when a pair last received anything: pion counts data on
+// the selected pair only, so a pair not nominated yet has its last
+// connectivity check (answer or request) instead.
+func lastHeard(p webrtc.ICECandidatePairStats) webrtc.StatsTimestamp {
+	return max(p.LastPacketReceivedTimestamp, p.LastResponseTimestamp, p.LastRequestReceivedTimestamp)
+}
+
 // carrier names the relays of the candidate pair carrying the call: its
 // local candidate's, and its remote candidate's when that is a relay
 // candidate on one of our relays; "" for what it cannot tell. The pair is
 // the selected one, or, while pion has nominated none (it takes a second
 // or so after an ICE restart, when pion sends over the best valid pair),
-// the succeeded pair that last received.
+// the succeeded pair that last heard from the far end.
 func (w *Watcher) carrier(ice *webrtc.ICETransport) (local, remote string) {
 	creds := w.Credentials()
 	if p, err := ice.GetSelectedCandidatePair(); err == nil && p != nil && p.Local != nil && p.Remote != nil {
@@ -482,7 +489,7 @@ func (w *Watcher) carrier(ice *webrtc.ICETransport) (local, remote string) {
 	var best *webrtc.ICECandidatePairStats
 	for _, s := range report {
 		if p, ok := s.(webrtc.ICECandidatePairStats); ok && p.State == webrtc.StatsICECandidatePairStateSucceeded &&
-			(best == nil || p.LastPacketReceivedTimestamp > best.LastPacketReceivedTimestamp) {
+			(best == nil || lastHeard(p) > lastHeard(*best)) {
 			best = &p
 		}
 	}
