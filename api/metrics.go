@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/relaygate/relaygate/internal/metric"
 	"github.com/relaygate/relaygate/relay"
 )
 
@@ -42,32 +43,14 @@ var authReasons = []string{
 // registered, for tests).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaygate_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
-		}, []string{"route", "method", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "relaygate_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
-		}, []string{"route"}),
-		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaygate_auth_failures_total", Help: "Refused tokens by required role and reason.",
-		}, []string{"role", "reason"}),
-		credentials: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaygate_credentials_issued_total", Help: "TURN credentials minted, by the primary relay's selection basis.",
-		}, []string{"basis"}),
-		credsByRegion: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaygate_credentials_issued_by_region_total",
-			Help: "TURN credentials minted, by the primary relay's region (\"none\" when it names none, \"other\" past " + strconv.Itoa(relay.MaxRegionLabels) + " regions).",
-		}, []string{"region"}),
-		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "relaygate_heartbeats_total", Help: "Relay heartbeats accepted.",
-		}),
-		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaygate_rate_limited_total", Help: "Requests refused with 429, by the rate-limit scope that refused them.",
-		}, []string{"scope"}),
-		revokedRefusals: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "relaygate_credentials_refused_revoked_total", Help: "Credential requests refused because an operator revoked the token's subject.",
-		}),
+		requests:        metric.CounterVec("relaygate_http_requests_total", "HTTP requests by route pattern, method and status.", []string{"route", "method", "status"}),
+		duration:        metric.HistogramVec("relaygate_http_request_duration_seconds", "HTTP request latency by route pattern.", []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}, []string{"route"}),
+		authFailures:    metric.CounterVec("relaygate_auth_failures_total", "Refused tokens by required role and reason.", []string{"role", "reason"}),
+		credentials:     metric.CounterVec("relaygate_credentials_issued_total", "TURN credentials minted, by the primary relay's selection basis.", []string{"basis"}),
+		credsByRegion:   metric.CounterVec("relaygate_credentials_issued_by_region_total", "TURN credentials minted, by the primary relay's region (\"none\" when it names none, \"other\" past "+strconv.Itoa(relay.MaxRegionLabels)+" regions).", []string{"region"}),
+		heartbeats:      metric.Counter("relaygate_heartbeats_total", "Relay heartbeats accepted."),
+		rateLimited:     metric.CounterVec("relaygate_rate_limited_total", "Requests refused with 429, by the rate-limit scope that refused them.", []string{"scope"}),
+		revokedRefusals: metric.Counter("relaygate_credentials_refused_revoked_total", "Credential requests refused because an operator revoked the token's subject."),
 	}
 	for r := range numRoles {
 		for _, reason := range authReasons {

@@ -373,11 +373,7 @@ func TestGatewayCredentialsOnCoturn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("coturn refused relaygate's credential: %v\ncoturn log:\n%s", err, ct.LogTail(30))
 	}
-	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
+	peer := testenv.ListenUDP(t)
 	if err := client.CreatePermission(peer.LocalAddr()); err != nil {
 		t.Fatalf("CreatePermission on coturn: %v", err)
 	}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -103,11 +102,7 @@ func testJurisdictionWithRealRelaynodes(t *testing.T, storeArgs []string) {
 	if err != nil {
 		t.Fatalf("allocate on de-1 (%s): %v", addr, err)
 	}
-	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
+	peer := testenv.ListenUDP(t)
 	if err := client.CreatePermission(peer.LocalAddr()); err != nil {
 		t.Fatal(err)
 	}

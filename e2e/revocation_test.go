@@ -46,11 +46,7 @@ func startCall(t *testing.T, addr string, creds wire.Credentials) *liveCall {
 	if err != nil {
 		t.Fatalf("allocate with the gateway's credential: %v", err)
 	}
-	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
+	peer := testenv.ListenUDP(t)
 	if err := client.CreatePermission(peer.LocalAddr()); err != nil {
 		t.Fatalf("CreatePermission: %v", err)
 	}

@@ -60,11 +60,7 @@ func newCaller(t *testing.T, gateway, subject string) *caller {
 	if err != nil {
 		t.Fatalf("allocate for %s: %v", subject, err)
 	}
-	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
+	peer := testenv.ListenUDP(t)
 	if err := client.CreatePermission(peer.LocalAddr()); err != nil {
 		t.Fatal(err)
 	}

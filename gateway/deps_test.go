@@ -11,5 +11,5 @@ import (
 // HTTP.
 func TestDeps(t *testing.T) {
 	depstest.Check(t, depstest.Rules{InternalOnly: true,
-		Ours: []string{"relay", "selector", "store", "probe", "netpolicy", "turnrelay/turncred"}})
+		Ours: []string{"relay", "selector", "store", "probe", "netpolicy", "turnrelay/turncred", "internal/metric"}})
 }

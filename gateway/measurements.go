@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/relaygate/relaygate/internal/metric"
 	"github.com/relaygate/relaygate/relay"
 )
 
@@ -33,11 +34,8 @@ type measurementQueue struct {
 
 func newMeasurementQueue(n int, reg prometheus.Registerer) (*measurementQueue, error) {
 	q := &measurementQueue{
-		ch: make(chan measurementBatch, n),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "relaygate_measurements_dropped_total",
-			Help: "Client measurement reports dropped because the queue to the store was full.",
-		}),
+		ch:      make(chan measurementBatch, n),
+		dropped: metric.Counter("relaygate_measurements_dropped_total", "Client measurement reports dropped because the queue to the store was full."),
 	}
 	if reg != nil {
 		if err := reg.Register(q.dropped); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/relaygate/relaygate/internal/metric"
 	"github.com/relaygate/relaygate/probe"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
@@ -86,32 +87,12 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		selections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaygate_selections_total",
-			Help: "Relay selections by result: with_backup, no_backup (a primary only, nothing to fail over to), no_relay (none could serve).",
-		}, []string{"result"}),
-		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaygate_store_errors_total",
-			Help: "Registry store calls that failed (not-found answers, invalid arguments and callers that left are not failures), by operation.",
-		}, []string{"op"}),
-		usageReports: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaygate_usage_reports_total",
-			Help: "Relays' usage reports by result: counted (or found counted before), failed (the relay sends it again). Per-user usage is in GET /v1/usage, never in metrics.",
-		}, []string{"result"}),
-		probeRTT: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "relaygate_probe_rtt_seconds",
-			Help:    "Round-trip time of the latest answered STUN probe of a relay, at each probe report, by the relay's region.",
-			Buckets: []float64{.001, .0025, .005, .01, .02, .04, .08, .12, .16, .25, .4, .6, 1},
-		}, []string{"region"}),
-		probeLoss: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "relaygate_probe_loss_ratio",
-			Help:    "Share of a relay's recent STUN probes that went unanswered, at each probe report, by the relay's region.",
-			Buckets: []float64{0, .01, .02, .05, .1, .2, .5, .99},
-		}, []string{"region"}),
-		revocationsMade: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "relaygate_revocations_made_total",
-			Help: "Subjects revoked through this replica (POST /v1/revocations).",
-		}),
+		selections:      metric.CounterVec("relaygate_selections_total", "Relay selections by result: with_backup, no_backup (a primary only, nothing to fail over to), no_relay (none could serve).", []string{"result"}),
+		storeErrors:     metric.CounterVec("relaygate_store_errors_total", "Registry store calls that failed (not-found answers, invalid arguments and callers that left are not failures), by operation.", []string{"op"}),
+		usageReports:    metric.CounterVec("relaygate_usage_reports_total", "Relays' usage reports by result: counted (or found counted before), failed (the relay sends it again). Per-user usage is in GET /v1/usage, never in metrics.", []string{"result"}),
+		probeRTT:        metric.HistogramVec("relaygate_probe_rtt_seconds", "Round-trip time of the latest answered STUN probe of a relay, at each probe report, by the relay's region.", []float64{.001, .0025, .005, .01, .02, .04, .08, .12, .16, .25, .4, .6, 1}, []string{"region"}),
+		probeLoss:       metric.HistogramVec("relaygate_probe_loss_ratio", "Share of a relay's recent STUN probes that went unanswered, at each probe report, by the relay's region.", []float64{0, .01, .02, .05, .1, .2, .5, .99}, []string{"region"}),
+		revocationsMade: metric.Counter("relaygate_revocations_made_total", "Subjects revoked through this replica (POST /v1/revocations)."),
 	}
 	m.withBackup = m.selections.WithLabelValues(selectedWithBackup)
 	m.noBackup = m.selections.WithLabelValues(selectedNoBackup)

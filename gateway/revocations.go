@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/relaygate/relaygate/internal/metric"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/store"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
@@ -186,10 +187,7 @@ func (g *Gateway) syncRevocations(ctx context.Context) error {
 // user.
 func (g *Gateway) revocationCollectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaygate_revocations",
-			Help: "Subjects revoked now, as this replica's copy of the store has them.",
-		}, func() float64 { return float64(g.revs.inForce(g.now())) }),
+		metric.GaugeFunc("relaygate_revocations", "Subjects revoked now, as this replica's copy of the store has them.", func() float64 { return float64(g.revs.inForce(g.now())) }),
 		g.metrics.revocationsMade,
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/relaygate/relaygate/internal/metric"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/selector"
 	"github.com/relaygate/relaygate/store"
@@ -141,19 +142,13 @@ func (s *snapshots) Health(now time.Time) (age time.Duration, stale, serving boo
 // store answers the refreshes, and how old the snapshot is.
 func (s *snapshots) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaygate_store_up",
-			Help: "1 while the registry store answers the relay snapshot's refreshes, 0 while they fail (selection then serves the last snapshot for the store grace).",
-		}, func() float64 {
+		metric.GaugeFunc("relaygate_store_up", "1 while the registry store answers the relay snapshot's refreshes, 0 while they fail (selection then serves the last snapshot for the store grace).", func() float64 {
 			if s.health.Load().failing {
 				return 0
 			}
 			return 1
 		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaygate_snapshot_age_seconds",
-			Help: "Seconds since the relay snapshot was last refreshed from the registry store (0 before the first refresh): about the refresh interval while the store answers, growing while it does not.",
-		}, func() float64 {
+		metric.GaugeFunc("relaygate_snapshot_age_seconds", "Seconds since the relay snapshot was last refreshed from the registry store (0 before the first refresh): about the refresh interval while the store answers, growing while it does not.", func() float64 {
 			age, _, _ := s.Health(s.now())
 			return max(age, 0).Seconds()
 		}),

@@ -9,12 +9,14 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
+
+	"github.com/relaygate/relaygate/internal/testenv"
 )
 
 // rawClient speaks TURN message by message, so tests see every error code
 // (pion's client hides them behind retries).
 type rawClient struct {
-	t          *testing.T
+	t          testing.TB
 	conn       net.PacketConn
 	server     net.Addr
 	user, pass string
@@ -22,13 +24,9 @@ type rawClient struct {
 	nonce      stun.Nonce
 }
 
-func newRawUDP(t *testing.T, server, user, pass string) *rawClient {
+func newRawUDP(t testing.TB, server, user, pass string) *rawClient {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := testenv.ListenUDP(t)
 	sa, err := net.ResolveUDPAddr("udp4", server)
 	if err != nil {
 		t.Fatal(err)

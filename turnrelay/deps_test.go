@@ -12,7 +12,7 @@ import (
 // (the control plane), prometheus (metrics) and golang.org/x (sockets) with
 // their dependencies.
 var serverDeps = []string{
-	depstest.Module + "relay", depstest.Module + "wire", depstest.Module + "netpolicy", depstest.Module + "turnrelay/...",
+	depstest.Module + "relay", depstest.Module + "wire", depstest.Module + "netpolicy", depstest.Module + "turnrelay/...", depstest.Module + "internal/metric",
 	"github.com/pion/...", "github.com/prometheus/...", "golang.org/x/...",
 	"google.golang.org/protobuf/...", "github.com/beorn7/perks/...", "github.com/cespare/xxhash/...",
 	"github.com/munnerz/goautoneg", "go.yaml.in/yaml/...", "github.com/wlynxg/anet", "github.com/kylelemons/godebug/...",

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/relaygate/relaygate/internal/metric"
 	"github.com/relaygate/relaygate/turnrelay/dataplane"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 	"github.com/relaygate/relaygate/turnrelay/quota"
@@ -40,16 +41,10 @@ type metrics struct {
 func newMetrics(s *Server) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
-		reg: reg,
-		allocationsTotal: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "relaynode_allocations_total", Help: "TURN allocations created.",
-		}),
-		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaynode_auth_failures_total", Help: "TURN requests refused for their credentials, by reason.",
-		}, []string{"reason"}),
-		quotaRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaynode_quota_rejections_total", Help: "Allocations refused for capacity or quota, by kind.",
-		}, []string{"kind"}),
+		reg:              reg,
+		allocationsTotal: metric.Counter("relaynode_allocations_total", "TURN allocations created."),
+		authFailures:     metric.CounterVec("relaynode_auth_failures_total", "TURN requests refused for their credentials, by reason.", []string{"reason"}),
+		quotaRejections:  metric.CounterVec("relaynode_quota_rejections_total", "Allocations refused for capacity or quota, by kind.", []string{"kind"}),
 	}
 	for _, r := range []string{authRealm, authMalformed, authExpired, authMismatch, authRevoked} {
 		m.authFailures.WithLabelValues(r)
@@ -64,21 +59,11 @@ func newMetrics(s *Server) *metrics {
 	}
 	reg.MustRegister(
 		m.allocationsTotal, m.authFailures, m.quotaRejections,
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "relaynode_peer_denied_total", Help: "Permissions, channel binds and datagrams refused by the peer filter.",
-		}, func() float64 { return float64(m.permitDenied.Load() + s.data.Stats().DroppedPeer) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaynode_allocations", Help: "Live TURN allocations.",
-		}, func() float64 { return float64(s.Allocations()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaynode_revocations", Help: "Users revoked now, as the gateway's last heartbeat answer listed them.",
-		}, func() float64 { return float64(s.revs.inForce(s.cfg.Now())) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "relaynode_revoked_allocations_total", Help: "Live allocations ended because the gateway revoked their user.",
-		}, func() float64 { return float64(s.revs.ended.Load()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaynode_draining", Help: "1 while the node drains before shutdown.",
-		}, func() float64 {
+		metric.CounterFunc("relaynode_peer_denied_total", "Permissions, channel binds and datagrams refused by the peer filter.", func() float64 { return float64(m.permitDenied.Load() + s.data.Stats().DroppedPeer) }),
+		metric.GaugeFunc("relaynode_allocations", "Live TURN allocations.", func() float64 { return float64(s.Allocations()) }),
+		metric.GaugeFunc("relaynode_revocations", "Users revoked now, as the gateway's last heartbeat answer listed them.", func() float64 { return float64(s.revs.inForce(s.cfg.Now())) }),
+		metric.CounterFunc("relaynode_revoked_allocations_total", "Live allocations ended because the gateway revoked their user.", func() float64 { return float64(s.revs.ended.Load()) }),
+		metric.GaugeFunc("relaynode_draining", "1 while the node drains before shutdown.", func() float64 {
 			if s.Draining() {
 				return 1
 			}
@@ -92,21 +77,10 @@ func newMetrics(s *Server) *metrics {
 		counterFunc("relaynode_dropped_packets_total", "Datagrams dropped by the relay.", "reason", "overload", func(st dataplane.Stats) uint64 { return st.DroppedOverload }),
 		heartbeatCounter(s, "ok", func(st heartbeat.Stats) uint64 { return st.OK }),
 		heartbeatCounter(s, "failed", func(st heartbeat.Stats) uint64 { return st.Failed }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaynode_heartbeat_consecutive_failures",
-			Help: "Heartbeats into the gateway that failed since the last accepted one (0 when standalone).",
-		}, func() float64 { return float64(s.heartbeatStats().ConsecutiveFailures) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaynode_usage_pending_pseudonyms",
-			Help: "Users (pseudonyms, never named here) whose usage waits to be reported to the gateway.",
-		}, func() float64 { return float64(s.usage.Stats().Pending) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "relaynode_usage_reports_acked_total", Help: "Usage reports the gateway acknowledged.",
-		}, func() float64 { return float64(s.usage.Stats().Acked) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "relaynode_usage_lost_bytes_total",
-			Help: "Relayed bytes left out of usage reports because too many users' usage was waiting (gateway unreachable for long).",
-		}, func() float64 { return float64(s.usage.Stats().LostBytes) }),
+		metric.GaugeFunc("relaynode_heartbeat_consecutive_failures", "Heartbeats into the gateway that failed since the last accepted one (0 when standalone).", func() float64 { return float64(s.heartbeatStats().ConsecutiveFailures) }),
+		metric.GaugeFunc("relaynode_usage_pending_pseudonyms", "Users (pseudonyms, never named here) whose usage waits to be reported to the gateway.", func() float64 { return float64(s.usage.Stats().Pending) }),
+		metric.CounterFunc("relaynode_usage_reports_acked_total", "Usage reports the gateway acknowledged.", func() float64 { return float64(s.usage.Stats().Acked) }),
+		metric.CounterFunc("relaynode_usage_lost_bytes_total", "Relayed bytes left out of usage reports because too many users' usage was waiting (gateway unreachable for long).", func() float64 { return float64(s.usage.Stats().LostBytes) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

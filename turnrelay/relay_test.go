@@ -39,11 +39,7 @@ func pionClient(t *testing.T, conn net.PacketConn, server string, cred turncred.
 // UDP socket of its own, which it returns too.
 func pionUDP(t *testing.T, r *relaytest.Relay, user string) (*turn.Client, net.PacketConn) {
 	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := testenv.ListenUDP(t)
 	return pionClient(t, conn, r.Addr(relay.UDP), r.Credential(user, time.Hour)), conn
 }
 

@@ -6,18 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/turnrelay/heartbeat"
 )
-
-func listenUDP(t *testing.T) net.PacketConn {
-	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func closed(c net.PacketConn) bool {
 	_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
@@ -32,7 +23,7 @@ func closed(c net.PacketConn) bool {
 func TestRevocationsEndAllocations(t *testing.T) {
 	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	var r revocations
-	bob1, bob2, alice := listenUDP(t), listenUDP(t), listenUDP(t)
+	bob1, bob2, alice := testenv.ListenUDP(t), testenv.ListenUDP(t), testenv.ListenUDP(t)
 	for c, user := range map[net.PacketConn]string{bob1: "bob", bob2: "bob", alice: "alice"} {
 		if !r.admit(user, c, now) {
 			t.Fatalf("admit(%s) before any revocation = false", user)
@@ -45,7 +36,7 @@ func TestRevocationsEndAllocations(t *testing.T) {
 	if !r.revoked("bob", now) || r.revoked("carol", now) || r.revoked("alice", now) {
 		t.Fatal("revoked: want bob only (carol's has lapsed)")
 	}
-	if r.admit("bob", listenUDP(t), now) {
+	if r.admit("bob", testenv.ListenUDP(t), now) {
 		t.Fatal("admit(bob) after his revocation = true")
 	}
 	if r.revoked("bob", now.Add(time.Hour)) {

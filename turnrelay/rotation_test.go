@@ -11,6 +11,7 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
 	"github.com/relaygate/relaygate/turnrelay/relaytest"
@@ -45,15 +46,7 @@ func rotatingRelay(t *testing.T) (r *relaytest.Relay, newS, oldS turncred.Secret
 		return turn.NewSTUNConn(nc)
 	}
 	dial = map[string]func(t *testing.T) net.PacketConn{
-		"udp": func(t *testing.T) net.PacketConn {
-			t.Helper()
-			c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			return c
-		},
+		"udp": func(t *testing.T) net.PacketConn { return testenv.ListenUDP(t) },
 		"tcp": func(t *testing.T) net.PacketConn {
 			t.Helper()
 			nc, err := net.DialTimeout("tcp", r.Addr(relay.TCP), 3*time.Second)

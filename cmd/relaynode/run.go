@@ -16,9 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/relaygate/relaygate/internal/cmdline"
+	"github.com/relaygate/relaygate/internal/metric"
 	"github.com/relaygate/relaygate/netpolicy"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay"
@@ -234,10 +233,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	if certs != nil {
-		srv.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "relaynode_tls_certificate_expiry_timestamp_seconds",
-			Help: "When the certificate served on the TLS listeners expires (its notAfter), in Unix seconds; it moves when a renewed --tls-cert/--tls-key pair is picked up.",
-		}, func() float64 { return float64(certs.NotAfter().Unix()) }))
+		srv.Registry().MustRegister(metric.GaugeFunc("relaynode_tls_certificate_expiry_timestamp_seconds", "When the certificate served on the TLS listeners expires (its notAfter), in Unix seconds; it moves when a renewed --tls-cert/--tls-key pair is picked up.", func() float64 { return float64(certs.NotAfter().Unix()) }))
 	}
 	if cfg.relay.Heartbeat.GatewayURL == "" {
 		log.Info("no --gateway-url: standalone relay, no heartbeats")

@@ -14,6 +14,19 @@ func FreeUDPPort(t testing.TB) int {
 	return freePort(t, "udp")
 }
 
+// ListenUDP opens a UDP socket on 127.0.0.1 at a free port, closed when
+// the test ends.
+func ListenUDP(t testing.TB) net.PacketConn {
+	t.Helper()
+	var lc net.ListenConfig
+	c, err := lc.ListenPacket(t.Context(), "udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // FreeTCPPort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreeTCPPort(t testing.TB) int {
 	t.Helper()

@@ -250,21 +250,23 @@ func (f *fastPath) ChannelDeleted(client, local, relayed net.Addr, number uint16
 // now send to the allocation on relayed (a refreshed permission fires no
 // event and needs none).
 func (f *fastPath) PermissionCreated(client, local, relayed net.Addr, peer net.IP) {
-	ip, ok := netip.AddrFromSlice(peer)
-	if !ok {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if a := f.alloc(client, local, relayed); a != nil && !a.rc.closed.Load() {
-		a.perms[ip.Unmap()] = struct{}{}
-	}
+	f.permission(client, local, relayed, peer, func(a *fastAlloc, ip netip.Addr) {
+		if !a.rc.closed.Load() {
+			a.perms[ip] = struct{}{}
+		}
+	})
 }
 
 // PermissionDeleted is pion's OnPermissionDeleted: nothing is relayed to
 // or from peer's IP any more, on a channel or not, until pion creates the
 // permission again.
 func (f *fastPath) PermissionDeleted(client, local, relayed net.Addr, peer net.IP) {
+	f.permission(client, local, relayed, peer, func(a *fastAlloc, ip netip.Addr) { delete(a.perms, ip) })
+}
+
+// permission runs change, under the lock, on the allocation pion names
+// and the peer's (unmapped) IP, if both are known.
+func (f *fastPath) permission(client, local, relayed net.Addr, peer net.IP, change func(*fastAlloc, netip.Addr)) {
 	ip, ok := netip.AddrFromSlice(peer)
 	if !ok {
 		return
@@ -272,7 +274,7 @@ func (f *fastPath) PermissionDeleted(client, local, relayed net.Addr, peer net.I
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if a := f.alloc(client, local, relayed); a != nil {
-		delete(a.perms, ip.Unmap())
+		change(a, ip.Unmap())
 	}
 }
 

@@ -31,12 +31,12 @@ func serve(t *testing.T, l *Listener, got chan<- string) *sync.WaitGroup {
 	return &wg
 }
 
-// TestListenerFastPath: the UDP listener shares one port across its
-// sockets; a bound channel's ChannelData goes from the client to the peer
-// through the relay socket without reaching the control plane, and
-// anything else reaches it.
-func TestListenerFastPath(t *testing.T) {
-	filter, err := netpolicy.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil)
+// planeWithListener is a Plane allowing peers in allow, with a UDP
+// listener on 127.0.0.1 whose control-plane datagrams go to toControl,
+// all closed when the test ends.
+func planeWithListener(t *testing.T, allow string, toControl chan<- string) (*Plane, *Listener) {
+	t.Helper()
+	filter, err := netpolicy.New([]netip.Prefix{netip.MustParsePrefix(allow)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,17 +45,27 @@ func TestListenerFastPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(l.PacketConns()); reusePortSupported && n != SocketCount() {
-		t.Errorf("listener has %d sockets, want SocketCount() = %d", n, SocketCount())
-	}
-	toControl := make(chan string, 16)
 	wg := serve(t, l, toControl)
-	defer func() {
+	t.Cleanup(func() {
 		if err := l.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 		wg.Wait()
-	}()
+		p.Close()
+	})
+	return p, l
+}
+
+// TestListenerFastPath: the UDP listener shares one port across its
+// sockets; a bound channel's ChannelData goes from the client to the peer
+// through the relay socket without reaching the control plane, and
+// anything else reaches it.
+func TestListenerFastPath(t *testing.T) {
+	toControl := make(chan string, 16)
+	p, l := planeWithListener(t, "127.0.0.1/32", toControl)
+	if n := len(l.PacketConns()); reusePortSupported && n != SocketCount() {
+		t.Errorf("listener has %d sockets, want SocketCount() = %d", n, SocketCount())
+	}
 
 	client, relaySock, peer := udpSocket(t), udpSocket(t), udpSocket(t)
 	relayed := relaySock.LocalAddr().(*net.UDPAddr).AddrPort()

@@ -12,31 +12,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
-
-	"github.com/relaygate/relaygate/netpolicy"
 )
-
-// planeWithListener is a Plane allowing loopback peers, with a UDP
-// listener whose control-plane datagrams are drained and dropped.
-func planeWithListener(t *testing.T) (*Plane, *Listener) {
-	t.Helper()
-	filter, err := netpolicy.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := New(Config{Filter: filter})
-	l, err := p.ListenUDP(netip.MustParseAddrPort("127.0.0.1:0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wg := serve(t, l, make(chan string, 1024))
-	t.Cleanup(func() {
-		_ = l.Close()
-		wg.Wait()
-		p.Close()
-	})
-	return p, l
-}
 
 // relaySocket binds and wraps a relay socket the event loops read.
 func relaySocket(t *testing.T, p *Plane) (net.PacketConn, *net.UDPAddr) {
@@ -75,7 +51,7 @@ func readFor(t *testing.T, c *net.UDPConn, d time.Duration) ([]byte, netip.AddrP
 // once a channel is bound, and nothing once the permission is gone or for
 // a peer without one; every datagram read is counted.
 func TestPeerToClient(t *testing.T) {
-	p, l := planeWithListener(t)
+	p, l := planeWithListener(t, "127.0.0.0/8", make(chan string, 1024))
 	client, peer := udpSocket(t), udpSocket(t)
 	other, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
 	if err != nil {
@@ -139,7 +115,7 @@ func TestPeerToClient(t *testing.T) {
 // relay (a TCP client's) hands the peers' datagrams to pion's ReadFrom,
 // which returns net.ErrClosed once the socket is closed.
 func TestPeerToPion(t *testing.T) {
-	p, _ := planeWithListener(t)
+	p, _ := planeWithListener(t, "127.0.0.0/8", make(chan string, 1024))
 	peer := udpSocket(t)
 	rc, relayed := relaySocket(t, p)
 	if _, err := peer.WriteTo([]byte("for pion"), relayed); err != nil {
@@ -168,7 +144,7 @@ func TestPeerToPion(t *testing.T) {
 // -race). Every relay socket ends detached from its loop, and what the
 // client got is well-formed.
 func TestChurnWhileRelaying(t *testing.T) {
-	p, l := planeWithListener(t)
+	p, l := planeWithListener(t, "127.0.0.0/8", make(chan string, 1024))
 	client, peer := udpSocket(t), udpSocket(t)
 	local := net.UDPAddrFromAddrPort(l.Addr())
 	peerIP := peer.LocalAddr().(*net.UDPAddr).IP

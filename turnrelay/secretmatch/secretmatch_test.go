@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/stun/v4"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/turnrelay/turncred"
 )
 
@@ -146,17 +147,9 @@ func TestPacketConnMatches(t *testing.T) {
 	// Refresh keeps live allocations past their credential, as the relay's
 	// AuthHandler does without --strict-expiry.
 	m := newMatcher(t, v, func(method stun.Method) bool { return method != stun.MethodRefresh })
-	srv, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := testenv.ListenUDP(t)
 	pc := m.PacketConn(srv)
-	cli, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	cli := testenv.ListenUDP(t)
 
 	tests := []struct {
 		name     string

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/turnrelay/usage"
 )
@@ -37,20 +38,10 @@ func newMeter(t *testing.T, cfg usage.Config) (*usage.Meter, *clock) {
 	return m, c
 }
 
-func udp(t *testing.T) net.PacketConn {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	return pc
-}
-
 // relayPair is a counted relay socket for pseudonym and a peer socket.
 func relayPair(t *testing.T, m *usage.Meter, pseudonym string) (relayed, peer net.PacketConn) {
 	t.Helper()
-	return m.Wrap(udp(t), pseudonym), udp(t)
+	return m.Wrap(testenv.ListenUDP(t), pseudonym), testenv.ListenUDP(t)
 }
 
 // exchange sends toPeer bytes from relayed to peer and fromPeer bytes back,
@@ -195,7 +186,7 @@ func TestMeterBoundsReportBytes(t *testing.T) {
 	const users = 300
 	var conns []net.PacketConn
 	for i := range users {
-		conns = append(conns, m.Wrap(udp(t), fmt.Sprintf("%0256d", i)))
+		conns = append(conns, m.Wrap(testenv.ListenUDP(t), fmt.Sprintf("%0256d", i)))
 	}
 	c.Advance(time.Second)
 	for _, a := range conns {
