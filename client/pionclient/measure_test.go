@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/relaygate/relaygate/client/pionclient"
+	"github.com/relaygate/relaygate/internal/testenv"
 	"github.com/relaygate/relaygate/relay"
 	"github.com/relaygate/relaygate/wire"
 )
@@ -20,11 +20,7 @@ import (
 // passed, and a URL naming a host rather than an address is not resolved.
 func TestMeasureLeavesOutSilentRelays(t *testing.T) {
 	r := startRelay(t)
-	silent, err := net.ListenPacket("udp4", "127.0.0.1:0") // reads nothing, answers nothing
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
+	silent := testenv.ListenUDP(t) // reads nothing, answers nothing
 	const budget = 200 * time.Millisecond
 	list, err := json.Marshal(wire.CandidateList{BudgetMs: budget.Milliseconds(), Candidates: []wire.Candidate{
 		{RelayID: "live-1", Region: "lo", Site: "a", URLs: []string{"stun:" + r.Addr(relay.UDP)}},
