@@ -66,18 +66,22 @@
 //
 //   - Stall: the call received no bytes for 300 ms (or ICE was
 //     disconnected or failed that long), read every 150 ms.
-//   - Restart without the dead relay: it sends a STUN binding to each of
-//     the call's relays (500 ms at most) and leaves out, for two minutes,
-//     those that no longer answer, or else the relay the call's own
-//     candidate was on (unless the far end's sits on our other relay);
-//     then SetConfiguration without them and an offer with ICERestart.
-//     It never leaves a call without a relay.
+//   - Restart without the dead relay: it leaves out, for two minutes, the
+//     relay the call's own candidate was on, or, when the far end's sat on
+//     our other relay (either may have died), those of the call's relays
+//     that answer no STUN binding within 500 ms; then SetConfiguration
+//     without them and an offer with ICERestart. It never leaves a call
+//     without a relay.
+//   - Drain: every 5 s it asks the gateway (GET /v1/call-relays) whether
+//     the relay carrying the call drains (maintenance, shutdown); if so it
+//     restarts ICE without it while it still carries the media.
 //   - Refresh: at 80 % of the credentials' lifetime it asks the gateway
 //     for fresh ones and sets them, so a restart late in a long call never
 //     presents an expired credential.
 //
 // It reports Events (stalled, restarting, recovered with the gap,
-// refreshed, error) naming relays by id, never by address.
+// draining, moved, refreshed, error) naming relays by id, never by
+// address.
 //
 // # What it refuses
 //
