@@ -63,18 +63,9 @@ func (c *Client) CredentialsWith(ctx context.Context, ms []wire.Measurement) (wi
 // leave asks the gateway whether the client should move its call off
 // relay (GET /v1/call-relays): true when it drains.
 func (c *Client) leave(ctx context.Context, relay string) (bool, error) {
-	u := c.base.JoinPath("v1", "call-relays")
-	u.RawQuery = url.Values{"relay": {relay}}.Encode()
-	status, h, body, err := c.send(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return false, fmt.Errorf("pionclient: GET /v1/call-relays: %w", err)
-	}
-	if status != http.StatusOK {
-		return false, gatewayError(status, h, body, c.now())
-	}
 	var a wire.CallRelays
-	if len(body) > maxAnswer || json.Unmarshal(body, &a) != nil {
-		return false, fmt.Errorf("%w: not a CallRelays document", ErrBadAnswer)
+	if err := c.get(ctx, "call-relays", url.Values{"relay": {relay}}, "CallRelays", &a); err != nil {
+		return false, err
 	}
 	for _, r := range a.Relays {
 		if r.RelayID == relay && r.Leave {
@@ -82,6 +73,25 @@ func (c *Client) leave(ctx context.Context, relay string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// get asks the gateway GET /v1/<path>?<query> and decodes the 200 answer,
+// a doc (its name in the spec, for errors), into v. Any other answer is a
+// *GatewayError.
+func (c *Client) get(ctx context.Context, path string, query url.Values, doc string, v any) error {
+	u := c.base.JoinPath("v1", path)
+	u.RawQuery = query.Encode()
+	status, h, body, err := c.send(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("pionclient: GET /v1/%s: %w", path, err)
+	}
+	if status != http.StatusOK {
+		return gatewayError(status, h, body, c.now())
+	}
+	if len(body) > maxAnswer || json.Unmarshal(body, v) != nil {
+		return fmt.Errorf("%w: not a %s document", ErrBadAnswer, doc)
+	}
+	return nil
 }
 
 // send makes one request to the gateway with the user token, a JSON body

@@ -2,11 +2,9 @@ package pionclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -40,16 +38,9 @@ const bindingRetransmit = 100 * time.Millisecond
 // client's address from the binding, as it does from a TURN allocation.
 // URLs that are not IP literals are skipped (no DNS).
 func (c *Client) Measure(ctx context.Context) ([]wire.Measurement, error) {
-	status, h, body, err := c.send(ctx, http.MethodGet, c.base.JoinPath("v1", "candidates").String(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("pionclient: GET /v1/candidates: %w", err)
-	}
-	if status != http.StatusOK {
-		return nil, gatewayError(status, h, body, c.now())
-	}
 	var list wire.CandidateList
-	if len(body) > maxAnswer || json.Unmarshal(body, &list) != nil {
-		return nil, fmt.Errorf("%w: not a CandidateList document", ErrBadAnswer)
+	if err := c.get(ctx, "candidates", nil, "CandidateList", &list); err != nil {
+		return nil, err
 	}
 	budget := time.Duration(list.BudgetMs) * time.Millisecond
 	if budget <= 0 {
