@@ -157,8 +157,8 @@ func (c WatchConfig) validate() error {
 }
 
 // Watcher keeps one call alive over relaygate's relays, as relaygate.js's
-// watch does: it restarts ICE without a relay that died, and refreshes the
-// credentials before they expire. Client.Watch starts it.
+// watch does: it restarts ICE without a relay that died or drains, and
+// refreshes the credentials before they expire. Client.Watch starts it.
 type Watcher struct {
 	c    *Client
 	pc   *webrtc.PeerConnection
@@ -182,9 +182,11 @@ type Watcher struct {
 // checks the call every Poll: when the call stops receiving for Stall, it
 // finds which relay died (the one carrying the call, or one that no
 // longer answers STUN), sets a configuration without it, restarts ICE and
-// hands the offer to cfg.Renegotiate; at RefreshAt of the credentials'
-// lifetime it asks the gateway for fresh ones and sets them. It reports
-// through cfg.OnEvent.
+// hands the offer to cfg.Renegotiate; every DrainCheck it asks the gateway
+// whether the relay carrying the call drains, and if so moves the call
+// off it the same way; at RefreshAt of the credentials' lifetime it asks
+// the gateway for fresh ones and sets them (after a failure, again in 5 s
+// or the Retry-After the gateway sent). It reports through cfg.OnEvent.
 func (c *Client) Watch(pc *webrtc.PeerConnection, creds wire.Credentials, cfg WatchConfig) (*Watcher, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -338,7 +340,11 @@ func (w *Watcher) applyRefresh(r refreshed) time.Time {
 	}
 	if r.err != nil {
 		w.cfg.OnEvent(Event{Kind: EventError, Err: fmt.Errorf("refresh credentials: %w", r.err)})
-		return now.Add(refreshRetry)
+		wait := refreshRetry
+		if ge := (*GatewayError)(nil); errors.As(r.err, &ge) {
+			wait = max(wait, ge.RetryAfter) // the gateway's word, capped at an hour by parseRetryAfter
+		}
+		return now.Add(wait)
 	}
 	w.mu.Lock()
 	w.creds = r.creds
