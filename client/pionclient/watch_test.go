@@ -16,10 +16,11 @@ import (
 	"github.com/relaygate/relaygate/wire"
 )
 
-// TestWatchRefusesBadConfig: a watch without the app's renegotiation, or
-// with a refresh point outside the credentials' lifetime, does not start.
-func TestWatchRefusesBadConfig(t *testing.T) {
-	c, err := pionclient.New("https://gw.example", pionclient.StaticToken(userToken), pionclient.Config{})
+// clientAndPC is a client of the gateway at url and a peer connection on
+// its API, closed when the test ends.
+func clientAndPC(t *testing.T, url string) (*pionclient.Client, *webrtc.PeerConnection) {
+	t.Helper()
+	c, err := pionclient.New(url, pionclient.StaticToken(userToken), pionclient.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,14 @@ func TestWatchRefusesBadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
+	t.Cleanup(func() { _ = pc.Close() })
+	return c, pc
+}
+
+// TestWatchRefusesBadConfig: a watch without the app's renegotiation, or
+// with a refresh point outside the credentials' lifetime, does not start.
+func TestWatchRefusesBadConfig(t *testing.T) {
+	c, pc := clientAndPC(t, "https://gw.example")
 	renegotiate := func(context.Context, webrtc.SessionDescription) error { return nil }
 	for _, tc := range []struct {
 		name string
@@ -71,15 +79,7 @@ func TestWatchRefreshHonoursRetryAfter(t *testing.T) {
 		_, _ = w.Write([]byte(`{"type":"urn:relaygate:problem:no-relay-available","title":"No relay available","status":503}`))
 	}))
 	defer srv.Close()
-	c, err := pionclient.New(srv.URL, pionclient.StaticToken(userToken), pionclient.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := c.API().NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
+	c, pc := clientAndPC(t, srv.URL)
 	errs := make(chan error, 8)
 	w, err := c.Watch(pc, wire.Credentials{TTLSeconds: 100}, pionclient.WatchConfig{
 		Renegotiate: func(context.Context, webrtc.SessionDescription) error { return nil },
