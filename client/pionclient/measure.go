@@ -84,7 +84,9 @@ func measure(ctx context.Context, n transport.Net, cs []wire.Candidate) []wire.M
 	var out []wire.Measurement
 	for i, rtt := range rtts {
 		if rtt > 0 {
-			out = append(out, wire.NewMeasurement(relay.Measurement{RelayID: cs[i].RelayID, RTT: rtt}))
+			m := wire.NewMeasurement(relay.Measurement{RelayID: cs[i].RelayID, RTT: rtt})
+			m.Loss = nil // one answered binding says nothing of loss; relaygate.js reports none either
+			out = append(out, m)
 		}
 	}
 	return out

@@ -47,6 +47,9 @@ func TestMeasureLeavesOutSilentRelays(t *testing.T) {
 	if len(ms) != 1 || ms[0].RelayID != "live-1" || ms[0].RTTMs == nil || *ms[0].RTTMs <= 0 || *ms[0].RTTMs > float64(budget.Milliseconds()) {
 		t.Fatalf("measurements %s; want live-1 alone, within the budget", fmtMeasurements(ms))
 	}
+	if ms[0].Loss != nil {
+		t.Errorf("measurement claims a loss of %v from one binding; want none stated", *ms[0].Loss)
+	}
 	if took < budget {
 		t.Errorf("returned after %v, before the budget of %v: the silent relay was not waited for", took, budget)
 	}
