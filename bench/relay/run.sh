@@ -24,6 +24,9 @@
 #   cpu%      server process CPU, 90th percentile of 1-second samples
 #             (100 = one core); us/echo = server CPU time of the whole run
 #             divided by echoes received
+#   peer_us   the echo peer's (turnutils_peer) CPU time per echo in the same
+#             run: one recvfrom and one sendto per echo, a floor for what a
+#             relay (two of each per echo) can cost through the kernel's UDP
 # Verdict per client count: "ok" when relaynode's loss <= 0.5 % and its
 # relay_pps >= coturn's (within 2 %, the run-to-run noise when both carry the
 # whole offered load), else "SHORT"; "n/a" where coturn itself loses more
@@ -154,7 +157,7 @@ run_load() {
   local out="$WORK/uclient.$name.m$m.$RANDOM.out" smp="$WORK/cpu.$name.m$m.$RANDOM.txt"
   # connect ~0.15 s per client, random start of 1-6 s, the send time, a drain
   local tmo; tmo=$(awk -v m="$m" -v n="$N" -v z="$Z" 'BEGIN { printf "%d", 60 + m * 0.15 + n * z / 1000 * 1.5 }')
-  local t0; t0=$(cpu_ticks "$spid")
+  local t0 p0; t0=$(cpu_ticks "$spid"); p0=$(cpu_ticks "$PEER_PID")
   timeout "$tmo" turnutils_uclient -W "$SECRET" -u bench -X -c -e 127.0.0.1 -r "$PEER_PORT" \
     -p "$port" -m "$m" -n "$N" -l "$L" -z "$Z" 127.0.0.1 >"$out" 2>&1 &
   local upid=$!
@@ -164,10 +167,10 @@ run_load() {
     sleep 1
   done
   wait "$upid"; local rc=$?
-  local t1; t1=$(cpu_ticks "$spid")
+  local t1 p1; t1=$(cpu_ticks "$spid"); p1=$(cpu_ticks "$PEER_PID")
   [ -n "$KEEP" ] && cp "$out" "$smp" "$KEEP/"
   kill -0 "$spid" 2>/dev/null || die "$name died during the run"
-  awk -v name="$name" -v m="$m" -v z="$Z" -v rc="$rc" -v ck="$CK" -v dt="$((t1 - t0))" -v smp="$smp" '
+  awk -v name="$name" -v m="$m" -v z="$Z" -v rc="$rc" -v ck="$CK" -v dt="$((t1 - t0))" -v pdt="$((p1 - p0))" -v smp="$smp" '
     function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
     /start_mclient: msz=/ {
       s = $0; r = $0; sub(/.*tot_send_msgs=/, "", s); sub(/,.*/, "", s); sub(/.*tot_recv_msgs=/, "", r); sub(/,.*/, "", r)
@@ -188,7 +191,8 @@ run_load() {
       sort(C, nc); cpu = nc ? C[int(nc * 0.9 + 0.5) < 1 ? 1 : int(nc * 0.9 + 0.5)] : 0
       loss = sent > 0 ? (sent - recv) * 100 / sent : 100
       us = recv > 0 ? dt / ck * 1e6 / recv : 0
-      printf "ROW %s %d %d %d %.3f %.2f %d %.0f %.1f %d %d %d %d\n", name, m, m * 1000 / z, 2 * echo, loss, rtt, rttmax, cpu, us, sent, recv, np, rc
+      pus = recv > 0 ? pdt / ck * 1e6 / recv : 0
+      printf "ROW %s %d %d %d %.3f %.2f %d %.0f %.1f %d %d %d %d %.1f\n", name, m, m * 1000 / z, 2 * echo, loss, rtt, rttmax, cpu, us, sent, recv, np, rc, pus
     }' "$out"
   if [ "$rc" != 0 ]; then
     echo "# $name m=$m: uclient rc=$rc (124 = timeout); last lines:" >&2
@@ -225,12 +229,12 @@ awk -v l="$L" -v z="$Z" -v n="$N" '
   $1 == "ROW" { key = $3 SUBSEP $2; c = ++cnt[key]; for (i = 4; i <= NF; i++) V[key, c, i] = $i; if (!($3 in seen)) { seen[$3] = 1; ms[++nm] = $3 } }
   END {
     printf "relay benchmark: turnutils_uclient -n %d -l %d -z %d, UDP, ChannelData, loopback\n", n, l, z
-    printf "%-7s %-10s %8s %10s %7s %8s %8s %5s %7s\n", "clients", "server", "offered", "relay_pps", "loss%", "rtt_avg", "rtt_max", "cpu%", "us/echo"
+    printf "%-7s %-10s %8s %10s %7s %8s %8s %5s %7s %7s\n", "clients", "server", "offered", "relay_pps", "loss%", "rtt_avg", "rtt_max", "cpu%", "us/echo", "peer_us"
     ok = 1
     for (i = 1; i <= nm; i++) { m = ms[i]
       for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; key = m SUBSEP srv
         P[srv] = med(key, 5); LS[srv] = med(key, 6)
-        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10) }
+        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), med(key, 15) }
       ratio = P["coturn"] > 0 ? P["relaynode"] / P["coturn"] : 0
       U["coturn"] = med(m SUBSEP "coturn", 10); U["relaynode"] = med(m SUBSEP "relaynode", 10)
       uratio = U["coturn"] > 0 ? U["relaynode"] / U["coturn"] : 0

@@ -82,8 +82,11 @@ func (c Config) validate() error {
 // Client fetches relays and credentials from one gateway and makes
 // hardened peer connections with them. It is safe for concurrent use.
 type Client struct {
-	endpoint string // POST /v1/credentials
+	endpoint string   // POST /v1/credentials
+	base     *url.URL // the gateway's base URL
 	tokens   TokenSource
+	req      wire.CredentialsRequest
+	net      transport.Net // hardened, for the pre-call measurement
 	http     *http.Client
 	body     []byte
 	api      *webrtc.API
@@ -120,9 +123,13 @@ func New(gatewayURL string, tokens TokenSource, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	sealed, err := hardenedNet(cfg.Net)
+	if err != nil {
+		return nil, err
+	}
 	return &Client{
-		endpoint: u.JoinPath("v1", "credentials").String(),
-		tokens:   tokens, http: cfg.HTTPClient, body: body, api: api, now: cfg.Now,
+		endpoint: u.JoinPath("v1", "credentials").String(), base: u, req: cfg.Request,
+		tokens: tokens, http: cfg.HTTPClient, body: body, api: api, now: cfg.Now, net: sealed,
 	}, nil
 }
 

@@ -45,6 +45,44 @@
 // The relayed address in a relay candidate is the relay's, never the
 // client's; that is what the other party connects to.
 //
+// # Before the first call
+//
+// Client.Measure asks the gateway which relays to measure (GET
+// /v1/candidates), sends each a STUN Binding request, all at once, and
+// returns the round-trip times of those that answered within the
+// gateway's budget (300 ms); Client.CredentialsWith reports them inline
+// in POST /v1/credentials, as relaygate.js reports what it measured, so
+// that even the first call is placed on measurements. Only relay ids and
+// RTTs go to the gateway: the address a relay's answer reflects is never
+// read, and the bindings leave from the hardened network's wildcard
+// sockets.
+//
+// # Keeping a call alive
+//
+// Client.Watch watches a call the app made with a Client's credentials,
+// as relaygate.js's watch does. The app keeps its signalling: when the
+// Watcher restarts ICE, it hands the app the new offer (WatchConfig.
+// Renegotiate) and the app delivers it and sets the answer.
+//
+//   - Stall: the call received no bytes for 300 ms (or ICE was
+//     disconnected or failed that long), read every 150 ms.
+//   - Restart without the dead relay: it leaves out, for two minutes, the
+//     relay the call's own candidate was on, or, when the far end's sat on
+//     our other relay (either may have died), those of the call's relays
+//     that answer no STUN binding within 500 ms; then SetConfiguration
+//     without them and an offer with ICERestart. It never leaves a call
+//     without a relay.
+//   - Drain: every 5 s it asks the gateway (GET /v1/call-relays) whether
+//     the relay carrying the call drains (maintenance, shutdown); if so it
+//     restarts ICE without it while it still carries the media.
+//   - Refresh: at 80 % of the credentials' lifetime it asks the gateway
+//     for fresh ones and sets them, so a restart late in a long call never
+//     presents an expired credential.
+//
+// It reports Events (stalled, restarting, recovered with the gap,
+// draining, moved, refreshed, error) naming relays by id, never by
+// address.
+//
 // # What it refuses
 //
 // It never logs, and its errors never contain, a token, a credential, a

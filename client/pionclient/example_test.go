@@ -63,5 +63,45 @@ func ExampleOnICECandidate() {
 	})
 }
 
+// A watched call: the measurement before it, and a Watcher that restarts
+// ICE without a relay that dies, moves off one that drains and refreshes
+// the credentials; the app still does the signalling.
+func ExampleClient_Watch() {
+	gw, err := pionclient.New("https://gw.example", pionclient.StaticToken("user JWT from your backend"), pionclient.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	ms, err := gw.Measure(ctx) // ≤ 300 ms; on an error the call goes ahead unmeasured
+	if err != nil {
+		log.Print(err)
+	}
+	creds, err := gw.CredentialsWith(ctx, ms)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pc, err := gw.API().NewPeerConnection(pionclient.Configuration(creds))
+	if err != nil {
+		log.Fatal(err)
+	}
+	w, err := gw.Watch(pc, creds, pionclient.WatchConfig{
+		Renegotiate: func(ctx context.Context, offer webrtc.SessionDescription) error {
+			send(offer) // to the far end, through your signalling
+			return pc.SetRemoteDescription(awaitAnswer(ctx))
+		},
+		OnEvent: func(e pionclient.Event) { log.Printf("%s %s %v", e.Kind, e.Relay, e.Gap) }, // ids, no addresses
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	hangUp() // ... the call, until it ends ...
+	w.Stop()
+	_ = pc.Close()
+}
+
+func hangUp() {}
+
+func awaitAnswer(context.Context) webrtc.SessionDescription { return webrtc.SessionDescription{} }
+
 func send(webrtc.SessionDescription)        {}
 func sendCandidate(webrtc.ICECandidateInit) {}

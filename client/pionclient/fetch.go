@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,41 +32,105 @@ const maxRetryAfter = time.Hour
 // *GatewayError; a 200 that is not a usable Credentials document wraps
 // ErrBadAnswer.
 func (c *Client) Credentials(ctx context.Context) (wire.Credentials, error) {
-	token, err := c.tokens.Token(ctx)
-	if err != nil {
-		return wire.Credentials{}, fmt.Errorf("pionclient: user token: %w", err)
+	return c.CredentialsWith(ctx, nil)
+}
+
+// CredentialsWith is Credentials that also reports ms, RTTs the client
+// measured to relays (Measure's), inline in the request, so that the
+// gateway picks with them: the request is Config.Request with ms in
+// place of its measurements (none when ms is empty).
+func (c *Client) CredentialsWith(ctx context.Context, ms []wire.Measurement) (wire.Credentials, error) {
+	body := c.body
+	if len(ms) > 0 {
+		req := c.req
+		req.Measurements = ms
+		if fe := req.Validate(); len(fe) > 0 {
+			return wire.Credentials{}, fmt.Errorf("pionclient: measurements: %s %s", fe[0].Field, fe[0].Message)
+		}
+		b, err := json.Marshal(req)
+		if err != nil {
+			return wire.Credentials{}, fmt.Errorf("pionclient: encode request: %w", err)
+		}
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(c.body))
-	if err != nil {
-		return wire.Credentials{}, fmt.Errorf("pionclient: credentials request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, application/problem+json")
-	resp, err := c.http.Do(req)
+	status, h, answer, err := c.send(ctx, http.MethodPost, c.endpoint, body)
 	if err != nil {
 		return wire.Credentials{}, fmt.Errorf("pionclient: POST /v1/credentials: %w", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return wire.Credentials{}, fmt.Errorf("pionclient: POST /v1/credentials: read answer: %w", err)
+	return decodeAnswer(status, h, answer, c.now())
+}
+
+// leave asks the gateway whether the client should move its call off
+// relay (GET /v1/call-relays): true when it drains.
+func (c *Client) leave(ctx context.Context, relay string) (bool, error) {
+	var a wire.CallRelays
+	if err := c.get(ctx, "call-relays", url.Values{"relay": {relay}}, "CallRelays", &a); err != nil {
+		return false, err
 	}
-	return decodeAnswer(resp.StatusCode, resp.Header, body, c.now())
+	for _, r := range a.Relays {
+		if r.RelayID == relay && r.Leave {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// get asks the gateway GET /v1/<path>?<query> and decodes the 200 answer,
+// a doc (its name in the spec, for errors), into v. Any other answer is a
+// *GatewayError.
+func (c *Client) get(ctx context.Context, path string, query url.Values, doc string, v any) error {
+	u := c.base.JoinPath("v1", path)
+	u.RawQuery = query.Encode()
+	status, h, body, err := c.send(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("pionclient: GET /v1/%s: %w", path, err)
+	}
+	if status != http.StatusOK {
+		return gatewayError(status, h, body, c.now())
+	}
+	if len(body) > maxAnswer || json.Unmarshal(body, v) != nil {
+		return fmt.Errorf("%w: not a %s document", ErrBadAnswer, doc)
+	}
+	return nil
+}
+
+// send makes one request to the gateway with the user token, a JSON body
+// when body is not nil, and returns the answer (at most maxAnswer+1 bytes
+// of its body). Its errors name no token.
+func (c *Client) send(ctx context.Context, method, endpoint string, body []byte) (int, http.Header, []byte, error) {
+	token, err := c.tokens.Token(ctx)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("user token: %w", err)
+	}
+	var r io.Reader = http.NoBody
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, r)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("read answer: %w", err)
+	}
+	return resp.StatusCode, resp.Header, b, nil
 }
 
 // decodeAnswer turns the gateway's answer into credentials or an error.
 func decodeAnswer(status int, h http.Header, body []byte, now time.Time) (wire.Credentials, error) {
 	if status != http.StatusOK {
-		ge := &GatewayError{Status: status, RetryAfter: parseRetryAfter(h.Get("Retry-After"), now)}
-		if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil &&
-			(mt == "application/problem+json" || mt == "application/json") && len(body) <= maxAnswer {
-			var p wire.Problem
-			if json.Unmarshal(body, &p) == nil {
-				ge.Problem = p
-			}
-		}
-		return wire.Credentials{}, ge
+		return wire.Credentials{}, gatewayError(status, h, body, now)
 	}
 	if len(body) > maxAnswer {
 		return wire.Credentials{}, fmt.Errorf("%w: longer than %d bytes", ErrBadAnswer, maxAnswer)
@@ -78,6 +143,19 @@ func decodeAnswer(status int, h http.Header, body []byte, now time.Time) (wire.C
 		return wire.Credentials{}, fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
 	return creds, nil
+}
+
+// gatewayError is the *GatewayError for an answer other than 200.
+func gatewayError(status int, h http.Header, body []byte, now time.Time) *GatewayError {
+	ge := &GatewayError{Status: status, RetryAfter: parseRetryAfter(h.Get("Retry-After"), now)}
+	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil &&
+		(mt == "application/problem+json" || mt == "application/json") && len(body) <= maxAnswer {
+		var p wire.Problem
+		if json.Unmarshal(body, &p) == nil {
+			ge.Problem = p
+		}
+	}
+	return ge
 }
 
 // checkCredentials says what makes creds unusable for a relay-only call.

@@ -17,14 +17,11 @@ import (
 // would report a local address of their own) are turned off. Call it last,
 // after the app's own settings.
 func Harden(se *webrtc.SettingEngine, base transport.Net) error {
-	if base == nil {
-		n, err := stdnet.NewNet()
-		if err != nil {
-			return fmt.Errorf("pionclient: host network: %w", err)
-		}
-		base = n
+	n, err := hardenedNet(base)
+	if err != nil {
+		return err
 	}
-	se.SetNet(sealedNet{base})
+	se.SetNet(n)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetLite(false)
 	se.SetIncludeLoopbackCandidate(false)
@@ -33,6 +30,18 @@ func Harden(se *webrtc.SettingEngine, base transport.Net) error {
 		return fmt.Errorf("pionclient: clear address rewrite rules: %w", err)
 	}
 	return nil
+}
+
+// hardenedNet is the sealed network over base (the host's when nil).
+func hardenedNet(base transport.Net) (transport.Net, error) {
+	if base == nil {
+		n, err := stdnet.NewNet()
+		if err != nil {
+			return nil, fmt.Errorf("pionclient: host network: %w", err)
+		}
+		base = n
+	}
+	return sealedNet{base}, nil
 }
 
 // NewAPI returns a pion API whose peer connections signal no local
