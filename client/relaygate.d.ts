@@ -12,6 +12,8 @@ export interface RelayGateOptions {
   transports?: string[];
   /** Least time between two POST /v1/measurements, in milliseconds; default 30000. */
   measurementIntervalMs?: number;
+  /** Budget of the measurement before the first call, in milliseconds (capped at 2000); default the gateway's budget_ms, 0 turns it off. */
+  preCallBudgetMs?: number;
   /**
    * How often watch() asks GET /v1/call-relays whether the relay carrying the call drains, in
    * milliseconds; default 5000; 0 never asks (a drained relay's calls then end with it).
@@ -96,7 +98,8 @@ export interface RelayGateEventMap {
   /** Credentials were refreshed and handed to the connection with setConfiguration. */
   refreshed: CustomEvent<{ expiresAt: string }>;
   /** RTTs observed through each relay were reported to the gateway. */
-  measurement: CustomEvent<{ measurements: { relay_id: string; rtt_ms: number }[] }>;
+  /** Measurements sent (POST /v1/measurements), or taken before the first call (preCall: true, ms: time spent; they go inline with the next credentials request). */
+  measurement: CustomEvent<{ measurements: { relay_id: string; rtt_ms: number }[]; preCall?: boolean; ms?: number }>;
   /** A refresh, report, restart, standby or switch failed; watch goes on. */
   error: CustomEvent<{ error: unknown }>;
 }
@@ -108,8 +111,18 @@ export declare class RelayGate extends EventTarget {
   readonly gateway: string;
   /** The last credentials answer, or null before the first. */
   readonly credentials: Credentials | null;
-  /** Fetches fresh credentials; resolves to { iceServers, iceTransportPolicy: "relay" }. */
+  /**
+   * Fetches fresh credentials; resolves to { iceServers, iceTransportPolicy: "relay" }.
+   * The first call measures the gateway's candidate relays first (see measure) and sends
+   * the times inline, unless preCallBudgetMs is 0.
+   */
   rtcConfiguration(): Promise<RTCConfiguration>;
+  /**
+   * Measures the round trip to each relay GET /v1/candidates offers, all at once within the
+   * budget, through two in-page relay-only connections per relay (half of ICE's check RTT);
+   * the times go with the next credentials request. Resolves to the relays that answered in time.
+   */
+  measure(): Promise<{ relay_id: string; rtt_ms: number }[]>;
   /**
    * Watches a call: restarts ICE once without the relay that died when packets stop
    * (within about half a second), or with options.standby switches to the warm standby,

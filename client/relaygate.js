@@ -21,6 +21,21 @@
 // media: onto the warm standby when there is one, else by an ICE restart
 // without it (which Chromium 156 carries out only once the relay stops).
 //
+// Before the first call, rtcConfiguration() measures the relays the gateway
+// offers for this client (GET /v1/candidates: a few nearest sites and a few
+// spread ones) and sends the round-trip times inline with the credentials
+// request, so even a first call from a network nobody has measured is
+// placed on measurements rather than GeoIP alone. A browser has no STUN API
+// and timing ICE gathering is tens to hundreds of milliseconds off, so each
+// candidate is measured the way ICE itself times its checks: two relay-only
+// connections in the page, through that relay only, connect to each other,
+// and the candidate pair's currentRoundTripTime (a STUN check that crosses
+// the relay twice) halved is the round trip to it. All candidates at once,
+// within the gateway's budget (budget_ms, about 300 ms); a relay that has
+// not answered by then is left out. It costs a GET, a second credentials
+// request and two short allocations per candidate, once; preCallBudgetMs: 0
+// turns it off. Only relay ids and times are sent, never an address.
+//
 // Warm standby (opt-in: watch(pc, { renegotiate, standby })): next to the
 // call, watch keeps a second, idle RTCPeerConnection through only the next
 // best relay (neither one carrying the call), which the app negotiates with
@@ -51,12 +66,14 @@ const DRAIN_CHECK_MS = 5000; // default period of GET /v1/call-relays during a c
 const MOVE_TIMEOUT_MS = 15000; // a move off a draining relay not done by then may be tried again
 const RETIRE_MS = 2000; // a connection switched away from is closed after this long without packets in
 const STANDBY_RETRY_MS = 10000; // after a standby could not be built or failed
+const PRECALL_CAP_MS = 2000; // a pre-call measurement never holds a first call longer, whatever the budget
+const PRECALL_POLL_MS = 20; // getStats period while a candidate is measured
 
 export class RelayGate extends EventTarget {
   /**
    * @param {{gateway: string, token: string | (() => string | Promise<string>),
    *          ttlSeconds?: number, transports?: string[], measurementIntervalMs?: number,
-   *          drainCheckMs?: number, fetch?: typeof fetch}} options
+   *          drainCheckMs?: number, preCallBudgetMs?: number, fetch?: typeof fetch}} options
    */
   constructor(options) {
     super();
@@ -69,6 +86,8 @@ export class RelayGate extends EventTarget {
     this._transports = options.transports;
     this._measureEvery = options.measurementIntervalMs ?? 30000;
     this._drainCheck = options.drainCheckMs ?? DRAIN_CHECK_MS; // 0: never ask
+    this._preCallBudget = options.preCallBudgetMs; // undefined: the gateway's budget; 0: no pre-call measurement
+    this._preCalled = false; // the first rtcConfiguration() measured (or tried to)
     this._fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this._answer = null; // the last credentials answer
     this._fetchedAt = 0; // when it arrived, performance.now()
@@ -89,7 +108,42 @@ export class RelayGate extends EventTarget {
    */
   async rtcConfiguration() {
     await this._refresh(true);
+    if (!this._preCalled && this._preCallBudget !== 0) {
+      this._preCalled = true;
+      try {
+        if ((await this.measure()).length) await this._refresh(true); // the times go inline
+      } catch (err) {
+        this._emit('error', { error: err }); // the GeoIP answer stands
+      }
+    }
     return toConfig(this._answer);
+  }
+
+  /**
+   * Measures the round trip to each relay the gateway offers for this client
+   * (GET /v1/candidates), all at once within the budget, with the current
+   * credentials; the times are sent with the next credentials request.
+   * rtcConfiguration() calls it before the first call.
+   * @returns {Promise<{relay_id: string, rtt_ms: number}[]>} the relays that answered in time
+   */
+  async measure() {
+    const resp = await this._fetch(this.gateway + '/v1/candidates', {
+      headers: { Authorization: await this._authorization() },
+      cache: 'no-store',
+    });
+    if (!resp.ok) throw new Error(`relaygate: GET /v1/candidates answered ${resp.status}`);
+    const list = await resp.json();
+    const answer = this._answer || (await this._refresh(true));
+    const start = performance.now();
+    const budget = Math.min(PRECALL_CAP_MS, this._preCallBudget ?? list.budget_ms ?? 300);
+    const got = await Promise.all((list.candidates || []).map(async (c) => {
+      const rtt = await relayRTT(c.urls || [], answer, start + budget);
+      return rtt === null ? null : { relay_id: c.relay_id, rtt_ms: Math.min(60000, Math.round(rtt * 10) / 10) };
+    }));
+    const ms = got.filter(Boolean);
+    for (const m of ms) this._sample(m.relay_id, m.rtt_ms);
+    this._emit('measurement', { measurements: ms, preCall: true, ms: Math.round(performance.now() - start) });
+    return ms;
   }
 
   async _authorization() {
@@ -243,6 +297,44 @@ export class RelayGate extends EventTarget {
 }
 
 // toConfig turns a credentials answer into an RTCConfiguration.
+// relayRTT is the round trip to the relay at the STUN URLs urls, in ms, or
+// null when it has not been measured by deadline: two relay-only
+// connections through that relay alone connect to each other in the page;
+// ICE's own check from one to the other crosses the relay twice, so half of
+// the pair's currentRoundTripTime is the round trip to it.
+async function relayRTT(urls, answer, deadline) {
+  const turn = urls.filter((u) => u.startsWith('stun:')).map((u) => 'turn:' + u.slice(5) + '?transport=udp');
+  if (!turn.length || !answer) return null;
+  const cfg = { iceServers: [{ urls: turn, username: answer.username, credential: answer.credential }], iceTransportPolicy: 'relay' };
+  const a = new RTCPeerConnection(cfg);
+  const b = new RTCPeerConnection(cfg);
+  try {
+    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate).catch(() => {});
+    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate).catch(() => {});
+    a.createDataChannel('relaygate-measure');
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+    while (performance.now() + PRECALL_POLL_MS < deadline) {
+      await new Promise((r) => setTimeout(r, PRECALL_POLL_MS));
+      let rtt = null;
+      (await a.getStats()).forEach((s) => {
+        if (s.type === 'candidate-pair' && s.responsesReceived > 0 && s.currentRoundTripTime !== undefined) {
+          rtt = rtt === null ? s.currentRoundTripTime : Math.min(rtt, s.currentRoundTripTime);
+        }
+      });
+      if (rtt !== null) return (rtt * 1000) / 2;
+    }
+    return null;
+  } catch {
+    return null; // this browser could not set it up: the relay is left out
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
 function toConfig(answer, exclude) {
   let servers = answer.ice_servers.map((s) => ({ urls: [...s.urls], username: s.username, credential: s.credential }));
   if (exclude && exclude.size) {
