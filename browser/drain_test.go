@@ -22,10 +22,15 @@ const drainTimeout = 90 * time.Second
 const (
 	drainMark    = "operator mark" // POST /v1/relays/{id}/drain
 	drainSIGTERM = "SIGTERM"       // relaynode's own drain on shutdown
+	// drainRefresh is the operator's mark with the page's drain poll off:
+	// the credential refresh (at 80 % of a 60 s lifetime) that no longer
+	// offers the relay is what makes relaygate.js ask about it.
+	drainRefresh = "operator mark, seen on credential refresh"
 )
 
 // TestDrain: in relaygate.js's warm standby mode, a relay drained mid-call
-// (by the operator's mark, or by SIGTERM) loses its calls before it goes:
+// (by the operator's mark, or by SIGTERM; with the drain poll off, the
+// next credential refresh tells) loses its calls before it goes:
 // the gateway says leave on GET /v1/call-relays, each end moves its audio
 // onto its standby on the other relay while the draining one still carries
 // the media, and closes its connection through the draining relay, whose
@@ -37,7 +42,7 @@ func TestDrain(t *testing.T) {
 	for _, c := range []struct {
 		how      string
 		portBase int
-	}{{drainMark, 53000}, {drainSIGTERM, 55000}} {
+	}{{drainMark, 53000}, {drainSIGTERM, 55000}, {drainRefresh, 65000}} {
 		t.Run(c.how, func(t *testing.T) {
 			t.Parallel()
 			gap, jitter := drainRun(t, c.portBase, c.how)
@@ -63,7 +68,11 @@ func jitterLimit(jitter float64) float64 { return 2*jitter + 150 }
 func drainRun(t *testing.T, portBase int, how string) (gap, jitter float64) {
 	e := newEnv(t, envConfig{portBase: portBase, drainTimeout: drainTimeout})
 	ctx := e.browser()
-	carrier, backup := e.startStandbyCall(ctx, t)
+	opts := standbyOpts
+	if how == drainRefresh {
+		opts = `{watch: true, standby: true, drainMs: 0, ttl: 60}`
+	}
+	carrier, backup := e.startStandbyCall(ctx, t, opts)
 
 	jitter = e.steadyJitter(ctx, t)
 	eval[bool](ctx, t, `(resetGaps(), true)`)
@@ -71,7 +80,7 @@ func drainRun(t *testing.T, portBase int, how string) (gap, jitter float64) {
 	pageDrained := eval[float64](ctx, t, `performance.now()`)
 	drained := time.Now()
 	switch how {
-	case drainMark:
+	case drainMark, drainRefresh:
 		if err := e.api(http.MethodPost, "/v1/relays/"+carrier.id+"/drain", e.admin, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -80,12 +89,17 @@ func drainRun(t *testing.T, portBase int, how string) (gap, jitter float64) {
 			t.Fatal(err)
 		}
 	}
+	if how == drainRefresh { // no poll: the move waits for the refresh, at most 48 s after the call's credentials
+		if err := poll(ctx, 75*time.Second, 200*time.Millisecond, `T.events.some((e) => e.type === 'draining')`); err != nil {
+			t.Fatalf("no 'draining' after the refresh: %v; events %+v", err, events(ctx, t))
+		}
+	}
 	e.leftRelay(ctx, t, carrier)
 	moved := time.Since(drained)
 
 	// The relay's drain sees the call leave: its allocations end.
 	switch how {
-	case drainMark:
+	case drainMark, drainRefresh:
 		testenv.Eventually(t, carrier.id+"'s allocations gone", 30*time.Second, 250*time.Millisecond, func() error {
 			var st wire.RelayStatus
 			if err := e.api(http.MethodGet, "/v1/relays/"+carrier.id, e.admin, &st); err != nil {

@@ -35,9 +35,9 @@ const standbyOpts = `{watch: true, standby: true, drainMs: 1000}`
 // startStandbyCall starts a call in warm standby mode, waits until it is
 // settled and both ends' standbys are connected, and returns the relay
 // carrying the call and the one the standbys are on.
-func (e *env) startStandbyCall(ctx context.Context, t *testing.T) (carrier, backup *relay) {
+func (e *env) startStandbyCall(ctx context.Context, t *testing.T, opts string) (carrier, backup *relay) {
 	t.Helper()
-	carrier = e.carrier(t, startCall(ctx, t, standbyOpts))
+	carrier = e.carrier(t, startCall(ctx, t, opts))
 	if err := poll(ctx, 30*time.Second, 100*time.Millisecond, `T.standby.caller && T.standby.caller.pc.connectionState === 'connected' && T.standby.callee.pc.connectionState === 'connected'`); err != nil {
 		t.Fatalf("standby did not connect within 30s: %v; events %+v; errors %v", err, events(ctx, t), eval[[]string](ctx, t, `T.errors`))
 	}
@@ -74,7 +74,7 @@ func switches(ctx context.Context, t *testing.T) []string {
 func standbyRun(t *testing.T, portBase int, plainCPU float64) float64 {
 	e := newEnv(t, envConfig{portBase: portBase})
 	ctx := e.browser()
-	dead, backup := e.startStandbyCall(ctx, t)
+	dead, backup := e.startStandbyCall(ctx, t, standbyOpts)
 
 	if plainCPU > 0 {
 		s0 := eval[map[string]standbySide](ctx, t, `standbyStats()`)

@@ -15,9 +15,10 @@
 // 80 % of their lifetime, so a restart late in a long call never presents an
 // expired credential, and reports the round-trip times it sees through each
 // relay to POST /v1/measurements, at most once per measurementIntervalMs.
-// Every drainCheckMs (5 s) it asks GET /v1/call-relays about the relay that
-// carries the call; when the gateway says to leave it (an operator drains it,
-// or it shuts down), watch moves the call off it while it still carries the
+// Every drainCheckMs (5 s), and at once when a credential refresh no longer
+// offers it, it asks GET /v1/call-relays about the relay that carries the
+// call; when the gateway says to leave it (an operator drains it, or it
+// shuts down), watch moves the call off it while it still carries the
 // media: onto the warm standby when there is one, else by an ICE restart
 // without it (which Chromium 156 carries out only once the relay stops).
 //
@@ -442,6 +443,9 @@ class Watcher {
       }
       this.rg._emit('refreshed', { expiresAt: a.expires_at });
       this.scheduleRefresh();
+      // An answer that no longer offers the relay carrying the call says it
+      // may be draining: ask now rather than at the next drain check.
+      if (this.relay && ![a.primary, a.backup].some((r) => r && r.relay_id === this.relay)) this.checkDrain();
     } catch (err) {
       this.rg._emit('error', { error: err });
       if (!this.stopped) this.refreshTimer = setTimeout(() => this.refresh(), RETRY_MS);
