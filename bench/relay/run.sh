@@ -4,6 +4,7 @@
 #
 #   bench/relay/run.sh [--clients "10 50 100"] [-n 5000] [-l 120] [-z 2]
 #                      [--rounds 1] [--keep DIR] [--relaynode BIN]
+#                      [--peer echopeer|turnutils]
 #
 # For every client count m and round it loads coturn, then relaynode (the
 # order alternates between rounds), each with
@@ -24,9 +25,11 @@
 #   cpu%      server process CPU, 90th percentile of 1-second samples
 #             (100 = one core); us/echo = server CPU time of the whole run
 #             divided by echoes received
-#   peer_us   the echo peer's (turnutils_peer) CPU time per echo in the same
-#             run: one recvfrom and one sendto per echo, a floor for what a
-#             relay (two of each per echo) can cost through the kernel's UDP
+#   peer_us   the echo peer's CPU time per echo in the same run. The peer is
+#             bench/relay/echopeer (batched, one socket per CPU, the kernel's
+#             default buffers) unless --peer turnutils picks coturn's
+#             turnutils_peer (one recvfrom and one sendto per echo, 4 MB
+#             buffers), the peer of the figures before 2026-12-06 12:00.
 # Verdict per client count: "ok" when relaynode's loss <= 0.5 % and its
 # relay_pps >= coturn's (within 2 %, the run-to-run noise when both carry the
 # whole offered load), else "SHORT"; "n/a" where coturn itself loses more
@@ -38,7 +41,7 @@ set -u
 die() { echo "run.sh: $*" >&2; exit 2; }
 
 CLIENTS="10 50 100"; N=5000; L=120; Z=2; ROUNDS=1; KEEP=""; RN_BIN=""
-COTURN_PORT=3478; RN_PORT=3479; PEER_PORT=3480; SECRET="relaybench-secret-0123456789"
+PEER=echopeer; COTURN_PORT=3478; RN_PORT=3479; PEER_PORT=3480; SECRET="relaybench-secret-0123456789"
 while [ $# -gt 0 ]; do
   case "$1" in
     --clients) CLIENTS=$2; shift 2;;
@@ -51,7 +54,8 @@ while [ $# -gt 0 ]; do
     --coturn-port) COTURN_PORT=$2; shift 2;;
     --relaynode-port) RN_PORT=$2; shift 2;;
     --peer-port) PEER_PORT=$2; shift 2;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0;;
+    --peer) PEER=$2; shift 2;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0;;
     *) die "unknown option $1 (try --help)";;
   esac
 done
@@ -59,6 +63,7 @@ for v in $CLIENTS $N $L $Z $ROUNDS; do
   case "$v" in ''|*[!0-9]*) die "numeric option expected, got '$v'";; esac
 done
 [ "$L" -ge 1 ] && [ "$Z" -ge 1 ] || die "-l and -z must be >= 1"
+case "$PEER" in echopeer|turnutils) ;; *) die "--peer is echopeer or turnutils, not '$PEER'";; esac
 
 for b in turnserver turnutils_uclient turnutils_peer timeout awk; do
   command -v "$b" >/dev/null || die "$b not found (apt-get install coturn)"
@@ -106,9 +111,14 @@ if [ -z "$RN_BIN" ]; then
   RN_BIN=$WORK/relaynode
 fi
 
-turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$WORK/peer.log" 2>&1 &
+if [ "$PEER" = echopeer ]; then
+  (cd "$ROOT" && go build -o "$WORK/echopeer" ./bench/relay/echopeer) || die "go build failed"
+  "$WORK/echopeer" -listen "127.0.0.1:$PEER_PORT" >"$WORK/peer.log" 2>&1 &
+else
+  turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$WORK/peer.log" 2>&1 &
+fi
 PEER_PID=$!; STARTED+=("$PEER_PID")
-wait_listening "$PEER_PORT" "$PEER_PID" turnutils_peer "$WORK/peer.log"
+wait_listening "$PEER_PORT" "$PEER_PID" "$PEER" "$WORK/peer.log"
 
 # coturn: REST auth with the same secret, loopback peers allowed, no TLS/DTLS,
 # its default threading (one relay thread per CPU).
