@@ -16,13 +16,21 @@ import (
 //     them, so a client always reaches the same socket and so the same pion
 //     allocation manager, and the sockets are drained by parallel read
 //     loops: one stalled reader no longer stalls every client.
-//   - Large socket buffers absorb scheduling hiccups on a busy machine
-//     instead of dropping datagrams (the kernel caps them at
-//     net.core.rmem_max / wmem_max).
+//   - The socket buffers are sized to bound the queue, not to avoid every
+//     drop: a relay that falls behind should lose datagrams, which voice
+//     and video conceal, rather than delay all of them, which they cannot.
+//     udpSocketBuffer (the kernel doubles it for its bookkeeping) holds
+//     about 600 small datagrams on loopback (some 830 bytes of kernel
+//     memory each), fewer through a real NIC: a few milliseconds of work at
+//     the tens of thousands of datagrams per second one socket's reader
+//     drains, enough for a GC pause or a scheduling hiccup. With 4 MiB
+//     buffers (the kernel's usual cap) the queue at twice the load the
+//     relay can carry reached 2.5 MB and the echo RTT 21 ms; with these,
+//     5 ms (bench/relay, README.md).
 //   - Reads are batched with recvmmsg: one system call returns every
 //     datagram already queued, up to udpBatch.
 const (
-	udpSocketBuffer = 4 << 20
+	udpSocketBuffer = 256 << 10
 	udpBatch        = 32
 	udpMaxDatagram  = 1600 // pion's inbound MTU; larger datagrams are dropped by pion
 )
