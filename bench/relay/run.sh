@@ -25,11 +25,14 @@
 #   cpu%      server process CPU, 90th percentile of 1-second samples
 #             (100 = one core); us/echo = server CPU time of the whole run
 #             divided by echoes received
+#   srv_drop, peer_drop  datagrams the kernel dropped for want of room in
+#             the server's sockets (listener and relay ports) and in the echo
+#             peer's, during the run: where the loss happened
 #   peer_us   the echo peer's CPU time per echo in the same run. The peer is
 #             bench/relay/echopeer (batched, one socket per CPU, the kernel's
 #             default buffers) unless --peer turnutils picks coturn's
 #             turnutils_peer (one recvfrom and one sendto per echo, 4 MB
-#             buffers), the peer of the figures before 2026-12-06 12:00.
+#             buffers), the peer of the earlier figures in README.md.
 # Verdict per client count: "ok" when relaynode's loss <= 0.5 % and its
 # relay_pps >= coturn's (within 2 %, the run-to-run noise when both carry the
 # whole offered load), else "SHORT"; "n/a" where coturn itself loses more
@@ -55,7 +58,7 @@ while [ $# -gt 0 ]; do
     --relaynode-port) RN_PORT=$2; shift 2;;
     --peer-port) PEER_PORT=$2; shift 2;;
     --peer) PEER=$2; shift 2;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0;;
     *) die "unknown option $1 (try --help)";;
   esac
 done
@@ -161,26 +164,40 @@ cpu_ticks() {
   echo $((f[11] + f[12]))
 }
 
-# run_load NAME PORT PID M -> prints one "ROW ..." line on stdout
+# udp_drops LO HI [LO HI]: datagrams the kernel dropped (receive buffer
+# full) on the open UDP sockets bound to 127.0.0.1 ports in the ranges
+udp_drops() {
+  awk -v r="$*" 'BEGIN { n = split(r, R, " ") }
+    NR > 1 { split($2, a, ":"); p = strtonum("0x" a[2])
+      for (i = 1; i < n; i += 2) if (p >= R[i] && p <= R[i + 1]) { d += $NF; break } }
+    END { print d + 0 }' /proc/net/udp
+}
+
+# run_load NAME PORT PID M RELAYLO RELAYHI -> prints one "ROW ..." line on stdout
 run_load() {
-  local name=$1 port=$2 spid=$3 m=$4
+  local name=$1 port=$2 spid=$3 m=$4 rlo=$5 rhi=$6
   local out="$WORK/uclient.$name.m$m.$RANDOM.out" smp="$WORK/cpu.$name.m$m.$RANDOM.txt"
   # connect ~0.15 s per client, random start of 1-6 s, the send time, a drain
   local tmo; tmo=$(awk -v m="$m" -v n="$N" -v z="$Z" 'BEGIN { printf "%d", 60 + m * 0.15 + n * z / 1000 * 1.5 }')
   local t0 p0; t0=$(cpu_ticks "$spid"); p0=$(cpu_ticks "$PEER_PID")
+  # the server's sockets (listener and relay ports) live while uclient runs:
+  # their drop counters are read each second, the last reading counts
+  local pd0 sd0 sd; pd0=$(udp_drops "$PEER_PORT" "$PEER_PORT"); sd0=$(udp_drops "$port" "$port" "$rlo" "$rhi"); sd=$sd0
   timeout "$tmo" turnutils_uclient -W "$SECRET" -u bench -X -c -e 127.0.0.1 -r "$PEER_PORT" \
     -p "$port" -m "$m" -n "$N" -l "$L" -z "$Z" 127.0.0.1 >"$out" 2>&1 &
   local upid=$!
   : >"$smp"
   while kill -0 "$upid" 2>/dev/null; do
     echo "${EPOCHREALTIME} $(cpu_ticks "$spid")" >>"$smp"
+    sd=$(udp_drops "$port" "$port" "$rlo" "$rhi")
     sleep 1
   done
   wait "$upid"; local rc=$?
   local t1 p1; t1=$(cpu_ticks "$spid"); p1=$(cpu_ticks "$PEER_PID")
+  local pdrop=$(($(udp_drops "$PEER_PORT" "$PEER_PORT") - pd0)) sdrop=$((sd - sd0))
   [ -n "$KEEP" ] && cp "$out" "$smp" "$KEEP/"
   kill -0 "$spid" 2>/dev/null || die "$name died during the run"
-  awk -v name="$name" -v m="$m" -v z="$Z" -v rc="$rc" -v ck="$CK" -v dt="$((t1 - t0))" -v pdt="$((p1 - p0))" -v smp="$smp" '
+  awk -v name="$name" -v m="$m" -v z="$Z" -v rc="$rc" -v ck="$CK" -v dt="$((t1 - t0))" -v pdt="$((p1 - p0))" -v smp="$smp" -v sdrop="$sdrop" -v pdrop="$pdrop" '
     function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
     /start_mclient: msz=/ {
       s = $0; r = $0; sub(/.*tot_send_msgs=/, "", s); sub(/,.*/, "", s); sub(/.*tot_recv_msgs=/, "", r); sub(/,.*/, "", r)
@@ -202,7 +219,7 @@ run_load() {
       loss = sent > 0 ? (sent - recv) * 100 / sent : 100
       us = recv > 0 ? dt / ck * 1e6 / recv : 0
       pus = recv > 0 ? pdt / ck * 1e6 / recv : 0
-      printf "ROW %s %d %d %d %.3f %.2f %d %.0f %.1f %d %d %d %d %.1f\n", name, m, m * 1000 / z, 2 * echo, loss, rtt, rttmax, cpu, us, sent, recv, np, rc, pus
+      printf "ROW %s %d %d %d %.3f %.2f %d %.0f %.1f %d %d %d %d %.1f %d %d\n", name, m, m * 1000 / z, 2 * echo, loss, rtt, rttmax, cpu, us, sent, recv, np, rc, pus, sdrop, pdrop
     }' "$out"
   if [ "$rc" != 0 ]; then
     echo "# $name m=$m: uclient rc=$rc (124 = timeout); last lines:" >&2
@@ -219,8 +236,8 @@ for m in $CLIENTS; do
     if [ $((r % 2)) = 1 ]; then order="coturn relaynode"; else order="relaynode coturn"; fi
     for srv in $order; do
       for try in 1 2; do # uclient sometimes gives up in its allocate phase (rc 255, nothing sent): retry once
-        if [ "$srv" = coturn ]; then row=$(run_load coturn "$COTURN_PORT" "$COTURN_PID" "$m")
-        else row=$(run_load relaynode "$RN_PORT" "$RN_PID" "$m"); fi
+        if [ "$srv" = coturn ]; then row=$(run_load coturn "$COTURN_PORT" "$COTURN_PID" "$m" 45000 49999)
+        else row=$(run_load relaynode "$RN_PORT" "$RN_PID" "$m" 40000 44999); fi
         set -- $row
         [ "$try" = 1 ] && [ "${11:-0}" = 0 ] && [ "${14:-0}" != 0 ] && { echo "# $srv m=$m: retrying" >&2; sleep 2; continue; }
         break
@@ -236,15 +253,17 @@ awk -v l="$L" -v z="$Z" -v n="$N" '
   function med(key, col,   k, i, j, t, a) { k = cnt[key]; for (i = 1; i <= k; i++) a[i] = V[key, i, col]
     for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return k ? a[int((k + 1) / 2)] : 0 }
+  function lo(key, col,   i, x) { x = V[key, 1, col]; for (i = 2; i <= cnt[key]; i++) if (V[key, i, col] < x) x = V[key, i, col]; return x }
+  function hi(key, col,   i, x) { x = V[key, 1, col]; for (i = 2; i <= cnt[key]; i++) if (V[key, i, col] > x) x = V[key, i, col]; return x }
   $1 == "ROW" { key = $3 SUBSEP $2; c = ++cnt[key]; for (i = 4; i <= NF; i++) V[key, c, i] = $i; if (!($3 in seen)) { seen[$3] = 1; ms[++nm] = $3 } }
   END {
     printf "relay benchmark: turnutils_uclient -n %d -l %d -z %d, UDP, ChannelData, loopback\n", n, l, z
-    printf "%-7s %-10s %8s %10s %7s %8s %8s %5s %7s %7s\n", "clients", "server", "offered", "relay_pps", "loss%", "rtt_avg", "rtt_max", "cpu%", "us/echo", "peer_us"
+    printf "%-7s %-10s %8s %10s %7s %8s %8s %5s %7s %7s %8s %9s   %s\n", "clients", "server", "offered", "relay_pps", "loss%", "rtt_avg", "rtt_max", "cpu%", "us/echo", "peer_us", "srv_drop", "peer_drop", "rounds: rtt_avg, us/echo min/med/max"
     ok = 1
     for (i = 1; i <= nm; i++) { m = ms[i]
       for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; key = m SUBSEP srv
         P[srv] = med(key, 5); LS[srv] = med(key, 6)
-        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), med(key, 15) }
+        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f %8d %9d   %.2f/%.2f/%.2f ms, %.1f/%.1f/%.1f us\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), med(key, 15), med(key, 16), med(key, 17), lo(key, 7), med(key, 7), hi(key, 7), lo(key, 10), med(key, 10), hi(key, 10) }
       ratio = P["coturn"] > 0 ? P["relaynode"] / P["coturn"] : 0
       U["coturn"] = med(m SUBSEP "coturn", 10); U["relaynode"] = med(m SUBSEP "relaynode", 10)
       uratio = U["coturn"] > 0 ? U["relaynode"] / U["coturn"] : 0
