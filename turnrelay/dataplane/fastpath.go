@@ -92,16 +92,12 @@ func udpAddrPort(a net.Addr) (netip.AddrPort, bool) {
 
 // relay sends the ChannelData datagram b from client on local to its peer
 // and reports true, or reports false when pion must handle b.
-func (f *fastPath) relay(local netip.AddrPort, client net.Addr, b []byte) bool {
+func (f *fastPath) relay(local, client netip.AddrPort, b []byte) bool {
 	number, data, ok := ParseChannelData(b)
 	if !ok {
 		return false
 	}
-	ap, ok := udpAddrPort(client)
-	if !ok {
-		return false
-	}
-	ft := fiveTuple{ap, local}
+	ft := fiveTuple{client, local}
 	f.mu.RLock()
 	var rc *relayConn
 	var r chanRoute

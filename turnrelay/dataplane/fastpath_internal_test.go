@@ -63,7 +63,7 @@ func TestFastPathRoutes(t *testing.T) {
 	if n := f.Routes(); n != 0 {
 		t.Errorf("after the relay socket closed: routes = %d, want 0", n)
 	}
-	if ok := f.relay(netip.MustParseAddrPort("127.0.0.1:3478"), client, []byte{0x40, 0x01, 0, 1, 'x', 0, 0, 0}); ok {
+	if ok := f.relay(netip.MustParseAddrPort("127.0.0.1:3478"), client.AddrPort(), []byte{0x40, 0x01, 0, 1, 'x', 0, 0, 0}); ok {
 		t.Error("relay() took a datagram for a closed allocation")
 	}
 

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -67,6 +68,42 @@ func TestListenerFastPath(t *testing.T) {
 		t.Errorf("listener has %d sockets, want SocketCount() = %d", n, SocketCount())
 	}
 
+	c := boundChannel(t, p, l)
+	c.toPeer(t, "hello")
+	c.toControl(t, toControl, "not channel data")
+	if s := p.Stats(); s.PacketsToPeer != 1 || s.BytesToPeer != 5 {
+		t.Errorf("Stats() = %+v, want one 5-byte datagram to the peer", s)
+	}
+}
+
+// TestListenerLoneDatagrams: datagrams that each come alone, after the
+// reader found its socket empty and parked, all arrive, whether the fast
+// path takes them or pion gets them. The reader parks without the last
+// recvmmsg that would only say the socket is empty, so a datagram that
+// comes just then must still wake it.
+func TestListenerLoneDatagrams(t *testing.T) {
+	toControl := make(chan string, 1)
+	p, l := planeWithListener(t, "127.0.0.1/32", toControl)
+	c := boundChannel(t, p, l)
+	for i := range 300 {
+		if i%3 == 2 {
+			c.toControl(t, toControl, fmt.Sprint("control ", i))
+		} else {
+			c.toPeer(t, fmt.Sprint("data ", i))
+		}
+	}
+}
+
+// channel is a client with channel 0x4001 bound to peer through a relay
+// socket of the listener's plane.
+type channel struct {
+	client, peer *net.UDPConn
+	local        net.Addr       // the listener
+	relayed      netip.AddrPort // the relay socket
+}
+
+func boundChannel(t *testing.T, p *Plane, l *Listener) channel {
+	t.Helper()
 	client, relaySock, peer := udpSocket(t), udpSocket(t), udpSocket(t)
 	relayed := relaySock.LocalAddr().(*net.UDPAddr).AddrPort()
 	p.Wrap(relaySock, relayed, nil)
@@ -77,27 +114,35 @@ func TestListenerFastPath(t *testing.T) {
 	if p.Routes() != 1 {
 		t.Fatalf("Routes() = %d, want 1", p.Routes())
 	}
+	return channel{client: client, peer: peer, local: local, relayed: relayed}
+}
 
-	frame := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, 0x4001), 5)
-	if _, err := client.WriteTo(append(frame, "hello"...), local); err != nil {
+// toPeer sends msg as ChannelData and checks the peer gets it from the
+// relayed address.
+func (c channel) toPeer(t *testing.T, msg string) {
+	t.Helper()
+	frame := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, 0x4001), uint16(len(msg))) //nolint:gosec // G115: a short test message
+	if _, err := c.client.WriteTo(append(frame, msg...), c.local); err != nil {
 		t.Fatal(err)
 	}
-	if got, from := readOne(t, peer); got != "hello" || from != relayed {
-		t.Errorf("peer got %q from %v, want \"hello\" from the relayed address %v", got, from, relayed)
+	if got, from := readOne(t, c.peer); got != msg || from != c.relayed {
+		t.Fatalf("peer got %q from %v, want %q from the relayed address %v", got, from, msg, c.relayed)
 	}
-	if _, err := client.WriteTo([]byte("not channel data"), local); err != nil {
+}
+
+// toControl sends msg, no ChannelData, and checks the control plane gets it.
+func (c channel) toControl(t *testing.T, got <-chan string, msg string) {
+	t.Helper()
+	if _, err := c.client.WriteTo([]byte(msg), c.local); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case got := <-toControl:
-		if got != "not channel data" {
-			t.Errorf("control plane got %q", got)
+	case g := <-got:
+		if g != msg {
+			t.Fatalf("control plane got %q, want %q", g, msg)
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("a datagram that is no ChannelData did not reach the control plane")
-	}
-	if s := p.Stats(); s.PacketsToPeer != 1 || s.BytesToPeer != 5 {
-		t.Errorf("Stats() = %+v, want one 5-byte datagram to the peer", s)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%q, no ChannelData, did not reach the control plane", msg)
 	}
 }
 

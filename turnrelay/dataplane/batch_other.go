@@ -1,3 +1,5 @@
+//go:build !linux
+
 package dataplane
 
 import (
@@ -72,7 +74,7 @@ func (b *batchReader) ReadFrom(p []byte) (int, net.Addr, error) {
 		b.next++
 		// A datagram that filled the whole buffer may have been cut: pion
 		// drops those, so the fast path leaves them to it.
-		if b.fast != nil && m.N < udpMaxDatagram && b.fast.relay(b.local, m.Addr, m.Buffers[0][:m.N]) {
+		if ap, ok := udpAddrPort(m.Addr); ok && b.fast != nil && m.N < udpMaxDatagram && b.fast.relay(b.local, ap, m.Buffers[0][:m.N]) {
 			continue
 		}
 		// Like a plain read, a datagram longer than p is cut to len(p) (and
