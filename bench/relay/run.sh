@@ -24,7 +24,9 @@
 #             "0.01" means almost every echo came back within the same ms
 #   cpu%      server process CPU, 90th percentile of 1-second samples
 #             (100 = one core); us/echo = server CPU time of the whole run
-#             divided by echoes received
+#             divided by echoes received; us_plat = the same over the
+#             plateau alone (the seconds of relay_pps, less the first and
+#             last), without connection set-up, ramp and tail
 #   srv_drop, peer_drop  datagrams the kernel dropped for want of room in
 #             the server's sockets (listener and relay ports) and in the echo
 #             peer's, during the run: where the loss happened
@@ -58,7 +60,7 @@ while [ $# -gt 0 ]; do
     --relaynode-port) RN_PORT=$2; shift 2;;
     --peer-port) PEER_PORT=$2; shift 2;;
     --peer) PEER=$2; shift 2;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0;;
     *) die "unknown option $1 (try --help)";;
   esac
 done
@@ -199,6 +201,7 @@ run_load() {
   kill -0 "$spid" 2>/dev/null || die "$name died during the run"
   awk -v name="$name" -v m="$m" -v z="$Z" -v rc="$rc" -v ck="$CK" -v dt="$((t1 - t0))" -v pdt="$((p1 - p0))" -v smp="$smp" -v sdrop="$sdrop" -v pdrop="$pdrop" '
     function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+    function ticks(e,   j) { for (j = 1; j < ns; j++) if (ST[j + 1] >= e && ST[j + 1] > ST[j]) return e <= ST[j] ? SV[j] : SV[j] + (SV[j + 1] - SV[j]) * (e - ST[j]) / (ST[j + 1] - ST[j]); return -1 }
     /start_mclient: msz=/ {
       s = $0; r = $0; sub(/.*tot_send_msgs=/, "", s); sub(/,.*/, "", s); sub(/.*tot_recv_msgs=/, "", r); sub(/,.*/, "", r)
       k++; T[k] = $1 + 0; S[k] = s + 0; R[k] = r + 0 }
@@ -207,19 +210,28 @@ run_load() {
     END {
       peak = 0; nr = 0
       for (i = 2; i <= k; i++) { d = T[i] - T[i - 1]; if (d <= 0) continue
-        nr++; SR[nr] = (S[i] - S[i - 1]) / d; RR[nr] = (R[i] - R[i - 1]) / d; if (SR[nr] > peak) peak = SR[nr] }
-      np = 0
-      for (i = 1; i <= nr; i++) if (peak > 0 && SR[i] >= 0.9 * peak) { np++; P[np] = RR[i] }
+        nr++; SR[nr] = (S[i] - S[i - 1]) / d; RR[nr] = (R[i] - R[i - 1]) / d; IA[nr] = i - 1; IB[nr] = i; if (SR[nr] > peak) peak = SR[nr] }
+      np = 0; pf = 0
+      for (i = 1; i <= nr; i++) if (peak > 0 && SR[i] >= 0.9 * peak) { np++; P[np] = RR[i]; if (!pf) pf = i; pl = i }
       sort(P, np); echo = np ? P[int((np + 1) / 2)] : 0
       ns = 0
       while ((getline line < smp) > 0) { split(line, f, " "); ns++; ST[ns] = f[1]; SV[ns] = f[2] }
+      # CPU per echo over the plateau alone (its first and last second left
+      # out when it is long enough): uclient counts seconds from its start,
+      # which is when the CPU samples start
+      plat = 0
+      if (pf && ns > 1) {
+        if (pl - pf >= 2) { wa = IB[pf]; wb = IA[pl] } else { wa = IA[pf]; wb = IB[pl] }
+        ea = R[wb] - R[wa]; ca = ticks(ST[1] + T[wa]); cb = ticks(ST[1] + T[wb])
+        if (ea > 0 && ca >= 0 && cb >= ca) plat = (cb - ca) / ck * 1e6 / ea
+      }
       nc = 0
       for (i = 2; i <= ns; i++) if (ST[i] > ST[i - 1]) { nc++; C[nc] = (SV[i] - SV[i - 1]) / ck / (ST[i] - ST[i - 1]) * 100 }
       sort(C, nc); cpu = nc ? C[int(nc * 0.9 + 0.5) < 1 ? 1 : int(nc * 0.9 + 0.5)] : 0
       loss = sent > 0 ? (sent - recv) * 100 / sent : 100
       us = recv > 0 ? dt / ck * 1e6 / recv : 0
       pus = recv > 0 ? pdt / ck * 1e6 / recv : 0
-      printf "ROW %s %d %d %d %.3f %.2f %d %.0f %.1f %d %d %d %d %.1f %d %d\n", name, m, m * 1000 / z, 2 * echo, loss, rtt, rttmax, cpu, us, sent, recv, np, rc, pus, sdrop, pdrop
+      printf "ROW %s %d %d %d %.3f %.2f %d %.0f %.1f %d %d %d %d %.1f %d %d %.1f\n", name, m, m * 1000 / z, 2 * echo, loss, rtt, rttmax, cpu, us, sent, recv, np, rc, pus, sdrop, pdrop, plat
     }' "$out"
   if [ "$rc" != 0 ]; then
     echo "# $name m=$m: uclient rc=$rc (124 = timeout); last lines:" >&2
@@ -258,19 +270,21 @@ awk -v l="$L" -v z="$Z" -v n="$N" '
   $1 == "ROW" { key = $3 SUBSEP $2; c = ++cnt[key]; for (i = 4; i <= NF; i++) V[key, c, i] = $i; if (!($3 in seen)) { seen[$3] = 1; ms[++nm] = $3 } }
   END {
     printf "relay benchmark: turnutils_uclient -n %d -l %d -z %d, UDP, ChannelData, loopback\n", n, l, z
-    printf "%-7s %-10s %8s %10s %7s %8s %8s %5s %7s %7s %8s %9s   %s\n", "clients", "server", "offered", "relay_pps", "loss%", "rtt_avg", "rtt_max", "cpu%", "us/echo", "peer_us", "srv_drop", "peer_drop", "rounds: rtt_avg, us/echo min/med/max"
+    printf "%-7s %-10s %8s %10s %7s %8s %8s %5s %7s %7s %7s %8s %9s   %s\n", "clients", "server", "offered", "relay_pps", "loss%", "rtt_avg", "rtt_max", "cpu%", "us/echo", "us_plat", "peer_us", "srv_drop", "peer_drop", "rounds: rtt_avg, us/echo, us_plat min/med/max"
     ok = 1
     for (i = 1; i <= nm; i++) { m = ms[i]
       for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; key = m SUBSEP srv
         P[srv] = med(key, 5); LS[srv] = med(key, 6)
-        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f %8d %9d   %.2f/%.2f/%.2f ms, %.1f/%.1f/%.1f us\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), med(key, 15), med(key, 16), med(key, 17), lo(key, 7), med(key, 7), hi(key, 7), lo(key, 10), med(key, 10), hi(key, 10) }
+        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f %7.1f %8d %9d   %.2f/%.2f/%.2f ms, %.1f/%.1f/%.1f us, %.1f/%.1f/%.1f us\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), med(key, 18), med(key, 15), med(key, 16), med(key, 17), lo(key, 7), med(key, 7), hi(key, 7), lo(key, 10), med(key, 10), hi(key, 10), lo(key, 18), med(key, 18), hi(key, 18) }
       ratio = P["coturn"] > 0 ? P["relaynode"] / P["coturn"] : 0
       U["coturn"] = med(m SUBSEP "coturn", 10); U["relaynode"] = med(m SUBSEP "relaynode", 10)
       uratio = U["coturn"] > 0 ? U["relaynode"] / U["coturn"] : 0
+      Q["coturn"] = med(m SUBSEP "coturn", 18); Q["relaynode"] = med(m SUBSEP "relaynode", 18)
+      pratio = Q["coturn"] > 0 ? Q["relaynode"] / Q["coturn"] : 0
       for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; if (LS[srv] <= 0.5 && P[srv] > best[srv]) best[srv] = P[srv] }
       if (LS["coturn"] > 0.5) v = "n/a (coturn itself loses > 0.5 %: the box is saturated)"
       else { v = (LS["relaynode"] <= 0.5 && ratio >= 0.98) ? "ok" : "SHORT"; if (v != "ok") ok = 0 }
-      printf "%-7d %-10s %8s %10.3f %7s  (relaynode/coturn relay_pps; us/echo ratio %.2f; relaynode loss %.3f%% vs coturn %.3f%%) %s\n", m, "ratio", "", ratio, "", uratio, LS["relaynode"], LS["coturn"], v }
+      printf "%-7d %-10s %8s %10.3f %7s  (relaynode/coturn relay_pps; us/echo ratio %.2f, on the plateau %.2f; relaynode loss %.3f%% vs coturn %.3f%%) %s\n", m, "ratio", "", ratio, "", uratio, pratio, LS["relaynode"], LS["coturn"], v }
     printf "most relay_pps at loss <= 0.5%%: coturn %d, relaynode %d (ratio %.3f)\n", best["coturn"], best["relaynode"], (best["coturn"] > 0 ? best["relaynode"] / best["coturn"] : 0)
     printf "target (relaynode >= coturn pps at loss <= 0.5%%, wherever coturn holds it): %s\n", (ok ? "met" : "NOT met")
   }' "$ROWS"
