@@ -25,8 +25,9 @@
 #   cpu%      server process CPU, 90th percentile of 1-second samples
 #             (100 = one core); us/echo = server CPU time of the whole run
 #             divided by echoes received; us_plat = the same over the
-#             plateau alone (the seconds of relay_pps, less the first and
-#             last), without connection set-up, ramp and tail
+#             plateau alone (the seconds in which uclient's echo rate is
+#             >= 90 % of its peak, less the first and last), without
+#             connection set-up, ramp and tail; -1 where there is none
 #   srv_drop, peer_drop  datagrams the kernel dropped for want of room in
 #             the server's sockets (listener and relay ports) and in the echo
 #             peer's, during the run: where the loss happened
@@ -190,7 +191,7 @@ run_load() {
   local upid=$!
   : >"$smp"
   while kill -0 "$upid" 2>/dev/null; do
-    echo "${EPOCHREALTIME} $(cpu_ticks "$spid")" >>"$smp"
+    echo "${EPOCHREALTIME} $(cpu_ticks "$spid") $(tail -c 600 "$out" | grep -o 'tot_recv_msgs=[0-9]*' | tail -1 | cut -d= -f2)" >>"$smp"
     sd=$(udp_drops "$port" "$port" "$rlo" "$rhi")
     sleep 1
   done
@@ -201,7 +202,6 @@ run_load() {
   kill -0 "$spid" 2>/dev/null || die "$name died during the run"
   awk -v name="$name" -v m="$m" -v z="$Z" -v rc="$rc" -v ck="$CK" -v dt="$((t1 - t0))" -v pdt="$((p1 - p0))" -v smp="$smp" -v sdrop="$sdrop" -v pdrop="$pdrop" '
     function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
-    function ticks(e,   j) { for (j = 1; j < ns; j++) if (ST[j + 1] >= e && ST[j + 1] > ST[j]) return e <= ST[j] ? SV[j] : SV[j] + (SV[j + 1] - SV[j]) * (e - ST[j]) / (ST[j + 1] - ST[j]); return -1 }
     /start_mclient: msz=/ {
       s = $0; r = $0; sub(/.*tot_send_msgs=/, "", s); sub(/,.*/, "", s); sub(/.*tot_recv_msgs=/, "", r); sub(/,.*/, "", r)
       k++; T[k] = $1 + 0; S[k] = s + 0; R[k] = r + 0 }
@@ -210,20 +210,23 @@ run_load() {
     END {
       peak = 0; nr = 0
       for (i = 2; i <= k; i++) { d = T[i] - T[i - 1]; if (d <= 0) continue
-        nr++; SR[nr] = (S[i] - S[i - 1]) / d; RR[nr] = (R[i] - R[i - 1]) / d; IA[nr] = i - 1; IB[nr] = i; if (SR[nr] > peak) peak = SR[nr] }
-      np = 0; pf = 0
-      for (i = 1; i <= nr; i++) if (peak > 0 && SR[i] >= 0.9 * peak) { np++; P[np] = RR[i]; if (!pf) pf = i; pl = i }
+        nr++; SR[nr] = (S[i] - S[i - 1]) / d; RR[nr] = (R[i] - R[i - 1]) / d; if (SR[nr] > peak) peak = SR[nr] }
+      np = 0
+      for (i = 1; i <= nr; i++) if (peak > 0 && SR[i] >= 0.9 * peak) { np++; P[np] = RR[i] }
       sort(P, np); echo = np ? P[int((np + 1) / 2)] : 0
       ns = 0
-      while ((getline line < smp) > 0) { split(line, f, " "); ns++; ST[ns] = f[1]; SV[ns] = f[2] }
-      # CPU per echo over the plateau alone (its first and last second left
-      # out when it is long enough): uclient counts seconds from its start,
-      # which is when the CPU samples start
-      plat = 0
-      if (pf && ns > 1) {
-        if (pl - pf >= 2) { wa = IB[pf]; wb = IA[pl] } else { wa = IA[pf]; wb = IB[pl] }
-        ea = R[wb] - R[wa]; ca = ticks(ST[1] + T[wa]); cb = ticks(ST[1] + T[wb])
-        if (ea > 0 && ca >= 0 && cb >= ca) plat = (cb - ca) / ck * 1e6 / ea
+      while ((getline line < smp) > 0) { split(line, f, " "); ns++; ST[ns] = f[1]; SV[ns] = f[2]; SE[ns] = f[3] + 0 }
+      # CPU per echo over the plateau alone: the 1-s samples hold the
+      # server CPU and the echo count uclient printed last, read together; the
+      # plateau is the span of samples whose echo rate is >= 90 % of the
+      # peak, less its first and last second when it is long enough
+      plat = -1; speak = 0; sf = 0
+      for (i = 2; i <= ns; i++) if (ST[i] > ST[i - 1]) { ER[i] = (SE[i] - SE[i - 1]) / (ST[i] - ST[i - 1]); if (ER[i] > speak) speak = ER[i] }
+      for (i = 2; i <= ns; i++) if (speak > 0 && ER[i] >= 0.9 * speak) { if (!sf) sf = i; sl = i }
+      if (sf) {
+        wa = sf - 1; wb = sl
+        if (sl - sf >= 2) { wa = sf; wb = sl - 1 }
+        if (SE[wb] > SE[wa]) plat = (SV[wb] - SV[wa]) / ck * 1e6 / (SE[wb] - SE[wa])
       }
       nc = 0
       for (i = 2; i <= ns; i++) if (ST[i] > ST[i - 1]) { nc++; C[nc] = (SV[i] - SV[i - 1]) / ck / (ST[i] - ST[i - 1]) * 100 }
@@ -265,6 +268,9 @@ awk -v l="$L" -v z="$Z" -v n="$N" '
   function med(key, col,   k, i, j, t, a) { k = cnt[key]; for (i = 1; i <= k; i++) a[i] = V[key, i, col]
     for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return k ? a[int((k + 1) / 2)] : 0 }
+  function medp(key,   k, i, j, t, a, n) { n = 0; for (i = 1; i <= cnt[key]; i++) if (V[key, i, 18] >= 0) a[++n] = V[key, i, 18]
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n ? a[int((n + 1) / 2)] : -1 }
   function lo(key, col,   i, x) { x = V[key, 1, col]; for (i = 2; i <= cnt[key]; i++) if (V[key, i, col] < x) x = V[key, i, col]; return x }
   function hi(key, col,   i, x) { x = V[key, 1, col]; for (i = 2; i <= cnt[key]; i++) if (V[key, i, col] > x) x = V[key, i, col]; return x }
   $1 == "ROW" { key = $3 SUBSEP $2; c = ++cnt[key]; for (i = 4; i <= NF; i++) V[key, c, i] = $i; if (!($3 in seen)) { seen[$3] = 1; ms[++nm] = $3 } }
@@ -275,11 +281,11 @@ awk -v l="$L" -v z="$Z" -v n="$N" '
     for (i = 1; i <= nm; i++) { m = ms[i]
       for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; key = m SUBSEP srv
         P[srv] = med(key, 5); LS[srv] = med(key, 6)
-        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f %7.1f %8d %9d   %.2f/%.2f/%.2f ms, %.1f/%.1f/%.1f us, %.1f/%.1f/%.1f us\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), med(key, 18), med(key, 15), med(key, 16), med(key, 17), lo(key, 7), med(key, 7), hi(key, 7), lo(key, 10), med(key, 10), hi(key, 10), lo(key, 18), med(key, 18), hi(key, 18) }
+        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f %7.1f %8d %9d   %.2f/%.2f/%.2f ms, %.1f/%.1f/%.1f us, %.1f/%.1f/%.1f us\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), medp(key), med(key, 15), med(key, 16), med(key, 17), lo(key, 7), med(key, 7), hi(key, 7), lo(key, 10), med(key, 10), hi(key, 10), lo(key, 18), medp(key), hi(key, 18) }
       ratio = P["coturn"] > 0 ? P["relaynode"] / P["coturn"] : 0
       U["coturn"] = med(m SUBSEP "coturn", 10); U["relaynode"] = med(m SUBSEP "relaynode", 10)
       uratio = U["coturn"] > 0 ? U["relaynode"] / U["coturn"] : 0
-      Q["coturn"] = med(m SUBSEP "coturn", 18); Q["relaynode"] = med(m SUBSEP "relaynode", 18)
+      Q["coturn"] = medp(m SUBSEP "coturn"); Q["relaynode"] = medp(m SUBSEP "relaynode")
       pratio = Q["coturn"] > 0 ? Q["relaynode"] / Q["coturn"] : 0
       for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; if (LS[srv] <= 0.5 && P[srv] > best[srv]) best[srv] = P[srv] }
       if (LS["coturn"] > 0.5) v = "n/a (coturn itself loses > 0.5 %: the box is saturated)"
