@@ -23,10 +23,10 @@ import (
 //     about 600 small datagrams on loopback (some 830 bytes of kernel
 //     memory each), fewer through a real NIC: a few milliseconds of work at
 //     the tens of thousands of datagrams per second one socket's reader
-//     drains, enough for a GC pause or a scheduling hiccup. With 4 MiB
-//     buffers (the kernel's usual cap) the queue at twice the load the
-//     relay can carry reached 2.5 MB and the echo RTT 21 ms; with these,
-//     5 ms (bench/relay, README.md).
+//     drains, enough for a GC pause or a scheduling hiccup. At twice the
+//     load coturn holds on a 2-core box, 4 MiB buffers let 2.5 MB wait in
+//     one socket and the echo RTT reach 21 ms; with these it was 3.7 ms
+//     (bench/relay/README.md).
 //   - Reads are batched with recvmmsg: one system call returns every
 //     datagram already queued, up to udpBatch.
 const (
