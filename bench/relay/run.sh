@@ -28,6 +28,8 @@
 #             plateau alone (the seconds in which uclient's echo rate is
 #             >= 90 % of its peak, less the first and last), without
 #             connection set-up, ramp and tail; -1 where there is none
+#   kern%     the kernel's share of the server's CPU time over the run
+#             (stime / (utime + stime)): system calls and the network stack
 #   srv_drop, peer_drop  datagrams the kernel dropped for want of room in
 #             the server's sockets (listener and relay ports) and in the echo
 #             peer's, during the run: where the loss happened
@@ -61,7 +63,7 @@ while [ $# -gt 0 ]; do
     --relaynode-port) RN_PORT=$2; shift 2;;
     --peer-port) PEER_PORT=$2; shift 2;;
     --peer) PEER=$2; shift 2;;
-    -h|--help) sed -n '2,42p' "$0"; exit 0;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0;;
     *) die "unknown option $1 (try --help)";;
   esac
 done
@@ -166,6 +168,14 @@ cpu_ticks() {
   local f; read -r -a f <<<"$s"
   echo $((f[11] + f[12]))
 }
+# sys_ticks PID: stime alone (the kernel's share of cpu_ticks)
+sys_ticks() {
+  local s
+  read -r s <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+  s=${s##*) }
+  local f; read -r -a f <<<"$s"
+  echo "${f[12]}"
+}
 
 # udp_drops LO HI [LO HI]: datagrams the kernel dropped (receive buffer
 # full) on the open UDP sockets bound to 127.0.0.1 ports in the ranges
@@ -182,7 +192,7 @@ run_load() {
   local out="$WORK/uclient.$name.m$m.$RANDOM.out" smp="$WORK/cpu.$name.m$m.$RANDOM.txt"
   # connect ~0.15 s per client, random start of 1-6 s, the send time, a drain
   local tmo; tmo=$(awk -v m="$m" -v n="$N" -v z="$Z" 'BEGIN { printf "%d", 60 + m * 0.15 + n * z / 1000 * 1.5 }')
-  local t0 p0; t0=$(cpu_ticks "$spid"); p0=$(cpu_ticks "$PEER_PID")
+  local t0 p0 k0; t0=$(cpu_ticks "$spid"); p0=$(cpu_ticks "$PEER_PID"); k0=$(sys_ticks "$spid")
   # the server's sockets (listener and relay ports) live while uclient runs:
   # their drop counters are read each second, the last reading counts
   local pd0 sd0 sd; pd0=$(udp_drops "$PEER_PORT" "$PEER_PORT"); sd0=$(udp_drops "$port" "$port" "$rlo" "$rhi"); sd=$sd0
@@ -196,11 +206,11 @@ run_load() {
     sleep 1
   done
   wait "$upid"; local rc=$?
-  local t1 p1; t1=$(cpu_ticks "$spid"); p1=$(cpu_ticks "$PEER_PID")
+  local t1 p1 k1; t1=$(cpu_ticks "$spid"); p1=$(cpu_ticks "$PEER_PID"); k1=$(sys_ticks "$spid")
   local pdrop=$(($(udp_drops "$PEER_PORT" "$PEER_PORT") - pd0)) sdrop=$((sd - sd0))
   [ -n "$KEEP" ] && cp "$out" "$smp" "$KEEP/"
   kill -0 "$spid" 2>/dev/null || die "$name died during the run"
-  awk -v name="$name" -v m="$m" -v z="$Z" -v rc="$rc" -v ck="$CK" -v dt="$((t1 - t0))" -v pdt="$((p1 - p0))" -v smp="$smp" -v sdrop="$sdrop" -v pdrop="$pdrop" '
+  awk -v name="$name" -v m="$m" -v z="$Z" -v rc="$rc" -v ck="$CK" -v dt="$((t1 - t0))" -v pdt="$((p1 - p0))" -v smp="$smp" -v sdrop="$sdrop" -v pdrop="$pdrop" -v kdt="$((k1 - k0))" '
     function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
     /start_mclient: msz=/ {
       s = $0; r = $0; sub(/.*tot_send_msgs=/, "", s); sub(/,.*/, "", s); sub(/.*tot_recv_msgs=/, "", r); sub(/,.*/, "", r)
@@ -234,7 +244,7 @@ run_load() {
       loss = sent > 0 ? (sent - recv) * 100 / sent : 100
       us = recv > 0 ? dt / ck * 1e6 / recv : 0
       pus = recv > 0 ? pdt / ck * 1e6 / recv : 0
-      printf "ROW %s %d %d %d %.3f %.2f %d %.0f %.1f %d %d %d %d %.1f %d %d %.1f\n", name, m, m * 1000 / z, 2 * echo, loss, rtt, rttmax, cpu, us, sent, recv, np, rc, pus, sdrop, pdrop, plat
+      printf "ROW %s %d %d %d %.3f %.2f %d %.0f %.1f %d %d %d %d %.1f %d %d %.1f %.0f\n", name, m, m * 1000 / z, 2 * echo, loss, rtt, rttmax, cpu, us, sent, recv, np, rc, pus, sdrop, pdrop, plat, (dt > 0 ? kdt * 100 / dt : 0)
     }' "$out"
   if [ "$rc" != 0 ]; then
     echo "# $name m=$m: uclient rc=$rc (124 = timeout); last lines:" >&2
@@ -276,12 +286,12 @@ awk -v l="$L" -v z="$Z" -v n="$N" '
   $1 == "ROW" { key = $3 SUBSEP $2; c = ++cnt[key]; for (i = 4; i <= NF; i++) V[key, c, i] = $i; if (!($3 in seen)) { seen[$3] = 1; ms[++nm] = $3 } }
   END {
     printf "relay benchmark: turnutils_uclient -n %d -l %d -z %d, UDP, ChannelData, loopback\n", n, l, z
-    printf "%-7s %-10s %8s %10s %7s %8s %8s %5s %7s %7s %7s %8s %9s   %s\n", "clients", "server", "offered", "relay_pps", "loss%", "rtt_avg", "rtt_max", "cpu%", "us/echo", "us_plat", "peer_us", "srv_drop", "peer_drop", "rounds: rtt_avg, us/echo, us_plat min/med/max"
+    printf "%-7s %-10s %8s %10s %7s %8s %8s %5s %7s %7s %5s %7s %8s %9s   %s\n", "clients", "server", "offered", "relay_pps", "loss%", "rtt_avg", "rtt_max", "cpu%", "us/echo", "us_plat", "kern%", "peer_us", "srv_drop", "peer_drop", "rounds: rtt_avg, us/echo, us_plat min/med/max"
     ok = 1
     for (i = 1; i <= nm; i++) { m = ms[i]
       for (s = 0; s < 2; s++) { srv = s ? "relaynode" : "coturn"; key = m SUBSEP srv
         P[srv] = med(key, 5); LS[srv] = med(key, 6)
-        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f %7.1f %8d %9d   %.2f/%.2f/%.2f ms, %.1f/%.1f/%.1f us, %.1f/%.1f/%.1f us\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), medp(key), med(key, 15), med(key, 16), med(key, 17), lo(key, 7), med(key, 7), hi(key, 7), lo(key, 10), med(key, 10), hi(key, 10), lo(key, 18), medp(key), hi(key, 18) }
+        printf "%-7d %-10s %8d %10d %7.3f %8.2f %8d %5d %7.1f %7.1f %5d %7.1f %8d %9d   %.2f/%.2f/%.2f ms, %.1f/%.1f/%.1f us, %.1f/%.1f/%.1f us\n", m, srv, med(key, 4), P[srv], LS[srv], med(key, 7), med(key, 8), med(key, 9), med(key, 10), medp(key), med(key, 19), med(key, 15), med(key, 16), med(key, 17), lo(key, 7), med(key, 7), hi(key, 7), lo(key, 10), med(key, 10), hi(key, 10), lo(key, 18), medp(key), hi(key, 18) }
       ratio = P["coturn"] > 0 ? P["relaynode"] / P["coturn"] : 0
       U["coturn"] = med(m SUBSEP "coturn", 10); U["relaynode"] = med(m SUBSEP "relaynode", 10)
       uratio = U["coturn"] > 0 ? U["relaynode"] / U["coturn"] : 0
