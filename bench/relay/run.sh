@@ -160,21 +160,14 @@ RN_PID=$!; STARTED+=("$RN_PID")
 wait_listening "$RN_PORT" "$RN_PID" relaynode "$WORK/relaynode.log"
 
 CK=$(getconf CLK_TCK)
-# cpu_ticks PID: utime+stime of the whole process, no fork
+# cpu_ticks PID [sys]: utime+stime of the whole process (with "sys":
+# stime alone, the kernel's share), no fork
 cpu_ticks() {
   local s
   read -r s <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
   s=${s##*) }
   local f; read -r -a f <<<"$s"
-  echo $((f[11] + f[12]))
-}
-# sys_ticks PID: stime alone (the kernel's share of cpu_ticks)
-sys_ticks() {
-  local s
-  read -r s <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
-  s=${s##*) }
-  local f; read -r -a f <<<"$s"
-  echo "${f[12]}"
+  if [ "${2:-}" = sys ]; then echo "${f[12]}"; else echo $((f[11] + f[12])); fi
 }
 
 # udp_drops LO HI [LO HI]: datagrams the kernel dropped (receive buffer
@@ -192,7 +185,7 @@ run_load() {
   local out="$WORK/uclient.$name.m$m.$RANDOM.out" smp="$WORK/cpu.$name.m$m.$RANDOM.txt"
   # connect ~0.15 s per client, random start of 1-6 s, the send time, a drain
   local tmo; tmo=$(awk -v m="$m" -v n="$N" -v z="$Z" 'BEGIN { printf "%d", 60 + m * 0.15 + n * z / 1000 * 1.5 }')
-  local t0 p0 k0; t0=$(cpu_ticks "$spid"); p0=$(cpu_ticks "$PEER_PID"); k0=$(sys_ticks "$spid")
+  local t0 p0 k0; t0=$(cpu_ticks "$spid"); p0=$(cpu_ticks "$PEER_PID"); k0=$(cpu_ticks "$spid" sys)
   # the server's sockets (listener and relay ports) live while uclient runs:
   # their drop counters are read each second, the last reading counts
   local pd0 sd0 sd; pd0=$(udp_drops "$PEER_PORT" "$PEER_PORT"); sd0=$(udp_drops "$port" "$port" "$rlo" "$rhi"); sd=$sd0
@@ -206,7 +199,7 @@ run_load() {
     sleep 1
   done
   wait "$upid"; local rc=$?
-  local t1 p1 k1; t1=$(cpu_ticks "$spid"); p1=$(cpu_ticks "$PEER_PID"); k1=$(sys_ticks "$spid")
+  local t1 p1 k1; t1=$(cpu_ticks "$spid"); p1=$(cpu_ticks "$PEER_PID"); k1=$(cpu_ticks "$spid" sys)
   local pdrop=$(($(udp_drops "$PEER_PORT" "$PEER_PORT") - pd0)) sdrop=$((sd - sd0))
   [ -n "$KEEP" ] && cp "$out" "$smp" "$KEEP/"
   kill -0 "$spid" 2>/dev/null || die "$name died during the run"
