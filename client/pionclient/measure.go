@@ -95,15 +95,25 @@ func measure(ctx context.Context, n transport.Net, cs []wire.Candidate) []wire.M
 // stunAddr is the address of a stun: (or turn: over UDP) URL whose host
 // is an IP literal.
 func stunAddr(raw string) (netip.AddrPort, bool) {
-	u, err := stun.ParseURI(raw)
-	if err != nil || u.Proto != stun.ProtoTypeUDP || (u.Scheme != stun.SchemeTypeSTUN && u.Scheme != stun.SchemeTypeTURN) {
+	u, ip, ok := uriIP(raw)
+	if !ok || u.Proto != stun.ProtoTypeUDP || (u.Scheme != stun.SchemeTypeSTUN && u.Scheme != stun.SchemeTypeTURN) || u.Port <= 0 || u.Port > 65535 {
 		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ip, uint16(u.Port)), true //nolint:gosec // G115: checked above
+}
+
+// uriIP parses a STUN or TURN URI whose host is an IP literal and returns
+// it with that address, unmapped; false for any other.
+func uriIP(raw string) (*stun.URI, netip.Addr, bool) {
+	u, err := stun.ParseURI(raw)
+	if err != nil {
+		return nil, netip.Addr{}, false
 	}
 	ip, err := netip.ParseAddr(u.Host)
-	if err != nil || u.Port <= 0 || u.Port > 65535 {
-		return netip.AddrPort{}, false
+	if err != nil {
+		return nil, netip.Addr{}, false
 	}
-	return netip.AddrPortFrom(ip.Unmap(), uint16(u.Port)), true //nolint:gosec // G115: checked above
+	return u, ip.Unmap(), true
 }
 
 // bindingRTT sends STUN Binding requests to addrs (one relay's

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/relaygate/relaygate/wire"
@@ -522,11 +521,7 @@ func relayOfAddress(creds wire.Credentials, addr string) string {
 	}
 	for _, ch := range creds.Choices() {
 		for _, raw := range ch.URLs {
-			u, err := stun.ParseURI(raw)
-			if err != nil {
-				continue
-			}
-			if h, err := netip.ParseAddr(u.Host); err == nil && h.Unmap() == a.Unmap() {
+			if _, h, ok := uriIP(raw); ok && h == a.Unmap() {
 				return ch.RelayID
 			}
 		}
